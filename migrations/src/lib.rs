@@ -1,0 +1,67 @@
+//! Schema migrations, one file per change; a landed file is never edited.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_dealers_and_users;
+mod m20261128_000002_auth_sessions;
+mod m20261128_000003_customer_archive;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261128_000001_dealers_and_users::Migration),
+            Box::new(m20261128_000002_auth_sessions::Migration),
+            Box::new(m20261128_000003_customer_archive::Migration),
+        ]
+    }
+}
+
+/// Column helpers shared by the migrations, so every table spells types alike.
+pub(crate) mod col {
+    use sea_orm_migration::prelude::*;
+
+    pub fn uuid_pk(name: impl IntoIden) -> ColumnDef {
+        ColumnDef::new(name).uuid().not_null().primary_key().to_owned()
+    }
+    pub fn uuid(name: impl IntoIden) -> ColumnDef {
+        ColumnDef::new(name).uuid().not_null().to_owned()
+    }
+    pub fn uuid_null(name: impl IntoIden) -> ColumnDef {
+        ColumnDef::new(name).uuid().null().to_owned()
+    }
+    pub fn string(name: impl IntoIden, len: u32) -> ColumnDef {
+        ColumnDef::new(name).string_len(len).not_null().to_owned()
+    }
+    pub fn string_null(name: impl IntoIden, len: u32) -> ColumnDef {
+        ColumnDef::new(name).string_len(len).null().to_owned()
+    }
+    pub fn text_null(name: impl IntoIden) -> ColumnDef {
+        ColumnDef::new(name).text().null().to_owned()
+    }
+    pub fn json(name: impl IntoIden) -> ColumnDef {
+        ColumnDef::new(name).json_binary().not_null().to_owned()
+    }
+    pub fn ts(name: impl IntoIden) -> ColumnDef {
+        ColumnDef::new(name).timestamp_with_time_zone().not_null().to_owned()
+    }
+    pub fn ts_null(name: impl IntoIden) -> ColumnDef {
+        ColumnDef::new(name).timestamp_with_time_zone().null().to_owned()
+    }
+    pub fn date_null(name: impl IntoIden) -> ColumnDef {
+        ColumnDef::new(name).date().null().to_owned()
+    }
+    pub fn int(name: impl IntoIden) -> ColumnDef {
+        ColumnDef::new(name).integer().not_null().to_owned()
+    }
+    pub fn int_null(name: impl IntoIden) -> ColumnDef {
+        ColumnDef::new(name).integer().null().to_owned()
+    }
+    pub fn big_null(name: impl IntoIden) -> ColumnDef {
+        ColumnDef::new(name).big_integer().null().to_owned()
+    }
+    pub fn boolean(name: impl IntoIden) -> ColumnDef {
+        ColumnDef::new(name).boolean().not_null().to_owned()
+    }
+}

@@ -1,0 +1,100 @@
+//! /api/v1/auth/* and /api/v1/me
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::extract::Json;
+use crate::auth::Actor;
+use crate::error::{AppResult, Problem};
+use crate::services::auth::{self, TokenPair};
+use crate::services::dealers::{self, Me};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    #[schema(example = "DEMO")]
+    pub dealer_code: String,
+    #[schema(example = "advisor")]
+    pub username: String,
+    #[schema(example = "servicelane")]
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OtpRequest {
+    #[schema(example = "DEMO")]
+    pub dealer_code: String,
+    #[schema(example = "13800000001")]
+    pub phone: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OtpVerify {
+    #[schema(example = "DEMO")]
+    pub dealer_code: String,
+    #[schema(example = "13800000001")]
+    pub phone: String,
+    #[schema(example = "123456")]
+    pub code: String,
+}
+
+/// Staff login with dealer code, username and password.
+#[utoipa::path(context_path = "/api/v1", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = TokenPair),
+        (status = 401, description = "wrong credentials (the same answer whatever was wrong)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many failures; see Retry-After", body = Problem, content_type = "application/problem+json")))]
+#[post("/auth/login")]
+pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: Json<LoginRequest>) -> AppResult<HttpResponse> {
+    let b = body.0;
+    let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let tokens = auth::login(&state, &b.dealer_code, &b.username, b.password, &address).await?;
+    Ok(HttpResponse::Ok().json(tokens))
+}
+
+/// Rotates a refresh token. Presenting an already-rotated token revokes the whole session family.
+#[utoipa::path(context_path = "/api/v1", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = TokenPair), (status = 401, body = Problem, content_type = "application/problem+json")))]
+#[post("/auth/refresh")]
+pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(auth::refresh(&state, &body.0.refresh_token).await?))
+}
+
+/// Ends the session of a refresh token.
+#[utoipa::path(context_path = "/api/v1", tag = "auth", request_body = RefreshRequest, responses((status = 204)))]
+#[post("/auth/logout")]
+pub async fn logout(state: web::Data<AppState>, body: Json<RefreshRequest>) -> AppResult<HttpResponse> {
+    auth::logout(&state, &body.0.refresh_token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Sends a 6-digit login code by SMS. Answers 202 whether or not the phone is known.
+#[utoipa::path(context_path = "/api/v1", tag = "auth", request_body = OtpRequest,
+    responses((status = 202), (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/auth/otp")]
+pub async fn otp(state: web::Data<AppState>, body: Json<OtpRequest>) -> AppResult<HttpResponse> {
+    auth::request_otp(&state, &body.0.dealer_code, &body.0.phone).await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({ "status": "sent_if_known" })))
+}
+
+/// Exchanges a code for customer tokens. Codes expire in 5 minutes, are single-use and allow 5 tries.
+#[utoipa::path(context_path = "/api/v1", tag = "auth", request_body = OtpVerify,
+    responses((status = 200, body = TokenPair), (status = 401, body = Problem, content_type = "application/problem+json")))]
+#[post("/auth/otp/verify")]
+pub async fn otp_verify(state: web::Data<AppState>, body: Json<OtpVerify>) -> AppResult<HttpResponse> {
+    let b = body.0;
+    Ok(HttpResponse::Ok().json(auth::verify_otp(&state, &b.dealer_code, &b.phone, &b.code).await?))
+}
+
+/// Who the token is.
+#[utoipa::path(context_path = "/api/v1", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = Me), (status = 401, body = Problem, content_type = "application/problem+json")))]
+#[get("/me")]
+pub async fn me(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(dealers::me(&state.db, &actor).await?))
+}

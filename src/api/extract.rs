@@ -1,0 +1,138 @@
+//! Extractors that answer bad input with a problem naming the field: the
+//! JSON body, the query string, and the If-Match header.
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use crate::domain::FieldErrors;
+use crate::error::AppError;
+
+/// A JSON body. Malformed JSON is 400; a wrong type, unknown enum value,
+/// missing or unknown field is 422 naming the field.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !json {
+                return Err(AppError::BadRequest { detail: "send the body as Content-Type: application/json".into(), errors: vec![] });
+            }
+            let bytes = body.await.map_err(|e| AppError::BadRequest { detail: format!("body: {e}"), errors: vec![] })?;
+            parse_json(&bytes).map(Json)
+        })
+    }
+}
+
+/// Deserialises with the path of the failing field kept.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => data_problem(&path, &inner.to_string()),
+            _ => AppError::BadRequest { detail: format!("malformed JSON: {inner}"), errors: vec![] },
+        }
+    })?;
+    de.end().map_err(|e| AppError::BadRequest { detail: format!("malformed JSON: {e}"), errors: vec![] })?;
+    Ok(value)
+}
+
+/// Turns serde's message into a field problem: the field is the path, or the
+/// name inside "missing field `x`" / "unknown field `x`" under that path.
+fn data_problem(path: &str, message: &str) -> AppError {
+    let message = message.split(" at line ").next().unwrap_or(message).to_string();
+    let named = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|p| message.strip_prefix(p))
+        .and_then(|rest| rest.split('`').next());
+    let base = if path == "." { "" } else { path };
+    let field = match named {
+        Some(n) if base.is_empty() || base.rsplit('.').next() == Some(n) => if base.is_empty() { n.to_string() } else { base.to_string() },
+        Some(n) => format!("{base}.{n}"),
+        None if base.is_empty() => "body".to_string(),
+        None => base.to_string(),
+    };
+    AppError::Validation(FieldErrors::single(field, message))
+}
+
+/// A query string, with the failing parameter named (422).
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(req.query_string().as_bytes()));
+        ready(
+            serde_path_to_error::deserialize(de)
+                .map(Query)
+                .map_err(|e| data_problem(&e.path().to_string(), &e.inner().to_string())),
+        )
+    }
+}
+
+/// The `If-Match` header, if sent.
+pub struct IfMatch(pub Option<String>);
+
+impl FromRequest for IfMatch {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let v = req.headers().get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(str::to_string);
+        ready(Ok(IfMatch(v)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        month: u8,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        vin: String,
+        birthday: Option<Inner>,
+    }
+
+    fn field_of(json: &str) -> (u16, String) {
+        let e = parse_json::<Body>(json.as_bytes()).unwrap_err();
+        let p = e.problem();
+        (p.status, p.errors.first().map(|e| e.field.clone()).unwrap_or_default())
+    }
+
+    #[test]
+    fn each_kind_of_bad_json_names_its_field() {
+        assert_eq!(field_of(r#"{"birthday": null}"#), (422, "vin".into()));
+        assert_eq!(field_of(r#"{"vin": 5}"#), (422, "vin".into()));
+        assert_eq!(field_of(r#"{"vin": "x", "birthday": {"month": "May"}}"#), (422, "birthday.month".into()));
+        assert_eq!(field_of(r#"{"vin": "x", "birthday": {}}"#), (422, "birthday.month".into()));
+        assert_eq!(field_of(r#"{"vin": "x", "colour": "red"}"#), (422, "colour".into()));
+        assert_eq!(field_of(r#"{"vin": "#).0, 400);
+        assert_eq!(field_of(r#"{"vin": "x"} trailing"#).0, 400);
+    }
+}

@@ -1,0 +1,67 @@
+//! HTTP: one module per resource. Handlers extract, call a use case, answer.
+
+pub mod auth;
+pub mod customers;
+pub mod extract;
+pub mod health;
+pub mod vehicles;
+
+use actix_web::{HttpResponse, web};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_scalar::{Scalar, Servable};
+
+use crate::error::AppError;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "servicelane", description = "After-sales service backend for car dealers (售后服务). Errors are application/problem+json (RFC 9457)."),
+    paths(
+        auth::login, auth::refresh, auth::logout, auth::otp, auth::otp_verify, auth::me,
+        customers::list, customers::create, customers::read, customers::update, customers::vehicles_of,
+        vehicles::create, vehicles::read, vehicles::update, vehicles::record_mileage, vehicles::mileage_history,
+        health::live, health::ready, health::metrics,
+    ),
+    components(schemas(crate::error::Problem, crate::domain::FieldError, crate::domain::Role)),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// Every route of the service.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
+        .service(health::live)
+        .service(health::ready)
+        .service(health::metrics)
+        .route("/openapi.json", web::get().to(|| async { HttpResponse::Ok().json(ApiDoc::openapi()) }))
+        .service(Scalar::with_url("/docs", ApiDoc::openapi()))
+        .service(
+            web::scope("/api/v1")
+                .service(auth::login)
+                .service(auth::refresh)
+                .service(auth::logout)
+                .service(auth::otp)
+                .service(auth::otp_verify)
+                .service(auth::me)
+                .service(customers::list)
+                .service(customers::create)
+                .service(customers::read)
+                .service(customers::update)
+                .service(customers::vehicles_of)
+                .service(vehicles::create)
+                .service(vehicles::read)
+                .service(vehicles::update)
+                .service(vehicles::record_mileage)
+                .service(vehicles::mileage_history),
+        )
+        .default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::NotFound) }));
+}

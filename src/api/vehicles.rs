@@ -1,0 +1,75 @@
+//! /api/v1/vehicles
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, http::header, patch, post, web};
+use uuid::Uuid;
+
+use super::extract::{IfMatch, Json};
+use crate::auth::Actor;
+use crate::error::{AppResult, Problem};
+use crate::services::vehicles::{self, MileageReading, NewMileage, NewVehicle, Vehicle, VehiclePatch};
+use crate::services::{dealers, etag, expected_version};
+use crate::state::AppState;
+
+fn with_etag(status: StatusCode, v: Vehicle) -> HttpResponse {
+    HttpResponse::build(status).insert_header((header::ETAG, etag(v.version))).json(v)
+}
+
+/// Registers a vehicle to a customer. The VIN's check digit and the plate's format are verified.
+#[utoipa::path(context_path = "/api/v1", tag = "vehicles", request_body = NewVehicle, security(("bearer" = [])),
+    responses((status = 201, body = Vehicle, headers(("ETag" = String))),
+        (status = 409, description = "VIN or plate already registered", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/vehicles")]
+pub async fn create(state: web::Data<AppState>, actor: Actor, body: Json<NewVehicle>) -> AppResult<HttpResponse> {
+    let v = vehicles::create(&state.db, &actor, body.0, state.clock.now()).await?;
+    Ok(with_etag(StatusCode::CREATED, v))
+}
+
+#[utoipa::path(context_path = "/api/v1", tag = "vehicles", security(("bearer" = [])),
+    responses((status = 200, body = Vehicle, headers(("ETag" = String))), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[get("/vehicles/{id}")]
+pub async fn read(state: web::Data<AppState>, actor: Actor, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+    Ok(with_etag(StatusCode::OK, vehicles::get(&state.db, &actor, id.into_inner()).await?))
+}
+
+/// Partial update; send `If-Match` with the ETag you read.
+#[utoipa::path(context_path = "/api/v1", tag = "vehicles", request_body = VehiclePatch, security(("bearer" = [])),
+    params(("If-Match" = String, Header, description = "the ETag of the version you edited")),
+    responses((status = 200, body = Vehicle), (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[patch("/vehicles/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: Json<VehiclePatch>,
+) -> AppResult<HttpResponse> {
+    let version = expected_version(if_match.0.as_deref())?;
+    let v = vehicles::update(&state.db, &actor, id.into_inner(), version, body.0, state.clock.now()).await?;
+    Ok(with_etag(StatusCode::OK, v))
+}
+
+/// Records an odometer reading. A reading lower than the last is refused (422) unless `correction` is true.
+#[utoipa::path(context_path = "/api/v1", tag = "vehicles", request_body = NewMileage, security(("bearer" = [])),
+    responses((status = 201, body = MileageReading), (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/vehicles/{id}/mileage")]
+pub async fn record_mileage(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    body: Json<NewMileage>,
+) -> AppResult<HttpResponse> {
+    let now = state.clock.now();
+    let today = dealers::today(&state.db, actor.dealer_id, now).await?;
+    let m = vehicles::record_mileage(&state.db, &actor, id.into_inner(), body.0, today, now).await?;
+    Ok(HttpResponse::Created().json(m))
+}
+
+/// The vehicle's odometer history, oldest first.
+#[utoipa::path(context_path = "/api/v1", tag = "vehicles", security(("bearer" = [])), responses((status = 200, body = Vec<MileageReading>)))]
+#[get("/vehicles/{id}/mileage")]
+pub async fn mileage_history(state: web::Data<AppState>, actor: Actor, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(vehicles::mileage_history(&state.db, &actor, id.into_inner()).await?))
+}

@@ -1,0 +1,7 @@
+//! Who is calling: tokens, passwords and the `Actor` every use case receives.
+
+pub mod actor;
+pub mod password;
+pub mod tokens;
+
+pub use actor::Actor;

@@ -1,0 +1,241 @@
+//! Typed settings: `config/default.toml`, then `config/<profile>.toml`, then
+//! `SERVICELANE__SECTION__KEY` environment variables. Loaded once in `main`
+//! and passed down; there is no global.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    Development,
+    Test,
+    Production,
+}
+
+impl Profile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Development => "development",
+            Profile::Test => "test",
+            Profile::Production => "production",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub profile: Profile,
+    /// Where the embedded database, the development secret and the file outbox live.
+    pub data_dir: PathBuf,
+    /// Create the DEMO dealer on an empty database (development only).
+    pub seed_demo: bool,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub sms: SmsSettings,
+    pub email: EmailSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    /// `postgres://…` or `sqlite://…`; empty means `<data_dir>/servicelane.db`.
+    pub url: Option<String>,
+    pub max_connections: u32,
+    pub min_connections: u32,
+    pub acquire_timeout_secs: u64,
+    /// SQLite only: how long a writer waits for the lock.
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    /// HMAC key for access tokens; required in production.
+    pub jwt_secret: Option<String>,
+    pub access_ttl_secs: i64,
+    pub refresh_ttl_days: i64,
+    /// argon2id cost; lowered only in the test profile.
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    /// Failed logins within the window before an account or address is locked.
+    pub lockout_threshold: i32,
+    pub lockout_window_secs: i64,
+    pub lockout_secs: i64,
+    /// Extra delay per failed attempt once a few have failed, capped.
+    pub failure_delay_ms: u64,
+    pub otp_ttl_secs: i64,
+    pub otp_max_attempts: i32,
+    /// A new code is not sent while an earlier one younger than this is still open.
+    pub otp_resend_secs: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SmsSettings {
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<String>,
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct EmailSettings {
+    pub smtp_url: Option<String>,
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    /// tracing filter, e.g. `info,sqlx=warn`; `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+impl Settings {
+    /// Reads files from `config_dir` and the process environment.
+    pub fn load(config_dir: &Path) -> anyhow::Result<Settings> {
+        Self::load_from(config_dir, std::env::vars())
+    }
+
+    /// Same as [`Settings::load`] with the environment given; used by tests.
+    pub fn load_from(config_dir: &Path, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Settings> {
+        let env: std::collections::HashMap<String, String> = env
+            .into_iter()
+            .filter(|(k, v)| k.starts_with("SERVICELANE__") && !v.trim().is_empty())
+            .collect();
+        let profile = env.get("SERVICELANE__PROFILE").cloned().unwrap_or_else(|| "development".into());
+        let profile = profile.as_str();
+        if !["development", "test", "production"].contains(&profile) {
+            anyhow::bail!("SERVICELANE__PROFILE: unknown profile '{profile}', expected development, test or production");
+        }
+        let cfg = config::Config::builder()
+            .add_source(config::File::from(config_dir.join("default.toml")))
+            .add_source(config::File::from(config_dir.join(format!("{profile}.toml"))).required(false))
+            .add_source(
+                config::Environment::with_prefix("SERVICELANE")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true)
+                    .source(Some(env.into_iter().collect())),
+            )
+            .set_override("profile", profile)?
+            .build()
+            .map_err(|e| anyhow::anyhow!("configuration: {}", key_hint(&e.to_string())))?;
+        let settings: Settings = cfg
+            .try_deserialize()
+            .map_err(|e| anyhow::anyhow!("configuration: {}", key_hint(&e.to_string())))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if self.profile == Profile::Production {
+            match &self.auth.jwt_secret {
+                None => anyhow::bail!("SERVICELANE__AUTH__JWT_SECRET is required in production"),
+                Some(s) if s.len() < 32 => {
+                    anyhow::bail!("SERVICELANE__AUTH__JWT_SECRET must be at least 32 characters")
+                }
+                _ => {}
+            }
+        }
+        if let Some(url) = &self.database.url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:")) {
+                anyhow::bail!("SERVICELANE__DATABASE__URL must start with postgres:// or sqlite:");
+            }
+        }
+        for (key, url) in [("SERVICELANE__SMS__WEBHOOK_URL", &self.sms.webhook_url)] {
+            if let Some(u) = url {
+                if reqwest::Url::parse(u).map(|u| !matches!(u.scheme(), "http" | "https")).unwrap_or(true) {
+                    anyhow::bail!("{key} must be an http(s) URL");
+                }
+            }
+        }
+        if let Some(u) = &self.email.smtp_url {
+            if !(u.starts_with("smtp://") || u.starts_with("smtps://")) {
+                anyhow::bail!("SERVICELANE__EMAIL__SMTP_URL must start with smtp:// or smtps://");
+            }
+        }
+        if self.auth.access_ttl_secs <= 0 || self.auth.refresh_ttl_days <= 0 {
+            anyhow::bail!("SERVICELANE__AUTH__ACCESS_TTL_SECS and REFRESH_TTL_DAYS must be positive");
+        }
+        Ok(())
+    }
+
+    /// The database URL in force: the configured one, or the embedded file.
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(u) => u.clone(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("servicelane.db").display()),
+        }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url().starts_with("sqlite:")
+    }
+}
+
+/// The config crate names keys in dotted form (`server.port`); people set them
+/// as environment variables, so name both.
+fn key_hint(msg: &str) -> String {
+    if let Some(start) = msg.find("for key `") {
+        let rest = &msg[start + 9..];
+        if let Some(end) = rest.find('`') {
+            let key = &rest[..end];
+            let env = format!("SERVICELANE__{}", key.replace('.', "__").to_uppercase());
+            return format!("{msg} (set by {env} or the config files)");
+        }
+    }
+    msg.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config")
+    }
+
+    fn load(vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        Settings::load_from(&dir(), vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
+    #[test]
+    fn defaults_are_development_on_port_8080_with_sqlite() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.profile, Profile::Development);
+        assert_eq!(s.server.port, 8080);
+        assert!(s.is_sqlite());
+        assert!(s.seed_demo);
+    }
+
+    #[test]
+    fn environment_overrides_nested_keys() {
+        let s = load(&[("SERVICELANE__SERVER__PORT", "9090"), ("SERVICELANE__SMS__WEBHOOK_URL", "http://127.0.0.1:1/sms")]).unwrap();
+        assert_eq!(s.server.port, 9090);
+        assert_eq!(s.sms.webhook_url.as_deref(), Some("http://127.0.0.1:1/sms"));
+    }
+
+    #[test]
+    fn a_wrong_value_names_its_key() {
+        let e = load(&[("SERVICELANE__SERVER__PORT", "eighty")]).unwrap_err().to_string();
+        assert!(e.contains("SERVICELANE__SERVER__PORT"), "{e}");
+        let e = load(&[("SERVICELANE__PROFILE", "staging")]).unwrap_err().to_string();
+        assert!(e.contains("SERVICELANE__PROFILE"), "{e}");
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_a_jwt_secret_and_never_seeds() {
+        let e = load(&[("SERVICELANE__PROFILE", "production")]).unwrap_err().to_string();
+        assert!(e.contains("SERVICELANE__AUTH__JWT_SECRET"), "{e}");
+        let s = load(&[("SERVICELANE__PROFILE", "production"), ("SERVICELANE__AUTH__JWT_SECRET", &"x".repeat(40))]).unwrap();
+        assert!(!s.seed_demo);
+    }
+}

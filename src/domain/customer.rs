@@ -1,0 +1,195 @@
+//! The customer archive (客户档案): contact preferences, birthday and consents.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::validation::{self, FieldErrors};
+
+string_enum! {
+    /// How a customer prefers to be reached.
+    pub enum Channel { Sms = "sms", Email = "email", App = "app" }
+}
+
+string_enum! {
+    /// The language customers read; zh-CN first.
+    pub enum Locale { ZhCn = "zh-CN", En = "en" }
+}
+
+string_enum! {
+    pub enum Calendar { Solar = "solar", Lunar = "lunar" }
+}
+
+string_enum! {
+    /// What a consent covers: service messages (reminders, follow-ups) or marketing.
+    pub enum Purpose { Service = "service", Marketing = "marketing" }
+}
+
+/// A birthday; a lunar one is month, day and leap-month flag (农历闰月).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Birthday {
+    pub calendar: Calendar,
+    pub month: u8,
+    pub day: u8,
+    #[serde(default)]
+    pub leap: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub year: Option<i32>,
+}
+
+impl Birthday {
+    /// Checks the date can exist in its calendar; records problems under `field.*`.
+    pub fn validate(&self, field: &str, today: NaiveDate, errors: &mut FieldErrors) {
+        let before = errors.0.len();
+        if !(1..=12).contains(&self.month) {
+            errors.add(format!("{field}.month"), "must be 1 to 12");
+        }
+        if let Some(y) = self.year {
+            if y < 1900 || y > today.year() {
+                errors.add(format!("{field}.year"), format!("must be between 1900 and {}", today.year()));
+            }
+        }
+        if errors.0.len() > before {
+            return;
+        }
+        match self.calendar {
+            Calendar::Solar => {
+                if self.leap {
+                    errors.add(format!("{field}.leap"), "only a lunar birthday has a leap month");
+                }
+                // 2000 is a leap year, so 29 February is allowed when the year is unknown
+                let y = self.year.unwrap_or(2000);
+                if NaiveDate::from_ymd_opt(y, self.month.into(), self.day.into()).is_none() {
+                    errors.add(format!("{field}.day"), "is not a day of that month");
+                }
+            }
+            Calendar::Lunar => {
+                if !(1..=30).contains(&self.day) {
+                    errors.add(format!("{field}.day"), "a lunar month has 29 or 30 days");
+                }
+            }
+        }
+    }
+}
+
+/// A customer's consent to be contacted on one channel for one purpose, with
+/// when and how it was given (PIPL asks for proof).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Consent {
+    pub channel: Channel,
+    pub purpose: Purpose,
+    pub granted: bool,
+    /// How it was given: `app`, `paper_form`, `reception`, `phone_call`, `import`…
+    pub source: String,
+    /// When it was given; defaults to now.
+    #[serde(default)]
+    pub at: Option<DateTime<Utc>>,
+}
+
+pub const MAX_NAME: usize = 50;
+pub const MAX_EMAIL: usize = 254;
+pub const MAX_NOTES: usize = 2000;
+pub const MAX_TAGS: usize = 20;
+pub const MAX_TAG: usize = 32;
+pub const MAX_SOURCE: usize = 32;
+
+pub fn parse_email(v: &str) -> Result<String, String> {
+    let v = validation::text(v, MAX_EMAIL)?;
+    let ok = match v.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+                && !v.contains(char::is_whitespace)
+        }
+        None => false,
+    };
+    if ok { Ok(v.to_lowercase()) } else { Err("is not an email address".into()) }
+}
+
+pub fn parse_tags(tags: &[String], errors: &mut FieldErrors) -> Vec<String> {
+    if tags.len() > MAX_TAGS {
+        errors.add("tags", format!("at most {MAX_TAGS} tags"));
+        return vec![];
+    }
+    let mut out: Vec<String> = Vec::with_capacity(tags.len());
+    for (i, t) in tags.iter().enumerate() {
+        if let Some(t) = errors.check(&format!("tags[{i}]"), validation::text(t, MAX_TAG)) {
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+    }
+    out
+}
+
+/// Keeps the latest statement per (channel, purpose), stamping missing times with `now`.
+pub fn parse_consents(consents: &[Consent], now: DateTime<Utc>, errors: &mut FieldErrors) -> Vec<Consent> {
+    let mut out: Vec<Consent> = Vec::new();
+    for (i, c) in consents.iter().enumerate() {
+        let Some(source) = errors.check(&format!("consents[{i}].source"), validation::text(&c.source, MAX_SOURCE)) else {
+            continue;
+        };
+        if c.at.is_some_and(|at| at > now) {
+            errors.add(format!("consents[{i}].at"), "must not be in the future");
+            continue;
+        }
+        let c = Consent { source, at: Some(c.at.unwrap_or(now)), ..c.clone() };
+        out.retain(|o| !(o.channel == c.channel && o.purpose == c.purpose));
+        out.push(c);
+    }
+    out
+}
+
+/// Whether the customer may be contacted on `channel` for `purpose`. Service
+/// messages are allowed unless refused; marketing needs an explicit yes.
+pub fn may_contact(consents: &[Consent], channel: Channel, purpose: Purpose) -> bool {
+    match consents.iter().find(|c| c.channel == channel && c.purpose == purpose) {
+        Some(c) => c.granted,
+        None => purpose == Purpose::Service,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()
+    }
+
+    fn check(b: Birthday) -> Vec<String> {
+        let mut e = FieldErrors::new();
+        b.validate("birthday", today(), &mut e);
+        e.0.into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn birthdays_are_checked_in_their_own_calendar() {
+        let solar = |month, day, year| Birthday { calendar: Calendar::Solar, month, day, leap: false, year };
+        assert!(check(solar(2, 29, None)).is_empty());
+        assert_eq!(check(solar(2, 29, Some(2001))), ["birthday.day"]);
+        assert_eq!(check(solar(13, 1, None)), ["birthday.month"]);
+        let lunar = Birthday { calendar: Calendar::Lunar, month: 4, day: 30, leap: true, year: None };
+        assert!(check(lunar).is_empty());
+        assert_eq!(check(Birthday { day: 31, ..lunar }), ["birthday.day"]);
+        assert_eq!(check(Birthday { leap: true, ..solar(5, 1, None) }), ["birthday.leap"]);
+    }
+
+    #[test]
+    fn marketing_needs_a_yes_and_service_only_a_missing_no() {
+        let now = Utc::now();
+        let c = vec![Consent { channel: Channel::Sms, purpose: Purpose::Service, granted: false, source: "app".into(), at: Some(now) }];
+        assert!(!may_contact(&c, Channel::Sms, Purpose::Service));
+        assert!(may_contact(&c, Channel::Email, Purpose::Service));
+        assert!(!may_contact(&c, Channel::Email, Purpose::Marketing));
+    }
+
+    #[test]
+    fn emails_are_lowercased_and_checked() {
+        assert_eq!(parse_email(" Li.Na@Example.COM ").unwrap(), "li.na@example.com");
+        assert!(parse_email("li.na@").is_err());
+        assert!(parse_email("li na@example.com").is_err());
+    }
+}

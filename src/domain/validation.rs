@@ -1,0 +1,109 @@
+//! Field-level validation problems, gathered so that one answer lists them all.
+
+use serde::Serialize;
+
+/// One problem with one input field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    /// JSON path of the field, e.g. `vin` or `birthday.month`.
+    pub field: String,
+    /// What is wrong, in plain English.
+    pub message: String,
+}
+
+/// Every problem found in one input; empty means valid.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FieldErrors(pub Vec<FieldError>);
+
+impl FieldErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn single(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let mut e = Self::new();
+        e.add(field, message);
+        e
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    /// Keeps the parsed value when valid, records the problem under `field` otherwise.
+    pub fn check<T, E: std::fmt::Display>(&mut self, field: &str, r: Result<T, E>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.add(field, e.to_string());
+                None
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(())` when nothing was recorded.
+    pub fn into_result(self) -> Result<(), FieldErrors> {
+        if self.0.is_empty() { Ok(()) } else { Err(self) }
+    }
+}
+
+impl std::fmt::Display for FieldErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect();
+        f.write_str(&parts.join("; "))
+    }
+}
+
+/// A trimmed text of 1..=max characters (characters, not bytes: names are Chinese).
+pub fn text(value: &str, max: usize) -> Result<String, String> {
+    let t = value.trim();
+    if t.is_empty() {
+        return Err("must not be empty".into());
+    }
+    let n = t.chars().count();
+    if n > max {
+        return Err(format!("must be at most {max} characters (got {n})"));
+    }
+    Ok(t.to_string())
+}
+
+/// Like [`text`] but empty input means "none".
+pub fn optional_text(value: Option<&str>, max: usize) -> Result<Option<String>, String> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => text(v, max).map(Some),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_counts_characters_not_bytes() {
+        assert_eq!(text(" 王小明 ", 3).unwrap(), "王小明");
+        assert!(text("王小明", 2).unwrap_err().contains("at most 2"));
+        assert!(text("  ", 2).is_err());
+    }
+}
+
+/// For PATCH bodies: tells "absent" (outer None) from "null" (Some(None)).
+/// Use with `#[serde(default, deserialize_with = "nullable")]`.
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}

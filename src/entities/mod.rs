@@ -1,0 +1,70 @@
+//! sea-orm entities, one file per table. Closed sets (channels, locales,
+//! sources…) are the domain's enums, stored as their names.
+
+pub mod customer;
+pub mod dealer;
+pub mod login_failure;
+pub mod mileage_reading;
+pub mod otp_code;
+pub mod refresh_token;
+pub mod user;
+pub mod vehicle;
+
+/// Lets a domain enum made by `string_enum!` be a column, stored as its name.
+macro_rules! string_column {
+    ($($ty:ty),+ $(,)?) => {$(
+        impl From<$ty> for sea_orm::Value {
+            fn from(v: $ty) -> Self {
+                v.as_str().into()
+            }
+        }
+
+        impl sea_orm::TryGetable for $ty {
+            fn try_get_by<I: sea_orm::ColIdx>(res: &sea_orm::QueryResult, idx: I) -> Result<Self, sea_orm::TryGetError> {
+                let s = String::try_get_by(res, idx)?;
+                s.parse().map_err(|e| {
+                    sea_orm::TryGetError::DbErr(sea_orm::DbErr::TryIntoErr {
+                        from: "String",
+                        into: stringify!($ty),
+                        source: std::sync::Arc::new(e),
+                    })
+                })
+            }
+        }
+
+        impl sea_orm::sea_query::ValueType for $ty {
+            fn try_from(v: sea_orm::Value) -> Result<Self, sea_orm::sea_query::ValueTypeErr> {
+                let s = <String as sea_orm::sea_query::ValueType>::try_from(v)?;
+                s.parse().map_err(|_| sea_orm::sea_query::ValueTypeErr)
+            }
+            fn type_name() -> String {
+                stringify!($ty).to_owned()
+            }
+            fn array_type() -> sea_orm::sea_query::ArrayType {
+                sea_orm::sea_query::ArrayType::String
+            }
+            fn column_type() -> sea_orm::sea_query::ColumnType {
+                sea_orm::sea_query::ColumnType::String(sea_orm::sea_query::StringLen::N(16))
+            }
+        }
+
+        impl sea_orm::sea_query::Nullable for $ty {
+            fn null() -> sea_orm::Value {
+                sea_orm::Value::String(None)
+            }
+        }
+
+        impl sea_orm::IntoActiveValue<$ty> for $ty {
+            fn into_active_value(self) -> sea_orm::ActiveValue<$ty> {
+                sea_orm::ActiveValue::Set(self)
+            }
+        }
+
+        impl sea_orm::sea_query::postgres_array::NotU8 for $ty {}
+    )+};
+}
+
+use crate::domain::customer::{Calendar, Channel, Locale};
+use crate::domain::vehicle::MileageSource;
+
+string_column!(Channel, Locale, Calendar, MileageSource);

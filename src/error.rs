@@ -1,0 +1,157 @@
+//! `AppError`: what a use case can answer, mapped once to
+//! `application/problem+json` (RFC 9457). The internal cause of a 500 is
+//! logged, never sent.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, ResponseError};
+use sea_orm::{DbErr, SqlErr};
+use serde::Serialize;
+
+use crate::domain::{FieldError, FieldErrors};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The body or query could not be read (malformed JSON, wrong type…).
+    #[error("{detail}")]
+    BadRequest { detail: String, errors: Vec<FieldError> },
+    /// Well-formed but invalid fields.
+    #[error("invalid fields: {0}")]
+    Validation(FieldErrors),
+    #[error("authentication required")]
+    Unauthorized(&'static str),
+    #[error("forbidden")]
+    Forbidden(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the record changed since it was read")]
+    PreconditionFailed,
+    #[error("If-Match header required")]
+    PreconditionRequired,
+    #[error("too many attempts")]
+    TooManyRequests { retry_after_secs: i64 },
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Validation(FieldErrors::single(field, message))
+    }
+}
+
+impl From<FieldErrors> for AppError {
+    fn from(e: FieldErrors) -> Self {
+        AppError::Validation(e)
+    }
+}
+
+impl From<DbErr> for AppError {
+    /// Unique clashes are the client's business (409); everything else is ours.
+    fn from(e: DbErr) -> Self {
+        match e.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                AppError::Conflict("a record with the same unique value already exists".into())
+            }
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+                AppError::field("reference", "refers to a record that does not exist")
+            }
+            _ => AppError::Internal(anyhow::Error::new(e)),
+        }
+    }
+}
+
+/// The RFC 9457 body. `errors` lists field problems when there are any.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl AppError {
+    fn kind(&self) -> (&'static str, &'static str) {
+        match self {
+            AppError::BadRequest { .. } => ("bad-request", "Malformed request"),
+            AppError::Validation(_) => ("validation", "Invalid fields"),
+            AppError::Unauthorized(_) => ("unauthorized", "Authentication required"),
+            AppError::Forbidden(_) => ("forbidden", "Not allowed for your role"),
+            AppError::NotFound => ("not-found", "Not found"),
+            AppError::Conflict(_) => ("conflict", "Conflict"),
+            AppError::PreconditionFailed => ("stale-write", "Changed by someone else"),
+            AppError::PreconditionRequired => ("precondition-required", "If-Match required"),
+            AppError::TooManyRequests { .. } => ("too-many-requests", "Too many attempts"),
+            AppError::Internal(_) => ("internal", "Internal error"),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (slug, title) = self.kind();
+        let (detail, errors) = match self {
+            AppError::BadRequest { detail, errors } => (detail.clone(), errors.clone()),
+            AppError::Validation(e) => (e.to_string(), e.0.clone()),
+            AppError::Unauthorized(d) | AppError::Forbidden(d) => ((*d).to_string(), vec![]),
+            AppError::NotFound => ("no such record".to_string(), vec![]),
+            AppError::Conflict(d) => (d.clone(), vec![]),
+            AppError::PreconditionFailed => (
+                "the record was changed since you read it; read it again and repeat your change".into(),
+                vec![],
+            ),
+            AppError::PreconditionRequired => (
+                "send If-Match with the ETag you read, so that no other edit is overwritten".into(),
+                vec![],
+            ),
+            AppError::TooManyRequests { retry_after_secs } => {
+                (format!("too many attempts; try again in {retry_after_secs} seconds"), vec![])
+            }
+            AppError::Internal(_) => ("something went wrong on our side".into(), vec![]),
+        };
+        Problem {
+            kind: format!("https://servicelane.dev/problems/{slug}"),
+            title: title.into(),
+            status: self.status_code().as_u16(),
+            detail,
+            errors,
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let AppError::Internal(e) = self {
+            tracing::error!(error = ?e, "internal error");
+        }
+        let mut res = HttpResponse::build(self.status_code());
+        res.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if let AppError::Unauthorized(_) = self {
+            res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if let AppError::TooManyRequests { retry_after_secs } = self {
+            res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        res.body(serde_json::to_vec(&self.problem()).unwrap_or_default())
+    }
+}

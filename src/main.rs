@@ -1,0 +1,163 @@
+//! The `servicelane` command: serve (default), migrate, admin, import.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use servicelane::clock::{SharedClock, SystemClock};
+use servicelane::config::Settings;
+use servicelane::domain::Role;
+use servicelane::services::{auth, dealers, import};
+use servicelane::startup::{Application, build_state};
+use servicelane::{db, telemetry};
+
+#[derive(Parser)]
+#[command(name = "servicelane", version, about = "After-sales service backend for car dealers")]
+struct Cli {
+    /// Folder with default.toml and <profile>.toml.
+    #[arg(long, global = true, default_value = "config", env = "SERVICELANE_CONFIG_DIR")]
+    config_dir: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    #[command(subcommand)]
+    Admin(Admin),
+    #[command(subcommand)]
+    Import(Import),
+}
+
+#[derive(Subcommand)]
+enum Admin {
+    /// Create a dealer.
+    CreateDealer {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "Asia/Shanghai")]
+        timezone: String,
+    },
+    /// Create a staff user; the password is read from standard input.
+    CreateUser {
+        #[arg(long)]
+        dealer: String,
+        #[arg(long)]
+        username: String,
+        /// A role name such as service_advisor; repeat for more.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum Import {
+    /// Import customers and vehicles from a DMS export (CSV, one row each).
+    Customers {
+        file: PathBuf,
+        #[arg(long)]
+        dealer: String,
+        /// Check every row and report, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let settings = match Settings::load(&cli.config_dir) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("servicelane: {e}");
+            std::process::exit(2);
+        }
+    };
+    telemetry::init_logging(&settings.log.filter);
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("servicelane: cannot start the runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = rt.block_on(run(cli.command.unwrap_or(Command::Serve), settings)) {
+        eprintln!("servicelane: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    let clock: SharedClock = Arc::new(SystemClock);
+    match command {
+        Command::Serve => {
+            let app = Application::build(settings.clone(), clock).await?;
+            tracing::info!(
+                profile = settings.profile.as_str(),
+                "servicelane listening on http://{}:{} (docs at /docs)",
+                settings.server.host,
+                app.port()
+            );
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            let conn = db::connect(&settings).await?;
+            db::migrate(&conn).await?;
+            println!("migrations applied");
+        }
+        Command::Admin(Admin::CreateDealer { code, name, timezone }) => {
+            let state = build_state(settings, clock.clone()).await?;
+            let d = dealers::create_dealer(&state.db, &code, &name, &timezone, clock.now()).await?;
+            println!("dealer {} created ({})", d.code, d.id);
+        }
+        Command::Admin(Admin::CreateUser { dealer, username, roles }) => {
+            let state = build_state(settings, clock.clone()).await?;
+            let roles = roles
+                .iter()
+                .map(|r| Role::parse(r).ok_or_else(|| anyhow::anyhow!("unknown role '{r}'")))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let d = auth::dealer_by_code(&state, &dealer).await?.ok_or_else(|| anyhow::anyhow!("no dealer '{dealer}'"))?;
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            let u = dealers::create_user(&state.db, &state.passwords, d.id, &username, &roles, password, clock.now()).await?;
+            println!("user {} created in {} ({})", u.username, d.code, u.id);
+        }
+        Command::Import(Import::Customers { file, dealer, dry_run }) => {
+            let state = build_state(settings, clock.clone()).await?;
+            let d = auth::dealer_by_code(&state, &dealer).await?.ok_or_else(|| anyhow::anyhow!("no dealer '{dealer}'"))?;
+            let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows {elapsed}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let report = import::import_customers(&state.db, d.id, &text, dry_run, clock.now(), |done, total| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            })
+            .await?;
+            bar.finish_and_clear();
+            println!(
+                "{}{} rows: {} customers created, {} already there; {} vehicles created, {} already there; {} rejected",
+                if report.dry_run { "dry run, nothing saved: " } else { "" },
+                report.rows,
+                report.customers_created,
+                report.customers_existing,
+                report.vehicles_created,
+                report.vehicles_existing,
+                report.rejected.len()
+            );
+            for r in &report.rejected {
+                println!("line {}: {}", r.line, r.reason);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! Use cases. Each takes the state (or a connection) and an `Actor`, checks
+//! tenancy and roles, owns its transaction, and returns domain-shaped results.
+
+pub mod auth;
+pub mod customers;
+pub mod dealers;
+pub mod import;
+pub mod seed;
+pub mod vehicles;
+
+use base64::Engine;
+use uuid::Uuid;
+
+use crate::error::AppError;
+
+/// Cursor pagination: the cursor is the last id of the previous page (UUID v7
+/// ids sort by creation time), opaque to clients.
+pub fn encode_cursor(id: Uuid) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes())
+}
+
+pub fn decode_cursor(cursor: &str) -> Result<Uuid, AppError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| Uuid::from_slice(&b).ok())
+        .ok_or_else(|| AppError::field("cursor", "is not a cursor this server gave out"))
+}
+
+/// The page size asked for, within 1..=200 (default 50).
+pub fn page_limit(limit: Option<u64>) -> Result<u64, AppError> {
+    match limit {
+        None => Ok(50),
+        Some(n) if (1..=200).contains(&n) => Ok(n),
+        Some(_) => Err(AppError::field("limit", "must be between 1 and 200")),
+    }
+}
+
+/// Reads `If-Match: "<version>"` (weak or strong), required for updates.
+pub fn expected_version(if_match: Option<&str>) -> Result<i32, AppError> {
+    let v = if_match.ok_or(AppError::PreconditionRequired)?;
+    v.trim()
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse()
+        .map_err(|_| AppError::field("If-Match", "is not an ETag this server gave out"))
+}
+
+pub fn etag(version: i32) -> String {
+    format!("\"{version}\"")
+}

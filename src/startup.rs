@@ -1,0 +1,116 @@
+//! Builds the application from settings; used by `main` and by the tests.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use rand::RngCore;
+
+use crate::auth::password::Passwords;
+use crate::auth::tokens::Tokens;
+use crate::care::render::Templates;
+use crate::care::sms::SmsChannel;
+use crate::clock::SharedClock;
+use crate::config::{Profile, Settings};
+use crate::state::AppState;
+use crate::telemetry::{self, Metrics};
+use crate::{api, db};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Connects and migrates the database, seeds the demo in development,
+    /// and binds the listener (port 0 picks a free one).
+    pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
+        let state = build_state(settings, clock).await?;
+        let s = &state.settings;
+        let listener = TcpListener::bind((s.server.host.as_str(), s.server.port))
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}:{}: {e}", s.server.host, s.server.port))?;
+        let port = listener.local_addr()?.port();
+        let workers = match s.server.workers {
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            n => n,
+        };
+        let data = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(telemetry::observe))
+                .app_data(data.clone())
+                .configure(api::routes)
+        })
+        .workers(workers)
+        .shutdown_timeout(10)
+        .listen(listener)?
+        .run();
+        Ok(Self { port, server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Everything a request needs; also used by CLI commands that do not serve.
+pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Result<web::Data<AppState>> {
+    let db = db::connect(&settings).await?;
+    db::migrate(&db).await?;
+    let secret = jwt_secret(&settings)?;
+    let passwords = Passwords::new(settings.auth.argon2_memory_kib, settings.auth.argon2_iterations)?;
+    if settings.profile == Profile::Development && settings.seed_demo {
+        if crate::services::seed::seed_demo(&db, &passwords, clock.now()).await? {
+            tracing::info!("demo data created: dealer DEMO, users advisor, manager, … with password 'servicelane'");
+        }
+    }
+    let sms = SmsChannel::new(
+        settings.sms.webhook_url.as_deref(),
+        settings.sms.webhook_secret.as_deref(),
+        Duration::from_secs(settings.sms.timeout_secs),
+        settings.data_dir.clone(),
+    )?;
+    Ok(web::Data::new(AppState {
+        db,
+        tokens: Tokens::new(&secret, settings.auth.access_ttl_secs)?,
+        passwords,
+        sms,
+        templates: Templates::new()?,
+        metrics: Metrics::new()?,
+        settings: Arc::new(settings),
+        clock,
+    }))
+}
+
+/// The configured secret; in development and test, one generated once and kept
+/// under the data folder so tokens survive a restart.
+fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
+    if let Some(s) = &settings.auth.jwt_secret {
+        return Ok(s.as_bytes().to_vec());
+    }
+    anyhow::ensure!(settings.profile != Profile::Production, "SERVICELANE__AUTH__JWT_SECRET is required in production");
+    let path = settings.data_dir.join("jwt_secret");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        if s.trim().len() >= 32 {
+            return Ok(s.trim().as_bytes().to_vec());
+        }
+    }
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let s = hex::encode(bytes);
+    std::fs::create_dir_all(&settings.data_dir)?;
+    std::fs::write(&path, &s)?;
+    Ok(s.into_bytes())
+}

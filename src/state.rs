@@ -1,0 +1,24 @@
+//! What every request can reach, built once in `startup`.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::password::Passwords;
+use crate::auth::tokens::Tokens;
+use crate::care::render::Templates;
+use crate::care::sms::SmsChannel;
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::telemetry::Metrics;
+
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub settings: Arc<Settings>,
+    pub clock: SharedClock,
+    pub tokens: Tokens,
+    pub passwords: Passwords,
+    pub sms: SmsChannel,
+    pub templates: Templates,
+    pub metrics: Metrics,
+}

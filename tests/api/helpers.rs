@@ -1,0 +1,338 @@
+//! `spawn_app()`: the real server on port 0 with a fresh database (a temp
+//! SQLite file, or a new PostgreSQL database from a migrated template when
+//! TEST_DATABASE_URL is set), and a real HTTP listener receiving SMS webhooks.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use chrono::Utc;
+use reqwest::StatusCode;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use servicelane::clock::ManualClock;
+use servicelane::config::Settings;
+use servicelane::domain::Role;
+use servicelane::services::dealers;
+use servicelane::startup::Application;
+use servicelane::state::AppState;
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "correct horse battery";
+pub const SMS_SECRET: &str = "sms-webhook-test-secret";
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub sms: SmsSink,
+    pub state: web::Data<AppState>,
+    pub data_dir: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// What the SMS webhook listener received: the signature header and the JSON body.
+#[derive(Clone, Default)]
+pub struct SmsSink {
+    pub received: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    pub url: String,
+}
+
+impl SmsSink {
+    async fn start() -> SmsSink {
+        let received: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+        let r = received.clone();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = HttpServer::new(move || {
+            let r = r.clone();
+            App::new().route(
+                "/sms",
+                web::post().to(move |req: HttpRequest, body: web::Bytes| {
+                    let r = r.clone();
+                    async move {
+                        let sig = req
+                            .headers()
+                            .get("x-servicelane-signature")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_string();
+                        r.lock().unwrap().push((sig, body.to_vec()));
+                        HttpResponse::Ok().finish()
+                    }
+                }),
+            )
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .unwrap()
+        .run();
+        tokio::spawn(server);
+        SmsSink { received, url: format!("http://127.0.0.1:{port}/sms") }
+    }
+
+    /// Waits (up to 10 s) for a message to `to`; returns its body and signature.
+    pub async fn wait_for(&self, to: &str) -> (Value, String, Vec<u8>) {
+        for _ in 0..200 {
+            if let Some(found) = self.messages_to(to).into_iter().next() {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no SMS to {to} arrived");
+    }
+
+    pub fn messages_to(&self, to: &str) -> Vec<(Value, String, Vec<u8>)> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(sig, body)| (serde_json::from_slice::<Value>(body).unwrap(), sig.clone(), body.clone()))
+            .filter(|(v, _, _)| v["to"] == to)
+            .collect()
+    }
+}
+
+/// One migrated PostgreSQL template per test process; each test copies it.
+fn pg_template(admin_url: &str) -> &'static str {
+    static TEMPLATE: OnceLock<String> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let admin_url = admin_url.to_string();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                let name = format!("sl_tpl_{}", std::process::id());
+                let admin = Database::connect(&admin_url).await.expect("TEST_DATABASE_URL must be reachable");
+                // databases left by earlier runs of this suite
+                let stale = admin
+                    .query_all_raw(sea_orm::Statement::from_string(
+                        admin.get_database_backend(),
+                        "SELECT datname FROM pg_database WHERE datname LIKE 'sl_t%'",
+                    ))
+                    .await
+                    .unwrap();
+                for row in stale {
+                    let db: String = row.try_get("", "datname").unwrap();
+                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).await;
+                }
+                admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.unwrap();
+                let tpl = Database::connect(&with_database(&admin_url, &name)).await.unwrap();
+                servicelane::db::migrate(&tpl).await.unwrap();
+                tpl.close().await.unwrap();
+                admin.close().await.unwrap();
+                name
+            })
+        })
+        .join()
+        .unwrap()
+    })
+}
+
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let root = match base.rfind('/') {
+        Some(i) if i > base.find("://").map(|p| p + 2).unwrap_or(0) => &base[..i],
+        _ => base,
+    };
+    format!("{root}/{db}{query}")
+}
+
+async fn database_url(dir: &std::path::Path) -> String {
+    match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+        Some(admin_url) => {
+            let template = pg_template(&admin_url);
+            let name = format!("sl_test_{}", Uuid::now_v7().simple());
+            let admin = Database::connect(&admin_url).await.unwrap();
+            admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"")).await.unwrap();
+            admin.close().await.unwrap();
+            with_database(&admin_url, &name)
+        }
+        None => format!("sqlite://{}?mode=rwc", dir.join("test.db").display()),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let sms = SmsSink::start().await;
+    let db_url = database_url(dir.path()).await;
+    let mut env: Vec<(String, String)> = vec![
+        ("SERVICELANE__PROFILE", "test"),
+        ("SERVICELANE__SERVER__PORT", "0"),
+        ("SERVICELANE__SERVER__WORKERS", "2"),
+        ("SERVICELANE__DATABASE__URL", db_url.as_str()),
+        ("SERVICELANE__DATABASE__MAX_CONNECTIONS", "5"),
+        ("SERVICELANE__DATABASE__MIN_CONNECTIONS", "0"),
+        ("SERVICELANE__DATA_DIR", dir.path().to_str().unwrap()),
+        ("SERVICELANE__SMS__WEBHOOK_URL", sms.url.as_str()),
+        ("SERVICELANE__SMS__WEBHOOK_SECRET", SMS_SECRET),
+        ("SERVICELANE__AUTH__JWT_SECRET", "test-secret-test-secret-test-secret-0123"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    env.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let config_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config");
+    let settings = Settings::load_from(&config_dir, env).unwrap();
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = Application::build(settings, clock.clone()).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        base,
+        http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        clock,
+        sms,
+        state,
+        data_dir: dir.path().to_path_buf(),
+        _dir: dir,
+    }
+}
+
+/// An answer: status, headers, and the body as JSON (Null when it is not JSON).
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn content_type(&self) -> &str {
+        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
+    /// The fields named in a problem's `errors`.
+    pub fn problem_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or_default().to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn etag(&self) -> String {
+        self.headers.get("etag").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Answer {
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.unwrap();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Answer {
+        self.send(self.http.get(self.url(path)).bearer_auth(token)).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
+        let mut r = self.http.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        self.send(r).await
+    }
+
+    pub async fn post_raw(&self, path: &str, token: &str, body: &str) -> Answer {
+        let r = self.http.post(self.url(path)).bearer_auth(token).header("content-type", "application/json").body(body.to_string());
+        self.send(r).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, if_match: Option<&str>, body: &Value) -> Answer {
+        let mut r = self.http.patch(self.url(path)).bearer_auth(token).json(body);
+        if let Some(m) = if_match {
+            r = r.header("if-match", m);
+        }
+        self.send(r).await
+    }
+
+    /// Creates a dealer with the given code and zone; returns its id.
+    pub async fn dealer(&self, code: &str) -> Uuid {
+        dealers::create_dealer(&self.state.db, code, &format!("{code} 4S店"), "Asia/Shanghai", self.clock.now_utc())
+            .await
+            .unwrap()
+            .id
+    }
+
+    pub async fn user(&self, dealer_id: Uuid, username: &str, role: Role) {
+        dealers::create_user(&self.state.db, &self.state.passwords, dealer_id, username, &[role], PASSWORD.into(), self.clock.now_utc())
+            .await
+            .unwrap();
+    }
+
+    pub async fn login_as(&self, dealer_code: &str, username: &str) -> Value {
+        let a = self
+            .post("/api/v1/auth/login", None, &json!({"dealer_code": dealer_code, "username": username, "password": PASSWORD}))
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        a.body
+    }
+
+    /// A dealer with one user of `role`, logged in: (dealer id, access token).
+    pub async fn staff(&self, dealer_code: &str, role: Role) -> (Uuid, String) {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let existing = servicelane::entities::dealer::Entity::find()
+            .filter(servicelane::entities::dealer::Column::Code.eq(dealer_code))
+            .one(&self.state.db)
+            .await
+            .unwrap();
+        let id = match existing {
+            Some(d) => d.id,
+            None => self.dealer(dealer_code).await,
+        };
+        let username = role.as_str().to_string();
+        self.user(id, &username, role).await;
+        let tokens = self.login_as(dealer_code, &username).await;
+        (id, tokens["access_token"].as_str().unwrap().to_string())
+    }
+
+    pub async fn create_customer(&self, token: &str, name: &str, phone: &str) -> Value {
+        let a = self.post("/api/v1/customers", Some(token), &json!({"name": name, "phone": phone})).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+        a.body
+    }
+
+    pub async fn create_vehicle(&self, token: &str, customer_id: &str, vin: &str, plate: &str) -> Value {
+        let a = self
+            .post(
+                "/api/v1/vehicles",
+                Some(token),
+                &json!({"customer_id": customer_id, "vin": vin, "plate": plate, "make": "大众", "model": "朗逸", "model_year": 2021}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+        a.body
+    }
+}
+
+pub trait NowUtc {
+    fn now_utc(&self) -> chrono::DateTime<Utc>;
+}
+
+impl NowUtc for ManualClock {
+    fn now_utc(&self) -> chrono::DateTime<Utc> {
+        servicelane::clock::Clock::now(self)
+    }
+}
+
+/// Valid VINs for tests (check digit computed).
+pub fn vin(n: u32) -> String {
+    servicelane::domain::Vin::with_check_digit(&format!("LSVAU2180N2{:06}", n)).unwrap().to_string()
+}

@@ -1,0 +1,10 @@
+//! The integration suite: one binary, each test on its own database.
+mod helpers;
+
+mod auth;
+mod customers;
+mod errors;
+mod import;
+mod operations;
+mod tenancy;
+mod vehicles;
