@@ -23,7 +23,10 @@ use servicelane::startup::Application;
 use uuid::Uuid;
 
 fn env(key: &str, default: &str) -> String {
-    std::env::var(key).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
+    std::env::var(key)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_string())
 }
 
 fn with_database(url: &str, db: &str) -> String {
@@ -38,7 +41,13 @@ struct Figures {
     errors: usize,
 }
 
-async fn load(client: &reqwest::Client, token: &str, urls: Arc<Vec<String>>, clients: usize, seconds: u64) -> Figures {
+async fn load(
+    client: &reqwest::Client,
+    token: &str,
+    urls: Arc<Vec<String>>,
+    clients: usize,
+    seconds: u64,
+) -> Figures {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for c in 0..clients {
@@ -74,15 +83,40 @@ async fn load(client: &reqwest::Client, token: &str, urls: Arc<Vec<String>>, cli
     }
     let elapsed = started.elapsed().as_secs_f64().max(seconds as f64);
     all.sort();
-    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or_default();
-    Figures { rps: all.len() as f64 / elapsed, p50: pct(0.50), p99: pct(0.99), errors }
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Figures {
+        rps: all.len() as f64 / elapsed,
+        p50: pct(0.50),
+        p99: pct(0.99),
+        errors,
+    }
 }
 
 fn pgbench(admin_url: &str, clients: usize, seconds: u64) -> Option<f64> {
     let url = with_database(admin_url, "sl_bench_pgbench");
-    let run = |args: &[&str]| std::process::Command::new("pgbench").args(args).output().ok();
+    let run = |args: &[&str]| {
+        std::process::Command::new("pgbench")
+            .args(args)
+            .output()
+            .ok()
+    };
     run(&["-i", "-q", "-s", "10", &url])?;
-    let out = run(&["-S", "-M", "prepared", "-c", &clients.to_string(), "-j", "2", "-T", &seconds.to_string(), &url])?;
+    let out = run(&[
+        "-S",
+        "-M",
+        "prepared",
+        "-c",
+        &clients.to_string(),
+        "-j",
+        "2",
+        "-T",
+        &seconds.to_string(),
+        &url,
+    ])?;
     let text = String::from_utf8_lossy(&out.stdout);
     text.lines()
         .find(|l| l.starts_with("tps = "))
@@ -92,15 +126,22 @@ fn pgbench(admin_url: &str, clients: usize, seconds: u64) -> Option<f64> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let admin_url = env("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres");
+    let admin_url = env(
+        "BENCH_DATABASE_URL",
+        "postgres://postgres@127.0.0.1:5432/postgres",
+    );
     let seconds: u64 = env("BENCH_SECONDS", "10").parse()?;
     let clients: usize = env("BENCH_CLIENTS", "32").parse()?;
     let n: usize = env("BENCH_CUSTOMERS", "20000").parse()?;
 
     let admin = Database::connect(&admin_url).await?;
     for db in ["sl_bench", "sl_bench_pgbench"] {
-        admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).await?;
-        admin.execute_unprepared(&format!("CREATE DATABASE {db}")).await?;
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+            .await?;
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {db}"))
+            .await?;
     }
     let dir = tempfile::tempdir()?;
     let db_url = with_database(&admin_url, "sl_bench");
@@ -110,12 +151,17 @@ async fn main() -> anyhow::Result<()> {
         ("SERVICELANE__SERVER__HOST", "127.0.0.1"),
         ("SERVICELANE__DATABASE__URL", db_url.as_str()),
         ("SERVICELANE__DATA_DIR", dir.path().to_str().unwrap_or(".")),
-        ("SERVICELANE__AUTH__JWT_SECRET", "bench-secret-bench-secret-bench-secret!"),
+        (
+            "SERVICELANE__AUTH__JWT_SECRET",
+            "bench-secret-bench-secret-bench-secret!",
+        ),
         ("SERVICELANE__LOG__FILTER", "error"),
     ];
     let settings = Settings::load_from(
         &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config"),
-        vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).chain(std::env::vars()),
+        vars.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .chain(std::env::vars()),
     )?;
     servicelane::telemetry::init_logging(&settings.log.filter);
     let app = Application::build(settings, Arc::new(SystemClock)).await?;
@@ -127,7 +173,16 @@ async fn main() -> anyhow::Result<()> {
     let now = Utc::now();
     let started = Instant::now();
     let d = dealers::create_dealer(&state.db, "BENCH", "压测4S店", "Asia/Shanghai", now).await?;
-    dealers::create_user(&state.db, &state.passwords, d.id, "advisor", &[Role::ServiceAdvisor], "benchmark-pass".into(), now).await?;
+    dealers::create_user(
+        &state.db,
+        &state.passwords,
+        d.id,
+        "advisor",
+        &[Role::ServiceAdvisor],
+        "benchmark-pass".into(),
+        now,
+    )
+    .await?;
     let mut ids = Vec::with_capacity(n);
     let mut phones = Vec::with_capacity(n);
     let mut plates = Vec::with_capacity(n);
@@ -137,8 +192,14 @@ async fn main() -> anyhow::Result<()> {
         for &i in chunk {
             let id = Uuid::now_v7();
             let phone = format!("+86139{:08}", i);
-            let plate = format!("京{}{:05}", ["A", "B", "C", "E", "F"][i / 100_000 % 5], i % 100_000);
-            let vin = Vin::with_check_digit(&format!("LSVAU2180N2{:06}", i)).expect("vin").to_string();
+            let plate = format!(
+                "京{}{:05}",
+                ["A", "B", "C", "E", "F"][i / 100_000 % 5],
+                i % 100_000
+            );
+            let vin = Vin::with_check_digit(&format!("LSVAU2180N2{:06}", i))
+                .expect("vin")
+                .to_string();
             cs.push(customer::ActiveModel {
                 id: Set(id),
                 dealer_id: Set(d.id),
@@ -185,14 +246,23 @@ async fn main() -> anyhow::Result<()> {
             phones.push(phone);
             plates.push(plate);
         }
-        customer::Entity::insert_many(cs).exec_without_returning(&state.db).await?;
-        vehicle::Entity::insert_many(vs).exec_without_returning(&state.db).await?;
+        customer::Entity::insert_many(cs)
+            .exec_without_returning(&state.db)
+            .await?;
+        vehicle::Entity::insert_many(vs)
+            .exec_without_returning(&state.db)
+            .await?;
     }
     state.db.execute_unprepared("ANALYZE").await?;
-    println!("loaded {n} customers and vehicles in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "loaded {n} customers and vehicles in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()?;
     let login: serde_json::Value = client
         .post(format!("{base}/api/v1/auth/login"))
         .json(&serde_json::json!({"dealer_code": "BENCH", "username": "advisor", "password": "benchmark-pass"}))
@@ -200,30 +270,71 @@ async fn main() -> anyhow::Result<()> {
         .await?
         .json()
         .await?;
-    let token = login["access_token"].as_str().ok_or_else(|| anyhow::anyhow!("login failed: {login}"))?.to_string();
+    let token = login["access_token"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("login failed: {login}"))?
+        .to_string();
 
     let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let scenarios: Vec<(&str, Vec<String>)> = vec![
-        ("GET /customers/{id}", ids.iter().map(|id| format!("{base}/api/v1/customers/{id}")).collect()),
-        ("search by phone", phones.iter().map(|p| format!("{base}/api/v1/customers?q={}", enc(&p[3..]))).collect()),
-        ("search by plate", plates.iter().map(|p| format!("{base}/api/v1/customers?q={}", enc(p))).collect()),
+        (
+            "GET /customers/{id}",
+            ids.iter()
+                .map(|id| format!("{base}/api/v1/customers/{id}"))
+                .collect(),
+        ),
+        (
+            "search by phone",
+            phones
+                .iter()
+                .map(|p| format!("{base}/api/v1/customers?q={}", enc(&p[3..])))
+                .collect(),
+        ),
+        (
+            "search by plate",
+            plates
+                .iter()
+                .map(|p| format!("{base}/api/v1/customers?q={}", enc(p)))
+                .collect(),
+        ),
     ];
 
     // single client, idle machine: the latency a search has on its own
-    println!("\n{:<22} {:>10} {:>10} {:>10}", "one client", "req/s", "p50 ms", "p99 ms");
+    println!(
+        "\n{:<22} {:>10} {:>10} {:>10}",
+        "one client", "req/s", "p50 ms", "p99 ms"
+    );
     for (name, urls) in &scenarios {
         let f = load(&client, &token, Arc::new(urls.clone()), 1, seconds.min(5)).await;
-        println!("{name:<22} {:>10.0} {:>10.2} {:>10.2}", f.rps, ms(f.p50), ms(f.p99));
+        println!(
+            "{name:<22} {:>10.0} {:>10.2} {:>10.2}",
+            f.rps,
+            ms(f.p50),
+            ms(f.p99)
+        );
     }
 
-    println!("\n{:<22} {:>10} {:>10} {:>10} {:>8}", format!("{clients} clients"), "req/s", "p50 ms", "p99 ms", "errors");
+    println!(
+        "\n{:<22} {:>10} {:>10} {:>10} {:>8}",
+        format!("{clients} clients"),
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors"
+    );
     let mut read_rps = 0.0;
     for (name, urls) in &scenarios {
         let f = load(&client, &token, Arc::new(urls.clone()), clients, seconds).await;
         if read_rps == 0.0 {
             read_rps = f.rps;
         }
-        println!("{name:<22} {:>10.0} {:>10.2} {:>10.2} {:>8}", f.rps, ms(f.p50), ms(f.p99), f.errors);
+        println!(
+            "{name:<22} {:>10.0} {:>10.2} {:>10.2} {:>8}",
+            f.rps,
+            ms(f.p50),
+            ms(f.p99),
+            f.errors
+        );
     }
 
     match pgbench(&admin_url, clients, seconds) {

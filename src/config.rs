@@ -105,19 +105,29 @@ impl Settings {
     }
 
     /// Same as [`Settings::load`] with the environment given; used by tests.
-    pub fn load_from(config_dir: &Path, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Settings> {
+    pub fn load_from(
+        config_dir: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Settings> {
         let env: std::collections::HashMap<String, String> = env
             .into_iter()
             .filter(|(k, v)| k.starts_with("SERVICELANE__") && !v.trim().is_empty())
             .collect();
-        let profile = env.get("SERVICELANE__PROFILE").cloned().unwrap_or_else(|| "development".into());
+        let profile = env
+            .get("SERVICELANE__PROFILE")
+            .cloned()
+            .unwrap_or_else(|| "development".into());
         let profile = profile.as_str();
         if !["development", "test", "production"].contains(&profile) {
-            anyhow::bail!("SERVICELANE__PROFILE: unknown profile '{profile}', expected development, test or production");
+            anyhow::bail!(
+                "SERVICELANE__PROFILE: unknown profile '{profile}', expected development, test or production"
+            );
         }
         let cfg = config::Config::builder()
             .add_source(config::File::from(config_dir.join("default.toml")))
-            .add_source(config::File::from(config_dir.join(format!("{profile}.toml"))).required(false))
+            .add_source(
+                config::File::from(config_dir.join(format!("{profile}.toml"))).required(false),
+            )
             .add_source(
                 config::Environment::with_prefix("SERVICELANE")
                     .prefix_separator("__")
@@ -145,25 +155,31 @@ impl Settings {
                 _ => {}
             }
         }
-        if let Some(url) = &self.database.url {
-            if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:")) {
-                anyhow::bail!("SERVICELANE__DATABASE__URL must start with postgres:// or sqlite:");
-            }
+        if let Some(url) = &self.database.url
+            && !(url.starts_with("postgres://")
+                || url.starts_with("postgresql://")
+                || url.starts_with("sqlite:"))
+        {
+            anyhow::bail!("SERVICELANE__DATABASE__URL must start with postgres:// or sqlite:");
         }
         for (key, url) in [("SERVICELANE__SMS__WEBHOOK_URL", &self.sms.webhook_url)] {
-            if let Some(u) = url {
-                if reqwest::Url::parse(u).map(|u| !matches!(u.scheme(), "http" | "https")).unwrap_or(true) {
-                    anyhow::bail!("{key} must be an http(s) URL");
-                }
+            if let Some(u) = url
+                && reqwest::Url::parse(u)
+                    .map(|u| !matches!(u.scheme(), "http" | "https"))
+                    .unwrap_or(true)
+            {
+                anyhow::bail!("{key} must be an http(s) URL");
             }
         }
-        if let Some(u) = &self.email.smtp_url {
-            if !(u.starts_with("smtp://") || u.starts_with("smtps://")) {
-                anyhow::bail!("SERVICELANE__EMAIL__SMTP_URL must start with smtp:// or smtps://");
-            }
+        if let Some(u) = &self.email.smtp_url
+            && !(u.starts_with("smtp://") || u.starts_with("smtps://"))
+        {
+            anyhow::bail!("SERVICELANE__EMAIL__SMTP_URL must start with smtp:// or smtps://");
         }
         if self.auth.access_ttl_secs <= 0 || self.auth.refresh_ttl_days <= 0 {
-            anyhow::bail!("SERVICELANE__AUTH__ACCESS_TTL_SECS and REFRESH_TTL_DAYS must be positive");
+            anyhow::bail!(
+                "SERVICELANE__AUTH__ACCESS_TTL_SECS and REFRESH_TTL_DAYS must be positive"
+            );
         }
         Ok(())
     }
@@ -172,7 +188,10 @@ impl Settings {
     pub fn database_url(&self) -> String {
         match &self.database.url {
             Some(u) => u.clone(),
-            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("servicelane.db").display()),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("servicelane.db").display()
+            ),
         }
     }
 
@@ -204,7 +223,10 @@ mod tests {
     }
 
     fn load(vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
-        Settings::load_from(&dir(), vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+        Settings::load_from(
+            &dir(),
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
     }
 
     #[test]
@@ -218,24 +240,38 @@ mod tests {
 
     #[test]
     fn environment_overrides_nested_keys() {
-        let s = load(&[("SERVICELANE__SERVER__PORT", "9090"), ("SERVICELANE__SMS__WEBHOOK_URL", "http://127.0.0.1:1/sms")]).unwrap();
+        let s = load(&[
+            ("SERVICELANE__SERVER__PORT", "9090"),
+            ("SERVICELANE__SMS__WEBHOOK_URL", "http://127.0.0.1:1/sms"),
+        ])
+        .unwrap();
         assert_eq!(s.server.port, 9090);
         assert_eq!(s.sms.webhook_url.as_deref(), Some("http://127.0.0.1:1/sms"));
     }
 
     #[test]
     fn a_wrong_value_names_its_key() {
-        let e = load(&[("SERVICELANE__SERVER__PORT", "eighty")]).unwrap_err().to_string();
+        let e = load(&[("SERVICELANE__SERVER__PORT", "eighty")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("SERVICELANE__SERVER__PORT"), "{e}");
-        let e = load(&[("SERVICELANE__PROFILE", "staging")]).unwrap_err().to_string();
+        let e = load(&[("SERVICELANE__PROFILE", "staging")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("SERVICELANE__PROFILE"), "{e}");
     }
 
     #[test]
     fn production_refuses_to_start_without_a_jwt_secret_and_never_seeds() {
-        let e = load(&[("SERVICELANE__PROFILE", "production")]).unwrap_err().to_string();
+        let e = load(&[("SERVICELANE__PROFILE", "production")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("SERVICELANE__AUTH__JWT_SECRET"), "{e}");
-        let s = load(&[("SERVICELANE__PROFILE", "production"), ("SERVICELANE__AUTH__JWT_SECRET", &"x".repeat(40))]).unwrap();
+        let s = load(&[
+            ("SERVICELANE__PROFILE", "production"),
+            ("SERVICELANE__AUTH__JWT_SECRET", &"x".repeat(40)),
+        ])
+        .unwrap();
         assert!(!s.seed_demo);
     }
 }

@@ -21,10 +21,12 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
         .test_before_acquire(false)
         .sqlx_logging(false);
     if settings.is_sqlite() {
-        if let Some(path) = url.strip_prefix("sqlite://").and_then(|p| p.split('?').next()) {
-            if let Some(parent) = std::path::Path::new(path).parent() {
-                std::fs::create_dir_all(parent)?;
-            }
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .and_then(|p| p.split('?').next())
+            && let Some(parent) = std::path::Path::new(path).parent()
+        {
+            std::fs::create_dir_all(parent)?;
         }
         let busy = Duration::from_millis(db.busy_timeout_ms);
         opts.map_sqlx_sqlite_opts(move |o: SqliteConnectOptions| {
@@ -37,7 +39,8 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
     }
     // fail early with the URL's problem rather than the pool's
     if settings.is_sqlite() {
-        SqliteConnectOptions::from_str(&url).map_err(|e| anyhow::anyhow!("SERVICELANE__DATABASE__URL: {e}"))?;
+        SqliteConnectOptions::from_str(&url)
+            .map_err(|e| anyhow::anyhow!("SERVICELANE__DATABASE__URL: {e}"))?;
     }
     Database::connect(opts)
         .await
@@ -56,7 +59,10 @@ pub async fn migrations_applied(db: &DatabaseConnection) -> bool {
 
 /// Hides a password in a URL before it is printed.
 fn redact(url: &str) -> String {
-    match url.split_once("://").and_then(|(s, rest)| rest.split_once('@').map(|(cred, host)| (s, cred, host))) {
+    match url
+        .split_once("://")
+        .and_then(|(s, rest)| rest.split_once('@').map(|(cred, host)| (s, cred, host)))
+    {
         Some((scheme, cred, host)) if cred.contains(':') => {
             let user = cred.split(':').next().unwrap_or_default();
             format!("{scheme}://{user}:***@{host}")

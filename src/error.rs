@@ -13,7 +13,10 @@ use crate::domain::{FieldError, FieldErrors};
 pub enum AppError {
     /// The body or query could not be read (malformed JSON, wrong type…).
     #[error("{detail}")]
-    BadRequest { detail: String, errors: Vec<FieldError> },
+    BadRequest {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
     /// Well-formed but invalid fields.
     #[error("invalid fields: {0}")]
     Validation(FieldErrors),
@@ -102,16 +105,18 @@ impl AppError {
             AppError::NotFound => ("no such record".to_string(), vec![]),
             AppError::Conflict(d) => (d.clone(), vec![]),
             AppError::PreconditionFailed => (
-                "the record was changed since you read it; read it again and repeat your change".into(),
+                "the record was changed since you read it; read it again and repeat your change"
+                    .into(),
                 vec![],
             ),
             AppError::PreconditionRequired => (
                 "send If-Match with the ETag you read, so that no other edit is overwritten".into(),
                 vec![],
             ),
-            AppError::TooManyRequests { retry_after_secs } => {
-                (format!("too many attempts; try again in {retry_after_secs} seconds"), vec![])
-            }
+            AppError::TooManyRequests { retry_after_secs } => (
+                format!("too many attempts; try again in {retry_after_secs} seconds"),
+                vec![],
+            ),
             AppError::Internal(_) => ("something went wrong on our side".into(), vec![]),
         };
         Problem {

@@ -13,10 +13,19 @@ use servicelane::startup::{Application, build_state};
 use servicelane::{db, telemetry};
 
 #[derive(Parser)]
-#[command(name = "servicelane", version, about = "After-sales service backend for car dealers")]
+#[command(
+    name = "servicelane",
+    version,
+    about = "After-sales service backend for car dealers"
+)]
 struct Cli {
     /// Folder with default.toml and <profile>.toml.
-    #[arg(long, global = true, default_value = "config", env = "SERVICELANE_CONFIG_DIR")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "config",
+        env = "SERVICELANE_CONFIG_DIR"
+    )]
     config_dir: PathBuf,
     #[command(subcommand)]
     command: Option<Command>,
@@ -80,7 +89,10 @@ fn main() {
         }
     };
     telemetry::init_logging(&settings.log.filter);
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("servicelane: cannot start the runtime: {e}");
@@ -111,42 +123,79 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             db::migrate(&conn).await?;
             println!("migrations applied");
         }
-        Command::Admin(Admin::CreateDealer { code, name, timezone }) => {
+        Command::Admin(Admin::CreateDealer {
+            code,
+            name,
+            timezone,
+        }) => {
             let state = build_state(settings, clock.clone()).await?;
             let d = dealers::create_dealer(&state.db, &code, &name, &timezone, clock.now()).await?;
             println!("dealer {} created ({})", d.code, d.id);
         }
-        Command::Admin(Admin::CreateUser { dealer, username, roles }) => {
+        Command::Admin(Admin::CreateUser {
+            dealer,
+            username,
+            roles,
+        }) => {
             let state = build_state(settings, clock.clone()).await?;
             let roles = roles
                 .iter()
                 .map(|r| Role::parse(r).ok_or_else(|| anyhow::anyhow!("unknown role '{r}'")))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let d = auth::dealer_by_code(&state, &dealer).await?.ok_or_else(|| anyhow::anyhow!("no dealer '{dealer}'"))?;
+            let d = auth::dealer_by_code(&state, &dealer)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no dealer '{dealer}'"))?;
             let mut password = String::new();
             std::io::stdin().read_to_string(&mut password)?;
             let password = password.trim_end_matches(['\r', '\n']).to_string();
-            let u = dealers::create_user(&state.db, &state.passwords, d.id, &username, &roles, password, clock.now()).await?;
+            let u = dealers::create_user(
+                &state.db,
+                &state.passwords,
+                d.id,
+                &username,
+                &roles,
+                password,
+                clock.now(),
+            )
+            .await?;
             println!("user {} created in {} ({})", u.username, d.code, u.id);
         }
-        Command::Import(Import::Customers { file, dealer, dry_run }) => {
+        Command::Import(Import::Customers {
+            file,
+            dealer,
+            dry_run,
+        }) => {
             let state = build_state(settings, clock.clone()).await?;
-            let d = auth::dealer_by_code(&state, &dealer).await?.ok_or_else(|| anyhow::anyhow!("no dealer '{dealer}'"))?;
-            let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let d = auth::dealer_by_code(&state, &dealer)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no dealer '{dealer}'"))?;
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let bar = indicatif::ProgressBar::new(0);
             bar.set_style(
                 indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows {elapsed}")
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
-            let report = import::import_customers(&state.db, d.id, &text, dry_run, clock.now(), |done, total| {
-                bar.set_length(total as u64);
-                bar.set_position(done as u64);
-            })
+            let report = import::import_customers(
+                &state.db,
+                d.id,
+                &text,
+                dry_run,
+                clock.now(),
+                |done, total| {
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
+                },
+            )
             .await?;
             bar.finish_and_clear();
             println!(
                 "{}{} rows: {} customers created, {} already there; {} vehicles created, {} already there; {} rejected",
-                if report.dry_run { "dry run, nothing saved: " } else { "" },
+                if report.dry_run {
+                    "dry run, nothing saved: "
+                } else {
+                    ""
+                },
                 report.rows,
                 report.customers_created,
                 report.customers_existing,

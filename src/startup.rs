@@ -31,11 +31,14 @@ impl Application {
     pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
         let state = build_state(settings, clock).await?;
         let s = &state.settings;
-        let listener = TcpListener::bind((s.server.host.as_str(), s.server.port))
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}:{}: {e}", s.server.host, s.server.port))?;
+        let listener = TcpListener::bind((s.server.host.as_str(), s.server.port)).map_err(|e| {
+            anyhow::anyhow!("cannot listen on {}:{}: {e}", s.server.host, s.server.port)
+        })?;
         let port = listener.local_addr()?.port();
         let workers = match s.server.workers {
-            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
             n => n,
         };
         let data = state.clone();
@@ -49,7 +52,11 @@ impl Application {
         .shutdown_timeout(10)
         .listen(listener)?
         .run();
-        Ok(Self { port, server, state })
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -66,15 +73,24 @@ impl Application {
 }
 
 /// Everything a request needs; also used by CLI commands that do not serve.
-pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Result<web::Data<AppState>> {
+pub async fn build_state(
+    settings: Settings,
+    clock: SharedClock,
+) -> anyhow::Result<web::Data<AppState>> {
     let db = db::connect(&settings).await?;
     db::migrate(&db).await?;
     let secret = jwt_secret(&settings)?;
-    let passwords = Passwords::new(settings.auth.argon2_memory_kib, settings.auth.argon2_iterations)?;
-    if settings.profile == Profile::Development && settings.seed_demo {
-        if crate::services::seed::seed_demo(&db, &passwords, clock.now()).await? {
-            tracing::info!("demo data created: dealer DEMO, users advisor, manager, … with password 'servicelane'");
-        }
+    let passwords = Passwords::new(
+        settings.auth.argon2_memory_kib,
+        settings.auth.argon2_iterations,
+    )?;
+    if settings.profile == Profile::Development
+        && settings.seed_demo
+        && crate::services::seed::seed_demo(&db, &passwords, clock.now()).await?
+    {
+        tracing::info!(
+            "demo data created: dealer DEMO, users advisor, manager, … with password 'servicelane'"
+        );
     }
     let sms = SmsChannel::new(
         settings.sms.webhook_url.as_deref(),
@@ -100,12 +116,15 @@ fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
     if let Some(s) = &settings.auth.jwt_secret {
         return Ok(s.as_bytes().to_vec());
     }
-    anyhow::ensure!(settings.profile != Profile::Production, "SERVICELANE__AUTH__JWT_SECRET is required in production");
+    anyhow::ensure!(
+        settings.profile != Profile::Production,
+        "SERVICELANE__AUTH__JWT_SECRET is required in production"
+    );
     let path = settings.data_dir.join("jwt_secret");
-    if let Ok(s) = std::fs::read_to_string(&path) {
-        if s.trim().len() >= 32 {
-            return Ok(s.trim().as_bytes().to_vec());
-        }
+    if let Ok(s) = std::fs::read_to_string(&path)
+        && s.trim().len() >= 32
+    {
+        return Ok(s.trim().as_bytes().to_vec());
     }
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);

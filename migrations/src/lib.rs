@@ -23,7 +23,11 @@ pub(crate) mod col {
     use sea_orm_migration::prelude::*;
 
     pub fn uuid_pk(name: impl IntoIden) -> ColumnDef {
-        ColumnDef::new(name).uuid().not_null().primary_key().to_owned()
+        ColumnDef::new(name)
+            .uuid()
+            .not_null()
+            .primary_key()
+            .to_owned()
     }
     pub fn uuid(name: impl IntoIden) -> ColumnDef {
         ColumnDef::new(name).uuid().not_null().to_owned()
@@ -44,10 +48,16 @@ pub(crate) mod col {
         ColumnDef::new(name).json_binary().not_null().to_owned()
     }
     pub fn ts(name: impl IntoIden) -> ColumnDef {
-        ColumnDef::new(name).timestamp_with_time_zone().not_null().to_owned()
+        ColumnDef::new(name)
+            .timestamp_with_time_zone()
+            .not_null()
+            .to_owned()
     }
     pub fn ts_null(name: impl IntoIden) -> ColumnDef {
-        ColumnDef::new(name).timestamp_with_time_zone().null().to_owned()
+        ColumnDef::new(name)
+            .timestamp_with_time_zone()
+            .null()
+            .to_owned()
     }
     pub fn date_null(name: impl IntoIden) -> ColumnDef {
         ColumnDef::new(name).date().null().to_owned()

@@ -55,7 +55,11 @@ impl MigrationTrait for Migration {
                 .col(boolean(Users::Active))
                 .col(ts(Users::CreatedAt))
                 .col(ts(Users::UpdatedAt))
-                .foreign_key(ForeignKey::create().from(Users::Table, Users::DealerId).to(Dealers::Table, Dealers::Id))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(Users::Table, Users::DealerId)
+                        .to(Dealers::Table, Dealers::Id),
+                )
                 .to_owned(),
         )
         .await?;
@@ -72,7 +76,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_table(Table::drop().table(Users::Table).to_owned()).await?;
-        m.drop_table(Table::drop().table(Dealers::Table).to_owned()).await
+        m.drop_table(Table::drop().table(Users::Table).to_owned())
+            .await?;
+        m.drop_table(Table::drop().table(Dealers::Table).to_owned())
+            .await
     }
 }

@@ -106,8 +106,11 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_table(Table::drop().table(OtpCodes::Table).to_owned()).await?;
-        m.drop_table(Table::drop().table(LoginFailures::Table).to_owned()).await?;
-        m.drop_table(Table::drop().table(RefreshTokens::Table).to_owned()).await
+        m.drop_table(Table::drop().table(OtpCodes::Table).to_owned())
+            .await?;
+        m.drop_table(Table::drop().table(LoginFailures::Table).to_owned())
+            .await?;
+        m.drop_table(Table::drop().table(RefreshTokens::Table).to_owned())
+            .await
     }
 }

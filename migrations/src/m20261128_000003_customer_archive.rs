@@ -104,13 +104,35 @@ impl MigrationTrait for Migration {
                 .col(int(Customers::Version))
                 .col(ts(Customers::CreatedAt))
                 .col(ts(Customers::UpdatedAt))
-                .foreign_key(ForeignKey::create().from(Customers::Table, Customers::DealerId).to(Dealers::Table, Dealers::Id))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(Customers::Table, Customers::DealerId)
+                        .to(Dealers::Table, Dealers::Id),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("ux_customers_dealer_phone", Customers::Table, &["dealer_id", "phone"], true)).await?;
-        m.create_index(index("ix_customers_dealer_name", Customers::Table, &["dealer_id", "name"], false)).await?;
-        m.create_index(index("ix_customers_dealer_id", Customers::Table, &["dealer_id", "id"], false)).await?;
+        m.create_index(index(
+            "ux_customers_dealer_phone",
+            Customers::Table,
+            &["dealer_id", "phone"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_customers_dealer_name",
+            Customers::Table,
+            &["dealer_id", "name"],
+            false,
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_customers_dealer_id",
+            Customers::Table,
+            &["dealer_id", "id"],
+            false,
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -135,14 +157,40 @@ impl MigrationTrait for Migration {
                 .col(int(Vehicles::Version))
                 .col(ts(Vehicles::CreatedAt))
                 .col(ts(Vehicles::UpdatedAt))
-                .foreign_key(ForeignKey::create().from(Vehicles::Table, Vehicles::DealerId).to(Dealers::Table, Dealers::Id))
-                .foreign_key(ForeignKey::create().from(Vehicles::Table, Vehicles::CustomerId).to(Customers::Table, Customers::Id))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(Vehicles::Table, Vehicles::DealerId)
+                        .to(Dealers::Table, Dealers::Id),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(Vehicles::Table, Vehicles::CustomerId)
+                        .to(Customers::Table, Customers::Id),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("ux_vehicles_dealer_vin", Vehicles::Table, &["dealer_id", "vin"], true)).await?;
-        m.create_index(index("ux_vehicles_dealer_plate", Vehicles::Table, &["dealer_id", "plate"], true)).await?;
-        m.create_index(index("ix_vehicles_customer", Vehicles::Table, &["customer_id"], false)).await?;
+        m.create_index(index(
+            "ux_vehicles_dealer_vin",
+            Vehicles::Table,
+            &["dealer_id", "vin"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_vehicles_dealer_plate",
+            Vehicles::Table,
+            &["dealer_id", "plate"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_vehicles_customer",
+            Vehicles::Table,
+            &["customer_id"],
+            false,
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -150,7 +198,11 @@ impl MigrationTrait for Migration {
                 .col(uuid_pk(MileageReadings::Id))
                 .col(uuid(MileageReadings::DealerId))
                 .col(uuid(MileageReadings::VehicleId))
-                .col(ColumnDef::new(MileageReadings::MileageKm).big_integer().not_null())
+                .col(
+                    ColumnDef::new(MileageReadings::MileageKm)
+                        .big_integer()
+                        .not_null(),
+                )
                 .col(ColumnDef::new(MileageReadings::ReadOn).date().not_null())
                 .col(string(MileageReadings::Source, 16))
                 .col(boolean(MileageReadings::Correction))
@@ -164,13 +216,21 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("ix_mileage_vehicle_read_on", MileageReadings::Table, &["vehicle_id", "read_on"], false))
-            .await
+        m.create_index(index(
+            "ix_mileage_vehicle_read_on",
+            MileageReadings::Table,
+            &["vehicle_id", "read_on"],
+            false,
+        ))
+        .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_table(Table::drop().table(MileageReadings::Table).to_owned()).await?;
-        m.drop_table(Table::drop().table(Vehicles::Table).to_owned()).await?;
-        m.drop_table(Table::drop().table(Customers::Table).to_owned()).await
+        m.drop_table(Table::drop().table(MileageReadings::Table).to_owned())
+            .await?;
+        m.drop_table(Table::drop().table(Vehicles::Table).to_owned())
+            .await?;
+        m.drop_table(Table::drop().table(Customers::Table).to_owned())
+            .await
     }
 }

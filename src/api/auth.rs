@@ -50,9 +50,16 @@ pub struct OtpVerify {
         (status = 401, description = "wrong credentials (the same answer whatever was wrong)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "too many failures; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/login")]
-pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: Json<LoginRequest>) -> AppResult<HttpResponse> {
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Json<LoginRequest>,
+) -> AppResult<HttpResponse> {
     let b = body.0;
-    let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
     let tokens = auth::login(&state, &b.dealer_code, &b.username, b.password, &address).await?;
     Ok(HttpResponse::Ok().json(tokens))
 }
@@ -61,14 +68,20 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: Json<Logi
 #[utoipa::path(context_path = "/api/v1", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenPair), (status = 401, body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/refresh")]
-pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> AppResult<HttpResponse> {
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: Json<RefreshRequest>,
+) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(auth::refresh(&state, &body.0.refresh_token).await?))
 }
 
 /// Ends the session of a refresh token.
 #[utoipa::path(context_path = "/api/v1", tag = "auth", request_body = RefreshRequest, responses((status = 204)))]
 #[post("/auth/logout")]
-pub async fn logout(state: web::Data<AppState>, body: Json<RefreshRequest>) -> AppResult<HttpResponse> {
+pub async fn logout(
+    state: web::Data<AppState>,
+    body: Json<RefreshRequest>,
+) -> AppResult<HttpResponse> {
     auth::logout(&state, &body.0.refresh_token).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -86,7 +99,10 @@ pub async fn otp(state: web::Data<AppState>, body: Json<OtpRequest>) -> AppResul
 #[utoipa::path(context_path = "/api/v1", tag = "auth", request_body = OtpVerify,
     responses((status = 200, body = TokenPair), (status = 401, body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/otp/verify")]
-pub async fn otp_verify(state: web::Data<AppState>, body: Json<OtpVerify>) -> AppResult<HttpResponse> {
+pub async fn otp_verify(
+    state: web::Data<AppState>,
+    body: Json<OtpVerify>,
+) -> AppResult<HttpResponse> {
     let b = body.0;
     Ok(HttpResponse::Ok().json(auth::verify_otp(&state, &b.dealer_code, &b.phone, &b.code).await?))
 }

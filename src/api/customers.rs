@@ -25,16 +25,29 @@ pub struct ListParams {
 }
 
 fn with_etag(status: actix_web::http::StatusCode, c: Customer) -> HttpResponse {
-    HttpResponse::build(status).insert_header((header::ETAG, etag(c.version))).json(c)
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, etag(c.version)))
+        .json(c)
 }
 
 /// Searches the customer archive.
 #[utoipa::path(context_path = "/api/v1", tag = "customers", params(ListParams), security(("bearer" = [])),
     responses((status = 200, body = CustomerPage), (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/customers")]
-pub async fn list(state: web::Data<AppState>, actor: Actor, params: Query<ListParams>) -> AppResult<HttpResponse> {
+pub async fn list(
+    state: web::Data<AppState>,
+    actor: Actor,
+    params: Query<ListParams>,
+) -> AppResult<HttpResponse> {
     let p = params.0;
-    let page = customers::list(&state.db, &actor, p.q.as_deref(), p.cursor.as_deref(), p.limit).await?;
+    let page = customers::list(
+        &state.db,
+        &actor,
+        p.q.as_deref(),
+        p.cursor.as_deref(),
+        p.limit,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -44,7 +57,11 @@ pub async fn list(state: web::Data<AppState>, actor: Actor, params: Query<ListPa
         (status = 409, description = "the phone is already a customer's", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/customers")]
-pub async fn create(state: web::Data<AppState>, actor: Actor, body: Json<NewCustomer>) -> AppResult<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: Json<NewCustomer>,
+) -> AppResult<HttpResponse> {
     let c = customers::create(&state.db, &actor, body.0, state.clock.now()).await?;
     Ok(with_etag(actix_web::http::StatusCode::CREATED, c))
 }
@@ -52,7 +69,11 @@ pub async fn create(state: web::Data<AppState>, actor: Actor, body: Json<NewCust
 #[utoipa::path(context_path = "/api/v1", tag = "customers", security(("bearer" = [])),
     responses((status = 200, body = Customer, headers(("ETag" = String))), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/customers/{id}")]
-pub async fn read(state: web::Data<AppState>, actor: Actor, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+pub async fn read(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
     let c = customers::get(&state.db, &actor, id.into_inner()).await?;
     Ok(with_etag(actix_web::http::StatusCode::OK, c))
 }
@@ -71,7 +92,15 @@ pub async fn update(
     body: Json<CustomerPatch>,
 ) -> AppResult<HttpResponse> {
     let version = expected_version(if_match.0.as_deref())?;
-    let c = customers::update(&state.db, &actor, id.into_inner(), version, body.0, state.clock.now()).await?;
+    let c = customers::update(
+        &state.db,
+        &actor,
+        id.into_inner(),
+        version,
+        body.0,
+        state.clock.now(),
+    )
+    .await?;
     Ok(with_etag(actix_web::http::StatusCode::OK, c))
 }
 
@@ -79,6 +108,10 @@ pub async fn update(
 #[utoipa::path(context_path = "/api/v1", tag = "customers", security(("bearer" = [])),
     responses((status = 200, body = Vec<Vehicle>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/customers/{id}/vehicles")]
-pub async fn vehicles_of(state: web::Data<AppState>, actor: Actor, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+pub async fn vehicles_of(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(vehicles::of_customer(&state.db, &actor, id.into_inner()).await?))
 }

@@ -29,9 +29,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             if !json {
-                return Err(AppError::BadRequest { detail: "send the body as Content-Type: application/json".into(), errors: vec![] });
+                return Err(AppError::BadRequest {
+                    detail: "send the body as Content-Type: application/json".into(),
+                    errors: vec![],
+                });
             }
-            let bytes = body.await.map_err(|e| AppError::BadRequest { detail: format!("body: {e}"), errors: vec![] })?;
+            let bytes = body.await.map_err(|e| AppError::BadRequest {
+                detail: format!("body: {e}"),
+                errors: vec![],
+            })?;
             parse_json(&bytes).map(Json)
         })
     }
@@ -45,24 +51,40 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         let inner = e.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => data_problem(&path, &inner.to_string()),
-            _ => AppError::BadRequest { detail: format!("malformed JSON: {inner}"), errors: vec![] },
+            _ => AppError::BadRequest {
+                detail: format!("malformed JSON: {inner}"),
+                errors: vec![],
+            },
         }
     })?;
-    de.end().map_err(|e| AppError::BadRequest { detail: format!("malformed JSON: {e}"), errors: vec![] })?;
+    de.end().map_err(|e| AppError::BadRequest {
+        detail: format!("malformed JSON: {e}"),
+        errors: vec![],
+    })?;
     Ok(value)
 }
 
 /// Turns serde's message into a field problem: the field is the path, or the
 /// name inside "missing field `x`" / "unknown field `x`" under that path.
 fn data_problem(path: &str, message: &str) -> AppError {
-    let message = message.split(" at line ").next().unwrap_or(message).to_string();
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_string();
     let named = ["missing field `", "unknown field `"]
         .iter()
         .find_map(|p| message.strip_prefix(p))
         .and_then(|rest| rest.split('`').next());
     let base = if path == "." { "" } else { path };
     let field = match named {
-        Some(n) if base.is_empty() || base.rsplit('.').next() == Some(n) => if base.is_empty() { n.to_string() } else { base.to_string() },
+        Some(n) if base.is_empty() || base.rsplit('.').next() == Some(n) => {
+            if base.is_empty() {
+                n.to_string()
+            } else {
+                base.to_string()
+            }
+        }
         Some(n) => format!("{base}.{n}"),
         None if base.is_empty() => "body".to_string(),
         None => base.to_string(),
@@ -78,7 +100,9 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(req.query_string().as_bytes()));
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(
+            req.query_string().as_bytes(),
+        ));
         ready(
             serde_path_to_error::deserialize(de)
                 .map(Query)
@@ -95,7 +119,11 @@ impl FromRequest for IfMatch {
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let v = req.headers().get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let v = req
+            .headers()
+            .get(header::IF_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         ready(Ok(IfMatch(v)))
     }
 }
@@ -122,16 +150,31 @@ mod tests {
     fn field_of(json: &str) -> (u16, String) {
         let e = parse_json::<Body>(json.as_bytes()).unwrap_err();
         let p = e.problem();
-        (p.status, p.errors.first().map(|e| e.field.clone()).unwrap_or_default())
+        (
+            p.status,
+            p.errors
+                .first()
+                .map(|e| e.field.clone())
+                .unwrap_or_default(),
+        )
     }
 
     #[test]
     fn each_kind_of_bad_json_names_its_field() {
         assert_eq!(field_of(r#"{"birthday": null}"#), (422, "vin".into()));
         assert_eq!(field_of(r#"{"vin": 5}"#), (422, "vin".into()));
-        assert_eq!(field_of(r#"{"vin": "x", "birthday": {"month": "May"}}"#), (422, "birthday.month".into()));
-        assert_eq!(field_of(r#"{"vin": "x", "birthday": {}}"#), (422, "birthday.month".into()));
-        assert_eq!(field_of(r#"{"vin": "x", "colour": "red"}"#), (422, "colour".into()));
+        assert_eq!(
+            field_of(r#"{"vin": "x", "birthday": {"month": "May"}}"#),
+            (422, "birthday.month".into())
+        );
+        assert_eq!(
+            field_of(r#"{"vin": "x", "birthday": {}}"#),
+            (422, "birthday.month".into())
+        );
+        assert_eq!(
+            field_of(r#"{"vin": "x", "colour": "red"}"#),
+            (422, "colour".into())
+        );
         assert_eq!(field_of(r#"{"vin": "#).0, 400);
         assert_eq!(field_of(r#"{"vin": "x"} trailing"#).0, 400);
     }

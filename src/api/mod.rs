@@ -32,7 +32,10 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
     }
 }
 
@@ -42,7 +45,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(health::live)
         .service(health::ready)
         .service(health::metrics)
-        .route("/openapi.json", web::get().to(|| async { HttpResponse::Ok().json(ApiDoc::openapi()) }))
+        .route(
+            "/openapi.json",
+            web::get().to(|| async { HttpResponse::Ok().json(ApiDoc::openapi()) }),
+        )
         .service(Scalar::with_url("/docs", ApiDoc::openapi()))
         .service(
             web::scope("/api/v1")
@@ -63,5 +69,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(vehicles::record_mileage)
                 .service(vehicles::mileage_history),
         )
-        .default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::NotFound) }));
+        .default_service(web::to(|| async {
+            Err::<HttpResponse, _>(AppError::NotFound)
+        }));
 }

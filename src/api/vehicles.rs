@@ -7,12 +7,16 @@ use uuid::Uuid;
 use super::extract::{IfMatch, Json};
 use crate::auth::Actor;
 use crate::error::{AppResult, Problem};
-use crate::services::vehicles::{self, MileageReading, NewMileage, NewVehicle, Vehicle, VehiclePatch};
+use crate::services::vehicles::{
+    self, MileageReading, NewMileage, NewVehicle, Vehicle, VehiclePatch,
+};
 use crate::services::{dealers, etag, expected_version};
 use crate::state::AppState;
 
 fn with_etag(status: StatusCode, v: Vehicle) -> HttpResponse {
-    HttpResponse::build(status).insert_header((header::ETAG, etag(v.version))).json(v)
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, etag(v.version)))
+        .json(v)
 }
 
 /// Registers a vehicle to a customer. The VIN's check digit and the plate's format are verified.
@@ -21,7 +25,11 @@ fn with_etag(status: StatusCode, v: Vehicle) -> HttpResponse {
         (status = 409, description = "VIN or plate already registered", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/vehicles")]
-pub async fn create(state: web::Data<AppState>, actor: Actor, body: Json<NewVehicle>) -> AppResult<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: Json<NewVehicle>,
+) -> AppResult<HttpResponse> {
     let v = vehicles::create(&state.db, &actor, body.0, state.clock.now()).await?;
     Ok(with_etag(StatusCode::CREATED, v))
 }
@@ -29,8 +37,15 @@ pub async fn create(state: web::Data<AppState>, actor: Actor, body: Json<NewVehi
 #[utoipa::path(context_path = "/api/v1", tag = "vehicles", security(("bearer" = [])),
     responses((status = 200, body = Vehicle, headers(("ETag" = String))), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/vehicles/{id}")]
-pub async fn read(state: web::Data<AppState>, actor: Actor, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
-    Ok(with_etag(StatusCode::OK, vehicles::get(&state.db, &actor, id.into_inner()).await?))
+pub async fn read(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    Ok(with_etag(
+        StatusCode::OK,
+        vehicles::get(&state.db, &actor, id.into_inner()).await?,
+    ))
 }
 
 /// Partial update; send `If-Match` with the ETag you read.
@@ -47,7 +62,15 @@ pub async fn update(
     body: Json<VehiclePatch>,
 ) -> AppResult<HttpResponse> {
     let version = expected_version(if_match.0.as_deref())?;
-    let v = vehicles::update(&state.db, &actor, id.into_inner(), version, body.0, state.clock.now()).await?;
+    let v = vehicles::update(
+        &state.db,
+        &actor,
+        id.into_inner(),
+        version,
+        body.0,
+        state.clock.now(),
+    )
+    .await?;
     Ok(with_etag(StatusCode::OK, v))
 }
 
@@ -63,13 +86,19 @@ pub async fn record_mileage(
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
     let today = dealers::today(&state.db, actor.dealer_id, now).await?;
-    let m = vehicles::record_mileage(&state.db, &actor, id.into_inner(), body.0, today, now).await?;
+    let m =
+        vehicles::record_mileage(&state.db, &actor, id.into_inner(), body.0, today, now).await?;
     Ok(HttpResponse::Created().json(m))
 }
 
 /// The vehicle's odometer history, oldest first.
 #[utoipa::path(context_path = "/api/v1", tag = "vehicles", security(("bearer" = [])), responses((status = 200, body = Vec<MileageReading>)))]
 #[get("/vehicles/{id}/mileage")]
-pub async fn mileage_history(state: web::Data<AppState>, actor: Actor, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(vehicles::mileage_history(&state.db, &actor, id.into_inner()).await?))
+pub async fn mileage_history(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok()
+        .json(vehicles::mileage_history(&state.db, &actor, id.into_inner()).await?))
 }

@@ -54,7 +54,11 @@ impl Actor {
 
     /// Writes stay within the actor's own dealer, whatever they may read.
     pub fn can_write_dealer(&self, dealer_id: Uuid) -> Result<(), AppError> {
-        if self.dealer_id == dealer_id { Ok(()) } else { Err(AppError::NotFound) }
+        if self.dealer_id == dealer_id {
+            Ok(())
+        } else {
+            Err(AppError::NotFound)
+        }
     }
 }
 
@@ -75,7 +79,12 @@ fn actor_of(req: &HttpRequest) -> Result<Actor, AppError> {
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .ok_or(AppError::Unauthorized("send Authorization: Bearer <access_token>"))?;
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .ok_or(AppError::Unauthorized(
+            "send Authorization: Bearer <access_token>",
+        ))?;
     state.tokens.verify_access(token.trim(), state.clock.now())
 }

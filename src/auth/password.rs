@@ -1,6 +1,8 @@
 //! argon2id password hashing, run off the async threads.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 
 #[derive(Clone)]
@@ -13,8 +15,12 @@ pub struct Passwords {
 
 impl Passwords {
     pub fn new(memory_kib: u32, iterations: u32) -> anyhow::Result<Self> {
-        let params = Params::new(memory_kib, iterations, 1, None).map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?;
-        let mut p = Self { params, dummy_hash: String::new() };
+        let params = Params::new(memory_kib, iterations, 1, None)
+            .map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?;
+        let mut p = Self {
+            params,
+            dummy_hash: String::new(),
+        };
         p.dummy_hash = p.hash_now("servicelane-dummy-password")?;
         Ok(p)
     }

@@ -44,7 +44,8 @@ impl Tokens {
             encoding: EncodingKey::from_secret(secret)?,
             decoding: DecodingKey::from_secret(secret)?,
             validation,
-            mac: Hmac::<Sha256>::new_from_slice(secret).map_err(|e| anyhow::anyhow!("hmac key: {e}"))?,
+            mac: Hmac::<Sha256>::new_from_slice(secret)
+                .map_err(|e| anyhow::anyhow!("hmac key: {e}"))?,
             access_ttl_secs,
         })
     }
@@ -58,7 +59,11 @@ impl Tokens {
             iat: now.timestamp(),
             exp: now.timestamp() + self.access_ttl_secs,
         };
-        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.encoding,
+        )?)
     }
 
     pub fn verify_access(&self, token: &str, now: DateTime<Utc>) -> Result<Actor, AppError> {
@@ -66,9 +71,16 @@ impl Tokens {
             .map_err(|_| AppError::Unauthorized("the access token is not valid"))?;
         let c = data.claims;
         if c.exp <= now.timestamp() {
-            return Err(AppError::Unauthorized("the access token has expired; refresh it"));
+            return Err(AppError::Unauthorized(
+                "the access token has expired; refresh it",
+            ));
         }
-        Ok(Actor { id: c.sub, dealer_id: c.dealer, roles: c.roles, customer_id: c.cid })
+        Ok(Actor {
+            id: c.sub,
+            dealer_id: c.dealer,
+            roles: c.roles,
+            customer_id: c.cid,
+        })
     }
 
     /// A keyed hash for short secrets (OTP codes), so a database leak does not
@@ -96,5 +108,9 @@ pub fn sha256_hex(s: &str) -> String {
 
 /// Compares two hex digests without early exit.
 pub fn same_digest(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }

@@ -8,8 +8,14 @@ use crate::domain::customer::Locale;
 
 /// Every message template: (name, source). Adding a file here is adding a message.
 const TEMPLATES: &[(&str, &str)] = &[
-    ("zh-CN/otp.sms.txt", include_str!("../../templates/messages/zh-CN/otp.sms.txt")),
-    ("en/otp.sms.txt", include_str!("../../templates/messages/en/otp.sms.txt")),
+    (
+        "zh-CN/otp.sms.txt",
+        include_str!("../../templates/messages/zh-CN/otp.sms.txt"),
+    ),
+    (
+        "en/otp.sms.txt",
+        include_str!("../../templates/messages/en/otp.sms.txt"),
+    ),
 ];
 
 #[derive(Debug)]
@@ -32,7 +38,13 @@ impl Templates {
     }
 
     /// Renders `kind.part` in `locale`, falling back to zh-CN when the locale lacks it.
-    pub fn render(&self, locale: Locale, kind: &str, part: &str, ctx: impl Serialize) -> anyhow::Result<String> {
+    pub fn render(
+        &self,
+        locale: Locale,
+        kind: &str,
+        part: &str,
+        ctx: impl Serialize,
+    ) -> anyhow::Result<String> {
         let name = format!("{}/{kind}.{part}", locale.as_str());
         let tpl = match self.env.get_template(&name) {
             Ok(t) => t,

@@ -22,35 +22,53 @@ pub struct SmsMessage {
 
 #[derive(Debug, Clone)]
 pub enum SmsChannel {
-    Webhook { client: reqwest::Client, url: String, secret: Vec<u8> },
-    Files { dir: PathBuf },
+    Webhook {
+        client: reqwest::Client,
+        url: String,
+        secret: Vec<u8>,
+    },
+    Files {
+        dir: PathBuf,
+    },
 }
 
 pub const SIGNATURE_HEADER: &str = "X-Servicelane-Signature";
 
 /// `sha256=<hex HMAC-SHA256 of body>`
 pub fn signature(secret: &[u8], body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC accepts any key"));
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts any key"));
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 impl SmsChannel {
-    pub fn new(webhook_url: Option<&str>, secret: Option<&str>, timeout: Duration, data_dir: PathBuf) -> anyhow::Result<Self> {
+    pub fn new(
+        webhook_url: Option<&str>,
+        secret: Option<&str>,
+        timeout: Duration,
+        data_dir: PathBuf,
+    ) -> anyhow::Result<Self> {
         Ok(match webhook_url {
             Some(url) => SmsChannel::Webhook {
                 client: reqwest::Client::builder().timeout(timeout).build()?,
                 url: url.to_string(),
                 secret: secret.unwrap_or_default().as_bytes().to_vec(),
             },
-            None => SmsChannel::Files { dir: data_dir.join("outbox") },
+            None => SmsChannel::Files {
+                dir: data_dir.join("outbox"),
+            },
         })
     }
 
     pub async fn send(&self, msg: &SmsMessage) -> anyhow::Result<()> {
         let body = serde_json::to_vec(msg)?;
         match self {
-            SmsChannel::Webhook { client, url, secret } => {
+            SmsChannel::Webhook {
+                client,
+                url,
+                secret,
+            } => {
                 let res = client
                     .post(url)
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -59,7 +77,11 @@ impl SmsChannel {
                     .body(body)
                     .send()
                     .await?;
-                anyhow::ensure!(res.status().is_success(), "sms webhook answered {}", res.status());
+                anyhow::ensure!(
+                    res.status().is_success(),
+                    "sms webhook answered {}",
+                    res.status()
+                );
             }
             SmsChannel::Files { dir } => {
                 tokio::fs::create_dir_all(dir).await?;

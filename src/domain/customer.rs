@@ -43,10 +43,13 @@ impl Birthday {
         if !(1..=12).contains(&self.month) {
             errors.add(format!("{field}.month"), "must be 1 to 12");
         }
-        if let Some(y) = self.year {
-            if y < 1900 || y > today.year() {
-                errors.add(format!("{field}.year"), format!("must be between 1900 and {}", today.year()));
-            }
+        if let Some(y) = self.year
+            && (y < 1900 || y > today.year())
+        {
+            errors.add(
+                format!("{field}.year"),
+                format!("must be between 1900 and {}", today.year()),
+            );
         }
         if errors.0.len() > before {
             return;
@@ -54,7 +57,10 @@ impl Birthday {
         match self.calendar {
             Calendar::Solar => {
                 if self.leap {
-                    errors.add(format!("{field}.leap"), "only a lunar birthday has a leap month");
+                    errors.add(
+                        format!("{field}.leap"),
+                        "only a lunar birthday has a leap month",
+                    );
                 }
                 // 2000 is a leap year, so 29 February is allowed when the year is unknown
                 let y = self.year.unwrap_or(2000);
@@ -105,7 +111,11 @@ pub fn parse_email(v: &str) -> Result<String, String> {
         }
         None => false,
     };
-    if ok { Ok(v.to_lowercase()) } else { Err("is not an email address".into()) }
+    if ok {
+        Ok(v.to_lowercase())
+    } else {
+        Err("is not an email address".into())
+    }
 }
 
 pub fn parse_tags(tags: &[String], errors: &mut FieldErrors) -> Vec<String> {
@@ -115,27 +125,38 @@ pub fn parse_tags(tags: &[String], errors: &mut FieldErrors) -> Vec<String> {
     }
     let mut out: Vec<String> = Vec::with_capacity(tags.len());
     for (i, t) in tags.iter().enumerate() {
-        if let Some(t) = errors.check(&format!("tags[{i}]"), validation::text(t, MAX_TAG)) {
-            if !out.contains(&t) {
-                out.push(t);
-            }
+        if let Some(t) = errors.check(&format!("tags[{i}]"), validation::text(t, MAX_TAG))
+            && !out.contains(&t)
+        {
+            out.push(t);
         }
     }
     out
 }
 
 /// Keeps the latest statement per (channel, purpose), stamping missing times with `now`.
-pub fn parse_consents(consents: &[Consent], now: DateTime<Utc>, errors: &mut FieldErrors) -> Vec<Consent> {
+pub fn parse_consents(
+    consents: &[Consent],
+    now: DateTime<Utc>,
+    errors: &mut FieldErrors,
+) -> Vec<Consent> {
     let mut out: Vec<Consent> = Vec::new();
     for (i, c) in consents.iter().enumerate() {
-        let Some(source) = errors.check(&format!("consents[{i}].source"), validation::text(&c.source, MAX_SOURCE)) else {
+        let Some(source) = errors.check(
+            &format!("consents[{i}].source"),
+            validation::text(&c.source, MAX_SOURCE),
+        ) else {
             continue;
         };
         if c.at.is_some_and(|at| at > now) {
             errors.add(format!("consents[{i}].at"), "must not be in the future");
             continue;
         }
-        let c = Consent { source, at: Some(c.at.unwrap_or(now)), ..c.clone() };
+        let c = Consent {
+            source,
+            at: Some(c.at.unwrap_or(now)),
+            ..c.clone()
+        };
         out.retain(|o| !(o.channel == c.channel && o.purpose == c.purpose));
         out.push(c);
     }
@@ -145,7 +166,10 @@ pub fn parse_consents(consents: &[Consent], now: DateTime<Utc>, errors: &mut Fie
 /// Whether the customer may be contacted on `channel` for `purpose`. Service
 /// messages are allowed unless refused; marketing needs an explicit yes.
 pub fn may_contact(consents: &[Consent], channel: Channel, purpose: Purpose) -> bool {
-    match consents.iter().find(|c| c.channel == channel && c.purpose == purpose) {
+    match consents
+        .iter()
+        .find(|c| c.channel == channel && c.purpose == purpose)
+    {
         Some(c) => c.granted,
         None => purpose == Purpose::Service,
     }
@@ -167,20 +191,44 @@ mod tests {
 
     #[test]
     fn birthdays_are_checked_in_their_own_calendar() {
-        let solar = |month, day, year| Birthday { calendar: Calendar::Solar, month, day, leap: false, year };
+        let solar = |month, day, year| Birthday {
+            calendar: Calendar::Solar,
+            month,
+            day,
+            leap: false,
+            year,
+        };
         assert!(check(solar(2, 29, None)).is_empty());
         assert_eq!(check(solar(2, 29, Some(2001))), ["birthday.day"]);
         assert_eq!(check(solar(13, 1, None)), ["birthday.month"]);
-        let lunar = Birthday { calendar: Calendar::Lunar, month: 4, day: 30, leap: true, year: None };
+        let lunar = Birthday {
+            calendar: Calendar::Lunar,
+            month: 4,
+            day: 30,
+            leap: true,
+            year: None,
+        };
         assert!(check(lunar).is_empty());
         assert_eq!(check(Birthday { day: 31, ..lunar }), ["birthday.day"]);
-        assert_eq!(check(Birthday { leap: true, ..solar(5, 1, None) }), ["birthday.leap"]);
+        assert_eq!(
+            check(Birthday {
+                leap: true,
+                ..solar(5, 1, None)
+            }),
+            ["birthday.leap"]
+        );
     }
 
     #[test]
     fn marketing_needs_a_yes_and_service_only_a_missing_no() {
         let now = Utc::now();
-        let c = vec![Consent { channel: Channel::Sms, purpose: Purpose::Service, granted: false, source: "app".into(), at: Some(now) }];
+        let c = vec![Consent {
+            channel: Channel::Sms,
+            purpose: Purpose::Service,
+            granted: false,
+            source: "app".into(),
+            at: Some(now),
+        }];
         assert!(!may_contact(&c, Channel::Sms, Purpose::Service));
         assert!(may_contact(&c, Channel::Email, Purpose::Service));
         assert!(!may_contact(&c, Channel::Email, Purpose::Marketing));
@@ -188,7 +236,10 @@ mod tests {
 
     #[test]
     fn emails_are_lowercased_and_checked() {
-        assert_eq!(parse_email(" Li.Na@Example.COM ").unwrap(), "li.na@example.com");
+        assert_eq!(
+            parse_email(" Li.Na@Example.COM ").unwrap(),
+            "li.na@example.com"
+        );
         assert!(parse_email("li.na@").is_err());
         assert!(parse_email("li na@example.com").is_err());
     }

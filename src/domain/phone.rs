@@ -8,19 +8,27 @@ pub struct Phone(String);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PhoneError {
-    #[error("is not a mainland mobile number (11 digits starting 13-19) or an international number starting with +")]
+    #[error(
+        "is not a mainland mobile number (11 digits starting 13-19) or an international number starting with +"
+    )]
     Invalid,
 }
 
 fn is_mainland_mobile(d: &str) -> bool {
-    d.len() == 11 && d.starts_with('1') && matches!(d.as_bytes()[1], b'3'..=b'9') && d.bytes().all(|b| b.is_ascii_digit())
+    d.len() == 11
+        && d.starts_with('1')
+        && matches!(d.as_bytes()[1], b'3'..=b'9')
+        && d.bytes().all(|b| b.is_ascii_digit())
 }
 
 impl Phone {
     pub fn parse(input: &str) -> Result<Self, PhoneError> {
         let t = input.trim();
         let plus = t.starts_with('+');
-        let digits: String = t.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '+')).collect();
+        let digits: String = t
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '+'))
+            .collect();
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(PhoneError::Invalid);
         }
@@ -34,7 +42,11 @@ impl Phone {
             None
         };
         if let Some(n) = national {
-            return if is_mainland_mobile(n) { Ok(Self(format!("+86{n}"))) } else { Err(PhoneError::Invalid) };
+            return if is_mainland_mobile(n) {
+                Ok(Self(format!("+86{n}")))
+            } else {
+                Err(PhoneError::Invalid)
+            };
         }
         // another country: plain E.164, 8 to 15 digits, no leading zero
         if (8..=15).contains(&digits.len()) && !digits.starts_with('0') {
@@ -61,8 +73,19 @@ mod tests {
 
     #[test]
     fn mainland_numbers_normalise_to_e164() {
-        for typed in ["13800000001", "+8613800000001", "008613800000001", "8613800000001", "138-0000-0001", "+86 138 0000 0001"] {
-            assert_eq!(Phone::parse(typed).unwrap().as_str(), "+8613800000001", "{typed}");
+        for typed in [
+            "13800000001",
+            "+8613800000001",
+            "008613800000001",
+            "8613800000001",
+            "138-0000-0001",
+            "+86 138 0000 0001",
+        ] {
+            assert_eq!(
+                Phone::parse(typed).unwrap().as_str(),
+                "+8613800000001",
+                "{typed}"
+            );
         }
     }
 
@@ -72,6 +95,9 @@ mod tests {
         assert!(Phone::parse("010-12345678").is_err());
         assert!(Phone::parse("+86 10 1234 5678").is_err());
         assert!(Phone::parse("phone").is_err());
-        assert_eq!(Phone::parse("+852 9123 4567").unwrap().as_str(), "+85291234567");
+        assert_eq!(
+            Phone::parse("+852 9123 4567").unwrap().as_str(),
+            "+85291234567"
+        );
     }
 }

@@ -56,7 +56,8 @@ impl Plate {
                 let small = matches!(serial[0], 'D' | 'F')
                     && plate_alnum(serial[1])
                     && serial[2..].iter().all(char::is_ascii_digit);
-                let large = serial[..5].iter().all(char::is_ascii_digit) && matches!(serial[5], 'D' | 'F');
+                let large =
+                    serial[..5].iter().all(char::is_ascii_digit) && matches!(serial[5], 'D' | 'F');
                 small || large
             }
             n => return Err(PlateError::Length(n + 2)),

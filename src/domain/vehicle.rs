@@ -17,7 +17,9 @@ pub const MAX_MILEAGE_KM: i64 = 2_000_000;
 pub enum MileageError {
     #[error("must be between 0 and {MAX_MILEAGE_KM} km")]
     OutOfRange,
-    #[error("is lower than the last reading ({last} km); send correction: true if the earlier reading was wrong")]
+    #[error(
+        "is lower than the last reading ({last} km); send correction: true if the earlier reading was wrong"
+    )]
     GoesBackwards { last: i64 },
 }
 
@@ -39,9 +41,15 @@ mod tests {
 
     #[test]
     fn a_lower_reading_is_refused_unless_it_is_a_correction() {
-        assert_eq!(check_reading(Some(12_000), 11_000, false), Err(MileageError::GoesBackwards { last: 12_000 }));
+        assert_eq!(
+            check_reading(Some(12_000), 11_000, false),
+            Err(MileageError::GoesBackwards { last: 12_000 })
+        );
         assert_eq!(check_reading(Some(12_000), 11_000, true), Ok(()));
         assert_eq!(check_reading(Some(12_000), 12_000, false), Ok(()));
-        assert_eq!(check_reading(None, -1, false), Err(MileageError::OutOfRange));
+        assert_eq!(
+            check_reading(None, -1, false),
+            Err(MileageError::OutOfRange)
+        );
     }
 }

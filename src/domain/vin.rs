@@ -93,17 +93,26 @@ mod tests {
 
     #[test]
     fn the_textbook_vin_is_valid_and_a_wrong_check_digit_is_not() {
-        assert_eq!(Vin::parse("1M8GDM9AXKP042788").unwrap().as_str(), "1M8GDM9AXKP042788");
+        assert_eq!(
+            Vin::parse("1M8GDM9AXKP042788").unwrap().as_str(),
+            "1M8GDM9AXKP042788"
+        );
         assert_eq!(
             Vin::parse("1M8GDM9A1KP042788"),
-            Err(VinError::CheckDigit { found: '1', expected: 'X' })
+            Err(VinError::CheckDigit {
+                found: '1',
+                expected: 'X'
+            })
         );
     }
 
     #[test]
     fn lower_case_is_accepted_and_i_o_q_are_refused() {
         assert!(Vin::parse(" 1m8gdm9axkp042788 ").is_ok());
-        assert_eq!(Vin::parse("1M8GDM9AXKP04278O"), Err(VinError::Character('O')));
+        assert_eq!(
+            Vin::parse("1M8GDM9AXKP04278O"),
+            Err(VinError::Character('O'))
+        );
         assert_eq!(Vin::parse("1M8GDM9AX"), Err(VinError::Length(9)));
     }
 

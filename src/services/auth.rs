@@ -9,7 +9,9 @@ use sea_orm::sea_query::{Expr, OnConflict};
 fn plus_one(col: impl sea_orm::sea_query::IntoColumnRef) -> sea_orm::sea_query::SimpleExpr {
     sea_orm::sea_query::ExprTrait::add(Expr::col(col), 1)
 }
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -53,13 +55,29 @@ pub fn roles_of(user: &user::Model) -> Vec<Role> {
 
 /// Staff login. The answer is the same whether the dealer, the user or the
 /// password was wrong; repeated failures slow down, then lock for a while.
-pub async fn login(state: &AppState, dealer_code: &str, username: &str, password: String, address: &str) -> AppResult<TokenPair> {
+pub async fn login(
+    state: &AppState,
+    dealer_code: &str,
+    username: &str,
+    password: String,
+    address: &str,
+) -> AppResult<TokenPair> {
     let now = state.clock.now();
-    let account_key = format!("account:{}:{}", dealer_code.trim().to_uppercase(), username.trim().to_lowercase());
+    let account_key = format!(
+        "account:{}:{}",
+        dealer_code.trim().to_uppercase(),
+        username.trim().to_lowercase()
+    );
     let address_key = format!("address:{address}");
     let a = &state.settings.auth;
-    let account = Lockout { key: &account_key, threshold: a.lockout_threshold };
-    let addr = Lockout { key: &address_key, threshold: a.lockout_threshold * 4 };
+    let account = Lockout {
+        key: &account_key,
+        threshold: a.lockout_threshold,
+    };
+    let addr = Lockout {
+        key: &address_key,
+        threshold: a.lockout_threshold * 4,
+    };
 
     let mut worst = 0;
     for l in [&account, &addr] {
@@ -71,15 +89,20 @@ pub async fn login(state: &AppState, dealer_code: &str, username: &str, password
     }
 
     let found = match dealer_by_code(state, dealer_code).await? {
-        Some(d) => user::Entity::find()
-            .filter(user::Column::DealerId.eq(d.id))
-            .filter(user::Column::Username.eq(username.trim().to_lowercase()))
-            .filter(user::Column::Active.eq(true))
-            .one(&state.db)
-            .await?,
+        Some(d) => {
+            user::Entity::find()
+                .filter(user::Column::DealerId.eq(d.id))
+                .filter(user::Column::Username.eq(username.trim().to_lowercase()))
+                .filter(user::Column::Active.eq(true))
+                .one(&state.db)
+                .await?
+        }
         None => None,
     };
-    let ok = state.passwords.verify(password, found.as_ref().map(|u| u.password_hash.clone())).await;
+    let ok = state
+        .passwords
+        .verify(password, found.as_ref().map(|u| u.password_hash.clone()))
+        .await;
     let user = match (ok, found) {
         (true, Some(u)) => u,
         _ => {
@@ -89,12 +112,22 @@ pub async fn login(state: &AppState, dealer_code: &str, username: &str, password
         }
     };
     account.clear(state).await?;
-    let actor = Actor { id: user.id, dealer_id: user.dealer_id, roles: roles_of(&user), customer_id: None };
+    let actor = Actor {
+        id: user.id,
+        dealer_id: user.dealer_id,
+        roles: roles_of(&user),
+        customer_id: None,
+    };
     issue(state, &actor, Uuid::now_v7(), now).await
 }
 
 /// Issues an access token and a refresh token of `family`.
-async fn issue(state: &AppState, actor: &Actor, family: Uuid, now: DateTime<Utc>) -> AppResult<TokenPair> {
+async fn issue(
+    state: &AppState,
+    actor: &Actor,
+    family: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<TokenPair> {
     let refresh = new_refresh_token();
     refresh_token::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -146,12 +179,26 @@ pub async fn refresh(state: &AppState, token: &str) -> AppResult<TokenPair> {
     }
     let actor = match (row.user_id, row.customer_id) {
         (Some(uid), _) => {
-            let u = user::Entity::find_by_id(uid).one(&state.db).await?.filter(|u| u.active);
-            let Some(u) = u else { return Err(AppError::Unauthorized(BAD_REFRESH)) };
-            Actor { id: u.id, dealer_id: u.dealer_id, roles: roles_of(&u), customer_id: None }
+            let u = user::Entity::find_by_id(uid)
+                .one(&state.db)
+                .await?
+                .filter(|u| u.active);
+            let Some(u) = u else {
+                return Err(AppError::Unauthorized(BAD_REFRESH));
+            };
+            Actor {
+                id: u.id,
+                dealer_id: u.dealer_id,
+                roles: roles_of(&u),
+                customer_id: None,
+            }
         }
         (None, Some(cid)) => {
-            if customer::Entity::find_by_id(cid).one(&state.db).await?.is_none() {
+            if customer::Entity::find_by_id(cid)
+                .one(&state.db)
+                .await?
+                .is_none()
+            {
                 return Err(AppError::Unauthorized(BAD_REFRESH));
             }
             customer_actor(row.dealer_id, cid)
@@ -185,7 +232,12 @@ pub async fn logout(state: &AppState, token: &str) -> AppResult<()> {
 }
 
 fn customer_actor(dealer_id: Uuid, customer_id: Uuid) -> Actor {
-    Actor { id: customer_id, dealer_id, roles: vec![Role::Customer], customer_id: Some(customer_id) }
+    Actor {
+        id: customer_id,
+        dealer_id,
+        roles: vec![Role::Customer],
+        customer_id: Some(customer_id),
+    }
 }
 
 /// Sends a 6-digit code to a known customer's phone. The answer is the same
@@ -194,7 +246,9 @@ fn customer_actor(dealer_id: Uuid, customer_id: Uuid) -> Actor {
 pub async fn request_otp(state: &AppState, dealer_code: &str, phone: &str) -> AppResult<()> {
     let phone = Phone::parse(phone).map_err(|e| AppError::field("phone", e.to_string()))?;
     let now = state.clock.now();
-    let Some(dealer) = dealer_by_code(state, dealer_code).await? else { return Ok(()) };
+    let Some(dealer) = dealer_by_code(state, dealer_code).await? else {
+        return Ok(());
+    };
     let Some(cust) = customer::Entity::find()
         .filter(customer::Column::DealerId.eq(dealer.id))
         .filter(customer::Column::Phone.eq(phone.as_str()))
@@ -232,7 +286,13 @@ pub async fn request_otp(state: &AppState, dealer_code: &str, phone: &str) -> Ap
     let params = serde_json::json!({ "dealer_name": dealer.name, "code": code, "minutes": a.otp_ttl_secs / 60 });
     let locale: Locale = cust.locale;
     let text = state.templates.render(locale, "otp", "sms.txt", &params)?;
-    let msg = SmsMessage { message_id: id, to: phone.as_str().to_string(), text, template: "otp".into(), params };
+    let msg = SmsMessage {
+        message_id: id,
+        to: phone.as_str().to_string(),
+        text,
+        template: "otp".into(),
+        params,
+    };
     let sms = state.sms.clone();
     tokio::spawn(async move {
         if let Err(e) = sms.send(&msg).await {
@@ -243,7 +303,12 @@ pub async fn request_otp(state: &AppState, dealer_code: &str, phone: &str) -> Ap
 }
 
 /// Checks a code: single use, 5 minutes, 5 tries.
-pub async fn verify_otp(state: &AppState, dealer_code: &str, phone: &str, code: &str) -> AppResult<TokenPair> {
+pub async fn verify_otp(
+    state: &AppState,
+    dealer_code: &str,
+    phone: &str,
+    code: &str,
+) -> AppResult<TokenPair> {
     let phone = Phone::parse(phone).map_err(|e| AppError::field("phone", e.to_string()))?;
     let now = state.clock.now();
     let Some(dealer) = dealer_by_code(state, dealer_code).await? else {
@@ -265,13 +330,18 @@ pub async fn verify_otp(state: &AppState, dealer_code: &str, phone: &str, code: 
     }
     // count the try first, atomically, so parallel guesses cannot exceed the limit
     let counted = otp_code::Entity::update_many()
-        .col_expr(otp_code::Column::Attempts, plus_one(otp_code::Column::Attempts))
+        .col_expr(
+            otp_code::Column::Attempts,
+            plus_one(otp_code::Column::Attempts),
+        )
         .filter(otp_code::Column::Id.eq(otp.id))
         .filter(otp_code::Column::Attempts.lt(max))
         .filter(otp_code::Column::ConsumedAt.is_null())
         .exec(&state.db)
         .await?;
-    let expected = state.tokens.keyed_hash(&[otp.id.as_bytes(), code.trim().as_bytes()]);
+    let expected = state
+        .tokens
+        .keyed_hash(&[otp.id.as_bytes(), code.trim().as_bytes()]);
     if counted.rows_affected == 0 || !same_digest(&expected, &otp.code_hash) {
         return Err(AppError::Unauthorized(BAD_CODE));
     }
@@ -292,7 +362,13 @@ pub async fn verify_otp(state: &AppState, dealer_code: &str, phone: &str, code: 
     else {
         return Err(AppError::Unauthorized(BAD_CODE));
     };
-    issue(state, &customer_actor(dealer.id, cust.id), Uuid::now_v7(), now).await
+    issue(
+        state,
+        &customer_actor(dealer.id, cust.id),
+        Uuid::now_v7(),
+        now,
+    )
+    .await
 }
 
 /// Counts failures per key in the database, so every instance shares them.
@@ -304,14 +380,23 @@ struct Lockout<'a> {
 impl Lockout<'_> {
     /// Refuses while locked; otherwise answers how many recent failures there were.
     async fn check(&self, state: &AppState, now: DateTime<Utc>) -> AppResult<i32> {
-        let Some(row) = login_failure::Entity::find_by_id(self.key.to_string()).one(&state.db).await? else {
+        let Some(row) = login_failure::Entity::find_by_id(self.key.to_string())
+            .one(&state.db)
+            .await?
+        else {
             return Ok(0);
         };
         if let Some(until) = row.locked_until.filter(|u| *u > now) {
-            return Err(AppError::TooManyRequests { retry_after_secs: (until - now).num_seconds().max(1) });
+            return Err(AppError::TooManyRequests {
+                retry_after_secs: (until - now).num_seconds().max(1),
+            });
         }
         let window = Duration::seconds(state.settings.auth.lockout_window_secs);
-        Ok(if now - row.window_start < window { row.failures } else { 0 })
+        Ok(if now - row.window_start < window {
+            row.failures
+        } else {
+            0
+        })
     }
 
     async fn fail(&self, state: &AppState, now: DateTime<Utc>) -> AppResult<()> {
@@ -323,7 +408,11 @@ impl Lockout<'_> {
             window_start: Set(now),
             locked_until: Set(None),
         })
-        .on_conflict(OnConflict::column(login_failure::Column::Key).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::column(login_failure::Column::Key)
+                .do_nothing()
+                .to_owned(),
+        )
         .exec_without_returning(&txn)
         .await?;
         // a window that has passed starts again
@@ -331,16 +420,25 @@ impl Lockout<'_> {
             .col_expr(login_failure::Column::Failures, Expr::value(0))
             .col_expr(login_failure::Column::WindowStart, Expr::value(now))
             .filter(login_failure::Column::Key.eq(self.key))
-            .filter(login_failure::Column::WindowStart.lt(now - Duration::seconds(a.lockout_window_secs)))
+            .filter(
+                login_failure::Column::WindowStart
+                    .lt(now - Duration::seconds(a.lockout_window_secs)),
+            )
             .exec(&txn)
             .await?;
         login_failure::Entity::update_many()
-            .col_expr(login_failure::Column::Failures, plus_one(login_failure::Column::Failures))
+            .col_expr(
+                login_failure::Column::Failures,
+                plus_one(login_failure::Column::Failures),
+            )
             .filter(login_failure::Column::Key.eq(self.key))
             .exec(&txn)
             .await?;
         login_failure::Entity::update_many()
-            .col_expr(login_failure::Column::LockedUntil, Expr::value(now + Duration::seconds(a.lockout_secs)))
+            .col_expr(
+                login_failure::Column::LockedUntil,
+                Expr::value(now + Duration::seconds(a.lockout_secs)),
+            )
             .col_expr(login_failure::Column::Failures, Expr::value(0))
             .col_expr(login_failure::Column::WindowStart, Expr::value(now))
             .filter(login_failure::Column::Key.eq(self.key))
@@ -352,7 +450,9 @@ impl Lockout<'_> {
     }
 
     async fn clear(&self, state: &AppState) -> AppResult<()> {
-        login_failure::Entity::delete_by_id(self.key.to_string()).exec(&state.db).await?;
+        login_failure::Entity::delete_by_id(self.key.to_string())
+            .exec(&state.db)
+            .await?;
         Ok(())
     }
 }

@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,7 +12,8 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::domain::customer::{
-    Birthday, Channel, Consent, Locale, MAX_NAME, MAX_NOTES, parse_consents, parse_email, parse_tags,
+    Birthday, Channel, Consent, Locale, MAX_NAME, MAX_NOTES, parse_consents, parse_email,
+    parse_tags,
 };
 use crate::domain::validation::{self, nullable};
 use crate::domain::{FieldErrors, Phone, Plate, Role, Vin};
@@ -155,7 +157,11 @@ fn set_birthday(am: &mut customer::ActiveModel, b: Option<Birthday>) {
 }
 
 /// Validates a new customer into an active model; every problem is reported at once.
-pub fn validate_new(input: &NewCustomer, dealer_id: Uuid, now: DateTime<Utc>) -> Result<customer::ActiveModel, FieldErrors> {
+pub fn validate_new(
+    input: &NewCustomer,
+    dealer_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<customer::ActiveModel, FieldErrors> {
     let mut e = FieldErrors::new();
     let name = e.check("name", validation::text(&input.name, MAX_NAME));
     let phone = e.check("phone", Phone::parse(&input.phone));
@@ -165,7 +171,10 @@ pub fn validate_new(input: &NewCustomer, dealer_id: Uuid, now: DateTime<Utc>) ->
     }
     let consents = parse_consents(&input.consents, now, &mut e);
     let tags = parse_tags(&input.tags, &mut e);
-    let notes = e.check("notes", validation::optional_text(input.notes.as_deref(), MAX_NOTES));
+    let notes = e.check(
+        "notes",
+        validation::optional_text(input.notes.as_deref(), MAX_NOTES),
+    );
     e.clone().into_result()?;
     let (Some(name), Some(phone), Some(email), Some(notes)) = (name, phone, email, notes) else {
         return Err(e);
@@ -190,7 +199,12 @@ pub fn validate_new(input: &NewCustomer, dealer_id: Uuid, now: DateTime<Utc>) ->
     Ok(am)
 }
 
-pub async fn create(db: &impl ConnectionTrait, actor: &Actor, input: NewCustomer, now: DateTime<Utc>) -> AppResult<Customer> {
+pub async fn create(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    input: NewCustomer,
+    now: DateTime<Utc>,
+) -> AppResult<Customer> {
     actor.require(WRITERS)?;
     let am = validate_new(&input, actor.dealer_id, now)?;
     let m = am.insert(db).await.map_err(|e| phone_clash(e.into()))?;
@@ -199,15 +213,24 @@ pub async fn create(db: &impl ConnectionTrait, actor: &Actor, input: NewCustomer
 
 fn phone_clash(e: AppError) -> AppError {
     match e {
-        AppError::Conflict(_) => AppError::Conflict("a customer with this phone number already exists".into()),
+        AppError::Conflict(_) => {
+            AppError::Conflict("a customer with this phone number already exists".into())
+        }
         other => other,
     }
 }
 
 /// Loads a customer the actor may see, or 404.
-pub async fn load(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> AppResult<customer::Model> {
+pub async fn load(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> AppResult<customer::Model> {
     actor.require(READERS)?;
-    let m = customer::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)?;
+    let m = customer::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
     actor.can_see_customer(m.dealer_id, m.id)?;
     Ok(m)
 }
@@ -229,7 +252,9 @@ pub async fn update(
     let current = load(db, actor, id).await?;
     if actor.is_customer() {
         if patch.tags.is_some() || patch.notes.is_some() || patch.phone.is_some() {
-            return Err(AppError::Forbidden("customers may not change phone, tags or notes"));
+            return Err(AppError::Forbidden(
+                "customers may not change phone, tags or notes",
+            ));
         }
     } else {
         actor.require(WRITERS)?;
@@ -240,20 +265,20 @@ pub async fn update(
     }
     let mut e = FieldErrors::new();
     let mut am: customer::ActiveModel = current.clone().into();
-    if let Some(n) = &patch.name {
-        if let Some(n) = e.check("name", validation::text(n, MAX_NAME)) {
-            am.name = Set(n);
-        }
+    if let Some(n) = &patch.name
+        && let Some(n) = e.check("name", validation::text(n, MAX_NAME))
+    {
+        am.name = Set(n);
     }
-    if let Some(p) = &patch.phone {
-        if let Some(p) = e.check("phone", Phone::parse(p)) {
-            am.phone = Set(p.as_str().to_string());
-        }
+    if let Some(p) = &patch.phone
+        && let Some(p) = e.check("phone", Phone::parse(p))
+    {
+        am.phone = Set(p.as_str().to_string());
     }
-    if let Some(email) = &patch.email {
-        if let Some(v) = e.check("email", email.as_deref().map(parse_email).transpose()) {
-            am.email = Set(v);
-        }
+    if let Some(email) = &patch.email
+        && let Some(v) = e.check("email", email.as_deref().map(parse_email).transpose())
+    {
+        am.email = Set(v);
     }
     if let Some(c) = patch.preferred_channel {
         am.preferred_channel = Set(c);
@@ -268,21 +293,26 @@ pub async fn update(
         set_birthday(&mut am, b);
     }
     if let Some(c) = &patch.consents {
-        let mut all: Vec<Consent> = serde_json::from_value(current.consents.clone()).unwrap_or_default();
+        let mut all: Vec<Consent> =
+            serde_json::from_value(current.consents.clone()).unwrap_or_default();
         all.extend(c.iter().cloned());
         // earlier statements keep their time; the new ones are checked and stamped
         let fresh = parse_consents(c, now, &mut e);
-        all.retain(|o| !fresh.iter().any(|n| n.channel == o.channel && n.purpose == o.purpose));
+        all.retain(|o| {
+            !fresh
+                .iter()
+                .any(|n| n.channel == o.channel && n.purpose == o.purpose)
+        });
         all.extend(fresh);
         am.consents = Set(serde_json::to_value(all).unwrap_or_default());
     }
     if let Some(t) = &patch.tags {
         am.tags = Set(serde_json::to_value(parse_tags(t, &mut e)).unwrap_or_default());
     }
-    if let Some(n) = &patch.notes {
-        if let Some(n) = e.check("notes", validation::optional_text(n.as_deref(), MAX_NOTES)) {
-            am.notes = Set(n);
-        }
+    if let Some(n) = &patch.notes
+        && let Some(n) = e.check("notes", validation::optional_text(n.as_deref(), MAX_NOTES))
+    {
+        am.notes = Set(n);
     }
     e.into_result()?;
     am.version = Set(current.version + 1);
@@ -332,7 +362,10 @@ impl SearchTerms {
             return t;
         }
         let upper = q.to_ascii_uppercase();
-        if (6..17).contains(&upper.len()) && upper.chars().all(|c| c.is_ascii_alphanumeric()) && upper.chars().any(|c| c.is_ascii_digit()) {
+        if (6..17).contains(&upper.len())
+            && upper.chars().all(|c| c.is_ascii_alphanumeric())
+            && upper.chars().any(|c| c.is_ascii_digit())
+        {
             t.vin_tail = Some(upper);
             return t;
         }
@@ -371,7 +404,9 @@ pub async fn list(
         };
         if let Some(cond) = vehicle_match {
             let mut sub = Query::select();
-            sub.column(vehicle::Column::CustomerId).from(vehicle::Entity).and_where(cond);
+            sub.column(vehicle::Column::CustomerId)
+                .from(vehicle::Entity)
+                .and_where(cond);
             if !actor.has(Role::NetworkAdmin) {
                 sub.and_where(vehicle::Column::DealerId.eq(actor.dealer_id));
             }
@@ -388,14 +423,21 @@ pub async fn list(
     if let Some(c) = cursor {
         query = query.filter(customer::Column::Id.gt(decode_cursor(c)?));
     }
-    let mut rows = query.order_by_asc(customer::Column::Id).limit(limit + 1).all(db).await?;
+    let mut rows = query
+        .order_by_asc(customer::Column::Id)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
     let next_cursor = if rows.len() as u64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|r| encode_cursor(r.id))
     } else {
         None
     };
-    Ok(CustomerPage { items: rows.into_iter().map(Into::into).collect(), next_cursor })
+    Ok(CustomerPage {
+        items: rows.into_iter().map(Into::into).collect(),
+        next_cursor,
+    })
 }
 
 fn escape_like(s: &str) -> String {
@@ -408,11 +450,26 @@ mod tests {
 
     #[test]
     fn a_search_string_is_read_as_what_it_looks_like() {
-        assert_eq!(SearchTerms::parse("138 0000 0001").phone.as_deref(), Some("+8613800000001"));
-        assert_eq!(SearchTerms::parse("+8613800000001").phone.as_deref(), Some("+8613800000001"));
-        assert_eq!(SearchTerms::parse("京a12345").plate.as_deref(), Some("京A12345"));
-        assert_eq!(SearchTerms::parse("1m8gdm9axkp042788").vin.as_deref(), Some("1M8GDM9AXKP042788"));
-        assert_eq!(SearchTerms::parse("kp042788").vin_tail.as_deref(), Some("KP042788"));
+        assert_eq!(
+            SearchTerms::parse("138 0000 0001").phone.as_deref(),
+            Some("+8613800000001")
+        );
+        assert_eq!(
+            SearchTerms::parse("+8613800000001").phone.as_deref(),
+            Some("+8613800000001")
+        );
+        assert_eq!(
+            SearchTerms::parse("京a12345").plate.as_deref(),
+            Some("京A12345")
+        );
+        assert_eq!(
+            SearchTerms::parse("1m8gdm9axkp042788").vin.as_deref(),
+            Some("1M8GDM9AXKP042788")
+        );
+        assert_eq!(
+            SearchTerms::parse("kp042788").vin_tail.as_deref(),
+            Some("KP042788")
+        );
         assert_eq!(SearchTerms::parse("王").name_prefix.as_deref(), Some("王"));
     }
 }

@@ -21,11 +21,21 @@ pub async fn create_dealer(
     now: DateTime<Utc>,
 ) -> AppResult<dealer::Model> {
     let code = code.trim().to_uppercase();
-    if code.is_empty() || code.len() > 32 || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Err(AppError::field("code", "must be 1 to 32 letters, digits, - or _"));
+    if code.is_empty()
+        || code.len() > 32
+        || !code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(AppError::field(
+            "code",
+            "must be 1 to 32 letters, digits, - or _",
+        ));
     }
     let name = validation::text(name, 100).map_err(|m| AppError::field("name", m))?;
-    timezone.parse::<Tz>().map_err(|_| AppError::field("timezone", "is not an IANA time zone such as Asia/Shanghai"))?;
+    timezone.parse::<Tz>().map_err(|_| {
+        AppError::field("timezone", "is not an IANA time zone such as Asia/Shanghai")
+    })?;
     let m = dealer::ActiveModel {
         id: Set(Uuid::now_v7()),
         code: Set(code),
@@ -48,11 +58,22 @@ pub async fn create_user(
     now: DateTime<Utc>,
 ) -> AppResult<user::Model> {
     let username = username.trim().to_lowercase();
-    if username.is_empty() || username.len() > 64 || !username.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
-        return Err(AppError::field("username", "must be 1 to 64 letters, digits, '.', '_' or '-'"));
+    if username.is_empty()
+        || username.len() > 64
+        || !username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        return Err(AppError::field(
+            "username",
+            "must be 1 to 64 letters, digits, '.', '_' or '-'",
+        ));
     }
     if roles.is_empty() || roles.contains(&Role::Customer) {
-        return Err(AppError::field("role", "a staff user needs at least one staff role"));
+        return Err(AppError::field(
+            "role",
+            "a staff user needs at least one staff role",
+        ));
     }
     check_new_password(&password).map_err(|m| AppError::field("password", m))?;
     let hash = passwords.hash(password).await?;
@@ -78,8 +99,15 @@ pub fn zone(d: &dealer::Model) -> Tz {
 }
 
 /// "Today" where the dealer is.
-pub async fn today(db: &impl ConnectionTrait, dealer_id: Uuid, now: DateTime<Utc>) -> AppResult<NaiveDate> {
-    let d = dealer::Entity::find_by_id(dealer_id).one(db).await?.ok_or(AppError::NotFound)?;
+pub async fn today(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<NaiveDate> {
+    let d = dealer::Entity::find_by_id(dealer_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
     Ok(now.with_timezone(&zone(&d)).date_naive())
 }
 
@@ -98,14 +126,24 @@ pub struct Me {
 }
 
 pub async fn me(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Me> {
-    let d = dealer::Entity::find_by_id(actor.dealer_id).one(db).await?.ok_or(AppError::Unauthorized("unknown dealer"))?;
+    let d = dealer::Entity::find_by_id(actor.dealer_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::Unauthorized("unknown dealer"))?;
     let username = match actor.customer_id {
         Some(_) => None,
-        None => user::Entity::find_by_id(actor.id).one(db).await?.map(|u| u.username),
+        None => user::Entity::find_by_id(actor.id)
+            .one(db)
+            .await?
+            .map(|u| u.username),
     };
     Ok(Me {
         id: actor.id,
-        kind: if actor.is_customer() { "customer" } else { "staff" },
+        kind: if actor.is_customer() {
+            "customer"
+        } else {
+            "staff"
+        },
         dealer_id: d.id,
         dealer_code: d.code,
         dealer_name: d.name,

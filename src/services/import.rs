@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -43,10 +45,19 @@ const COLUMNS: &[(&str, &[&str])] = &[
     ("model", &["model", "车型"]),
     ("model_year", &["model_year", "年款"]),
     ("purchase_date", &["purchase_date", "购车日期"]),
-    ("first_registration_date", &["first_registration_date", "初登日期"]),
+    (
+        "first_registration_date",
+        &["first_registration_date", "初登日期"],
+    ),
     ("inspection_due", &["inspection_due", "年检到期"]),
-    ("compulsory_insurance_expiry", &["compulsory_insurance_expiry", "交强险到期"]),
-    ("commercial_insurance_expiry", &["commercial_insurance_expiry", "商业险到期"]),
+    (
+        "compulsory_insurance_expiry",
+        &["compulsory_insurance_expiry", "交强险到期"],
+    ),
+    (
+        "commercial_insurance_expiry",
+        &["commercial_insurance_expiry", "商业险到期"],
+    ),
     ("last_service_date", &["last_service_date", "上次保养日期"]),
     ("last_service_km", &["last_service_km", "上次保养里程"]),
 ];
@@ -57,7 +68,11 @@ struct Row<'a> {
 
 impl Row<'_> {
     fn text(&self, k: &str) -> Option<String> {
-        self.get.get(k).map(|v| v.trim()).filter(|v| !v.is_empty()).map(str::to_string)
+        self.get
+            .get(k)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
     }
 
     fn date(&self, k: &str) -> Result<Option<NaiveDate>, String> {
@@ -72,7 +87,11 @@ impl Row<'_> {
     fn number<T: std::str::FromStr>(&self, k: &str) -> Result<Option<T>, String> {
         match self.text(k) {
             None => Ok(None),
-            Some(v) => v.replace(',', "").parse().map(Some).map_err(|_| format!("{k}: '{v}' is not a number")),
+            Some(v) => v
+                .replace(',', "")
+                .parse()
+                .map(Some)
+                .map_err(|_| format!("{k}: '{v}' is not a number")),
         }
     }
 }
@@ -84,7 +103,10 @@ pub fn parse_birthday(v: &str) -> Result<Birthday, String> {
         Some(r) => (true, r),
         None => (false, v),
     };
-    let (leap, rest) = match rest.strip_prefix('闰').or_else(|| rest.strip_prefix("leap-")) {
+    let (leap, rest) = match rest
+        .strip_prefix('闰')
+        .or_else(|| rest.strip_prefix("leap-"))
+    {
         Some(r) => (true, r),
         None => (false, rest),
     };
@@ -98,7 +120,11 @@ pub fn parse_birthday(v: &str) -> Result<Birthday, String> {
         _ => return Err(bad()),
     };
     Ok(Birthday {
-        calendar: if lunar { Calendar::Lunar } else { Calendar::Solar },
+        calendar: if lunar {
+            Calendar::Lunar
+        } else {
+            Calendar::Solar
+        },
         month: u8::try_from(month).map_err(|_| bad())?,
         day: u8::try_from(day).map_err(|_| bad())?,
         leap,
@@ -119,34 +145,58 @@ pub async fn import_customers(
     now: DateTime<Utc>,
     mut progress: impl FnMut(usize, usize),
 ) -> anyhow::Result<ImportReport> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(csv_text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(csv_text.as_bytes());
     let headers = reader.headers()?.clone();
     let mut index: Vec<Option<&'static str>> = Vec::new();
     for h in headers.iter() {
         let h = h.trim_start_matches('\u{feff}').trim().to_lowercase();
-        index.push(COLUMNS.iter().find(|(_, names)| names.contains(&h.as_str())).map(|(k, _)| *k));
+        index.push(
+            COLUMNS
+                .iter()
+                .find(|(_, names)| names.contains(&h.as_str()))
+                .map(|(k, _)| *k),
+        );
     }
     for required in ["name", "phone", "vin", "make", "model"] {
-        anyhow::ensure!(index.contains(&Some(required)), "the header has no '{required}' column");
+        anyhow::ensure!(
+            index.contains(&Some(required)),
+            "the header has no '{required}' column"
+        );
     }
     let records: Vec<(u64, csv::StringRecord)> = reader
         .records()
         .map(|r| r.map(|r| (r.position().map(|p| p.line()).unwrap_or(0), r)))
         .collect::<Result<_, _>>()?;
     let total = records.len();
-    let mut report = ImportReport { rows: total, dry_run, ..Default::default() };
+    let mut report = ImportReport {
+        rows: total,
+        dry_run,
+        ..Default::default()
+    };
 
     // one transaction, a savepoint per row: a bad row is undone alone, and a
     // dry run undoes everything at the end while counting exactly as a real run
     let txn = db.begin().await?;
     for (n, (line, rec)) in records.iter().enumerate() {
-        let row = Row { get: index.iter().zip(rec.iter()).filter_map(|(k, v)| k.map(|k| (k, v))).collect() };
+        let row = Row {
+            get: index
+                .iter()
+                .zip(rec.iter())
+                .filter_map(|(k, v)| k.map(|k| (k, v)))
+                .collect(),
+        };
         let sp = txn.begin().await?;
         match import_row(&sp, dealer_id, &row, now, &mut report).await {
             Ok(()) => sp.commit().await?,
             Err(reason) => {
                 sp.rollback().await?;
-                report.rejected.push(Rejected { line: *line, reason });
+                report.rejected.push(Rejected {
+                    line: *line,
+                    reason,
+                });
             }
         }
         progress(n + 1, total);
@@ -166,7 +216,10 @@ async fn import_row(
     now: DateTime<Utc>,
     report: &mut ImportReport,
 ) -> Result<(), String> {
-    let birthday = row.text("birthday").map(|b| parse_birthday(&b)).transpose()?;
+    let birthday = row
+        .text("birthday")
+        .map(|b| parse_birthday(&b))
+        .transpose()?;
     let new_customer = customers::NewCustomer {
         name: row.text("name").unwrap_or_default(),
         phone: row.text("phone").unwrap_or_default(),
@@ -255,9 +308,15 @@ mod tests {
     #[test]
     fn birthdays_in_dms_exports_are_read_in_either_calendar() {
         let b = parse_birthday("1985-03-12").unwrap();
-        assert_eq!((b.calendar, b.month, b.day, b.year), (Calendar::Solar, 3, 12, Some(1985)));
+        assert_eq!(
+            (b.calendar, b.month, b.day, b.year),
+            (Calendar::Solar, 3, 12, Some(1985))
+        );
         let b = parse_birthday("农历闰04-15").unwrap();
-        assert_eq!((b.calendar, b.month, b.day, b.leap), (Calendar::Lunar, 4, 15, true));
+        assert_eq!(
+            (b.calendar, b.month, b.day, b.leap),
+            (Calendar::Lunar, 4, 15, true)
+        );
         assert!(parse_birthday("March 3").is_err());
     }
 }

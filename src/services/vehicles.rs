@@ -3,8 +3,8 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionSession, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -192,15 +192,32 @@ fn check_km(km: i64) -> Result<i64, String> {
 }
 
 /// Validates a new vehicle (not its owner, which needs the database).
-pub fn validate_new(v: &NewVehicle, dealer_id: Uuid, now: DateTime<Utc>) -> Result<vehicle::ActiveModel, FieldErrors> {
+pub fn validate_new(
+    v: &NewVehicle,
+    dealer_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<vehicle::ActiveModel, FieldErrors> {
     let mut e = FieldErrors::new();
     let today = now.date_naive();
     let vin = e.check("vin", Vin::parse(&v.vin));
-    let plate = e.check("plate", v.plate.as_deref().filter(|p| !p.trim().is_empty()).map(Plate::parse).transpose());
+    let plate = e.check(
+        "plate",
+        v.plate
+            .as_deref()
+            .filter(|p| !p.trim().is_empty())
+            .map(Plate::parse)
+            .transpose(),
+    );
     let make = e.check("make", validation::text(&v.make, MAX_MAKE));
     let model = e.check("model", validation::text(&v.model, MAX_MAKE));
-    let year = e.check("model_year", v.model_year.map(|y| check_year(y, today)).transpose());
-    let km = e.check("last_service_km", v.last_service_km.map(check_km).transpose());
+    let year = e.check(
+        "model_year",
+        v.model_year.map(|y| check_year(y, today)).transpose(),
+    );
+    let km = e.check(
+        "last_service_km",
+        v.last_service_km.map(check_km).transpose(),
+    );
     if v.purchase_date.is_some_and(|d| d > today) {
         e.add("purchase_date", "must not be in the future");
     }
@@ -208,7 +225,9 @@ pub fn validate_new(v: &NewVehicle, dealer_id: Uuid, now: DateTime<Utc>) -> Resu
         e.add("last_service_date", "must not be in the future");
     }
     e.clone().into_result()?;
-    let (Some(vin), Some(plate), Some(make), Some(model), Some(year), Some(km)) = (vin, plate, make, model, year, km) else {
+    let (Some(vin), Some(plate), Some(make), Some(model), Some(year), Some(km)) =
+        (vin, plate, make, model, year, km)
+    else {
         return Err(e);
     };
     Ok(vehicle::ActiveModel {
@@ -237,7 +256,9 @@ pub fn validate_new(v: &NewVehicle, dealer_id: Uuid, now: DateTime<Utc>) -> Resu
 
 fn vehicle_clash(e: AppError) -> AppError {
     match e {
-        AppError::Conflict(_) => AppError::Conflict("a vehicle with this VIN or plate already exists".into()),
+        AppError::Conflict(_) => {
+            AppError::Conflict("a vehicle with this VIN or plate already exists".into())
+        }
         other => other,
     }
 }
@@ -247,22 +268,39 @@ fn vehicle_clash(e: AppError) -> AppError {
 async fn check_owner(db: &impl ConnectionTrait, actor: &Actor, customer_id: Uuid) -> AppResult<()> {
     let owner = customer::Entity::find_by_id(customer_id).one(db).await?;
     match owner {
-        Some(c) if c.dealer_id == actor.dealer_id && actor.customer_id.is_none_or(|own| own == c.id) => Ok(()),
+        Some(c)
+            if c.dealer_id == actor.dealer_id
+                && actor.customer_id.is_none_or(|own| own == c.id) =>
+        {
+            Ok(())
+        }
         _ => Err(AppError::field("customer_id", "no such customer")),
     }
 }
 
-pub async fn create(db: &impl ConnectionTrait, actor: &Actor, input: NewVehicle, now: DateTime<Utc>) -> AppResult<Vehicle> {
+pub async fn create(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    input: NewVehicle,
+    now: DateTime<Utc>,
+) -> AppResult<Vehicle> {
     actor.require(customers::WRITERS)?;
     let am = validate_new(&input, actor.dealer_id, now)?;
     check_owner(db, actor, input.customer_id).await?;
-    Ok(am.insert(db).await.map_err(|e| vehicle_clash(e.into()))?.into())
+    Ok(am
+        .insert(db)
+        .await
+        .map_err(|e| vehicle_clash(e.into()))?
+        .into())
 }
 
 /// Loads a vehicle the actor may see, or 404.
 pub async fn load(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> AppResult<vehicle::Model> {
     actor.require(customers::READERS)?;
-    let v = vehicle::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)?;
+    let v = vehicle::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
     actor.can_see_customer(v.dealer_id, v.customer_id)?;
     Ok(v)
 }
@@ -271,7 +309,11 @@ pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> AppResul
     load(db, actor, id).await.map(Into::into)
 }
 
-pub async fn of_customer(db: &impl ConnectionTrait, actor: &Actor, customer_id: Uuid) -> AppResult<Vec<Vehicle>> {
+pub async fn of_customer(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    customer_id: Uuid,
+) -> AppResult<Vec<Vehicle>> {
     let c = customers::load(db, actor, customer_id).await?;
     let rows = vehicle::Entity::find()
         .filter(vehicle::Column::CustomerId.eq(c.id))
@@ -304,25 +346,29 @@ pub async fn update(
         am.customer_id = Set(cid);
     }
     if let Some(p) = &patch.plate {
-        let parsed = p.as_deref().filter(|p| !p.trim().is_empty()).map(Plate::parse).transpose();
+        let parsed = p
+            .as_deref()
+            .filter(|p| !p.trim().is_empty())
+            .map(Plate::parse)
+            .transpose();
         if let Some(p) = e.check("plate", parsed) {
             am.plate = Set(p.map(|p| p.as_str().to_string()));
         }
     }
-    if let Some(m) = &patch.make {
-        if let Some(m) = e.check("make", validation::text(m, MAX_MAKE)) {
-            am.make = Set(m);
-        }
+    if let Some(m) = &patch.make
+        && let Some(m) = e.check("make", validation::text(m, MAX_MAKE))
+    {
+        am.make = Set(m);
     }
-    if let Some(m) = &patch.model {
-        if let Some(m) = e.check("model", validation::text(m, MAX_MAKE)) {
-            am.model = Set(m);
-        }
+    if let Some(m) = &patch.model
+        && let Some(m) = e.check("model", validation::text(m, MAX_MAKE))
+    {
+        am.model = Set(m);
     }
-    if let Some(y) = patch.model_year {
-        if let Some(y) = e.check("model_year", y.map(|y| check_year(y, today)).transpose()) {
-            am.model_year = Set(y);
-        }
+    if let Some(y) = patch.model_year
+        && let Some(y) = e.check("model_year", y.map(|y| check_year(y, today)).transpose())
+    {
+        am.model_year = Set(y);
     }
     if let Some(d) = patch.purchase_date {
         if d.is_some_and(|d| d > today) {
@@ -377,7 +423,10 @@ pub async fn record_mileage<C: ConnectionTrait + TransactionTrait>(
         return Err(AppError::field("read_on", "must not be in the future"));
     }
     if input.correction && actor.is_customer() {
-        return Err(AppError::field("correction", "only staff may correct an earlier reading"));
+        return Err(AppError::field(
+            "correction",
+            "only staff may correct an earlier reading",
+        ));
     }
     check_reading(v.odometer_km, input.mileage_km, input.correction)
         .map_err(|e| AppError::field("mileage_km", e.to_string()))?;
@@ -397,9 +446,17 @@ pub async fn record_mileage<C: ConnectionTrait + TransactionTrait>(
     }
     if raise.exec(&txn).await?.rows_affected == 0 {
         // someone recorded a higher reading between our read and our write
-        let latest = vehicle::Entity::find_by_id(vehicle_id).one(&txn).await?.and_then(|v| v.odometer_km);
-        let msg = check_reading(latest, input.mileage_km, false).err().map(|e| e.to_string());
-        return Err(AppError::field("mileage_km", msg.unwrap_or_else(|| "was overtaken by another reading".into())));
+        let latest = vehicle::Entity::find_by_id(vehicle_id)
+            .one(&txn)
+            .await?
+            .and_then(|v| v.odometer_km);
+        let msg = check_reading(latest, input.mileage_km, false)
+            .err()
+            .map(|e| e.to_string());
+        return Err(AppError::field(
+            "mileage_km",
+            msg.unwrap_or_else(|| "was overtaken by another reading".into()),
+        ));
     }
     let m = mileage_reading::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -418,7 +475,11 @@ pub async fn record_mileage<C: ConnectionTrait + TransactionTrait>(
     Ok(m.into())
 }
 
-pub async fn mileage_history(db: &impl ConnectionTrait, actor: &Actor, vehicle_id: Uuid) -> AppResult<Vec<MileageReading>> {
+pub async fn mileage_history(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    vehicle_id: Uuid,
+) -> AppResult<Vec<MileageReading>> {
     let v = load(db, actor, vehicle_id).await?;
     let rows = mileage_reading::Entity::find()
         .filter(mileage_reading::Column::VehicleId.eq(v.id))

@@ -29,13 +29,25 @@ async fn a_wrong_password_and_an_unknown_user_get_the_same_answer() {
     let app = spawn_app().await;
     app.staff("STAR", Role::ServiceAdvisor).await;
     let wrong = app
-        .post("/api/v1/auth/login", None, &json!({"dealer_code": "STAR", "username": "service_advisor", "password": "nope-nope"}))
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"dealer_code": "STAR", "username": "service_advisor", "password": "nope-nope"}),
+        )
         .await;
     let unknown = app
-        .post("/api/v1/auth/login", None, &json!({"dealer_code": "STAR", "username": "ghost", "password": "nope-nope"}))
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"dealer_code": "STAR", "username": "ghost", "password": "nope-nope"}),
+        )
         .await;
     let no_dealer = app
-        .post("/api/v1/auth/login", None, &json!({"dealer_code": "NONE", "username": "ghost", "password": "nope-nope"}))
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"dealer_code": "NONE", "username": "ghost", "password": "nope-nope"}),
+        )
         .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert_eq!(wrong.body, unknown.body);
@@ -50,21 +62,38 @@ async fn refresh_rotates_and_reusing_a_rotated_token_revokes_the_family() {
     let first = app.login_as("STAR", "service_advisor").await;
     let r1 = first["refresh_token"].as_str().unwrap();
 
-    let second = app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": r1})).await;
+    let second = app
+        .post("/api/v1/auth/refresh", None, &json!({"refresh_token": r1}))
+        .await;
     assert_eq!(second.status, StatusCode::OK);
     let r2 = second.body["refresh_token"].as_str().unwrap().to_string();
     assert_ne!(r1, r2);
-    assert_eq!(app.get("/api/v1/me", second.body["access_token"].as_str().unwrap()).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/me", second.body["access_token"].as_str().unwrap())
+            .await
+            .status,
+        StatusCode::OK
+    );
 
     // r1 again: stolen copy in use; the whole family dies, r2 included
-    let reuse = app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": r1})).await;
+    let reuse = app
+        .post("/api/v1/auth/refresh", None, &json!({"refresh_token": r1}))
+        .await;
     assert_eq!(reuse.status, StatusCode::UNAUTHORIZED);
-    let after = app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": r2})).await;
+    let after = app
+        .post("/api/v1/auth/refresh", None, &json!({"refresh_token": r2}))
+        .await;
     assert_eq!(after.status, StatusCode::UNAUTHORIZED);
 
     // another login is a new family and works
     let fresh = app.login_as("STAR", "service_advisor").await;
-    let again = app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": fresh["refresh_token"]})).await;
+    let again = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": fresh["refresh_token"]}),
+        )
+        .await;
     assert_eq!(again.status, StatusCode::OK);
 }
 
@@ -73,9 +102,21 @@ async fn logout_ends_the_session() {
     let app = spawn_app().await;
     app.staff("STAR", Role::ServiceAdvisor).await;
     let t = app.login_as("STAR", "service_advisor").await;
-    let out = app.post("/api/v1/auth/logout", None, &json!({"refresh_token": t["refresh_token"]})).await;
+    let out = app
+        .post(
+            "/api/v1/auth/logout",
+            None,
+            &json!({"refresh_token": t["refresh_token"]}),
+        )
+        .await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
-    let r = app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": t["refresh_token"]})).await;
+    let r = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": t["refresh_token"]}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -86,8 +127,14 @@ async fn an_access_token_expires_after_15_minutes() {
     app.clock.advance(Duration::minutes(14));
     assert_eq!(app.get("/api/v1/me", &token).await.status, StatusCode::OK);
     app.clock.advance(Duration::minutes(2));
-    assert_eq!(app.get("/api/v1/me", &token).await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(app.get("/api/v1/me", "not-a-jwt").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/api/v1/me", &token).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("/api/v1/me", "not-a-jwt").await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let none = app.send(app.http.get(app.url("/api/v1/me"))).await;
     assert_eq!(none.status, StatusCode::UNAUTHORIZED);
 }
@@ -96,14 +143,22 @@ async fn an_access_token_expires_after_15_minutes() {
 async fn repeated_failures_lock_the_account_even_for_the_right_password() {
     let app = spawn_app().await;
     app.staff("STAR", Role::ServiceAdvisor).await;
-    let wrong = json!({"dealer_code": "STAR", "username": "service_advisor", "password": "wrong-password"});
+    let wrong =
+        json!({"dealer_code": "STAR", "username": "service_advisor", "password": "wrong-password"});
     for _ in 0..5 {
-        assert_eq!(app.post("/api/v1/auth/login", None, &wrong).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.post("/api/v1/auth/login", None, &wrong).await.status,
+            StatusCode::UNAUTHORIZED
+        );
     }
     let right = json!({"dealer_code": "STAR", "username": "service_advisor", "password": PASSWORD});
     let locked = app.post("/api/v1/auth/login", None, &right).await;
     assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
-    let retry: i64 = locked.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: i64 = locked.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(retry > 0 && retry <= 900, "{retry}");
 
     // an unknown username locks the same way, so lock-out does not tell who exists
@@ -111,10 +166,16 @@ async fn repeated_failures_lock_the_account_even_for_the_right_password() {
     for _ in 0..5 {
         app.post("/api/v1/auth/login", None, &ghost).await;
     }
-    assert_eq!(app.post("/api/v1/auth/login", None, &ghost).await.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        app.post("/api/v1/auth/login", None, &ghost).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 
     app.clock.advance(Duration::minutes(16));
-    assert_eq!(app.post("/api/v1/auth/login", None, &right).await.status, StatusCode::OK);
+    assert_eq!(
+        app.post("/api/v1/auth/login", None, &right).await.status,
+        StatusCode::OK
+    );
 }
 
 async fn customer_with_phone(app: &TestApp) {
@@ -130,7 +191,13 @@ fn otp_code(body: &serde_json::Value) -> String {
 async fn a_customer_logs_in_with_the_code_the_sms_webhook_received() {
     let app = spawn_app().await;
     customer_with_phone(&app).await;
-    let asked = app.post("/api/v1/auth/otp", None, &json!({"dealer_code": "STAR", "phone": "+86 13912345678"})).await;
+    let asked = app
+        .post(
+            "/api/v1/auth/otp",
+            None,
+            &json!({"dealer_code": "STAR", "phone": "+86 13912345678"}),
+        )
+        .await;
     assert_eq!(asked.status, StatusCode::ACCEPTED);
 
     let (sms, signature, raw) = app.sms.wait_for("+8613912345678").await;
@@ -141,20 +208,33 @@ async fn a_customer_logs_in_with_the_code_the_sms_webhook_received() {
     assert_eq!(sms["template"], "otp");
     let mut mac = Hmac::<Sha256>::new_from_slice(SMS_SECRET.as_bytes()).unwrap();
     mac.update(&raw);
-    assert_eq!(signature, format!("sha256={}", hex::encode(mac.finalize().into_bytes())));
+    assert_eq!(
+        signature,
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    );
 
     let ok = app
-        .post("/api/v1/auth/otp/verify", None, &json!({"dealer_code": "STAR", "phone": "13912345678", "code": code}))
+        .post(
+            "/api/v1/auth/otp/verify",
+            None,
+            &json!({"dealer_code": "STAR", "phone": "13912345678", "code": code}),
+        )
         .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
-    let me = app.get("/api/v1/me", ok.body["access_token"].as_str().unwrap()).await;
+    let me = app
+        .get("/api/v1/me", ok.body["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(me.body["roles"], json!(["customer"]));
     assert_eq!(me.body["kind"], "customer");
     assert!(me.body["customer_id"].is_string());
 
     // single use
     let again = app
-        .post("/api/v1/auth/otp/verify", None, &json!({"dealer_code": "STAR", "phone": "13912345678", "code": code}))
+        .post(
+            "/api/v1/auth/otp/verify",
+            None,
+            &json!({"dealer_code": "STAR", "phone": "13912345678", "code": code}),
+        )
         .await;
     assert_eq!(again.status, StatusCode::UNAUTHORIZED);
 }
@@ -163,8 +243,20 @@ async fn a_customer_logs_in_with_the_code_the_sms_webhook_received() {
 async fn an_unknown_phone_gets_the_same_202_and_no_sms() {
     let app = spawn_app().await;
     customer_with_phone(&app).await;
-    let unknown = app.post("/api/v1/auth/otp", None, &json!({"dealer_code": "STAR", "phone": "13700000000"})).await;
-    let known = app.post("/api/v1/auth/otp", None, &json!({"dealer_code": "STAR", "phone": "13912345678"})).await;
+    let unknown = app
+        .post(
+            "/api/v1/auth/otp",
+            None,
+            &json!({"dealer_code": "STAR", "phone": "13700000000"}),
+        )
+        .await;
+    let known = app
+        .post(
+            "/api/v1/auth/otp",
+            None,
+            &json!({"dealer_code": "STAR", "phone": "13912345678"}),
+        )
+        .await;
     assert_eq!(unknown.status, StatusCode::ACCEPTED);
     assert_eq!(unknown.body, known.body);
     app.sms.wait_for("+8613912345678").await;
@@ -175,11 +267,21 @@ async fn an_unknown_phone_gets_the_same_202_and_no_sms() {
 async fn a_code_expires_after_5_minutes() {
     let app = spawn_app().await;
     customer_with_phone(&app).await;
-    app.post("/api/v1/auth/otp", None, &json!({"dealer_code": "STAR", "phone": "13912345678"})).await;
+    app.post(
+        "/api/v1/auth/otp",
+        None,
+        &json!({"dealer_code": "STAR", "phone": "13912345678"}),
+    )
+    .await;
     let code = otp_code(&app.sms.wait_for("+8613912345678").await.0);
-    app.clock.advance(Duration::minutes(5) + Duration::seconds(1));
+    app.clock
+        .advance(Duration::minutes(5) + Duration::seconds(1));
     let late = app
-        .post("/api/v1/auth/otp/verify", None, &json!({"dealer_code": "STAR", "phone": "13912345678", "code": code}))
+        .post(
+            "/api/v1/auth/otp/verify",
+            None,
+            &json!({"dealer_code": "STAR", "phone": "13912345678", "code": code}),
+        )
         .await;
     assert_eq!(late.status, StatusCode::UNAUTHORIZED);
 }
@@ -188,17 +290,30 @@ async fn a_code_expires_after_5_minutes() {
 async fn a_code_allows_five_tries_then_not_even_the_right_one() {
     let app = spawn_app().await;
     customer_with_phone(&app).await;
-    app.post("/api/v1/auth/otp", None, &json!({"dealer_code": "STAR", "phone": "13912345678"})).await;
+    app.post(
+        "/api/v1/auth/otp",
+        None,
+        &json!({"dealer_code": "STAR", "phone": "13912345678"}),
+    )
+    .await;
     let code = otp_code(&app.sms.wait_for("+8613912345678").await.0);
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
         let a = app
-            .post("/api/v1/auth/otp/verify", None, &json!({"dealer_code": "STAR", "phone": "13912345678", "code": wrong}))
+            .post(
+                "/api/v1/auth/otp/verify",
+                None,
+                &json!({"dealer_code": "STAR", "phone": "13912345678", "code": wrong}),
+            )
             .await;
         assert_eq!(a.status, StatusCode::UNAUTHORIZED);
     }
     let right = app
-        .post("/api/v1/auth/otp/verify", None, &json!({"dealer_code": "STAR", "phone": "13912345678", "code": code}))
+        .post(
+            "/api/v1/auth/otp/verify",
+            None,
+            &json!({"dealer_code": "STAR", "phone": "13912345678", "code": code}),
+        )
         .await;
     assert_eq!(right.status, StatusCode::UNAUTHORIZED);
 }

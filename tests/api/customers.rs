@@ -29,13 +29,21 @@ async fn a_customer_is_created_with_a_normalised_phone_and_every_field() {
     assert_eq!(c["dealer_id"], dealer.to_string());
     assert_eq!(c["preferred_channel"], "app");
     assert_eq!(c["locale"], "en");
-    assert_eq!(c["birthday"], json!({"calendar": "lunar", "month": 4, "day": 30, "leap": true}));
+    assert_eq!(
+        c["birthday"],
+        json!({"calendar": "lunar", "month": 4, "day": 30, "leap": true})
+    );
     assert_eq!(c["tags"], json!(["VIP", "fleet"]));
     assert_eq!(c["consents"][0]["granted"], true);
     assert!(c["consents"][0]["at"].is_string());
     assert_eq!(a.etag(), "\"1\"");
 
-    let read = app.get(&format!("/api/v1/customers/{}", c["id"].as_str().unwrap()), &token).await;
+    let read = app
+        .get(
+            &format!("/api/v1/customers/{}", c["id"].as_str().unwrap()),
+            &token,
+        )
+        .await;
     assert_eq!(read.body, a.body);
 
     // defaults
@@ -49,7 +57,13 @@ async fn a_second_customer_with_the_same_phone_is_409() {
     let app = spawn_app().await;
     let (_, token) = app.staff("STAR", Role::ServiceAdvisor).await;
     app.create_customer(&token, "王小明", "13800000001").await;
-    let dup = app.post("/api/v1/customers", Some(&token), &json!({"name": "王大明", "phone": "+8613800000001"})).await;
+    let dup = app
+        .post(
+            "/api/v1/customers",
+            Some(&token),
+            &json!({"name": "王大明", "phone": "+8613800000001"}),
+        )
+        .await;
     assert_eq!(dup.status, StatusCode::CONFLICT);
     assert_eq!(dup.content_type(), "application/problem+json");
     assert!(dup.body["detail"].as_str().unwrap().contains("phone"));
@@ -61,18 +75,38 @@ async fn search_finds_customers_by_phone_plate_vin_and_name() {
     let (_, token) = app.staff("STAR", Role::ServiceAdvisor).await;
     let wang = app.create_customer(&token, "王小明", "13800000001").await;
     let li = app.create_customer(&token, "李娜", "13900000002").await;
-    app.create_vehicle(&token, wang["id"].as_str().unwrap(), &vin(10), "京A12345").await;
+    app.create_vehicle(&token, wang["id"].as_str().unwrap(), &vin(10), "京A12345")
+        .await;
     let v = vin(11);
-    app.create_vehicle(&token, li["id"].as_str().unwrap(), &v, "沪AD12345").await;
+    app.create_vehicle(&token, li["id"].as_str().unwrap(), &v, "沪AD12345")
+        .await;
 
-    let ids = |a: &Answer| a.body["items"].as_array().unwrap().iter().map(|c| c["id"].clone()).collect::<Vec<_>>();
-    for q in ["13800000001", "%2B8613800000001", "138%200000%200001", "%E4%BA%ACA12345", "%E4%BA%ACa%C2%B712345", "%E7%8E%8B"] {
+    let ids = |a: &Answer| {
+        a.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].clone())
+            .collect::<Vec<_>>()
+    };
+    for q in [
+        "13800000001",
+        "%2B8613800000001",
+        "138%200000%200001",
+        "%E4%BA%ACA12345",
+        "%E4%BA%ACa%C2%B712345",
+        "%E7%8E%8B",
+    ] {
         let a = app.get(&format!("/api/v1/customers?q={q}"), &token).await;
         assert_eq!(ids(&a), vec![wang["id"].clone()], "q={q}");
     }
-    let by_vin = app.get(&format!("/api/v1/customers?q={}", v.to_lowercase()), &token).await;
+    let by_vin = app
+        .get(&format!("/api/v1/customers?q={}", v.to_lowercase()), &token)
+        .await;
     assert_eq!(ids(&by_vin), vec![li["id"].clone()]);
-    let by_tail = app.get(&format!("/api/v1/customers?q={}", &v[11..]), &token).await;
+    let by_tail = app
+        .get(&format!("/api/v1/customers?q={}", &v[11..]), &token)
+        .await;
     assert_eq!(ids(&by_tail), vec![li["id"].clone()]);
     let none = app.get("/api/v1/customers?q=13700000000", &token).await;
     assert!(ids(&none).is_empty());
@@ -85,14 +119,21 @@ async fn pages_follow_the_cursor_to_the_end() {
     let app = spawn_app().await;
     let (_, token) = app.staff("STAR", Role::ServiceAdvisor).await;
     for i in 0..5 {
-        app.create_customer(&token, &format!("客户{i}"), &format!("1380000000{i}")).await;
+        app.create_customer(&token, &format!("客户{i}"), &format!("1380000000{i}"))
+            .await;
     }
     let mut seen = Vec::new();
     let mut path = "/api/v1/customers?limit=2".to_string();
     loop {
         let page = app.get(&path, &token).await;
         assert_eq!(page.status, StatusCode::OK);
-        seen.extend(page.body["items"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_string()));
+        seen.extend(
+            page.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["name"].as_str().unwrap().to_string()),
+        );
         match page.body["next_cursor"].as_str() {
             Some(c) => path = format!("/api/v1/customers?limit=2&cursor={c}"),
             None => break,
@@ -116,10 +157,24 @@ async fn two_tablets_editing_one_customer_never_overwrite_each_other() {
     let no_etag = app.patch(&path, &token, None, &json!({"notes": "a"})).await;
     assert_eq!(no_etag.status, StatusCode::PRECONDITION_REQUIRED);
 
-    let first = app.patch(&path, &token, Some("\"1\""), &json!({"notes": "from tablet A", "tags": ["VIP"]})).await;
+    let first = app
+        .patch(
+            &path,
+            &token,
+            Some("\"1\""),
+            &json!({"notes": "from tablet A", "tags": ["VIP"]}),
+        )
+        .await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.body);
     assert_eq!(first.etag(), "\"2\"");
-    let stale = app.patch(&path, &token, Some("\"1\""), &json!({"notes": "from tablet B"})).await;
+    let stale = app
+        .patch(
+            &path,
+            &token,
+            Some("\"1\""),
+            &json!({"notes": "from tablet B"}),
+        )
+        .await;
     assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
 
     let now = app.get(&path, &token).await;
@@ -127,7 +182,9 @@ async fn two_tablets_editing_one_customer_never_overwrite_each_other() {
     assert_eq!(now.body["tags"], json!(["VIP"]));
 
     // null clears, absent keeps
-    let cleared = app.patch(&path, &token, Some(&now.etag()), &json!({"notes": null})).await;
+    let cleared = app
+        .patch(&path, &token, Some(&now.etag()), &json!({"notes": null}))
+        .await;
     assert_eq!(cleared.status, StatusCode::OK);
     assert!(cleared.body["notes"].is_null());
     assert_eq!(cleared.body["tags"], json!(["VIP"]));
@@ -140,7 +197,14 @@ async fn a_patch_that_would_take_another_customers_phone_is_409_and_changes_noth
     app.create_customer(&token, "王小明", "13800000001").await;
     let li = app.create_customer(&token, "李娜", "13900000002").await;
     let path = format!("/api/v1/customers/{}", li["id"].as_str().unwrap());
-    let clash = app.patch(&path, &token, Some("\"1\""), &json!({"phone": "13800000001", "name": "李娜娜"})).await;
+    let clash = app
+        .patch(
+            &path,
+            &token,
+            Some("\"1\""),
+            &json!({"phone": "13800000001", "name": "李娜娜"}),
+        )
+        .await;
     assert_eq!(clash.status, StatusCode::CONFLICT);
     let after = app.get(&path, &token).await;
     assert_eq!(after.body["name"], "李娜");

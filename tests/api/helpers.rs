@@ -32,16 +32,19 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+/// (signature header, raw body) of each webhook call received.
+type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 /// What the SMS webhook listener received: the signature header and the JSON body.
 #[derive(Clone, Default)]
 pub struct SmsSink {
-    pub received: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    pub received: Received,
     pub url: String,
 }
 
 impl SmsSink {
     async fn start() -> SmsSink {
-        let received: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+        let received: Received = Arc::default();
         let r = received.clone();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -70,7 +73,10 @@ impl SmsSink {
         .unwrap()
         .run();
         tokio::spawn(server);
-        SmsSink { received, url: format!("http://127.0.0.1:{port}/sms") }
+        SmsSink {
+            received,
+            url: format!("http://127.0.0.1:{port}/sms"),
+        }
     }
 
     /// Waits (up to 10 s) for a message to `to`; returns its body and signature.
@@ -89,7 +95,13 @@ impl SmsSink {
             .lock()
             .unwrap()
             .iter()
-            .map(|(sig, body)| (serde_json::from_slice::<Value>(body).unwrap(), sig.clone(), body.clone()))
+            .map(|(sig, body)| {
+                (
+                    serde_json::from_slice::<Value>(body).unwrap(),
+                    sig.clone(),
+                    body.clone(),
+                )
+            })
             .filter(|(v, _, _)| v["to"] == to)
             .collect()
     }
@@ -101,10 +113,15 @@ fn pg_template(admin_url: &str) -> &'static str {
     TEMPLATE.get_or_init(|| {
         let admin_url = admin_url.to_string();
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 let name = format!("sl_tpl_{}", std::process::id());
-                let admin = Database::connect(&admin_url).await.expect("TEST_DATABASE_URL must be reachable");
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .expect("TEST_DATABASE_URL must be reachable");
                 // databases left by earlier runs of this suite
                 let stale = admin
                     .query_all_raw(sea_orm::Statement::from_string(
@@ -115,10 +132,19 @@ fn pg_template(admin_url: &str) -> &'static str {
                     .unwrap();
                 for row in stale {
                     let db: String = row.try_get("", "datname").unwrap();
-                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).await;
+                    let _ = admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"
+                        ))
+                        .await;
                 }
-                admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.unwrap();
-                let tpl = Database::connect(&with_database(&admin_url, &name)).await.unwrap();
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .unwrap();
+                let tpl = Database::connect(&with_database(&admin_url, &name))
+                    .await
+                    .unwrap();
                 servicelane::db::migrate(&tpl).await.unwrap();
                 tpl.close().await.unwrap();
                 admin.close().await.unwrap();
@@ -143,12 +169,20 @@ fn with_database(url: &str, db: &str) -> String {
 }
 
 async fn database_url(dir: &std::path::Path) -> String {
-    match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+    match std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
         Some(admin_url) => {
             let template = pg_template(&admin_url);
             let name = format!("sl_test_{}", Uuid::now_v7().simple());
             let admin = Database::connect(&admin_url).await.unwrap();
-            admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"")).await.unwrap();
+            admin
+                .execute_unprepared(&format!(
+                    "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
+                ))
+                .await
+                .unwrap();
             admin.close().await.unwrap();
             with_database(&admin_url, &name)
         }
@@ -174,7 +208,10 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         ("SERVICELANE__DATA_DIR", dir.path().to_str().unwrap()),
         ("SERVICELANE__SMS__WEBHOOK_URL", sms.url.as_str()),
         ("SERVICELANE__SMS__WEBHOOK_SECRET", SMS_SECRET),
-        ("SERVICELANE__AUTH__JWT_SECRET", "test-secret-test-secret-test-secret-0123"),
+        (
+            "SERVICELANE__AUTH__JWT_SECRET",
+            "test-secret-test-secret-test-secret-0123",
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -190,7 +227,10 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     tokio::spawn(app.run_until_stopped());
     TestApp {
         base,
-        http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
         clock,
         sms,
         state,
@@ -208,19 +248,30 @@ pub struct Answer {
 
 impl Answer {
     pub fn content_type(&self) -> &str {
-        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default()
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
     }
 
     /// The fields named in a problem's `errors`.
     pub fn problem_fields(&self) -> Vec<String> {
         self.body["errors"]
             .as_array()
-            .map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or_default().to_string()).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["field"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     pub fn etag(&self) -> String {
-        self.headers.get("etag").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+        self.headers
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
     }
 }
 
@@ -235,11 +286,16 @@ impl TestApp {
         let headers = res.headers().clone();
         let bytes = res.bytes().await.unwrap();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer { status, headers, body }
+        Answer {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Answer {
-        self.send(self.http.get(self.url(path)).bearer_auth(token)).await
+        self.send(self.http.get(self.url(path)).bearer_auth(token))
+            .await
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
@@ -251,12 +307,27 @@ impl TestApp {
     }
 
     pub async fn post_raw(&self, path: &str, token: &str, body: &str) -> Answer {
-        let r = self.http.post(self.url(path)).bearer_auth(token).header("content-type", "application/json").body(body.to_string());
+        let r = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body.to_string());
         self.send(r).await
     }
 
-    pub async fn patch(&self, path: &str, token: &str, if_match: Option<&str>, body: &Value) -> Answer {
-        let mut r = self.http.patch(self.url(path)).bearer_auth(token).json(body);
+    pub async fn patch(
+        &self,
+        path: &str,
+        token: &str,
+        if_match: Option<&str>,
+        body: &Value,
+    ) -> Answer {
+        let mut r = self
+            .http
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(body);
         if let Some(m) = if_match {
             r = r.header("if-match", m);
         }
@@ -265,21 +336,39 @@ impl TestApp {
 
     /// Creates a dealer with the given code and zone; returns its id.
     pub async fn dealer(&self, code: &str) -> Uuid {
-        dealers::create_dealer(&self.state.db, code, &format!("{code} 4S店"), "Asia/Shanghai", self.clock.now_utc())
-            .await
-            .unwrap()
-            .id
+        dealers::create_dealer(
+            &self.state.db,
+            code,
+            &format!("{code} 4S店"),
+            "Asia/Shanghai",
+            self.clock.now_utc(),
+        )
+        .await
+        .unwrap()
+        .id
     }
 
     pub async fn user(&self, dealer_id: Uuid, username: &str, role: Role) {
-        dealers::create_user(&self.state.db, &self.state.passwords, dealer_id, username, &[role], PASSWORD.into(), self.clock.now_utc())
-            .await
-            .unwrap();
+        dealers::create_user(
+            &self.state.db,
+            &self.state.passwords,
+            dealer_id,
+            username,
+            &[role],
+            PASSWORD.into(),
+            self.clock.now_utc(),
+        )
+        .await
+        .unwrap();
     }
 
     pub async fn login_as(&self, dealer_code: &str, username: &str) -> Value {
         let a = self
-            .post("/api/v1/auth/login", None, &json!({"dealer_code": dealer_code, "username": username, "password": PASSWORD}))
+            .post(
+                "/api/v1/auth/login",
+                None,
+                &json!({"dealer_code": dealer_code, "username": username, "password": PASSWORD}),
+            )
             .await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.body);
         a.body
@@ -304,12 +393,24 @@ impl TestApp {
     }
 
     pub async fn create_customer(&self, token: &str, name: &str, phone: &str) -> Value {
-        let a = self.post("/api/v1/customers", Some(token), &json!({"name": name, "phone": phone})).await;
+        let a = self
+            .post(
+                "/api/v1/customers",
+                Some(token),
+                &json!({"name": name, "phone": phone}),
+            )
+            .await;
         assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
         a.body
     }
 
-    pub async fn create_vehicle(&self, token: &str, customer_id: &str, vin: &str, plate: &str) -> Value {
+    pub async fn create_vehicle(
+        &self,
+        token: &str,
+        customer_id: &str,
+        vin: &str,
+        plate: &str,
+    ) -> Value {
         let a = self
             .post(
                 "/api/v1/vehicles",
@@ -334,5 +435,7 @@ impl NowUtc for ManualClock {
 
 /// Valid VINs for tests (check digit computed).
 pub fn vin(n: u32) -> String {
-    servicelane::domain::Vin::with_check_digit(&format!("LSVAU2180N2{:06}", n)).unwrap().to_string()
+    servicelane::domain::Vin::with_check_digit(&format!("LSVAU2180N2{:06}", n))
+        .unwrap()
+        .to_string()
 }

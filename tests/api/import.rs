@@ -21,9 +21,18 @@ async fn an_import_keeps_good_rows_reports_bad_ones_and_never_duplicates() {
     );
     let now = app.clock.now_utc();
 
-    let dry = import_customers(&app.state.db, dealer, &csv, true, now, |_, _| {}).await.unwrap();
+    let dry = import_customers(&app.state.db, dealer, &csv, true, now, |_, _| {})
+        .await
+        .unwrap();
     assert_eq!((dry.customers_created, dry.vehicles_created), (1, 2));
-    assert_eq!(app.get("/api/v1/customers", &token).await.body["items"].as_array().unwrap().len(), 0, "dry run saved something");
+    assert_eq!(
+        app.get("/api/v1/customers", &token).await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0,
+        "dry run saved something"
+    );
 
     let mut seen = 0;
     let report = import_customers(&app.state.db, dealer, &csv, false, now, |done, total| {
@@ -37,8 +46,16 @@ async fn an_import_keeps_good_rows_reports_bad_ones_and_never_duplicates() {
     assert_eq!(report.customers_created, 1);
     assert_eq!(report.customers_existing, 1);
     assert_eq!(report.vehicles_created, 2);
-    let rejected: Vec<(u64, &str)> = report.rejected.iter().map(|r| (r.line, r.reason.as_str())).collect();
-    assert_eq!(rejected.iter().map(|r| r.0).collect::<Vec<_>>(), [3, 4, 6], "{rejected:?}");
+    let rejected: Vec<(u64, &str)> = report
+        .rejected
+        .iter()
+        .map(|r| (r.line, r.reason.as_str()))
+        .collect();
+    assert_eq!(
+        rejected.iter().map(|r| r.0).collect::<Vec<_>>(),
+        [3, 4, 6],
+        "{rejected:?}"
+    );
     assert!(rejected[0].1.contains("phone"), "{rejected:?}");
     assert!(rejected[1].1.contains("vin"), "{rejected:?}");
     assert!(rejected[2].1.contains("last_service_km"), "{rejected:?}");
@@ -46,11 +63,27 @@ async fn an_import_keeps_good_rows_reports_bad_ones_and_never_duplicates() {
     let list = app.get("/api/v1/customers?q=13800000001", &token).await;
     let wang = &list.body["items"][0];
     assert_eq!(wang["birthday"]["year"], 1985);
-    let vehicles = app.get(&format!("/api/v1/customers/{}/vehicles", wang["id"].as_str().unwrap()), &token).await;
+    let vehicles = app
+        .get(
+            &format!(
+                "/api/v1/customers/{}/vehicles",
+                wang["id"].as_str().unwrap()
+            ),
+            &token,
+        )
+        .await;
     assert_eq!(vehicles.body.as_array().unwrap().len(), 2);
 
-    let again = import_customers(&app.state.db, dealer, &csv, false, now, |_, _| {}).await.unwrap();
+    let again = import_customers(&app.state.db, dealer, &csv, false, now, |_, _| {})
+        .await
+        .unwrap();
     assert_eq!((again.customers_created, again.vehicles_created), (0, 0));
     assert_eq!(again.vehicles_existing, 2);
-    assert_eq!(app.get("/api/v1/customers", &token).await.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.get("/api/v1/customers", &token).await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }

@@ -16,20 +16,48 @@ async fn health_metrics_openapi_and_docs_answer() {
     let me = app.get("/api/v1/me", &token).await;
     let request_id = me.headers.get("x-request-id").unwrap().to_str().unwrap();
     assert!(!request_id.is_empty());
-    let echoed = app.send(app.http.get(app.url("/health/live")).header("x-request-id", "tablet-42")).await;
+    let echoed = app
+        .send(
+            app.http
+                .get(app.url("/health/live"))
+                .header("x-request-id", "tablet-42"),
+        )
+        .await;
     assert_eq!(echoed.headers["x-request-id"], "tablet-42");
 
-    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
-        metrics.contains(r#"servicelane_http_requests_total{method="GET",route="/api/v1/me",status="200"} 1"#),
+        metrics.contains(
+            r#"servicelane_http_requests_total{method="GET",route="/api/v1/me",status="200"} 1"#
+        ),
         "{metrics}"
     );
     assert!(metrics.contains("servicelane_http_request_duration_seconds_bucket"));
 
     let spec = app.send(app.http.get(app.url("/openapi.json"))).await;
-    assert_eq!(spec.body["openapi"].as_str().unwrap().chars().next(), Some('3'));
-    for path in ["/api/v1/auth/login", "/api/v1/customers", "/api/v1/customers/{id}", "/api/v1/vehicles/{id}/mileage", "/api/v1/me"] {
-        assert!(spec.body["paths"][path].is_object(), "{path} missing from the spec");
+    assert_eq!(
+        spec.body["openapi"].as_str().unwrap().chars().next(),
+        Some('3')
+    );
+    for path in [
+        "/api/v1/auth/login",
+        "/api/v1/customers",
+        "/api/v1/customers/{id}",
+        "/api/v1/vehicles/{id}/mileage",
+        "/api/v1/me",
+    ] {
+        assert!(
+            spec.body["paths"][path].is_object(),
+            "{path} missing from the spec"
+        );
     }
     assert!(spec.body["components"]["schemas"]["Problem"].is_object());
     assert!(spec.body["components"]["schemas"]["NewCustomer"].is_object());
@@ -44,7 +72,13 @@ async fn without_a_webhook_the_sms_lands_in_the_outbox_folder() {
     let app = spawn_app_with(&[("SERVICELANE__SMS__WEBHOOK_URL", "")]).await;
     let (_, token) = app.staff("STAR", Role::ServiceAdvisor).await;
     app.create_customer(&token, "王小明", "13800000001").await;
-    let a = app.post("/api/v1/auth/otp", None, &serde_json::json!({"dealer_code": "STAR", "phone": "13800000001"})).await;
+    let a = app
+        .post(
+            "/api/v1/auth/otp",
+            None,
+            &serde_json::json!({"dealer_code": "STAR", "phone": "13800000001"}),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::ACCEPTED);
     let outbox = app.data_dir.join("outbox");
     let mut found = None;
@@ -55,7 +89,13 @@ async fn without_a_webhook_the_sms_lands_in_the_outbox_folder() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let body: serde_json::Value = serde_json::from_str(&found.expect("no file in the outbox")).unwrap();
+    let body: serde_json::Value =
+        serde_json::from_str(&found.expect("no file in the outbox")).unwrap();
     assert_eq!(body["to"], "+8613800000001");
-    assert!(body["text"].as_str().unwrap().contains(body["params"]["code"].as_str().unwrap()));
+    assert!(
+        body["text"]
+            .as_str()
+            .unwrap()
+            .contains(body["params"]["code"].as_str().unwrap())
+    );
 }

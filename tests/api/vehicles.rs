@@ -14,7 +14,9 @@ async fn advisor_with_customer(app: &TestApp) -> (String, String) {
 async fn the_textbook_vin_is_accepted_and_a_wrong_check_digit_is_422_naming_vin() {
     let app = spawn_app().await;
     let (token, cid) = advisor_with_customer(&app).await;
-    let good = app.create_vehicle(&token, &cid, "1m8gdm9axkp042788", "京a·12345").await;
+    let good = app
+        .create_vehicle(&token, &cid, "1m8gdm9axkp042788", "京a·12345")
+        .await;
     assert_eq!(good["vin"], "1M8GDM9AXKP042788");
     assert_eq!(good["plate"], "京A12345");
     assert_eq!(good["customer_id"], cid);
@@ -25,10 +27,21 @@ async fn the_textbook_vin_is_accepted_and_a_wrong_check_digit_is_422_naming_vin(
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad.content_type(), "application/problem+json");
     assert_eq!(bad.problem_fields(), ["vin"]);
-    assert!(bad.body["errors"][0]["message"].as_str().unwrap().contains("check digit"));
+    assert!(
+        bad.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("check digit")
+    );
 
     for v in ["1M8GDM9AXKP04278", "1M8GDM9AXKP04278O"] {
-        let a = app.post("/api/v1/vehicles", Some(&token), &json!({"customer_id": cid, "vin": v, "make": "大众", "model": "朗逸"})).await;
+        let a = app
+            .post(
+                "/api/v1/vehicles",
+                Some(&token),
+                &json!({"customer_id": cid, "vin": v, "make": "大众", "model": "朗逸"}),
+            )
+            .await;
         assert_eq!(a.problem_fields(), ["vin"], "{v}");
     }
 }
@@ -37,9 +50,12 @@ async fn the_textbook_vin_is_accepted_and_a_wrong_check_digit_is_422_naming_vin(
 async fn plates_are_checked_and_new_energy_plates_accepted() {
     let app = spawn_app().await;
     let (token, cid) = advisor_with_customer(&app).await;
-    let nev = app.create_vehicle(&token, &cid, &vin(20), "沪AD12345").await;
+    let nev = app
+        .create_vehicle(&token, &cid, &vin(20), "沪AD12345")
+        .await;
     assert_eq!(nev["plate"], "沪AD12345");
-    app.create_vehicle(&token, &cid, &vin(21), "粤B12345F").await;
+    app.create_vehicle(&token, &cid, &vin(21), "粤B12345F")
+        .await;
     for plate in ["XA12345", "京A1234", "京AI2345", "沪AX12345"] {
         let a = app
             .post("/api/v1/vehicles", Some(&token), &json!({"customer_id": cid, "vin": vin(22), "plate": plate, "make": "大众", "model": "朗逸"}))
@@ -51,7 +67,10 @@ async fn plates_are_checked_and_new_energy_plates_accepted() {
     let many = app
         .post("/api/v1/vehicles", Some(&token), &json!({"customer_id": cid, "vin": "x", "plate": "x", "make": "", "model": "朗逸", "model_year": 1800}))
         .await;
-    assert_eq!(many.problem_fields(), ["vin", "plate", "make", "model_year"]);
+    assert_eq!(
+        many.problem_fields(),
+        ["vin", "plate", "make", "model_year"]
+    );
 }
 
 #[tokio::test]
@@ -60,7 +79,11 @@ async fn the_same_vin_or_plate_twice_is_409() {
     let (token, cid) = advisor_with_customer(&app).await;
     app.create_vehicle(&token, &cid, &vin(30), "京A12345").await;
     let same_vin = app
-        .post("/api/v1/vehicles", Some(&token), &json!({"customer_id": cid, "vin": vin(30), "make": "大众", "model": "朗逸"}))
+        .post(
+            "/api/v1/vehicles",
+            Some(&token),
+            &json!({"customer_id": cid, "vin": vin(30), "make": "大众", "model": "朗逸"}),
+        )
         .await;
     assert_eq!(same_vin.status, StatusCode::CONFLICT);
     let same_plate = app
@@ -76,28 +99,74 @@ async fn a_lower_odometer_reading_is_refused_unless_it_is_a_correction() {
     let v = app.create_vehicle(&token, &cid, &vin(40), "京A12345").await;
     let path = format!("/api/v1/vehicles/{}/mileage", v["id"].as_str().unwrap());
 
-    let first = app.post(&path, Some(&token), &json!({"mileage_km": 12000, "source": "reception"})).await;
+    let first = app
+        .post(
+            &path,
+            Some(&token),
+            &json!({"mileage_km": 12000, "source": "reception"}),
+        )
+        .await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
     assert_eq!(first.body["mileage_km"], 12000);
     assert!(first.body["read_on"].is_string());
 
-    let back = app.post(&path, Some(&token), &json!({"mileage_km": 11000, "source": "reception"})).await;
+    let back = app
+        .post(
+            &path,
+            Some(&token),
+            &json!({"mileage_km": 11000, "source": "reception"}),
+        )
+        .await;
     assert_eq!(back.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(back.problem_fields(), ["mileage_km"]);
-    assert!(back.body["errors"][0]["message"].as_str().unwrap().contains("12000"));
+    assert!(
+        back.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("12000")
+    );
 
-    let fixed = app.post(&path, Some(&token), &json!({"mileage_km": 11000, "source": "reception", "correction": true})).await;
+    let fixed = app
+        .post(
+            &path,
+            Some(&token),
+            &json!({"mileage_km": 11000, "source": "reception", "correction": true}),
+        )
+        .await;
     assert_eq!(fixed.status, StatusCode::CREATED);
-    let vehicle = app.get(&format!("/api/v1/vehicles/{}", v["id"].as_str().unwrap()), &token).await;
+    let vehicle = app
+        .get(
+            &format!("/api/v1/vehicles/{}", v["id"].as_str().unwrap()),
+            &token,
+        )
+        .await;
     assert_eq!(vehicle.body["odometer_km"], 11000);
 
     let history = app.get(&path, &token).await;
-    let kms: Vec<i64> = history.body.as_array().unwrap().iter().map(|r| r["mileage_km"].as_i64().unwrap()).collect();
+    let kms: Vec<i64> = history
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["mileage_km"].as_i64().unwrap())
+        .collect();
     assert_eq!(kms, [12000, 11000]);
 
-    let future = app.post(&path, Some(&token), &json!({"mileage_km": 13000, "source": "reception", "read_on": "2999-01-01"})).await;
+    let future = app
+        .post(
+            &path,
+            Some(&token),
+            &json!({"mileage_km": 13000, "source": "reception", "read_on": "2999-01-01"}),
+        )
+        .await;
     assert_eq!(future.problem_fields(), ["read_on"]);
-    let source = app.post(&path, Some(&token), &json!({"mileage_km": 13000, "source": "guess"})).await;
+    let source = app
+        .post(
+            &path,
+            Some(&token),
+            &json!({"mileage_km": 13000, "source": "guess"}),
+        )
+        .await;
     assert_eq!(source.problem_fields(), ["source"]);
 }
 
@@ -107,12 +176,23 @@ async fn a_vehicle_patch_needs_the_current_etag() {
     let (token, cid) = advisor_with_customer(&app).await;
     let v = app.create_vehicle(&token, &cid, &vin(50), "京A12345").await;
     let path = format!("/api/v1/vehicles/{}", v["id"].as_str().unwrap());
-    let ok = app.patch(&path, &token, Some("\"1\""), &json!({"plate": "京A54321", "inspection_due": "2027-05-01"})).await;
+    let ok = app
+        .patch(
+            &path,
+            &token,
+            Some("\"1\""),
+            &json!({"plate": "京A54321", "inspection_due": "2027-05-01"}),
+        )
+        .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
     assert_eq!(ok.body["plate"], "京A54321");
     assert_eq!(ok.body["inspection_due"], "2027-05-01");
-    let stale = app.patch(&path, &token, Some("\"1\""), &json!({"plate": "京A11111"})).await;
+    let stale = app
+        .patch(&path, &token, Some("\"1\""), &json!({"plate": "京A11111"}))
+        .await;
     assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
-    let bad = app.patch(&path, &token, Some("\"2\""), &json!({"plate": "nope"})).await;
+    let bad = app
+        .patch(&path, &token, Some("\"2\""), &json!({"plate": "nope"}))
+        .await;
     assert_eq!(bad.problem_fields(), ["plate"]);
 }
