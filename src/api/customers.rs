@@ -1,16 +1,17 @@
 //! /api/v1/customers
 
-use actix_web::{HttpResponse, get, http::header, patch, post, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::extract::{IfMatch, Json, Query};
+use super::with_etag;
 use crate::auth::Actor;
 use crate::error::{AppResult, Problem};
 use crate::services::customers::{self, Customer, CustomerPage, CustomerPatch, NewCustomer};
+use crate::services::expected_version;
 use crate::services::vehicles::{self, Vehicle};
-use crate::services::{etag, expected_version};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams, ToSchema)]
@@ -22,12 +23,6 @@ pub struct ListParams {
     pub cursor: Option<String>,
     /// 1 to 200, default 50.
     pub limit: Option<u64>,
-}
-
-fn with_etag(status: actix_web::http::StatusCode, c: Customer) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::ETAG, etag(c.version)))
-        .json(c)
 }
 
 /// Searches the customer archive.
@@ -63,7 +58,11 @@ pub async fn create(
     body: Json<NewCustomer>,
 ) -> AppResult<HttpResponse> {
     let c = customers::create(&state.db, &actor, body.0, state.clock.now()).await?;
-    Ok(with_etag(actix_web::http::StatusCode::CREATED, c))
+    Ok(with_etag(
+        actix_web::http::StatusCode::CREATED,
+        c.version,
+        c,
+    ))
 }
 
 #[utoipa::path(context_path = "/api/v1", tag = "customers", security(("bearer" = [])),
@@ -75,7 +74,7 @@ pub async fn read(
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     let c = customers::get(&state.db, &actor, id.into_inner()).await?;
-    Ok(with_etag(actix_web::http::StatusCode::OK, c))
+    Ok(with_etag(actix_web::http::StatusCode::OK, c.version, c))
 }
 
 /// Partial update; send `If-Match` with the ETag you read (412 if someone changed it since).
@@ -101,7 +100,7 @@ pub async fn update(
         state.clock.now(),
     )
     .await?;
-    Ok(with_etag(actix_web::http::StatusCode::OK, c))
+    Ok(with_etag(actix_web::http::StatusCode::OK, c.version, c))
 }
 
 /// The customer's vehicles.

@@ -13,6 +13,20 @@ use utoipa_scalar::{Scalar, Servable};
 
 use crate::error::AppError;
 
+/// An answer carrying the record's version as its ETag, for If-Match on the next write.
+pub fn with_etag(
+    status: actix_web::http::StatusCode,
+    version: i32,
+    body: impl serde::Serialize,
+) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((
+            actix_web::http::header::ETAG,
+            crate::services::etag(version),
+        ))
+        .json(body)
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "servicelane", description = "After-sales service backend for car dealers (售后服务). Errors are application/problem+json (RFC 9457)."),

@@ -1,23 +1,18 @@
 //! /api/v1/vehicles
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, http::header, patch, post, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 use uuid::Uuid;
 
 use super::extract::{IfMatch, Json};
+use super::with_etag;
 use crate::auth::Actor;
 use crate::error::{AppResult, Problem};
 use crate::services::vehicles::{
     self, MileageReading, NewMileage, NewVehicle, Vehicle, VehiclePatch,
 };
-use crate::services::{dealers, etag, expected_version};
+use crate::services::{dealers, expected_version};
 use crate::state::AppState;
-
-fn with_etag(status: StatusCode, v: Vehicle) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::ETAG, etag(v.version)))
-        .json(v)
-}
 
 /// Registers a vehicle to a customer. The VIN's check digit and the plate's format are verified.
 #[utoipa::path(context_path = "/api/v1", tag = "vehicles", request_body = NewVehicle, security(("bearer" = [])),
@@ -31,7 +26,7 @@ pub async fn create(
     body: Json<NewVehicle>,
 ) -> AppResult<HttpResponse> {
     let v = vehicles::create(&state.db, &actor, body.0, state.clock.now()).await?;
-    Ok(with_etag(StatusCode::CREATED, v))
+    Ok(with_etag(StatusCode::CREATED, v.version, v))
 }
 
 #[utoipa::path(context_path = "/api/v1", tag = "vehicles", security(("bearer" = [])),
@@ -42,10 +37,8 @@ pub async fn read(
     actor: Actor,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
-    Ok(with_etag(
-        StatusCode::OK,
-        vehicles::get(&state.db, &actor, id.into_inner()).await?,
-    ))
+    let v = vehicles::get(&state.db, &actor, id.into_inner()).await?;
+    Ok(with_etag(StatusCode::OK, v.version, v))
 }
 
 /// Partial update; send `If-Match` with the ETag you read.
@@ -71,7 +64,7 @@ pub async fn update(
         state.clock.now(),
     )
     .await?;
-    Ok(with_etag(StatusCode::OK, v))
+    Ok(with_etag(StatusCode::OK, v.version, v))
 }
 
 /// Records an odometer reading. A reading lower than the last is refused (422) unless `correction` is true.

@@ -295,7 +295,6 @@ pub async fn update(
     if let Some(c) = &patch.consents {
         let mut all: Vec<Consent> =
             serde_json::from_value(current.consents.clone()).unwrap_or_default();
-        all.extend(c.iter().cloned());
         // earlier statements keep their time; the new ones are checked and stamped
         let fresh = parse_consents(c, now, &mut e);
         all.retain(|o| {
