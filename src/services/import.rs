@@ -231,7 +231,7 @@ async fn import_row(
         tags: vec![],
         notes: None,
     };
-    let customer_am = customers::validate_new(&new_customer, dealer_id, now).map_err(describe)?;
+    let customer_am = customers::validate_new(&new_customer, dealer_id, now);
     let new_vehicle = vehicles::NewVehicle {
         customer_id: Uuid::nil(),
         vin: row.text("vin").unwrap_or_default(),
@@ -247,7 +247,18 @@ async fn import_row(
         last_service_date: row.date("last_service_date")?,
         last_service_km: row.number("last_service_km")?,
     };
-    let mut vehicle_am = vehicles::validate_new(&new_vehicle, dealer_id, now).map_err(describe)?;
+    // every problem of the row in one reason, customer and vehicle alike
+    let (customer_am, mut vehicle_am) = match (
+        customer_am,
+        vehicles::validate_new(&new_vehicle, dealer_id, now),
+    ) {
+        (Ok(c), Ok(v)) => (c, v),
+        (c, v) => {
+            let mut all = c.err().unwrap_or_default();
+            all.0.extend(v.err().unwrap_or_default().0);
+            return Err(describe(all));
+        }
+    };
     let db_err = |e: sea_orm::DbErr| format!("database: {e}");
 
     let phone = customer_am.phone.clone().unwrap();
