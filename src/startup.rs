@@ -42,10 +42,12 @@ impl Application {
             n => n,
         };
         let data = state.clone();
+        let metrics = web::Data::new(state.metrics.clone());
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(telemetry::observe))
                 .app_data(data.clone())
+                .app_data(metrics.clone())
                 .configure(api::routes)
         })
         .workers(workers)

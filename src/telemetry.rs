@@ -13,8 +13,6 @@ use prometheus::{
 };
 use tracing::Instrument;
 
-use crate::state::AppState;
-
 /// Installs the global log subscriber once (main only; tests may call it too).
 pub fn init_logging(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -95,7 +93,7 @@ pub async fn observe(
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let method = req.method().clone();
     let path = req.path().to_string();
-    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let span = tracing::info_span!("request", %method, %path, request_id = %request_id);
     let mut res = next.call(req).instrument(span.clone()).await?;
     let status = res.status().as_u16();
@@ -104,10 +102,8 @@ pub async fn observe(
         .match_pattern()
         .unwrap_or_else(|| "unmatched".into());
     let elapsed = started.elapsed();
-    if let Some(state) = state {
-        state
-            .metrics
-            .observe(method.as_str(), &route, status, elapsed.as_secs_f64());
+    if let Some(metrics) = metrics {
+        metrics.observe(method.as_str(), &route, status, elapsed.as_secs_f64());
     }
     span.in_scope(|| {
         tracing::info!(status, route = %route, ms = elapsed.as_secs_f64() * 1000.0, "done");
