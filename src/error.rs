@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, ResponseError};
 use sea_orm::{DbErr, SqlErr};
 use serde::Serialize;
 
+use crate::domain::schedule::SlotView;
 use crate::domain::{FieldError, FieldErrors};
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +29,12 @@ pub enum AppError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    /// The slot asked for is full; the answer offers the next free ones.
+    #[error("{detail}")]
+    SlotFull {
+        detail: String,
+        next_free_slots: Vec<SlotView>,
+    },
     #[error("the record changed since it was read")]
     PreconditionFailed,
     #[error("If-Match header required")]
@@ -78,6 +85,9 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// With a 409 for a full slot: the next slots that have room.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub next_free_slots: Vec<SlotView>,
 }
 
 impl AppError {
@@ -89,6 +99,7 @@ impl AppError {
             AppError::Forbidden(_) => ("forbidden", "Not allowed for your role"),
             AppError::NotFound => ("not-found", "Not found"),
             AppError::Conflict(_) => ("conflict", "Conflict"),
+            AppError::SlotFull { .. } => ("slot-full", "Slot full"),
             AppError::PreconditionFailed => ("stale-write", "Changed by someone else"),
             AppError::PreconditionRequired => ("precondition-required", "If-Match required"),
             AppError::TooManyRequests { .. } => ("too-many-requests", "Too many attempts"),
@@ -98,12 +109,18 @@ impl AppError {
 
     pub fn problem(&self) -> Problem {
         let (slug, title) = self.kind();
+        let next_free_slots = match self {
+            AppError::SlotFull {
+                next_free_slots, ..
+            } => next_free_slots.clone(),
+            _ => vec![],
+        };
         let (detail, errors) = match self {
             AppError::BadRequest { detail, errors } => (detail.clone(), errors.clone()),
             AppError::Validation(e) => (e.to_string(), e.0.clone()),
             AppError::Unauthorized(d) | AppError::Forbidden(d) => ((*d).to_string(), vec![]),
             AppError::NotFound => ("no such record".to_string(), vec![]),
-            AppError::Conflict(d) => (d.clone(), vec![]),
+            AppError::Conflict(d) | AppError::SlotFull { detail: d, .. } => (d.clone(), vec![]),
             AppError::PreconditionFailed => (
                 "the record was changed since you read it; read it again and repeat your change"
                     .into(),
@@ -125,6 +142,7 @@ impl AppError {
             status: self.status_code().as_u16(),
             detail,
             errors,
+            next_free_slots,
         }
     }
 }
@@ -137,7 +155,7 @@ impl ResponseError for AppError {
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::SlotFull { .. } => StatusCode::CONFLICT,
             AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

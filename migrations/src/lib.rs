@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_dealers_and_users;
 mod m20261128_000002_auth_sessions;
 mod m20261128_000003_customer_archive;
+mod m20261128_000004_appointments;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_dealers_and_users::Migration),
             Box::new(m20261128_000002_auth_sessions::Migration),
             Box::new(m20261128_000003_customer_archive::Migration),
+            Box::new(m20261128_000004_appointments::Migration),
         ]
     }
 }

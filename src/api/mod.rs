@@ -1,6 +1,8 @@
 //! HTTP: one module per resource. Handlers extract, call a use case, answer.
 
+pub mod appointments;
 pub mod auth;
+pub mod capacity;
 pub mod customers;
 pub mod extract;
 pub mod health;
@@ -34,6 +36,11 @@ pub fn with_etag(
         auth::login, auth::refresh, auth::logout, auth::otp, auth::otp_verify, auth::me,
         customers::list, customers::create, customers::read, customers::update, customers::vehicles_of,
         vehicles::create, vehicles::read, vehicles::update, vehicles::record_mileage, vehicles::mileage_history,
+        capacity::get_capacity, capacity::put_capacity, capacity::list_closed, capacity::close_date, capacity::reopen_date,
+        capacity::list_menu, capacity::put_menu,
+        appointments::slots, appointments::create, appointments::register, appointments::invitations,
+        appointments::preparation, appointments::calendar, appointments::read, appointments::history,
+        appointments::confirm, appointments::check_in, appointments::cancel, appointments::no_show, appointments::reschedule, appointments::inbox,
         health::live, health::ready, health::metrics,
     ),
     components(schemas(crate::error::Problem, crate::domain::FieldError, crate::domain::Role)),
@@ -81,7 +88,29 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(vehicles::read)
                 .service(vehicles::update)
                 .service(vehicles::record_mileage)
-                .service(vehicles::mileage_history),
+                .service(vehicles::mileage_history)
+                .service(capacity::get_capacity)
+                .service(capacity::put_capacity)
+                .service(capacity::list_closed)
+                .service(capacity::close_date)
+                .service(capacity::reopen_date)
+                .service(capacity::list_menu)
+                .service(capacity::put_menu)
+                .service(appointments::slots)
+                .service(appointments::create)
+                .service(appointments::register)
+                // fixed paths before /appointments/{id}
+                .service(appointments::invitations)
+                .service(appointments::preparation)
+                .service(appointments::calendar)
+                .service(appointments::read)
+                .service(appointments::history)
+                .service(appointments::confirm)
+                .service(appointments::check_in)
+                .service(appointments::cancel)
+                .service(appointments::no_show)
+                .service(appointments::reschedule)
+                .service(appointments::inbox),
         )
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(AppError::NotFound)

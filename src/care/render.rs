@@ -6,16 +6,33 @@ use serde::Serialize;
 
 use crate::domain::customer::Locale;
 
-/// Every message template: (name, source). Adding a file here is adding a message.
-const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "zh-CN/otp.sms.txt",
-        include_str!("../../templates/messages/zh-CN/otp.sms.txt"),
-    ),
-    (
-        "en/otp.sms.txt",
-        include_str!("../../templates/messages/en/otp.sms.txt"),
-    ),
+/// (name, source) for each file named, read from templates/messages at build time.
+macro_rules! templates {
+    ($($name:literal),+ $(,)?) => {
+        &[$(($name, include_str!(concat!("../../templates/messages/", $name)))),+]
+    };
+}
+
+/// Every message template. Adding a file here is adding a message.
+const TEMPLATES: &[(&str, &str)] = templates![
+    "zh-CN/otp.sms.txt",
+    "zh-CN/appointment_booked.title.txt",
+    "zh-CN/appointment_booked.sms.txt",
+    "zh-CN/appointment_confirmed.title.txt",
+    "zh-CN/appointment_confirmed.sms.txt",
+    "zh-CN/appointment_rescheduled.title.txt",
+    "zh-CN/appointment_rescheduled.sms.txt",
+    "zh-CN/appointment_cancelled.title.txt",
+    "zh-CN/appointment_cancelled.sms.txt",
+    "en/otp.sms.txt",
+    "en/appointment_booked.title.txt",
+    "en/appointment_booked.sms.txt",
+    "en/appointment_confirmed.title.txt",
+    "en/appointment_confirmed.sms.txt",
+    "en/appointment_rescheduled.title.txt",
+    "en/appointment_rescheduled.sms.txt",
+    "en/appointment_cancelled.title.txt",
+    "en/appointment_cancelled.sms.txt",
 ];
 
 #[derive(Debug)]
@@ -61,16 +78,23 @@ mod tests {
     #[test]
     fn every_template_renders_with_sample_data_in_both_locales() {
         let t = Templates::new().unwrap();
-        let ctx = minijinja::context! { dealer_name => "星辰4S店", code => "123456", minutes => 5 };
+        let ctx = minijinja::context! {
+            dealer_name => "星辰4S店", code => "123456", minutes => 5,
+            when => "2027-01-04 09:00", vehicle => "京A12345", services => "小保养"
+        };
         for name in Templates::names() {
             let (locale, file) = name.split_once('/').unwrap();
             let mut parts = file.splitn(2, '.');
             let (kind, part) = (parts.next().unwrap(), parts.next().unwrap());
             let locale = locale.parse().unwrap();
             let text = t.render(locale, kind, part, &ctx).unwrap();
-            assert!(text.contains("123456"), "{name}: {text}");
+            assert!(!text.is_empty() && !text.contains("{{"), "{name}: {text}");
         }
         let zh = t.render(Locale::ZhCn, "otp", "sms.txt", &ctx).unwrap();
-        assert!(zh.contains("验证码"));
+        assert!(zh.contains("验证码") && zh.contains("123456"));
+        let booked = t
+            .render(Locale::En, "appointment_booked", "sms.txt", &ctx)
+            .unwrap();
+        assert!(booked.contains("京A12345") && booked.contains("2027-01-04 09:00"));
     }
 }

@@ -45,10 +45,13 @@ pub struct UnknownValue {
     pub expected: &'static [&'static str],
 }
 
+pub mod appointment;
 pub mod customer;
+pub mod maintenance;
 pub mod phone;
 pub mod plate;
 pub mod role;
+pub mod schedule;
 pub mod validation;
 pub mod vehicle;
 pub mod vin;

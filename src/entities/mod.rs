@@ -1,12 +1,20 @@
 //! sea-orm entities, one file per table. Closed sets (channels, locales,
 //! sources…) are the domain's enums, stored as their names.
 
+pub mod appointment;
+pub mod appointment_event;
+pub mod closed_date;
 pub mod customer;
 pub mod dealer;
+pub mod dealer_schedule;
+pub mod idempotency_key;
+pub mod inbox_message;
 pub mod login_failure;
+pub mod menu_item;
 pub mod mileage_reading;
 pub mod otp_code;
 pub mod refresh_token;
+pub mod slot_usage;
 pub mod user;
 pub mod vehicle;
 
@@ -64,7 +72,15 @@ macro_rules! string_column {
     )+};
 }
 
+use crate::domain::appointment::{AppointmentState, Source};
 use crate::domain::customer::{Calendar, Channel, Locale};
 use crate::domain::vehicle::MileageSource;
 
-string_column!(Channel, Locale, Calendar, MileageSource);
+string_column!(
+    Channel,
+    Locale,
+    Calendar,
+    MileageSource,
+    AppointmentState,
+    Source
+);

@@ -5,10 +5,6 @@ use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use sea_orm::sea_query::{Expr, OnConflict};
 
-/// `column + 1`, spelled without bringing ExprTrait's `min`/`max` into scope.
-fn plus_one(col: impl sea_orm::sea_query::IntoColumnRef) -> sea_orm::sea_query::SimpleExpr {
-    sea_orm::sea_query::ExprTrait::add(Expr::col(col), 1)
-}
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
@@ -22,6 +18,7 @@ use crate::domain::customer::Locale;
 use crate::domain::{Phone, Role};
 use crate::entities::{customer, dealer, login_failure, otp_code, refresh_token, user};
 use crate::error::{AppError, AppResult};
+use crate::services::col_plus;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -332,7 +329,7 @@ pub async fn verify_otp(
     let counted = otp_code::Entity::update_many()
         .col_expr(
             otp_code::Column::Attempts,
-            plus_one(otp_code::Column::Attempts),
+            col_plus(otp_code::Column::Attempts, 1),
         )
         .filter(otp_code::Column::Id.eq(otp.id))
         .filter(otp_code::Column::Attempts.lt(max))
@@ -429,7 +426,7 @@ impl Lockout<'_> {
         login_failure::Entity::update_many()
             .col_expr(
                 login_failure::Column::Failures,
-                plus_one(login_failure::Column::Failures),
+                col_plus(login_failure::Column::Failures, 1),
             )
             .filter(login_failure::Column::Key.eq(self.key))
             .exec(&txn)

@@ -1,10 +1,13 @@
 //! Use cases. Each takes the state (or a connection) and an `Actor`, checks
 //! tenancy and roles, owns its transaction, and returns domain-shaped results.
 
+pub mod appointments;
 pub mod auth;
+pub mod capacity;
 pub mod customers;
 pub mod dealers;
 pub mod import;
+pub mod menu;
 pub mod seed;
 pub mod vehicles;
 
@@ -48,4 +51,13 @@ pub fn expected_version(if_match: Option<&str>) -> Result<i32, AppError> {
 
 pub fn etag(version: i32) -> String {
     format!("\"{version}\"")
+}
+
+/// `column + n` as an expression, spelled without bringing sea-query's
+/// ExprTrait (whose `min`/`max` shadow std's) into every module.
+pub fn col_plus(
+    col: impl sea_orm::sea_query::IntoColumnRef,
+    n: i64,
+) -> sea_orm::sea_query::SimpleExpr {
+    sea_orm::sea_query::ExprTrait::add(sea_orm::sea_query::Expr::col(col), n)
 }

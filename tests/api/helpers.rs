@@ -336,16 +336,66 @@ impl TestApp {
 
     /// Creates a dealer with the given code and zone; returns its id.
     pub async fn dealer(&self, code: &str) -> Uuid {
+        self.dealer_in(code, "Asia/Shanghai").await
+    }
+
+    pub async fn dealer_in(&self, code: &str, tz: &str) -> Uuid {
         dealers::create_dealer(
             &self.state.db,
             code,
             &format!("{code} 4S店"),
-            "Asia/Shanghai",
+            tz,
             self.clock.now_utc(),
         )
         .await
         .unwrap()
         .id
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: &Value) -> Answer {
+        self.send(self.http.put(self.url(path)).bearer_auth(token).json(body))
+            .await
+    }
+
+    /// Logs a customer in through the OTP the SMS listener receives.
+    pub async fn customer_token(&self, dealer_code: &str, phone: &str) -> String {
+        let e164 = servicelane::domain::Phone::parse(phone)
+            .unwrap()
+            .to_string();
+        let codes = |app: &TestApp| -> Vec<String> {
+            app.sms
+                .messages_to(&e164)
+                .into_iter()
+                .filter(|m| m.0["template"] == "otp")
+                .map(|m| m.0["params"]["code"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let before = codes(self).len();
+        self.post(
+            "/api/v1/auth/otp",
+            None,
+            &json!({"dealer_code": dealer_code, "phone": phone}),
+        )
+        .await;
+        let mut code = None;
+        for _ in 0..200 {
+            let all = codes(self);
+            if all.len() > before {
+                code = all.last().cloned();
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let code = code.expect("no OTP arrived");
+        let a = self
+            .post(
+                "/api/v1/auth/otp/verify",
+                None,
+                &json!({"dealer_code": dealer_code, "phone": phone, "code": code}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        a.body["access_token"].as_str().unwrap().to_string()
     }
 
     pub async fn user(&self, dealer_id: Uuid, username: &str, role: Role) {

@@ -1,6 +1,7 @@
 //! The integration suite: one binary, each test on its own database.
 mod helpers;
 
+mod appointments;
 mod auth;
 mod customers;
 mod errors;

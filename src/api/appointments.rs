@@ -1,0 +1,254 @@
+//! /api/v1/appointment-slots and /api/v1/appointments
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use uuid::Uuid;
+
+use super::extract::{Json, Query};
+use crate::auth::Actor;
+use crate::domain::appointment::Action;
+use crate::domain::schedule::SlotView;
+use crate::error::{AppResult, Problem};
+use crate::services::appointments::book::{self, BookOutcome, NewAppointment};
+use crate::services::appointments::planning::{self, Day, Invitation, Preparation, Range};
+use crate::services::appointments::transitions::{self, Event, Reason, Reschedule};
+use crate::services::appointments::{self, Appointment, RegisterQuery, SlotQuery};
+use crate::state::AppState;
+
+/// The slots of a day in the dealer's zone, with what each has left.
+#[utoipa::path(context_path = "/api/v1", tag = "appointments", params(SlotQuery), security(("bearer" = [])),
+    responses((status = 200, body = Vec<SlotView>), (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[get("/appointment-slots")]
+pub async fn slots(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: Query<SlotQuery>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok()
+        .json(appointments::slots(&state.db, &actor, q.0, state.clock.now()).await?))
+}
+
+/// Books a slot. Customers book their own vehicles; staff book for a customer.
+/// Send `Idempotency-Key` to make a retry safe.
+#[utoipa::path(context_path = "/api/v1", tag = "appointments", request_body = NewAppointment, security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "the same key and body replays the first answer")),
+    responses((status = 201, body = Appointment),
+        (status = 409, description = "the slot is full; next_free_slots lists alternatives", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/appointments")]
+pub async fn create(
+    state: web::Data<AppState>,
+    actor: Actor,
+    req: HttpRequest,
+    body: Json<NewAppointment>,
+) -> AppResult<HttpResponse> {
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok());
+    Ok(match book::book(&state, &actor, body.0, key).await? {
+        BookOutcome::Created(a) => HttpResponse::Created().json(a),
+        BookOutcome::Replayed { status, body } => {
+            HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED))
+                .insert_header(("Idempotent-Replayed", "true"))
+                .content_type("application/json")
+                .body(body)
+        }
+    })
+}
+
+/// The appointment register (《预约登记表》).
+#[utoipa::path(context_path = "/api/v1", tag = "appointments", params(RegisterQuery), security(("bearer" = [])),
+    responses((status = 200, body = Vec<Appointment>)))]
+#[get("/appointments")]
+pub async fn register(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: Query<RegisterQuery>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(appointments::register(&state.db, &actor, q.0).await?))
+}
+
+/// Vehicles to invite (主动预约名单): maintenance due by time or projected mileage, first services.
+#[utoipa::path(context_path = "/api/v1", tag = "appointments", params(Range), security(("bearer" = [])),
+    responses((status = 200, body = Vec<Invitation>)))]
+#[get("/appointments/invitations")]
+pub async fn invitations(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: Query<Range>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok()
+        .json(planning::invitations(&state.db, &actor, q.0, state.clock.now()).await?))
+}
+
+/// A day's preparation list (准备): parts to pick, advisors, workshop hours, warnings.
+#[utoipa::path(context_path = "/api/v1", tag = "appointments", params(Day), security(("bearer" = [])),
+    responses((status = 200, body = Preparation)))]
+#[get("/appointments/preparation")]
+pub async fn preparation(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: Query<Day>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(planning::preparation(&state.db, &actor, q.0).await?))
+}
+
+/// The appointment as an iCalendar file (RFC 5545) in the dealer's time zone.
+#[utoipa::path(context_path = "/api/v1", tag = "appointments", security(("bearer" = [])),
+    responses((status = 200, content_type = "text/calendar")))]
+#[get("/appointments/{id}.ics")]
+pub async fn calendar(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    let text =
+        appointments::calendar(&state.db, &actor, id.into_inner(), state.clock.now()).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/calendar; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"appointment.ics\"",
+        ))
+        .body(text))
+}
+
+#[utoipa::path(context_path = "/api/v1", tag = "appointments", security(("bearer" = [])),
+    responses((status = 200, body = Appointment), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[get("/appointments/{id}")]
+pub async fn read(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(appointments::get(&state.db, &actor, id.into_inner()).await?))
+}
+
+/// Who changed the appointment, when, from what to what, and why.
+#[utoipa::path(context_path = "/api/v1", tag = "appointments", security(("bearer" = [])), responses((status = 200, body = Vec<Event>)))]
+#[get("/appointments/{id}/history")]
+pub async fn history(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(transitions::history(&state.db, &actor, id.into_inner()).await?))
+}
+
+async fn change(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    action: Action,
+    body: Option<Reason>,
+) -> AppResult<HttpResponse> {
+    let reason = body.and_then(|b| b.reason);
+    Ok(HttpResponse::Ok()
+        .json(transitions::change(state, actor, id, action, reason.as_deref()).await?))
+}
+
+/// booked → confirmed
+#[utoipa::path(context_path = "/api/v1", tag = "appointments", request_body = Option<Reason>, security(("bearer" = [])),
+    responses((status = 200, body = Appointment), (status = 409, body = Problem, content_type = "application/problem+json")))]
+#[post("/appointments/{id}/confirm")]
+pub async fn confirm(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    body: Option<Json<Reason>>,
+) -> AppResult<HttpResponse> {
+    change(
+        &state,
+        &actor,
+        id.into_inner(),
+        Action::Confirm,
+        body.map(|b| b.0),
+    )
+    .await
+}
+
+/// booked | confirmed → checked_in (the customer has arrived)
+#[utoipa::path(context_path = "/api/v1", tag = "appointments", request_body = Option<Reason>, security(("bearer" = [])),
+    responses((status = 200, body = Appointment), (status = 409, body = Problem, content_type = "application/problem+json")))]
+#[post("/appointments/{id}/check-in")]
+pub async fn check_in(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    body: Option<Json<Reason>>,
+) -> AppResult<HttpResponse> {
+    change(
+        &state,
+        &actor,
+        id.into_inner(),
+        Action::CheckIn,
+        body.map(|b| b.0),
+    )
+    .await
+}
+
+/// booked | confirmed → cancelled; the slot is given back.
+#[utoipa::path(context_path = "/api/v1", tag = "appointments", request_body = Option<Reason>, security(("bearer" = [])),
+    responses((status = 200, body = Appointment), (status = 409, body = Problem, content_type = "application/problem+json")))]
+#[post("/appointments/{id}/cancel")]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    body: Option<Json<Reason>>,
+) -> AppResult<HttpResponse> {
+    change(
+        &state,
+        &actor,
+        id.into_inner(),
+        Action::Cancel,
+        body.map(|b| b.0),
+    )
+    .await
+}
+
+/// booked | confirmed → no_show, once the slot has begun.
+#[utoipa::path(context_path = "/api/v1", tag = "appointments", request_body = Option<Reason>, security(("bearer" = [])),
+    responses((status = 200, body = Appointment), (status = 409, body = Problem, content_type = "application/problem+json")))]
+#[post("/appointments/{id}/no-show")]
+pub async fn no_show(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    body: Option<Json<Reason>>,
+) -> AppResult<HttpResponse> {
+    change(
+        &state,
+        &actor,
+        id.into_inner(),
+        Action::NoShow,
+        body.map(|b| b.0),
+    )
+    .await
+}
+
+/// Moves the booking to another slot atomically; answers the new appointment
+/// (the old one becomes `rescheduled`, linked both ways).
+#[utoipa::path(context_path = "/api/v1", tag = "appointments", request_body = Reschedule, security(("bearer" = [])),
+    responses((status = 200, body = Appointment),
+        (status = 409, description = "the new slot is full; the booking is unchanged", body = Problem, content_type = "application/problem+json")))]
+#[post("/appointments/{id}/reschedule")]
+pub async fn reschedule(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    body: Json<Reschedule>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok()
+        .json(transitions::reschedule(&state, &actor, id.into_inner(), body.0).await?))
+}
+
+/// The customer's in-app messages, newest first.
+#[utoipa::path(context_path = "/api/v1", tag = "appointments", security(("bearer" = [])),
+    responses((status = 200, body = Vec<crate::services::appointments::notify::InboxMessage>)))]
+#[get("/inbox")]
+pub async fn inbox(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok()
+        .json(crate::services::appointments::notify::inbox(&state.db, &actor).await?))
+}

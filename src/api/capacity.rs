@@ -1,0 +1,94 @@
+//! /api/v1/capacity, /api/v1/closed-dates, /api/v1/menu
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, delete, get, put, web};
+use chrono::NaiveDate;
+
+use super::extract::{IfMatch, Json};
+use super::with_etag;
+use crate::auth::Actor;
+use crate::domain::schedule::Schedule;
+use crate::error::{AppResult, Problem};
+use crate::services::capacity::{self, ClosedDate, ScheduleView};
+use crate::services::expected_version;
+use crate::services::menu::{self, MenuInput, MenuItem};
+use crate::state::AppState;
+
+/// The dealer's opening hours, slot length, reception per slot and workshop bays.
+#[utoipa::path(context_path = "/api/v1", tag = "capacity", security(("bearer" = [])),
+    responses((status = 200, body = ScheduleView, headers(("ETag" = String)))))]
+#[get("/capacity")]
+pub async fn get_capacity(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
+    let s = capacity::get(&state.db, &actor).await?;
+    Ok(with_etag(StatusCode::OK, s.version, s))
+}
+
+/// Replaces the capacity settings (managers). If-Match is honoured when sent.
+#[utoipa::path(context_path = "/api/v1", tag = "capacity", request_body = Schedule, security(("bearer" = [])),
+    responses((status = 200, body = ScheduleView), (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[put("/capacity")]
+pub async fn put_capacity(
+    state: web::Data<AppState>,
+    actor: Actor,
+    if_match: IfMatch,
+    body: Json<Schedule>,
+) -> AppResult<HttpResponse> {
+    let expected = if_match
+        .0
+        .as_deref()
+        .map(|v| expected_version(Some(v)))
+        .transpose()?;
+    let s = capacity::put(&state.db, &actor, body.0, expected, state.clock.now()).await?;
+    Ok(with_etag(StatusCode::OK, s.version, s))
+}
+
+#[utoipa::path(context_path = "/api/v1", tag = "capacity", security(("bearer" = [])), responses((status = 200, body = Vec<ClosedDate>)))]
+#[get("/closed-dates")]
+pub async fn list_closed(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(capacity::closed_dates(&state.db, &actor).await?))
+}
+
+/// Closes a day (holiday). Sending it twice is harmless.
+#[utoipa::path(context_path = "/api/v1", tag = "capacity", request_body = ClosedDate, security(("bearer" = [])),
+    responses((status = 200, body = ClosedDate)))]
+#[put("/closed-dates")]
+pub async fn close_date(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: Json<ClosedDate>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(capacity::close_date(&state.db, &actor, body.0).await?))
+}
+
+#[utoipa::path(context_path = "/api/v1", tag = "capacity", security(("bearer" = [])), responses((status = 204)))]
+#[delete("/closed-dates/{date}")]
+pub async fn reopen_date(
+    state: web::Data<AppState>,
+    actor: Actor,
+    date: web::Path<NaiveDate>,
+) -> AppResult<HttpResponse> {
+    capacity::reopen_date(&state.db, &actor, date.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The maintenance menu (保养菜单); customers see the active items.
+#[utoipa::path(context_path = "/api/v1", tag = "menu", security(("bearer" = [])), responses((status = 200, body = Vec<MenuItem>)))]
+#[get("/menu")]
+pub async fn list_menu(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(menu::list(&state.db, &actor).await?))
+}
+
+/// Creates or replaces a menu item (managers).
+#[utoipa::path(context_path = "/api/v1", tag = "menu", request_body = MenuInput, security(("bearer" = [])),
+    responses((status = 200, body = MenuItem), (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[put("/menu/{code}")]
+pub async fn put_menu(
+    state: web::Data<AppState>,
+    actor: Actor,
+    code: web::Path<String>,
+    body: Json<MenuInput>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok()
+        .json(menu::put(&state.db, &actor, &code, body.0, state.clock.now()).await?))
+}

@@ -1,0 +1,103 @@
+//! The appointment's life: booked → confirmed → checked_in (→ a repair order
+//! later), or cancelled, no_show, rescheduled (to a new appointment).
+
+string_enum! {
+    pub enum AppointmentState {
+        Booked = "booked",
+        Confirmed = "confirmed",
+        CheckedIn = "checked_in",
+        Cancelled = "cancelled",
+        NoShow = "no_show",
+        Rescheduled = "rescheduled",
+    }
+}
+
+string_enum! {
+    /// How the booking came in: 被动预约 from the app or phone, 主动预约 by an advisor, or a walk-in.
+    pub enum Source { App = "app", Phone = "phone", Advisor = "advisor", WalkIn = "walk_in" }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Confirm,
+    CheckIn,
+    Cancel,
+    NoShow,
+    Reschedule,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an appointment that is {from} cannot be {action}")]
+pub struct TransitionError {
+    pub from: AppointmentState,
+    pub action: &'static str,
+}
+
+impl Action {
+    fn verb(self) -> &'static str {
+        match self {
+            Action::Confirm => "confirmed",
+            Action::CheckIn => "checked in",
+            Action::Cancel => "cancelled",
+            Action::NoShow => "marked no-show",
+            Action::Reschedule => "rescheduled",
+        }
+    }
+}
+
+impl AppointmentState {
+    /// The state after `action`, or why it is refused. Only open appointments
+    /// (booked, confirmed) move; the others are history.
+    pub fn apply(self, action: Action) -> Result<AppointmentState, TransitionError> {
+        use AppointmentState::*;
+        let next = match (self, action) {
+            (Booked, Action::Confirm) => Confirmed,
+            (Booked | Confirmed, Action::CheckIn) => CheckedIn,
+            (Booked | Confirmed, Action::Cancel) => Cancelled,
+            (Booked | Confirmed, Action::NoShow) => NoShow,
+            (Booked | Confirmed, Action::Reschedule) => Rescheduled,
+            _ => {
+                return Err(TransitionError {
+                    from: self,
+                    action: action.verb(),
+                });
+            }
+        };
+        Ok(next)
+    }
+
+    /// Whether the appointment still holds its slot.
+    pub fn is_open(self) -> bool {
+        matches!(self, AppointmentState::Booked | AppointmentState::Confirmed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_open_appointments_move() {
+        use AppointmentState::*;
+        assert_eq!(Booked.apply(Action::Confirm), Ok(Confirmed));
+        assert_eq!(Confirmed.apply(Action::CheckIn), Ok(CheckedIn));
+        assert_eq!(Confirmed.apply(Action::Reschedule), Ok(Rescheduled));
+        assert!(Confirmed.apply(Action::Confirm).is_err());
+        for closed in [CheckedIn, Cancelled, NoShow, Rescheduled] {
+            for a in [
+                Action::Confirm,
+                Action::CheckIn,
+                Action::Cancel,
+                Action::NoShow,
+                Action::Reschedule,
+            ] {
+                assert!(closed.apply(a).is_err(), "{closed} {a:?}");
+            }
+            assert!(!closed.is_open());
+        }
+        assert_eq!(
+            Cancelled.apply(Action::Cancel).unwrap_err().to_string(),
+            "an appointment that is cancelled cannot be cancelled"
+        );
+    }
+}

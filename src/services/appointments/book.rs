@@ -1,0 +1,379 @@
+//! Booking: 被动预约 by the customer in the app, 主动预约 by an advisor on the
+//! customer's behalf. Capacity is taken inside the transaction that writes the
+//! appointment; a retry with the same Idempotency-Key replays the first answer.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use rust_decimal::Decimal;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::capacity_ledger::{self, Hold};
+use super::notify::{self, Kind};
+use super::{Appointment, BOOKERS, Capacity, ServiceLine, dealer_zone, duration_minutes, views};
+use crate::auth::Actor;
+use crate::auth::tokens::sha256_hex;
+use crate::domain::appointment::{AppointmentState, Source};
+use crate::domain::schedule::Schedule;
+use crate::domain::{FieldErrors, Phone, Role, validation};
+use crate::entities::{appointment, appointment_event, customer, idempotency_key, vehicle};
+use crate::error::{AppError, AppResult};
+use crate::services::{capacity, menu};
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAppointment {
+    pub vehicle_id: Uuid,
+    /// A slot start from /appointment-slots, ISO 8601 with offset.
+    #[schema(value_type = String, example = "2027-01-04T09:00:00+08:00")]
+    pub slot_start: DateTime<FixedOffset>,
+    /// Menu codes.
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// What the customer says is wrong, in their words.
+    pub concern: Option<String>,
+    /// Defaults to the customer's phone.
+    pub contact_phone: Option<String>,
+    /// Staff only: the customer booked for (must own the vehicle).
+    pub customer_id: Option<Uuid>,
+    /// Staff only: an advisor's estimate, overriding the menu's labour.
+    #[schema(value_type = Option<String>)]
+    pub duration_hours: Option<Decimal>,
+    /// Staff only: phone, advisor or walk_in (default advisor). Customers book as app.
+    pub source: Option<Source>,
+    /// Staff only: the advisor who will receive the customer.
+    pub advisor_id: Option<Uuid>,
+}
+
+pub enum BookOutcome {
+    Created(Box<Appointment>),
+    /// The first answer to this Idempotency-Key: status and body as sent then.
+    Replayed {
+        status: u16,
+        body: String,
+    },
+}
+
+pub const MAX_CONCERN: usize = 1000;
+
+/// Everything checked before the transaction: who, which vehicle, which
+/// services, which slot. Reads only, so the transaction starts with a write.
+struct Plan {
+    customer: customer::Model,
+    vehicle: vehicle::Model,
+    lines: Vec<ServiceLine>,
+    minutes: u32,
+    hold: Hold,
+    phone: String,
+    source: Source,
+}
+
+async fn plan(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    input: &NewAppointment,
+    schedule: &Schedule,
+    tz: chrono_tz::Tz,
+    now: DateTime<Utc>,
+) -> AppResult<Plan> {
+    let staff = !actor.is_customer();
+    if staff {
+        actor.require(BOOKERS)?;
+    } else {
+        actor.require(&[Role::Customer])?;
+    }
+    let mut e = FieldErrors::new();
+    let vehicle = vehicle::Entity::find_by_id(input.vehicle_id)
+        .one(db)
+        .await?
+        .filter(|v| v.dealer_id == actor.dealer_id);
+    let vehicle = match (vehicle, actor.customer_id) {
+        (Some(v), Some(own)) if v.customer_id != own => None,
+        (v, _) => v,
+    };
+    let Some(vehicle) = vehicle else {
+        return Err(AppError::field(
+            "vehicle_id",
+            "is not one of the customer's vehicles",
+        ));
+    };
+    if let Some(cid) = input.customer_id {
+        if !staff && Some(cid) != actor.customer_id {
+            e.add("customer_id", "customers book for themselves");
+        } else if cid != vehicle.customer_id {
+            e.add("vehicle_id", "belongs to another customer");
+        }
+    }
+    let customer = customer::Entity::find_by_id(vehicle.customer_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let open = appointment::Entity::find()
+        .filter(appointment::Column::VehicleId.eq(vehicle.id))
+        .filter(
+            appointment::Column::State
+                .is_in([AppointmentState::Booked, AppointmentState::Confirmed]),
+        )
+        .filter(appointment::Column::SlotStart.gte(now))
+        .one(db)
+        .await?;
+    if let Some(open) = open {
+        return Err(AppError::Conflict(format!(
+            "this vehicle is already booked for {}; reschedule that appointment ({}) instead",
+            open.slot_start.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+            open.id
+        )));
+    }
+    if !staff
+        && (input.duration_hours.is_some() || input.source.is_some() || input.advisor_id.is_some())
+    {
+        e.add(
+            "duration_hours",
+            "duration, source and advisor are set by staff",
+        );
+    }
+    let found = menu::by_codes(db, actor.dealer_id, &input.services).await?;
+    let mut lines = Vec::new();
+    for (i, (code, item)) in input.services.iter().zip(found).enumerate() {
+        match item {
+            Some(m) => lines.push(ServiceLine {
+                code: m.code,
+                name_zh: m.name_zh,
+                name_en: m.name_en,
+                labour_minutes: m.labour_minutes,
+                price_cents: m.price_cents,
+                parts: serde_json::from_value(m.parts).unwrap_or_default(),
+            }),
+            None => e.add(
+                format!("services[{i}]"),
+                format!("'{code}' is not on the menu"),
+            ),
+        }
+    }
+    let concern = e
+        .check(
+            "concern",
+            validation::optional_text(input.concern.as_deref(), MAX_CONCERN),
+        )
+        .flatten();
+    if input.services.is_empty() && concern.is_none() {
+        e.add(
+            "services",
+            "name at least one menu item, or describe the concern",
+        );
+    }
+    let phone = match &input.contact_phone {
+        Some(p) => e
+            .check("contact_phone", Phone::parse(p))
+            .map(|p| p.as_str().to_string()),
+        None => Some(customer.phone.clone()),
+    };
+    let minutes = match input.duration_hours {
+        Some(h) => match duration_minutes(h, "duration_hours") {
+            Ok(m) => m,
+            Err(_) => {
+                e.add("duration_hours", "must be more than 0 and at most 24 hours");
+                0
+            }
+        },
+        None => (lines
+            .iter()
+            .map(|l| l.labour_minutes.max(0) as u32)
+            .sum::<u32>())
+        .max(schedule.slot_minutes),
+    };
+    e.clone().into_result()?;
+    let start = input.slot_start.with_timezone(&Utc);
+    let closed =
+        capacity::is_closed(db, actor.dealer_id, start.with_timezone(&tz).date_naive()).await?;
+    let bays = schedule
+        .check(tz, closed, start, minutes, now)
+        .map_err(|p| AppError::field("slot_start", p.to_string()))?;
+    let source = match (staff, input.source) {
+        (false, _) => Source::App,
+        (true, Some(s)) if s != Source::App => s,
+        (true, Some(_)) => {
+            return Err(AppError::field(
+                "source",
+                "app is for bookings made in the app",
+            ));
+        }
+        (true, None) => Source::Advisor,
+    };
+    Ok(Plan {
+        customer,
+        vehicle,
+        lines,
+        minutes,
+        hold: Hold {
+            arrival: start,
+            bays,
+        },
+        phone: phone.unwrap_or_default(),
+        source,
+    })
+}
+
+/// Books, or replays the answer already given to `key`.
+pub async fn book(
+    state: &AppState,
+    actor: &Actor,
+    input: NewAppointment,
+    key: Option<&str>,
+) -> AppResult<BookOutcome> {
+    let db = &state.db;
+    let request_hash = sha256_hex(&serde_json::to_string(&input).map_err(anyhow::Error::from)?);
+    if let Some(k) = key {
+        if k.is_empty() || k.len() > 200 {
+            return Err(AppError::field(
+                "Idempotency-Key",
+                "must be 1 to 200 characters",
+            ));
+        }
+        if let Some(done) = replay(db, actor, k, &request_hash).await? {
+            return Ok(done);
+        }
+    }
+    let now = state.clock.now();
+    let (dealer, tz) = dealer_zone(db, actor.dealer_id).await?;
+    let (schedule, _) = capacity::schedule(db, actor.dealer_id).await?;
+    let p = plan(db, actor, &input, &schedule, tz, now).await?;
+
+    let txn = db.begin().await?;
+    if !capacity_ledger::apply(&txn, actor.dealer_id, &schedule, Some(&p.hold), None).await? {
+        txn.rollback().await?;
+        let cap = Capacity {
+            dealer_id: actor.dealer_id,
+            schedule,
+            tz,
+        };
+        let next = cap.next_free(db, p.hold.arrival, p.minutes, now).await?;
+        return Err(AppError::SlotFull {
+            detail: "that slot is full; the next free slots are listed".into(),
+            next_free_slots: next,
+        });
+    }
+    let m = appointment::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        dealer_id: Set(actor.dealer_id),
+        customer_id: Set(p.customer.id),
+        vehicle_id: Set(p.vehicle.id),
+        slot_start: Set(p.hold.arrival),
+        duration_minutes: Set(p.minutes as i32),
+        held_slots: Set(p.hold.to_json()),
+        services: Set(serde_json::to_value(&p.lines).unwrap_or_default()),
+        concern: Set(input
+            .concern
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)),
+        contact_phone: Set(p.phone.clone()),
+        source: Set(p.source),
+        state: Set(AppointmentState::Booked),
+        advisor_id: Set(input.advisor_id),
+        rescheduled_from: Set(None),
+        rescheduled_to: Set(None),
+        created_by: Set(actor.id),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    audit(&txn, &m, actor, None, AppointmentState::Booked, None, now).await?;
+    let sms = notify::record(
+        &txn,
+        state,
+        &notify::Parties {
+            dealer: &dealer,
+            tz,
+            customer: &p.customer,
+            vehicle: &p.vehicle,
+        },
+        &m,
+        Kind::Booked,
+        now,
+    )
+    .await?;
+    let view = views(&txn, tz, vec![m]).await?.remove(0);
+    if let Some(k) = key {
+        let stored = idempotency_key::ActiveModel {
+            dealer_id: Set(actor.dealer_id),
+            actor_id: Set(actor.id),
+            key: Set(k.to_string()),
+            request_hash: Set(request_hash.clone()),
+            status: Set(201),
+            response: Set(serde_json::to_string(&view).map_err(anyhow::Error::from)?),
+            created_at: Set(now),
+        };
+        if let Err(e) = idempotency_key::Entity::insert(stored)
+            .exec_without_returning(&txn)
+            .await
+        {
+            // the same key raced us and won: undo ours, answer with its answer
+            txn.rollback().await?;
+            return match replay(db, actor, k, &request_hash).await? {
+                Some(done) => Ok(done),
+                None => Err(e.into()),
+            };
+        }
+    }
+    txn.commit().await?;
+    notify::send_after_commit(state, sms.into_iter().collect());
+    Ok(BookOutcome::Created(Box::new(view)))
+}
+
+async fn replay(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    key: &str,
+    request_hash: &str,
+) -> AppResult<Option<BookOutcome>> {
+    let Some(row) =
+        idempotency_key::Entity::find_by_id((actor.dealer_id, actor.id, key.to_string()))
+            .one(db)
+            .await?
+    else {
+        return Ok(None);
+    };
+    if row.request_hash != request_hash {
+        return Err(AppError::field(
+            "Idempotency-Key",
+            "was already used with a different request",
+        ));
+    }
+    Ok(Some(BookOutcome::Replayed {
+        status: row.status as u16,
+        body: row.response,
+    }))
+}
+
+/// Records a state change: who, when, from, to, why.
+pub async fn audit(
+    txn: &impl ConnectionTrait,
+    m: &appointment::Model,
+    actor: &Actor,
+    from: Option<AppointmentState>,
+    to: AppointmentState,
+    reason: Option<String>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    appointment_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        dealer_id: Set(m.dealer_id),
+        appointment_id: Set(m.id),
+        actor_id: Set(actor.id),
+        from_state: Set(from),
+        to_state: Set(to),
+        reason: Set(reason),
+        at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,445 @@
+//! Appointments (预约) and preparation (准备): slots, booking without ever
+//! overbooking, the life of a booking, the register, the invitation and
+//! preparation lists, and the messages and calendar file that go with them.
+
+pub mod book;
+pub mod capacity_ledger;
+pub mod ics;
+pub mod notify;
+pub mod planning;
+pub mod transitions;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::Actor;
+use crate::domain::Role;
+use crate::domain::appointment::{AppointmentState, Source};
+use crate::domain::schedule::{SlotView, Usage};
+use crate::entities::{appointment, customer, dealer, slot_usage, vehicle};
+use crate::error::{AppError, AppResult};
+use crate::services::capacity;
+use crate::services::menu::{PartLine, cents_to_money, minutes_to_hours};
+
+/// Who books and manages appointments for customers.
+pub const BOOKERS: &[Role] = &[
+    Role::ServiceManager,
+    Role::ServiceSupervisor,
+    Role::ServiceAdvisor,
+    Role::CustomerCare,
+    Role::DealerAdmin,
+];
+
+/// Who reads the register and the preparation list: also the workshop and the parts desk.
+pub const REGISTER_READERS: &[Role] = &[
+    Role::ServiceManager,
+    Role::ServiceSupervisor,
+    Role::ServiceAdvisor,
+    Role::CustomerCare,
+    Role::DealerAdmin,
+    Role::WorkshopForeman,
+    Role::Parts,
+    Role::Customer,
+];
+
+/// One booked menu item, as it was when booked.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ServiceLine {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub labour_minutes: i32,
+    pub price_cents: i64,
+    pub parts: Vec<PartLine>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ServiceView {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    #[schema(value_type = String)]
+    pub labour_hours: Decimal,
+    #[schema(value_type = String)]
+    pub price_estimate: Decimal,
+    pub parts: Vec<PartLine>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VehicleRef {
+    pub id: Uuid,
+    pub plate: Option<String>,
+    pub vin: String,
+    pub make: String,
+    pub model: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CustomerRef {
+    pub id: Uuid,
+    pub name: String,
+    pub phone: String,
+}
+
+/// A line of the appointment register (《预约登记表》).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Appointment {
+    pub id: Uuid,
+    pub dealer_id: Uuid,
+    pub state: AppointmentState,
+    /// In the dealer's zone, with offset.
+    #[schema(value_type = String)]
+    pub slot_start: DateTime<FixedOffset>,
+    #[schema(value_type = String)]
+    pub expected_hours: Decimal,
+    pub vehicle: VehicleRef,
+    pub customer: CustomerRef,
+    pub services: Vec<ServiceView>,
+    /// Sum of the services' estimates, CNY.
+    #[schema(value_type = String)]
+    pub price_estimate: Decimal,
+    pub concern: Option<String>,
+    pub contact_phone: String,
+    pub source: Source,
+    pub advisor_id: Option<Uuid>,
+    pub rescheduled_from: Option<Uuid>,
+    pub rescheduled_to: Option<Uuid>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub fn services_of(m: &appointment::Model) -> Vec<ServiceLine> {
+    serde_json::from_value(m.services.clone()).unwrap_or_default()
+}
+
+/// The dealer row and its zone.
+pub async fn dealer_zone(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+) -> AppResult<(dealer::Model, Tz)> {
+    let d = dealer::Entity::find_by_id(dealer_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let tz = crate::services::dealers::zone(&d);
+    Ok((d, tz))
+}
+
+/// Turns rows into register lines, loading vehicles and customers in two queries.
+pub async fn views(
+    db: &impl ConnectionTrait,
+    tz: Tz,
+    rows: Vec<appointment::Model>,
+) -> AppResult<Vec<Appointment>> {
+    let vids: Vec<Uuid> = rows.iter().map(|r| r.vehicle_id).collect();
+    let cids: Vec<Uuid> = rows.iter().map(|r| r.customer_id).collect();
+    let vehicles: HashMap<Uuid, vehicle::Model> = vehicle::Entity::find()
+        .filter(vehicle::Column::Id.is_in(vids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|v| (v.id, v))
+        .collect();
+    let customers: HashMap<Uuid, customer::Model> = customer::Entity::find()
+        .filter(customer::Column::Id.is_in(cids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    rows.into_iter()
+        .map(|m| {
+            let v = vehicles.get(&m.vehicle_id).ok_or(AppError::NotFound)?;
+            let c = customers.get(&m.customer_id).ok_or(AppError::NotFound)?;
+            let lines = services_of(&m);
+            let price: i64 = lines.iter().map(|l| l.price_cents).sum();
+            Ok(Appointment {
+                id: m.id,
+                dealer_id: m.dealer_id,
+                state: m.state,
+                slot_start: m.slot_start.with_timezone(&tz).fixed_offset(),
+                expected_hours: minutes_to_hours(m.duration_minutes),
+                vehicle: VehicleRef {
+                    id: v.id,
+                    plate: v.plate.clone(),
+                    vin: v.vin.clone(),
+                    make: v.make.clone(),
+                    model: v.model.clone(),
+                },
+                customer: CustomerRef {
+                    id: c.id,
+                    name: c.name.clone(),
+                    phone: c.phone.clone(),
+                },
+                services: lines
+                    .into_iter()
+                    .map(|l| ServiceView {
+                        code: l.code,
+                        name_zh: l.name_zh,
+                        name_en: l.name_en,
+                        labour_hours: minutes_to_hours(l.labour_minutes),
+                        price_estimate: cents_to_money(l.price_cents),
+                        parts: l.parts,
+                    })
+                    .collect(),
+                price_estimate: cents_to_money(price),
+                concern: m.concern,
+                contact_phone: m.contact_phone,
+                source: m.source,
+                advisor_id: m.advisor_id,
+                rescheduled_from: m.rescheduled_from,
+                rescheduled_to: m.rescheduled_to,
+                version: m.version,
+                created_at: m.created_at,
+                updated_at: m.updated_at,
+            })
+        })
+        .collect()
+}
+
+/// Loads an appointment the actor may see (a customer: only their own), or 404.
+pub async fn load(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> AppResult<appointment::Model> {
+    actor.require(REGISTER_READERS)?;
+    let m = appointment::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    actor.can_see_customer(m.dealer_id, m.customer_id)?;
+    if !actor.is_customer() {
+        actor.can_write_dealer(m.dealer_id)?;
+    }
+    Ok(m)
+}
+
+pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> AppResult<Appointment> {
+    let m = load(db, actor, id).await?;
+    let (_, tz) = dealer_zone(db, m.dealer_id).await?;
+    Ok(views(db, tz, vec![m]).await?.remove(0))
+}
+
+#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterQuery {
+    /// A day in the dealer's zone; or give `from` and `to`.
+    pub date: Option<NaiveDate>,
+    pub from: Option<NaiveDate>,
+    /// Inclusive.
+    pub to: Option<NaiveDate>,
+    pub advisor_id: Option<Uuid>,
+    pub state: Option<AppointmentState>,
+}
+
+/// UTC bounds of local days `from..=to` in `tz`.
+pub fn day_bounds(tz: Tz, from: NaiveDate, to: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    use chrono::TimeZone;
+    let start = |d: NaiveDate| {
+        tz.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|| d.and_time(chrono::NaiveTime::MIN).and_utc())
+    };
+    (start(from), start(to + Duration::days(1)))
+}
+
+/// The register (《预约登记表》): appointments of a day or range, by slot.
+pub async fn register(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    q: RegisterQuery,
+) -> AppResult<Vec<Appointment>> {
+    actor.require(REGISTER_READERS)?;
+    let (from, to) = match (q.date, q.from, q.to) {
+        (Some(d), None, None) => (d, d),
+        (None, Some(f), Some(t)) if t >= f && (t - f).num_days() <= 92 => (f, t),
+        (None, Some(_), Some(_)) => {
+            return Err(AppError::field(
+                "to",
+                "must be on or after from, at most 92 days later",
+            ));
+        }
+        _ => return Err(AppError::field("date", "give date, or from and to")),
+    };
+    let (_, tz) = dealer_zone(db, actor.dealer_id).await?;
+    let (start, end) = day_bounds(tz, from, to);
+    let mut query = appointment::Entity::find()
+        .filter(appointment::Column::DealerId.eq(actor.dealer_id))
+        .filter(appointment::Column::SlotStart.gte(start))
+        .filter(appointment::Column::SlotStart.lt(end));
+    if let Some(own) = actor.customer_id {
+        query = query.filter(appointment::Column::CustomerId.eq(own));
+    }
+    if let Some(a) = q.advisor_id {
+        query = query.filter(appointment::Column::AdvisorId.eq(a));
+    }
+    if let Some(s) = q.state {
+        query = query.filter(appointment::Column::State.eq(s));
+    }
+    let rows = query
+        .order_by_asc(appointment::Column::SlotStart)
+        .order_by_asc(appointment::Column::Id)
+        .all(db)
+        .await?;
+    views(db, tz, rows).await
+}
+
+/// Usage of the given slots.
+pub async fn usage(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> AppResult<HashMap<DateTime<Utc>, Usage>> {
+    let rows = slot_usage::Entity::find()
+        .filter(slot_usage::Column::DealerId.eq(dealer_id))
+        .filter(slot_usage::Column::SlotStart.gte(from))
+        .filter(slot_usage::Column::SlotStart.lt(to))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.slot_start,
+                Usage {
+                    reception_used: r.reception_used.max(0) as u32,
+                    bays_used: r.bays_used.max(0) as u32,
+                },
+            )
+        })
+        .collect())
+}
+
+#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SlotQuery {
+    /// A day in the dealer's zone.
+    pub date: NaiveDate,
+    /// Expected workshop time; default one slot.
+    #[param(value_type = Option<String>)]
+    #[schema(value_type = Option<String>)]
+    pub duration_hours: Option<Decimal>,
+}
+
+pub fn duration_minutes(hours: Decimal, field: &str) -> AppResult<u32> {
+    if hours <= Decimal::ZERO || hours > Decimal::from(24) {
+        return Err(AppError::field(
+            field,
+            "must be more than 0 and at most 24 hours",
+        ));
+    }
+    let m = (hours * Decimal::from(60)).round();
+    u32::try_from(m.mantissa() / 10i128.pow(m.scale()))
+        .map_err(|_| AppError::field(field, "is too large"))
+}
+
+/// The slots of a day with what each has left for a job of the given length.
+pub async fn slots(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    q: SlotQuery,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<SlotView>> {
+    actor.require(REGISTER_READERS)?;
+    let cap = Capacity::of(db, actor.dealer_id).await?;
+    let minutes = match q.duration_hours {
+        Some(h) => duration_minutes(h, "duration_hours")?,
+        None => cap.schedule.slot_minutes,
+    };
+    cap.day(db, q.date, minutes, now).await
+}
+
+/// A dealer's capacity as one value: who, the schedule and the zone it is read in.
+pub struct Capacity {
+    pub dealer_id: Uuid,
+    pub schedule: crate::domain::schedule::Schedule,
+    pub tz: Tz,
+}
+
+impl Capacity {
+    pub async fn of(db: &impl ConnectionTrait, dealer_id: Uuid) -> AppResult<Capacity> {
+        let (schedule, _) = capacity::schedule(db, dealer_id).await?;
+        let (_, tz) = dealer_zone(db, dealer_id).await?;
+        Ok(Capacity {
+            dealer_id,
+            schedule,
+            tz,
+        })
+    }
+
+    /// Every slot of a local day with what it has left for a job of `minutes`.
+    pub async fn day(
+        &self,
+        db: &impl ConnectionTrait,
+        date: NaiveDate,
+        minutes: u32,
+        now: DateTime<Utc>,
+    ) -> AppResult<Vec<SlotView>> {
+        let closed = capacity::is_closed(db, self.dealer_id, date).await?;
+        let (start, end) = day_bounds(self.tz, date, date);
+        let used = usage(db, self.dealer_id, start, end).await?;
+        Ok(self
+            .schedule
+            .day(date, self.tz, closed, &used, minutes, now))
+    }
+
+    /// The next free slots from `from` on (up to two weeks ahead), for a 409 to offer.
+    pub async fn next_free(
+        &self,
+        db: &impl ConnectionTrait,
+        from: DateTime<Utc>,
+        minutes: u32,
+        now: DateTime<Utc>,
+    ) -> AppResult<Vec<SlotView>> {
+        const OFFER: usize = 5;
+        let mut out = Vec::new();
+        let first = from.with_timezone(&self.tz).date_naive();
+        for d in 0..14 {
+            for s in self
+                .day(db, first + Duration::days(d), minutes, now)
+                .await?
+            {
+                if s.available && s.start.with_timezone(&Utc) >= from {
+                    out.push(s);
+                    if out.len() == OFFER {
+                        return Ok(out);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The appointment as an .ics file.
+pub async fn calendar(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<String> {
+    let m = load(db, actor, id).await?;
+    let (d, tz) = dealer_zone(db, m.dealer_id).await?;
+    let v = vehicle::Entity::find_by_id(m.vehicle_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let names: Vec<String> = services_of(&m).into_iter().map(|s| s.name_zh).collect();
+    let summary = if names.is_empty() {
+        format!("{} 预约", d.name)
+    } else {
+        format!("{} 预约：{}", d.name, names.join("、"))
+    };
+    Ok(ics::render(&m, &d, tz, &v, &summary, now))
+}

@@ -1,0 +1,355 @@
+//! The advisor's invitation list (主动预约名单) and tomorrow's preparation list (准备).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sea_orm::sea_query::{Expr, Func};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{
+    Appointment, BOOKERS, CustomerRef, REGISTER_READERS, VehicleRef, day_bounds, dealer_zone,
+    register, usage,
+};
+use crate::auth::Actor;
+use crate::domain::appointment::AppointmentState;
+use crate::domain::maintenance::{DueReason, Interval, UseHistory};
+use crate::entities::{appointment, customer, menu_item, mileage_reading, vehicle};
+use crate::error::{AppError, AppResult};
+use crate::services::capacity;
+use crate::services::menu::PartLine;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct Range {
+    pub from: NaiveDate,
+    /// Inclusive.
+    pub to: NaiveDate,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Suggestion {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub due_on: NaiveDate,
+    pub reason: DueReason,
+}
+
+/// A vehicle to invite, with what to propose and why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Invitation {
+    pub vehicle: VehicleRef,
+    pub customer: CustomerRef,
+    /// The earliest due date among the suggestions (may be before `from`: overdue).
+    pub due_on: NaiveDate,
+    pub suggested: Vec<Suggestion>,
+    /// Estimated from the odometer history.
+    pub daily_km: Option<i64>,
+    pub projected_km: Option<i64>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct ReadingSpan {
+    vehicle_id: Uuid,
+    first_on: NaiveDate,
+    last_on: NaiveDate,
+    min_km: i64,
+    max_km: i64,
+}
+
+/// Vehicles falling due between `from` and `to` (and those already overdue),
+/// without an open appointment. Declined work joins this list once repair
+/// orders record it.
+pub async fn invitations(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    r: Range,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<Invitation>> {
+    actor.require(BOOKERS)?;
+    if r.to < r.from || (r.to - r.from).num_days() > 366 {
+        return Err(AppError::field(
+            "to",
+            "must be on or after from, at most a year later",
+        ));
+    }
+    let items: Vec<menu_item::Model> = menu_item::Entity::find()
+        .filter(menu_item::Column::DealerId.eq(actor.dealer_id))
+        .filter(menu_item::Column::Active.eq(true))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|m| m.interval_km.is_some() || m.interval_months.is_some())
+        .collect();
+    if items.is_empty() {
+        return Ok(vec![]);
+    }
+    let spans: HashMap<Uuid, ReadingSpan> = mileage_reading::Entity::find()
+        .select_only()
+        .column(mileage_reading::Column::VehicleId)
+        .column_as(
+            Expr::from(Func::min(Expr::col(mileage_reading::Column::ReadOn))),
+            "first_on",
+        )
+        .column_as(
+            Expr::from(Func::max(Expr::col(mileage_reading::Column::ReadOn))),
+            "last_on",
+        )
+        .column_as(
+            Expr::from(Func::min(Expr::col(mileage_reading::Column::MileageKm))),
+            "min_km",
+        )
+        .column_as(
+            Expr::from(Func::max(Expr::col(mileage_reading::Column::MileageKm))),
+            "max_km",
+        )
+        .filter(mileage_reading::Column::DealerId.eq(actor.dealer_id))
+        .group_by(mileage_reading::Column::VehicleId)
+        .into_model::<ReadingSpan>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.vehicle_id, s))
+        .collect();
+    let booked: HashSet<Uuid> = appointment::Entity::find()
+        .filter(appointment::Column::DealerId.eq(actor.dealer_id))
+        .filter(
+            appointment::Column::State
+                .is_in([AppointmentState::Booked, AppointmentState::Confirmed]),
+        )
+        .filter(appointment::Column::SlotStart.gte(now))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| a.vehicle_id)
+        .collect();
+    let vehicles = vehicle::Entity::find()
+        .filter(vehicle::Column::DealerId.eq(actor.dealer_id))
+        .all(db)
+        .await?;
+    let mut out = Vec::new();
+    let mut owners = Vec::new();
+    for v in vehicles {
+        if booked.contains(&v.id) {
+            continue;
+        }
+        let span = spans.get(&v.id);
+        let h = UseHistory {
+            purchase_date: v.purchase_date.or(v.first_registration_date),
+            last_service: v.last_service_date.map(|d| (d, v.last_service_km)),
+            first_reading: span.map(|s| (s.first_on, s.min_km)),
+            last_reading: span
+                .map(|s| (s.last_on, s.max_km))
+                .or(v.odometer_read_on.zip(v.odometer_km)),
+        };
+        let mut suggested: Vec<Suggestion> = items
+            .iter()
+            .filter_map(|m| {
+                let interval = Interval {
+                    km: m.interval_km,
+                    months: m.interval_months,
+                    first_service: m.first_service,
+                };
+                let (due_on, reason) = h.due(interval)?;
+                (due_on <= r.to).then(|| Suggestion {
+                    code: m.code.clone(),
+                    name_zh: m.name_zh.clone(),
+                    name_en: m.name_en.clone(),
+                    due_on,
+                    reason,
+                })
+            })
+            .collect();
+        if suggested.is_empty() {
+            continue;
+        }
+        suggested.sort_by_key(|s| s.due_on);
+        let due_on = suggested[0].due_on;
+        owners.push(v.customer_id);
+        out.push((
+            v.customer_id,
+            Invitation {
+                vehicle: VehicleRef {
+                    id: v.id,
+                    plate: v.plate,
+                    vin: v.vin,
+                    make: v.make,
+                    model: v.model,
+                },
+                customer: CustomerRef {
+                    id: v.customer_id,
+                    name: String::new(),
+                    phone: String::new(),
+                },
+                due_on,
+                projected_km: h.projected_km(due_on.max(r.from)),
+                daily_km: h.daily_km().map(|d| d.round() as i64),
+                suggested,
+            },
+        ));
+    }
+    let customers: HashMap<Uuid, customer::Model> = customer::Entity::find()
+        .filter(customer::Column::Id.is_in(owners))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let mut list: Vec<Invitation> = out
+        .into_iter()
+        .filter_map(|(cid, mut inv)| {
+            let c = customers.get(&cid)?;
+            inv.customer = CustomerRef {
+                id: c.id,
+                name: c.name.clone(),
+                phone: c.phone.clone(),
+            };
+            Some(inv)
+        })
+        .collect();
+    list.sort_by(|a, b| {
+        a.due_on
+            .cmp(&b.due_on)
+            .then(a.vehicle.id.cmp(&b.vehicle.id))
+    });
+    Ok(list)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct Day {
+    pub date: NaiveDate,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartTotal {
+    pub part_number: String,
+    pub name: String,
+    #[schema(value_type = String)]
+    pub quantity: Decimal,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Warning {
+    /// `capacity`, `parts_missing` or `no_advisor`
+    pub kind: &'static str,
+    pub message: String,
+    pub appointment_id: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Preparation {
+    pub date: NaiveDate,
+    pub appointments: Vec<Appointment>,
+    /// Parts to pick, summed by part number across the day, for the parts desk.
+    pub parts: Vec<PartTotal>,
+    #[schema(value_type = String)]
+    pub expected_workshop_hours: Decimal,
+    /// Share of the day's capacity booked (reception or bays, the larger), 0 to 1.
+    pub capacity_used: f64,
+    pub warnings: Vec<Warning>,
+}
+
+/// The preparation list of a day: what to pick, who receives, what is at risk.
+pub async fn preparation(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    day: Day,
+) -> AppResult<Preparation> {
+    actor.require(&REGISTER_READERS[..REGISTER_READERS.len() - 1])?;
+    let q = super::RegisterQuery {
+        date: Some(day.date),
+        from: None,
+        to: None,
+        advisor_id: None,
+        state: None,
+    };
+    let appointments: Vec<Appointment> = register(db, actor, q)
+        .await?
+        .into_iter()
+        .filter(|a| a.state.is_open())
+        .collect();
+    let (_, tz) = dealer_zone(db, actor.dealer_id).await?;
+    let (schedule, _) = capacity::schedule(db, actor.dealer_id).await?;
+    let starts = schedule.slot_starts(day.date, tz);
+    let (from, to) = day_bounds(tz, day.date, day.date);
+    let used = usage(db, actor.dealer_id, from, to).await?;
+    let capacity_used = schedule.load(&starts, &used);
+
+    let mut parts: BTreeMap<String, PartTotal> = BTreeMap::new();
+    let mut warnings = Vec::new();
+    let mut hours = Decimal::ZERO;
+    for a in &appointments {
+        hours += a.expected_hours;
+        let lines: Vec<&PartLine> = a.services.iter().flat_map(|s| s.parts.iter()).collect();
+        if a.services.is_empty() || a.services.iter().any(|s| s.parts.is_empty()) {
+            warnings.push(Warning {
+                kind: "parts_missing",
+                message: format!(
+                    "{} at {}: no parts list for {}",
+                    a.vehicle
+                        .plate
+                        .clone()
+                        .unwrap_or_else(|| a.vehicle.vin.clone()),
+                    a.slot_start.format("%H:%M"),
+                    if a.services.is_empty() {
+                        "the concern".to_string()
+                    } else {
+                        "some services".to_string()
+                    }
+                ),
+                appointment_id: Some(a.id),
+            });
+        }
+        if a.advisor_id.is_none() {
+            warnings.push(Warning {
+                kind: "no_advisor",
+                message: "no advisor assigned".into(),
+                appointment_id: Some(a.id),
+            });
+        }
+        for p in lines {
+            let t = parts
+                .entry(p.part_number.clone())
+                .or_insert_with(|| PartTotal {
+                    part_number: p.part_number.clone(),
+                    name: p.name.clone(),
+                    quantity: Decimal::ZERO,
+                });
+            t.quantity += p.quantity;
+        }
+    }
+    if capacity_used > 0.9 {
+        warnings.insert(
+            0,
+            Warning {
+                kind: "capacity",
+                message: format!(
+                    "{:.0}% of the day's capacity is booked",
+                    capacity_used * 100.0
+                ),
+                appointment_id: None,
+            },
+        );
+    }
+    Ok(Preparation {
+        date: day.date,
+        appointments,
+        parts: parts
+            .into_values()
+            .map(|mut p| {
+                p.quantity = p.quantity.normalize();
+                p
+            })
+            .collect(),
+        expected_workshop_hours: hours.normalize(),
+        capacity_used,
+        warnings,
+    })
+}
