@@ -186,9 +186,22 @@ async fn main() -> anyhow::Result<()> {
         .collect();
 
     // free slots 31..90 days ahead, four arrivals each; vehicles not yet booked
-    let free: Vec<String> = (31..=90)
-        .flat_map(|i| schedule.slot_starts(today + Duration::days(i), tz))
-        .flat_map(|s| std::iter::repeat_n(s.with_timezone(&tz).to_rfc3339(), 4))
+    // each pass visits every slot once, so concurrent bookings spread as real ones do
+    let one_pass: Vec<String> = (31..=90)
+        .flat_map(|i| {
+            let starts = schedule.slot_starts(today + Duration::days(i), tz);
+            starts
+                .iter()
+                .filter(|s| schedule.span(&starts, **s, 60).is_ok())
+                .map(|s| s.with_timezone(&tz).to_rfc3339())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let free: Vec<String> = one_pass
+        .iter()
+        .cycle()
+        .take(one_pass.len() * 4)
+        .cloned()
         .collect();
     let spare: Arc<Vec<Uuid>> = Arc::new(data.vehicles[future_vehicles..].to_vec());
     let taken = Arc::new(std::sync::atomic::AtomicUsize::new(0));

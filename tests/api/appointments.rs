@@ -461,6 +461,11 @@ async fn bad_slots_and_inputs_are_422_naming_the_field_and_write_nothing() {
             "slot_start",
             "",
         ),
+        (
+            json!({"vehicle_id": v, "slot_start": s.at(9, 0), "services": ["MAINT-10K"], "advisor_id": other_vehicle}),
+            "advisor_id",
+            "advisor",
+        ),
     ];
     for (body, field, words) in cases {
         let a = app

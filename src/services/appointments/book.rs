@@ -19,8 +19,9 @@ use crate::auth::tokens::sha256_hex;
 use crate::domain::appointment::{AppointmentState, Source};
 use crate::domain::schedule::Schedule;
 use crate::domain::{FieldErrors, Phone, Role, validation};
-use crate::entities::{appointment, appointment_event, customer, idempotency_key, vehicle};
+use crate::entities::{appointment, appointment_event, customer, idempotency_key, user, vehicle};
 use crate::error::{AppError, AppResult};
+use crate::services::auth::roles_of;
 use crate::services::{capacity, menu};
 use crate::state::AppState;
 
@@ -135,6 +136,21 @@ async fn plan(
             "duration_hours",
             "duration, source and advisor are set by staff",
         );
+    }
+    if let Some(a) = input.advisor_id {
+        let advisor = user::Entity::find_by_id(a).one(db).await?.filter(|u| {
+            u.dealer_id == actor.dealer_id
+                && u.active
+                && roles_of(u).iter().any(|r| {
+                    matches!(
+                        r,
+                        Role::ServiceAdvisor | Role::ServiceSupervisor | Role::ServiceManager
+                    )
+                })
+        });
+        if advisor.is_none() {
+            e.add("advisor_id", "is not a service advisor of this dealer");
+        }
     }
     let found = menu::by_codes(db, actor.dealer_id, &input.services).await?;
     let mut lines = Vec::new();
