@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::capacity_ledger::{self, Hold};
 use super::notify::{self, Kind};
-use super::{Appointment, BOOKERS, Capacity, ServiceLine, dealer_zone, duration_minutes, views};
+use super::{Appointment, BOOKERS, Capacity, ServiceLine, dealer_zone, duration_minutes, view_of};
 use crate::auth::Actor;
 use crate::auth::tokens::sha256_hex;
 use crate::domain::appointment::{AppointmentState, Source};
@@ -259,20 +259,9 @@ pub async fn book(
     let (schedule, _) = capacity::schedule(db, actor.dealer_id).await?;
     let p = plan(db, actor, &input, &schedule, tz, now).await?;
 
+    // the slot's counters are taken last, so their row locks are held only
+    // for the moments before the commit
     let txn = db.begin().await?;
-    if !capacity_ledger::apply(&txn, actor.dealer_id, &schedule, Some(&p.hold), None).await? {
-        txn.rollback().await?;
-        let cap = Capacity {
-            dealer_id: actor.dealer_id,
-            schedule,
-            tz,
-        };
-        let next = cap.next_free(db, p.hold.arrival, p.minutes, now).await?;
-        return Err(AppError::SlotFull {
-            detail: "that slot is full; the next free slots are listed".into(),
-            next_free_slots: next,
-        });
-    }
     let m = appointment::ActiveModel {
         id: Set(Uuid::now_v7()),
         dealer_id: Set(actor.dealer_id),
@@ -316,7 +305,7 @@ pub async fn book(
         now,
     )
     .await?;
-    let view = views(&txn, tz, vec![m]).await?.remove(0);
+    let view = view_of(m, &p.vehicle, &p.customer, tz);
     if let Some(k) = key {
         let stored = idempotency_key::ActiveModel {
             dealer_id: Set(actor.dealer_id),
@@ -338,6 +327,19 @@ pub async fn book(
                 None => Err(e.into()),
             };
         }
+    }
+    if !capacity_ledger::apply(&txn, actor.dealer_id, &schedule, Some(&p.hold), None).await? {
+        txn.rollback().await?;
+        let cap = Capacity {
+            dealer_id: actor.dealer_id,
+            schedule,
+            tz,
+        };
+        let next = cap.next_free(db, p.hold.arrival, p.minutes, now).await?;
+        return Err(AppError::SlotFull {
+            detail: "that slot is full; the next free slots are listed".into(),
+            next_free_slots: next,
+        });
     }
     txn.commit().await?;
     notify::send_after_commit(state, sms.into_iter().collect());

@@ -159,50 +159,60 @@ pub async fn views(
         .map(|m| {
             let v = vehicles.get(&m.vehicle_id).ok_or(AppError::NotFound)?;
             let c = customers.get(&m.customer_id).ok_or(AppError::NotFound)?;
-            let lines = services_of(&m);
-            let price: i64 = lines.iter().map(|l| l.price_cents).sum();
-            Ok(Appointment {
-                id: m.id,
-                dealer_id: m.dealer_id,
-                state: m.state,
-                slot_start: m.slot_start.with_timezone(&tz).fixed_offset(),
-                expected_hours: minutes_to_hours(m.duration_minutes),
-                vehicle: VehicleRef {
-                    id: v.id,
-                    plate: v.plate.clone(),
-                    vin: v.vin.clone(),
-                    make: v.make.clone(),
-                    model: v.model.clone(),
-                },
-                customer: CustomerRef {
-                    id: c.id,
-                    name: c.name.clone(),
-                    phone: c.phone.clone(),
-                },
-                services: lines
-                    .into_iter()
-                    .map(|l| ServiceView {
-                        code: l.code,
-                        name_zh: l.name_zh,
-                        name_en: l.name_en,
-                        labour_hours: minutes_to_hours(l.labour_minutes),
-                        price_estimate: cents_to_money(l.price_cents),
-                        parts: l.parts,
-                    })
-                    .collect(),
-                price_estimate: cents_to_money(price),
-                concern: m.concern,
-                contact_phone: m.contact_phone,
-                source: m.source,
-                advisor_id: m.advisor_id,
-                rescheduled_from: m.rescheduled_from,
-                rescheduled_to: m.rescheduled_to,
-                version: m.version,
-                created_at: m.created_at,
-                updated_at: m.updated_at,
-            })
+            Ok(view_of(m, v, c, tz))
         })
         .collect()
+}
+
+/// A register line from a row and the vehicle and customer it names.
+pub fn view_of(
+    m: appointment::Model,
+    v: &vehicle::Model,
+    c: &customer::Model,
+    tz: Tz,
+) -> Appointment {
+    let lines = services_of(&m);
+    let price: i64 = lines.iter().map(|l| l.price_cents).sum();
+    Appointment {
+        id: m.id,
+        dealer_id: m.dealer_id,
+        state: m.state,
+        slot_start: m.slot_start.with_timezone(&tz).fixed_offset(),
+        expected_hours: minutes_to_hours(m.duration_minutes),
+        vehicle: VehicleRef {
+            id: v.id,
+            plate: v.plate.clone(),
+            vin: v.vin.clone(),
+            make: v.make.clone(),
+            model: v.model.clone(),
+        },
+        customer: CustomerRef {
+            id: c.id,
+            name: c.name.clone(),
+            phone: c.phone.clone(),
+        },
+        services: lines
+            .into_iter()
+            .map(|l| ServiceView {
+                code: l.code,
+                name_zh: l.name_zh,
+                name_en: l.name_en,
+                labour_hours: minutes_to_hours(l.labour_minutes),
+                price_estimate: cents_to_money(l.price_cents),
+                parts: l.parts,
+            })
+            .collect(),
+        price_estimate: cents_to_money(price),
+        concern: m.concern,
+        contact_phone: m.contact_phone,
+        source: m.source,
+        advisor_id: m.advisor_id,
+        rescheduled_from: m.rescheduled_from,
+        rescheduled_to: m.rescheduled_to,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    }
 }
 
 /// Loads an appointment the actor may see (a customer: only their own), or 404.

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::book::audit;
 use super::capacity_ledger::{self, Hold};
 use super::notify::{self, Kind};
-use super::{Appointment, BOOKERS, Capacity, dealer_zone, load, views};
+use super::{Appointment, BOOKERS, Capacity, dealer_zone, load, view_of};
 use crate::auth::Actor;
 use crate::domain::appointment::{Action, AppointmentState};
 use crate::domain::validation;
@@ -157,7 +157,7 @@ pub async fn change(
         }
         None => None,
     };
-    let view = views(&txn, tz, vec![moved]).await?.remove(0);
+    let view = view_of(moved, &v, &c, tz);
     txn.commit().await?;
     notify::send_after_commit(state, sms.into_iter().collect());
     Ok(view)
@@ -267,7 +267,7 @@ pub async fn reschedule(
         now,
     )
     .await?;
-    let view = views(&txn, tz, vec![fresh]).await?.remove(0);
+    let view = view_of(fresh, &v, &c, tz);
     txn.commit().await?;
     notify::send_after_commit(state, sms.into_iter().collect());
     Ok(view)
