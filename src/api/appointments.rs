@@ -243,12 +243,3 @@ pub async fn reschedule(
     Ok(HttpResponse::Ok()
         .json(transitions::reschedule(&state, &actor, id.into_inner(), body.0).await?))
 }
-
-/// The customer's in-app messages, newest first.
-#[utoipa::path(context_path = "/api/v1", tag = "appointments", security(("bearer" = [])),
-    responses((status = 200, body = Vec<crate::services::appointments::notify::InboxMessage>)))]
-#[get("/inbox")]
-pub async fn inbox(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok()
-        .json(crate::services::appointments::notify::inbox(&state.db, &actor).await?))
-}

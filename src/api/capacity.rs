@@ -1,4 +1,4 @@
-//! /api/v1/capacity, /api/v1/closed-dates, /api/v1/menu
+//! /api/v1/capacity, /api/v1/closed-dates
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, put, web};
@@ -11,7 +11,6 @@ use crate::domain::schedule::Schedule;
 use crate::error::{AppResult, Problem};
 use crate::services::capacity::{self, ClosedDate, ScheduleView};
 use crate::services::expected_version;
-use crate::services::menu::{self, MenuInput, MenuItem};
 use crate::state::AppState;
 
 /// The dealer's opening hours, slot length, reception per slot and workshop bays.
@@ -70,25 +69,4 @@ pub async fn reopen_date(
 ) -> AppResult<HttpResponse> {
     capacity::reopen_date(&state.db, &actor, date.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// The maintenance menu (保养菜单); customers see the active items.
-#[utoipa::path(context_path = "/api/v1", tag = "menu", security(("bearer" = [])), responses((status = 200, body = Vec<MenuItem>)))]
-#[get("/menu")]
-pub async fn list_menu(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(menu::list(&state.db, &actor).await?))
-}
-
-/// Creates or replaces a menu item (managers).
-#[utoipa::path(context_path = "/api/v1", tag = "menu", request_body = MenuInput, security(("bearer" = [])),
-    responses((status = 200, body = MenuItem), (status = 422, body = Problem, content_type = "application/problem+json")))]
-#[put("/menu/{code}")]
-pub async fn put_menu(
-    state: web::Data<AppState>,
-    actor: Actor,
-    code: web::Path<String>,
-    body: Json<MenuInput>,
-) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok()
-        .json(menu::put(&state.db, &actor, &code, body.0, state.clock.now()).await?))
 }

@@ -6,6 +6,8 @@ pub mod capacity;
 pub mod customers;
 pub mod extract;
 pub mod health;
+pub mod inbox;
+pub mod menu;
 pub mod vehicles;
 
 use actix_web::{HttpResponse, web};
@@ -37,10 +39,10 @@ pub fn with_etag(
         customers::list, customers::create, customers::read, customers::update, customers::vehicles_of,
         vehicles::create, vehicles::read, vehicles::update, vehicles::record_mileage, vehicles::mileage_history,
         capacity::get_capacity, capacity::put_capacity, capacity::list_closed, capacity::close_date, capacity::reopen_date,
-        capacity::list_menu, capacity::put_menu,
+        menu::list, menu::put_item, inbox::list,
         appointments::slots, appointments::create, appointments::register, appointments::invitations,
         appointments::preparation, appointments::calendar, appointments::read, appointments::history,
-        appointments::confirm, appointments::check_in, appointments::cancel, appointments::no_show, appointments::reschedule, appointments::inbox,
+        appointments::confirm, appointments::check_in, appointments::cancel, appointments::no_show, appointments::reschedule,
         health::live, health::ready, health::metrics,
     ),
     components(schemas(crate::error::Problem, crate::domain::FieldError, crate::domain::Role)),
@@ -94,8 +96,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(capacity::list_closed)
                 .service(capacity::close_date)
                 .service(capacity::reopen_date)
-                .service(capacity::list_menu)
-                .service(capacity::put_menu)
+                .service(menu::list)
+                .service(menu::put_item)
                 .service(appointments::slots)
                 .service(appointments::create)
                 .service(appointments::register)
@@ -110,7 +112,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(appointments::cancel)
                 .service(appointments::no_show)
                 .service(appointments::reschedule)
-                .service(appointments::inbox),
+                .service(inbox::list),
         )
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(AppError::NotFound)

@@ -7,6 +7,7 @@ pub mod capacity;
 pub mod customers;
 pub mod dealers;
 pub mod import;
+pub mod inbox;
 pub mod menu;
 pub mod seed;
 pub mod vehicles;
