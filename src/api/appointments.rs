@@ -8,7 +8,7 @@ use super::extract::{Json, Query};
 use crate::auth::Actor;
 use crate::domain::appointment::Action;
 use crate::domain::schedule::SlotView;
-use crate::error::{AppResult, Problem};
+use crate::error::{AppError, AppResult, Problem};
 use crate::services::appointments::book::{self, BookOutcome, NewAppointment};
 use crate::services::appointments::planning::{self, Day, Invitation, Preparation, Range};
 use crate::services::appointments::transitions::{self, Event, Reason, Reschedule};
@@ -136,96 +136,25 @@ pub async fn history(
     Ok(HttpResponse::Ok().json(transitions::history(&state.db, &actor, id.into_inner()).await?))
 }
 
-async fn change(
-    state: &AppState,
-    actor: &Actor,
-    id: Uuid,
-    action: Action,
-    body: Option<Reason>,
+/// confirm: booked → confirmed; check-in: the customer has arrived; cancel:
+/// the slot is given back; no-show: once the slot has begun. Body `{reason}`
+/// is optional and kept in the audit.
+#[utoipa::path(context_path = "/api/v1", tag = "appointments", request_body = Option<Reason>, security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("action" = Action, Path, description = "confirm, check-in, cancel or no-show")),
+    responses((status = 200, body = Appointment), (status = 409, description = "not allowed from the current state", body = Problem, content_type = "application/problem+json")))]
+#[post("/appointments/{id}/{action}")]
+pub async fn act(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<(Uuid, String)>,
+    body: Option<Json<Reason>>,
 ) -> AppResult<HttpResponse> {
-    let reason = body.and_then(|b| b.reason);
+    let (id, action) = path.into_inner();
+    // reschedule has its own route (it takes a slot); anything else unknown is no resource
+    let action: Action = action.parse().map_err(|_| AppError::NotFound)?;
+    let reason = body.and_then(|b| b.0.reason);
     Ok(HttpResponse::Ok()
-        .json(transitions::change(state, actor, id, action, reason.as_deref()).await?))
-}
-
-/// booked → confirmed
-#[utoipa::path(context_path = "/api/v1", tag = "appointments", request_body = Option<Reason>, security(("bearer" = [])),
-    responses((status = 200, body = Appointment), (status = 409, body = Problem, content_type = "application/problem+json")))]
-#[post("/appointments/{id}/confirm")]
-pub async fn confirm(
-    state: web::Data<AppState>,
-    actor: Actor,
-    id: web::Path<Uuid>,
-    body: Option<Json<Reason>>,
-) -> AppResult<HttpResponse> {
-    change(
-        &state,
-        &actor,
-        id.into_inner(),
-        Action::Confirm,
-        body.map(|b| b.0),
-    )
-    .await
-}
-
-/// booked | confirmed → checked_in (the customer has arrived)
-#[utoipa::path(context_path = "/api/v1", tag = "appointments", request_body = Option<Reason>, security(("bearer" = [])),
-    responses((status = 200, body = Appointment), (status = 409, body = Problem, content_type = "application/problem+json")))]
-#[post("/appointments/{id}/check-in")]
-pub async fn check_in(
-    state: web::Data<AppState>,
-    actor: Actor,
-    id: web::Path<Uuid>,
-    body: Option<Json<Reason>>,
-) -> AppResult<HttpResponse> {
-    change(
-        &state,
-        &actor,
-        id.into_inner(),
-        Action::CheckIn,
-        body.map(|b| b.0),
-    )
-    .await
-}
-
-/// booked | confirmed → cancelled; the slot is given back.
-#[utoipa::path(context_path = "/api/v1", tag = "appointments", request_body = Option<Reason>, security(("bearer" = [])),
-    responses((status = 200, body = Appointment), (status = 409, body = Problem, content_type = "application/problem+json")))]
-#[post("/appointments/{id}/cancel")]
-pub async fn cancel(
-    state: web::Data<AppState>,
-    actor: Actor,
-    id: web::Path<Uuid>,
-    body: Option<Json<Reason>>,
-) -> AppResult<HttpResponse> {
-    change(
-        &state,
-        &actor,
-        id.into_inner(),
-        Action::Cancel,
-        body.map(|b| b.0),
-    )
-    .await
-}
-
-/// booked | confirmed → no_show, once the slot has begun.
-#[utoipa::path(context_path = "/api/v1", tag = "appointments", request_body = Option<Reason>, security(("bearer" = [])),
-    responses((status = 200, body = Appointment), (status = 409, body = Problem, content_type = "application/problem+json")))]
-#[post("/appointments/{id}/no-show")]
-pub async fn no_show(
-    state: web::Data<AppState>,
-    actor: Actor,
-    id: web::Path<Uuid>,
-    body: Option<Json<Reason>>,
-) -> AppResult<HttpResponse> {
-    change(
-        &state,
-        &actor,
-        id.into_inner(),
-        Action::NoShow,
-        body.map(|b| b.0),
-    )
-    .await
+        .json(transitions::change(&state, &actor, id, action, reason.as_deref()).await?))
 }
 
 /// Moves the booking to another slot atomically; answers the new appointment

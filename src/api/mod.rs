@@ -42,7 +42,7 @@ pub fn with_etag(
         menu::list, menu::put_item, inbox::list,
         appointments::slots, appointments::create, appointments::register, appointments::invitations,
         appointments::preparation, appointments::calendar, appointments::read, appointments::history,
-        appointments::confirm, appointments::check_in, appointments::cancel, appointments::no_show, appointments::reschedule,
+        appointments::reschedule, appointments::act,
         health::live, health::ready, health::metrics,
     ),
     components(schemas(crate::error::Problem, crate::domain::FieldError, crate::domain::Role)),
@@ -107,11 +107,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(appointments::calendar)
                 .service(appointments::read)
                 .service(appointments::history)
-                .service(appointments::confirm)
-                .service(appointments::check_in)
-                .service(appointments::cancel)
-                .service(appointments::no_show)
                 .service(appointments::reschedule)
+                .service(appointments::act)
                 .service(inbox::list),
         )
         .default_service(web::to(|| async {

@@ -17,13 +17,15 @@ string_enum! {
     pub enum Source { App = "app", Phone = "phone", Advisor = "advisor", WalkIn = "walk_in" }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Confirm,
-    CheckIn,
-    Cancel,
-    NoShow,
-    Reschedule,
+string_enum! {
+    /// What can be done to an open appointment.
+    pub enum Action {
+        Confirm = "confirm",
+        CheckIn = "check-in",
+        Cancel = "cancel",
+        NoShow = "no-show",
+        Reschedule = "reschedule",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -561,6 +561,14 @@ async fn a_customer_books_confirms_and_is_told_and_staff_check_in() {
         )
         .await;
     assert_eq!(early_no_show.status, StatusCode::CONFLICT);
+    let teleport = app
+        .post(
+            &format!("/api/v1/appointments/{id}/teleport"),
+            Some(&s.advisor),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(teleport.status, StatusCode::NOT_FOUND);
     let arrived = app
         .post(
             &format!("/api/v1/appointments/{id}/check-in"),

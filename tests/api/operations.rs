@@ -53,6 +53,12 @@ async fn health_metrics_openapi_and_docs_answer() {
         "/api/v1/customers/{id}",
         "/api/v1/vehicles/{id}/mileage",
         "/api/v1/me",
+        "/api/v1/appointment-slots",
+        "/api/v1/appointments/{id}/{action}",
+        "/api/v1/appointments/{id}.ics",
+        "/api/v1/capacity",
+        "/api/v1/menu/{code}",
+        "/api/v1/inbox",
     ] {
         assert!(
             spec.body["paths"][path].is_object(),
