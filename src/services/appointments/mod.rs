@@ -49,6 +49,17 @@ pub const REGISTER_READERS: &[Role] = &[
     Role::Customer,
 ];
 
+/// Who reads the preparation list: the register's staff readers, not customers.
+pub const PREPARATION_READERS: &[Role] = &[
+    Role::ServiceManager,
+    Role::ServiceSupervisor,
+    Role::ServiceAdvisor,
+    Role::CustomerCare,
+    Role::DealerAdmin,
+    Role::WorkshopForeman,
+    Role::Parts,
+];
+
 /// One booked menu item, as it was when booked.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ServiceLine {

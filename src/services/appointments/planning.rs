@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
-    Appointment, BOOKERS, CustomerRef, REGISTER_READERS, VehicleRef, day_bounds, dealer_zone,
+    Appointment, BOOKERS, CustomerRef, PREPARATION_READERS, VehicleRef, day_bounds, dealer_zone,
     register, usage,
 };
 use crate::auth::Actor;
@@ -262,7 +262,7 @@ pub async fn preparation(
     actor: &Actor,
     day: Day,
 ) -> AppResult<Preparation> {
-    actor.require(&REGISTER_READERS[..REGISTER_READERS.len() - 1])?;
+    actor.require(PREPARATION_READERS)?;
     let q = super::RegisterQuery {
         date: Some(day.date),
         from: None,
