@@ -9,7 +9,7 @@ use crate::auth::password::Passwords;
 use crate::domain::customer::{Birthday, Calendar, Channel, Consent, Locale, Purpose};
 use crate::domain::{Role, Vin};
 use crate::entities::dealer;
-use crate::services::{customers, dealers, vehicles};
+use crate::services::{customers, dealers, menu, vehicles};
 
 pub const DEMO_PASSWORD: &str = "servicelane";
 
@@ -27,6 +27,78 @@ pub const DEMO_USERS: &[(&str, Role)] = &[
     ("tool_keeper", Role::ToolKeeper),
     ("admin", Role::DealerAdmin),
     ("brand", Role::NetworkAdmin),
+];
+
+type MenuRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<i32>,
+    Option<i32>,
+    bool,
+    &'static [(&'static str, &'static str, &'static str)],
+);
+
+/// The demo maintenance menu (保养菜单).
+const DEMO_MENU: &[MenuRow] = &[
+    (
+        "FIRST",
+        "首次保养",
+        "First service",
+        "1",
+        "0.00",
+        Some(5000),
+        Some(6),
+        true,
+        &[
+            ("OF-1", "机油滤清器", "1"),
+            ("OIL-5W30", "机油 5W-30 (L)", "4"),
+        ],
+    ),
+    (
+        "MAINT-10K",
+        "小保养",
+        "Minor service",
+        "1",
+        "480.00",
+        Some(10000),
+        Some(12),
+        false,
+        &[
+            ("OF-1", "机油滤清器", "1"),
+            ("OIL-5W30", "机油 5W-30 (L)", "4"),
+        ],
+    ),
+    (
+        "MAINT-40K",
+        "大保养",
+        "Major service",
+        "3",
+        "1680.00",
+        Some(40000),
+        Some(48),
+        false,
+        &[
+            ("OF-1", "机油滤清器", "1"),
+            ("OIL-5W30", "机油 5W-30 (L)", "4"),
+            ("AF-1", "空气滤清器", "1"),
+            ("CF-1", "空调滤清器", "1"),
+            ("SP-1", "火花塞", "4"),
+        ],
+    ),
+    (
+        "BRAKE-PADS",
+        "更换前刹车片",
+        "Front brake pads",
+        "1.5",
+        "860.00",
+        None,
+        None,
+        false,
+        &[("BP-F", "前刹车片", "1")],
+    ),
 ];
 
 const SURNAMES: &[&str] = &[
@@ -183,6 +255,14 @@ pub async fn seed_demo(
             now,
         )
         .await?;
+    }
+    for (code, zh, en, hours, price, km, months, first, parts) in DEMO_MENU {
+        let input: menu::MenuInput = serde_json::from_value(serde_json::json!({
+            "name_zh": zh, "name_en": en, "labour_hours": hours, "price_estimate": price,
+            "interval_km": km, "interval_months": months, "first_service": first,
+            "parts": parts.iter().map(|(n, name, q)| serde_json::json!({"part_number": n, "name": name, "quantity": q})).collect::<Vec<_>>(),
+        }))?;
+        menu::put(&txn, &seeder, code, input, now).await?;
     }
     txn.commit().await?;
     Ok(true)

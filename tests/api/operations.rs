@@ -105,3 +105,77 @@ async fn without_a_webhook_the_sms_lands_in_the_outbox_folder() {
             .contains(body["params"]["code"].as_str().unwrap())
     );
 }
+
+const CHEAP_HASHING: [(&str, &str); 2] = [
+    ("SERVICELANE__AUTH__ARGON2_MEMORY_KIB", "1024"),
+    ("SERVICELANE__AUTH__ARGON2_ITERATIONS", "1"),
+];
+
+#[tokio::test]
+async fn the_development_profile_seeds_a_demo_a_newcomer_can_book_with() {
+    let mut vars = vec![("SERVICELANE__PROFILE", "development")];
+    vars.extend(CHEAP_HASHING);
+    let app = spawn_app_with(&vars).await;
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &serde_json::json!({"dealer_code": "DEMO", "username": "advisor", "password": "servicelane"}),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+    let token = login.body["access_token"].as_str().unwrap();
+    let found = app.get("/api/v1/customers?q=13800000001", token).await;
+    let customer = &found.body["items"][0];
+    assert_eq!(customer["phone"], "+8613800000001");
+    let vehicles = app
+        .get(
+            &format!(
+                "/api/v1/customers/{}/vehicles",
+                customer["id"].as_str().unwrap()
+            ),
+            token,
+        )
+        .await;
+    let vin = vehicles.body[0]["vin"].as_str().unwrap();
+    assert!(servicelane::domain::Vin::parse(vin).is_ok());
+    let menu = app.get("/api/v1/menu", token).await;
+    assert_eq!(menu.body.as_array().unwrap().len(), 4);
+    for user in [
+        "manager",
+        "supervisor",
+        "foreman",
+        "technician",
+        "qc",
+        "warranty",
+        "care",
+        "parts",
+        "cashier",
+        "tool_keeper",
+        "admin",
+        "brand",
+    ] {
+        let a = app
+            .post("/api/v1/auth/login", None, &serde_json::json!({"dealer_code": "DEMO", "username": user, "password": "servicelane"}))
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{user}");
+    }
+}
+
+#[tokio::test]
+async fn the_production_profile_never_seeds() {
+    let mut vars = vec![
+        ("SERVICELANE__PROFILE", "production"),
+        ("SERVICELANE__SEED_DEMO", "true"),
+    ];
+    vars.extend(CHEAP_HASHING);
+    let app = spawn_app_with(&vars).await;
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &serde_json::json!({"dealer_code": "DEMO", "username": "advisor", "password": "servicelane"}),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::UNAUTHORIZED);
+}
