@@ -29,7 +29,34 @@ pub struct TestApp {
     pub sms: SmsSink,
     pub state: web::Data<AppState>,
     pub data_dir: PathBuf,
+    /// (admin URL, database) of a PostgreSQL test database, dropped with the app.
+    pg: Option<(String, String)>,
     _dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.pg.take() {
+            // its own thread and runtime: the test's runtime is going away
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                rt.block_on(async move {
+                    let admin = Database::connect(&admin_url).await.ok()?;
+                    admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .await
+                        .ok()?;
+                    admin.close().await.ok()
+                })
+            })
+            .join();
+        }
+    }
 }
 
 /// (signature header, raw body) of each webhook call received.
@@ -168,7 +195,8 @@ fn with_database(url: &str, db: &str) -> String {
     format!("{root}/{db}{query}")
 }
 
-async fn database_url(dir: &std::path::Path) -> String {
+/// A fresh database: (URL, the PostgreSQL admin URL and name to drop afterwards).
+async fn database_url(dir: &std::path::Path) -> (String, Option<(String, String)>) {
     match std::env::var("TEST_DATABASE_URL")
         .ok()
         .filter(|u| !u.is_empty())
@@ -184,9 +212,12 @@ async fn database_url(dir: &std::path::Path) -> String {
                 .await
                 .unwrap();
             admin.close().await.unwrap();
-            with_database(&admin_url, &name)
+            (with_database(&admin_url, &name), Some((admin_url, name)))
         }
-        None => format!("sqlite://{}?mode=rwc", dir.join("test.db").display()),
+        None => (
+            format!("sqlite://{}?mode=rwc", dir.join("test.db").display()),
+            None,
+        ),
     }
 }
 
@@ -197,7 +228,7 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let sms = SmsSink::start().await;
-    let db_url = database_url(dir.path()).await;
+    let (db_url, pg) = database_url(dir.path()).await;
     let mut env: Vec<(String, String)> = vec![
         ("SERVICELANE__PROFILE", "test"),
         ("SERVICELANE__SERVER__PORT", "0"),
@@ -235,6 +266,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         sms,
         state,
         data_dir: dir.path().to_path_buf(),
+        pg,
         _dir: dir,
     }
 }
