@@ -78,6 +78,21 @@ pub fn text(value: &str, max: usize) -> Result<String, String> {
     Ok(t.to_string())
 }
 
+/// A code such as a dealer code or a menu code: 1..=32 letters, digits, `-`
+/// or `_`, stored in upper case.
+pub fn code(value: &str) -> Result<String, String> {
+    let c = value.trim().to_uppercase();
+    let ok = !c.is_empty()
+        && c.len() <= 32
+        && c.chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
+    if ok {
+        Ok(c)
+    } else {
+        Err("must be 1 to 32 letters, digits, - or _".into())
+    }
+}
+
 /// Like [`text`] but empty input means "none".
 pub fn optional_text(value: Option<&str>, max: usize) -> Result<Option<String>, String> {
     match value.map(str::trim) {
@@ -105,5 +120,12 @@ mod tests {
         assert_eq!(text(" 王小明 ", 3).unwrap(), "王小明");
         assert!(text("王小明", 2).unwrap_err().contains("at most 2"));
         assert!(text("  ", 2).is_err());
+    }
+
+    #[test]
+    fn codes_are_upper_case_and_plain() {
+        assert_eq!(code(" maint-10k ").unwrap(), "MAINT-10K");
+        assert!(code("保养").is_err());
+        assert!(code(&"A".repeat(33)).is_err());
     }
 }

@@ -20,18 +20,7 @@ pub async fn create_dealer(
     timezone: &str,
     now: DateTime<Utc>,
 ) -> AppResult<dealer::Model> {
-    let code = code.trim().to_uppercase();
-    if code.is_empty()
-        || code.len() > 32
-        || !code
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(AppError::field(
-            "code",
-            "must be 1 to 32 letters, digits, - or _",
-        ));
-    }
+    let code = validation::code(code).map_err(|m| AppError::field("code", m))?;
     let name = validation::text(name, 100).map_err(|m| AppError::field("name", m))?;
     timezone.parse::<Tz>().map_err(|_| {
         AppError::field("timezone", "is not an IANA time zone such as Asia/Shanghai")

@@ -137,15 +137,7 @@ pub async fn put(
 ) -> AppResult<MenuItem> {
     actor.require(MANAGERS)?;
     let mut e = FieldErrors::new();
-    let code = code.trim().to_uppercase();
-    if code.is_empty()
-        || code.len() > 32
-        || !code
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        e.add("code", "must be 1 to 32 letters, digits, - or _");
-    }
+    let code = e.check("code", validation::code(code)).unwrap_or_default();
     let name_zh = e.check("name_zh", validation::text(&m.name_zh, 100));
     let name_en = e.check("name_en", validation::text(&m.name_en, 100));
     if m.labour_hours <= Decimal::ZERO || m.labour_hours > Decimal::from(100) {
