@@ -830,3 +830,84 @@ async fn the_preparation_list_sums_parts_and_warns() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn capacity_and_menu_are_set_by_managers_and_checked() {
+    let app = spawn_app().await;
+    let s = shop(&app, "STAR", "Asia/Shanghai", 3, 3).await;
+    let hours = json!([{"weekday": 1, "open": "08:00", "close": "12:00"}]);
+    let by_advisor = app
+        .put("/api/v1/capacity", &s.advisor, &json!({"slot_minutes": 30, "reception_per_slot": 3, "workshop_bays": 3, "opening_hours": hours}))
+        .await;
+    assert_eq!(by_advisor.status, StatusCode::FORBIDDEN);
+    let bad = app
+        .put(
+            "/api/v1/capacity",
+            &s.manager,
+            &json!({"slot_minutes": 5, "reception_per_slot": 0, "workshop_bays": 3,
+                    "opening_hours": [{"weekday": 8, "open": "12:00", "close": "08:00"}]}),
+        )
+        .await;
+    assert_eq!(
+        bad.problem_fields(),
+        [
+            "slot_minutes",
+            "reception_per_slot",
+            "opening_hours[0].weekday",
+            "opening_hours[0].close"
+        ]
+    );
+    let bad_time = app
+        .put("/api/v1/capacity", &s.manager, &json!({"slot_minutes": 30, "reception_per_slot": 3, "workshop_bays": 3, "opening_hours": [{"weekday": 1, "open": "8am", "close": "12:00"}]}))
+        .await;
+    assert_eq!(bad_time.problem_fields(), ["opening_hours[0].open"]);
+    let current = app.get("/api/v1/capacity", &s.advisor).await;
+    assert_eq!(current.body["slot_minutes"], 60);
+    let stale = app
+        .send(app.http.put(app.url("/api/v1/capacity")).bearer_auth(&s.manager).header("if-match", "\"0\"").json(&json!({"slot_minutes": 30, "reception_per_slot": 3, "workshop_bays": 3, "opening_hours": hours})))
+        .await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+
+    let menu = app
+        .put("/api/v1/menu/保养", &s.manager, &json!({"name_zh": "", "name_en": "x", "labour_hours": "0", "price_estimate": "1.234", "parts": [{"part_number": "P", "name": "p", "quantity": "0"}]}))
+        .await;
+    assert_eq!(
+        menu.problem_fields(),
+        [
+            "code",
+            "name_zh",
+            "labour_hours",
+            "price_estimate",
+            "parts[0].quantity"
+        ]
+    );
+    let by_advisor = app
+        .put(
+            "/api/v1/menu/X1",
+            &s.advisor,
+            &json!({"name_zh": "x", "name_en": "x", "labour_hours": "1", "price_estimate": "1"}),
+        )
+        .await;
+    assert_eq!(by_advisor.status, StatusCode::FORBIDDEN);
+    let slots = app
+        .get(
+            &format!(
+                "/api/v1/appointment-slots?date={}&duration_hours=-1",
+                s.date
+            ),
+            &s.advisor,
+        )
+        .await;
+    assert_eq!(slots.problem_fields(), ["duration_hours"]);
+    let range = app
+        .get(
+            &format!(
+                "/api/v1/appointments?from={}&to={}",
+                s.date,
+                s.date - Duration::days(1)
+            ),
+            &s.advisor,
+        )
+        .await;
+    assert_eq!(range.problem_fields(), ["to"]);
+}
