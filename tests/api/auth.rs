@@ -317,3 +317,21 @@ async fn a_code_allows_five_tries_then_not_even_the_right_one() {
         .await;
     assert_eq!(right.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn one_address_trying_many_usernames_is_locked_out_too() {
+    let app = spawn_app().await;
+    app.staff("STAR", Role::ServiceAdvisor).await;
+    // 20 failures spread over 5 usernames: no account reaches its own limit
+    for i in 0..20 {
+        let a = app
+            .post("/api/v1/auth/login", None, &json!({"dealer_code": "STAR", "username": format!("guess{}", i % 5), "password": "wrong-password"}))
+            .await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let right = json!({"dealer_code": "STAR", "username": "service_advisor", "password": PASSWORD});
+    assert_eq!(
+        app.post("/api/v1/auth/login", None, &right).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}

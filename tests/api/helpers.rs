@@ -29,6 +29,8 @@ pub struct TestApp {
     pub sms: SmsSink,
     pub state: web::Data<AppState>,
     pub data_dir: PathBuf,
+    /// The database the app runs on, for commands run beside it.
+    pub database_url: String,
     /// (admin URL, database) of a PostgreSQL test database, dropped with the app.
     pg: Option<(String, String)>,
     _dir: tempfile::TempDir,
@@ -266,6 +268,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         sms,
         state,
         data_dir: dir.path().to_path_buf(),
+        database_url: db_url.clone(),
         pg,
         _dir: dir,
     }

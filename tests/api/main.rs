@@ -3,6 +3,7 @@ mod helpers;
 
 mod appointments;
 mod auth;
+mod cli;
 mod customers;
 mod errors;
 mod import;
