@@ -911,3 +911,39 @@ async fn capacity_and_menu_are_set_by_managers_and_checked() {
         .await;
     assert_eq!(range.problem_fields(), ["to"]);
 }
+
+#[tokio::test]
+async fn one_car_booked_from_several_tablets_at_once_gets_one_booking() {
+    let app = spawn_app().await;
+    let s = shop(&app, "STAR", "Asia/Shanghai", 3, 3).await;
+    let (_, v) = owner(&app, &s, 1).await;
+    let starts: Vec<String> = (0..8)
+        .map(|i| s.at_on(s.date + Duration::days(i / 4), 8 + (i % 4) as u32, 0))
+        .collect();
+    let answers =
+        futures_util::future::join_all(starts.iter().map(|at| book(&app, &s, &v, at))).await;
+    let created = answers
+        .iter()
+        .filter(|a| a.status == StatusCode::CREATED)
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|a| a.status == StatusCode::CONFLICT)
+        .count();
+    assert_eq!(
+        (created, refused),
+        (1, 7),
+        "{:?}",
+        answers.iter().map(|a| a.body.clone()).collect::<Vec<_>>()
+    );
+    let held: u64 = {
+        let mut n = 0;
+        for at in &starts {
+            n += 3 - slot(&app, &s, at).await["remaining_reception"]
+                .as_u64()
+                .unwrap();
+        }
+        n
+    };
+    assert_eq!(held, 1, "a refused booking kept its slot");
+}

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, FixedOffset, Utc};
 use rust_decimal::Decimal;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
 };
@@ -113,22 +114,7 @@ async fn plan(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let open = appointment::Entity::find()
-        .filter(appointment::Column::VehicleId.eq(vehicle.id))
-        .filter(
-            appointment::Column::State
-                .is_in([AppointmentState::Booked, AppointmentState::Confirmed]),
-        )
-        .filter(appointment::Column::SlotStart.gte(now))
-        .one(db)
-        .await?;
-    if let Some(open) = open {
-        return Err(AppError::Conflict(format!(
-            "this vehicle is already booked for {}; reschedule that appointment ({}) instead",
-            open.slot_start.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
-            open.id
-        )));
-    }
+    refuse_second_booking(db, vehicle.id, tz, now).await?;
     if !staff
         && (input.duration_hours.is_some() || input.source.is_some() || input.advisor_id.is_some())
     {
@@ -262,6 +248,21 @@ pub async fn book(
     // the slot's counters are taken last, so their row locks are held only
     // for the moments before the commit
     let txn = db.begin().await?;
+    // a write on the vehicle's row first: bookings of one vehicle queue here
+    // (row lock on PostgreSQL, the one writer on SQLite), so the check below
+    // sees any booking of it that committed meanwhile
+    vehicle::Entity::update_many()
+        .col_expr(
+            vehicle::Column::Version,
+            Expr::col(vehicle::Column::Version).into(),
+        )
+        .filter(vehicle::Column::Id.eq(p.vehicle.id))
+        .exec(&txn)
+        .await?;
+    if let Err(e) = refuse_second_booking(&txn, p.vehicle.id, tz, now).await {
+        txn.rollback().await?;
+        return Err(e);
+    }
     let m = appointment::ActiveModel {
         id: Set(Uuid::now_v7()),
         dealer_id: Set(actor.dealer_id),
@@ -344,6 +345,32 @@ pub async fn book(
     txn.commit().await?;
     notify::send_after_commit(state, sms.into_iter().collect());
     Ok(BookOutcome::Created(Box::new(view)))
+}
+
+/// A vehicle holds one open booking at a time: a second is a reschedule.
+async fn refuse_second_booking(
+    db: &impl ConnectionTrait,
+    vehicle_id: Uuid,
+    tz: chrono_tz::Tz,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let open = appointment::Entity::find()
+        .filter(appointment::Column::VehicleId.eq(vehicle_id))
+        .filter(
+            appointment::Column::State
+                .is_in([AppointmentState::Booked, AppointmentState::Confirmed]),
+        )
+        .filter(appointment::Column::SlotStart.gte(now))
+        .one(db)
+        .await?;
+    match open {
+        Some(open) => Err(AppError::Conflict(format!(
+            "this vehicle is already booked for {}; reschedule that appointment ({}) instead",
+            open.slot_start.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+            open.id
+        ))),
+        None => Ok(()),
+    }
 }
 
 async fn replay(
