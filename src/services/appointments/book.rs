@@ -254,7 +254,7 @@ pub async fn book(
     vehicle::Entity::update_many()
         .col_expr(
             vehicle::Column::Version,
-            Expr::col(vehicle::Column::Version).into(),
+            Expr::col(vehicle::Column::Version),
         )
         .filter(vehicle::Column::Id.eq(p.vehicle.id))
         .exec(&txn)
