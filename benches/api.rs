@@ -26,16 +26,7 @@ async fn main() -> anyhow::Result<()> {
     let now = Utc::now();
     let started = Instant::now();
     let d = dealers::create_dealer(db, "BENCH", "压测4S店", "Asia/Shanghai", now).await?;
-    dealers::create_user(
-        db,
-        &app.state.passwords,
-        d.id,
-        "advisor",
-        &[Role::ServiceAdvisor],
-        "benchmark-pass".into(),
-        now,
-    )
-    .await?;
+    staff(&app.state, d.id, "advisor", Role::ServiceAdvisor).await?;
     let data = load_customers(db, d.id, n, now).await?;
     db.execute_unprepared("ANALYZE").await?;
     println!(
@@ -43,7 +34,7 @@ async fn main() -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
 
-    let token = login(&app.base, "BENCH", "advisor", "benchmark-pass").await?;
+    let token = login(&app.base, "BENCH", "advisor").await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
         .build()?;

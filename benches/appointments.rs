@@ -33,26 +33,8 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let tz: Tz = chrono_tz::Asia::Shanghai;
     let d = dealers::create_dealer(db, "BENCH", "压测4S店", "Asia/Shanghai", now).await?;
-    let manager = dealers::create_user(
-        db,
-        &app.state.passwords,
-        d.id,
-        "manager",
-        &[Role::ServiceManager],
-        "benchmark-pass".into(),
-        now,
-    )
-    .await?;
-    dealers::create_user(
-        db,
-        &app.state.passwords,
-        d.id,
-        "advisor",
-        &[Role::ServiceAdvisor],
-        "benchmark-pass".into(),
-        now,
-    )
-    .await?;
+    let manager = staff(&app.state, d.id, "manager", Role::ServiceManager).await?;
+    staff(&app.state, d.id, "advisor", Role::ServiceAdvisor).await?;
     let boss = Actor {
         id: manager.id,
         dealer_id: d.id,
@@ -172,7 +154,7 @@ async fn main() -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
 
-    let token = login(&app.base, "BENCH", "advisor", "benchmark-pass").await?;
+    let token = login(&app.base, "BENCH", "advisor").await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
         .build()?;

@@ -177,16 +177,33 @@ pub async fn load_customers(
     Ok(out)
 }
 
-pub async fn login(
-    base: &str,
-    dealer: &str,
+pub const PASSWORD: &str = "benchmark-pass";
+
+/// A staff user of the bench dealer, password [`PASSWORD`].
+pub async fn staff(
+    state: &AppState,
+    dealer_id: Uuid,
     username: &str,
-    password: &str,
-) -> anyhow::Result<String> {
+    role: servicelane::domain::Role,
+) -> anyhow::Result<servicelane::entities::user::Model> {
+    let (db, passwords) = (&state.db, &state.passwords);
+    Ok(servicelane::services::dealers::create_user(
+        db,
+        passwords,
+        dealer_id,
+        username,
+        &[role],
+        PASSWORD.into(),
+        Utc::now(),
+    )
+    .await?)
+}
+
+pub async fn login(base: &str, dealer: &str, username: &str) -> anyhow::Result<String> {
     let v: serde_json::Value = reqwest::Client::new()
         .post(format!("{base}/api/v1/auth/login"))
         .json(
-            &serde_json::json!({"dealer_code": dealer, "username": username, "password": password}),
+            &serde_json::json!({"dealer_code": dealer, "username": username, "password": PASSWORD}),
         )
         .send()
         .await?

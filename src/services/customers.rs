@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryOrder, QuerySelect, Set, TryIntoModel,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -318,7 +318,7 @@ pub async fn update(
     am.updated_at = Set(now);
     // the version in the WHERE makes a concurrent edit lose cleanly (412), never silently
     let res = customer::Entity::update_many()
-        .set(am)
+        .set(am.clone())
         .filter(customer::Column::Id.eq(id))
         .filter(customer::Column::Version.eq(expected_version))
         .exec(db)
@@ -327,7 +327,8 @@ pub async fn update(
     if res.rows_affected == 0 {
         return Err(AppError::PreconditionFailed);
     }
-    get(db, actor, id).await
+    // the row is now exactly what was written: no need to read it back
+    Ok(am.try_into_model()?.into())
 }
 
 /// What a search string could be. A customer is found by any of them.

@@ -4,7 +4,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionSession, TransactionTrait,
+    TransactionSession, TransactionTrait, TryIntoModel,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -392,7 +392,7 @@ pub async fn update(
     am.version = Set(current.version + 1);
     am.updated_at = Set(now);
     let res = vehicle::Entity::update_many()
-        .set(am)
+        .set(am.clone())
         .filter(vehicle::Column::Id.eq(id))
         .filter(vehicle::Column::Version.eq(expected_version))
         .exec(db)
@@ -401,7 +401,8 @@ pub async fn update(
     if res.rows_affected == 0 {
         return Err(AppError::PreconditionFailed);
     }
-    get(db, actor, id).await
+    // the row is now exactly what was written: no need to read it back
+    Ok(am.try_into_model()?.into())
 }
 
 /// Records an odometer reading. The check against the last reading and the

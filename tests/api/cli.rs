@@ -8,9 +8,10 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-fn servicelane(app: &TestApp, args: &[&str], stdin: &str) -> (bool, String) {
+/// Runs `servicelane <command line>` (split on spaces) beside the test's app.
+fn servicelane(app: &TestApp, command: &str, stdin: &str) -> (bool, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_servicelane"))
-        .args(args)
+        .args(command.split_whitespace())
         .env(
             "SERVICELANE_CONFIG_DIR",
             concat!(env!("CARGO_MANIFEST_DIR"), "/config"),
@@ -47,34 +48,14 @@ async fn an_admin_creates_a_dealer_and_a_user_who_can_then_log_in() {
     let app = spawn_app().await;
     let (ok, out) = servicelane(
         &app,
-        &[
-            "admin",
-            "create-dealer",
-            "--code",
-            "moon",
-            "--name",
-            "月亮4S店",
-            "--timezone",
-            "Asia/Urumqi",
-        ],
+        "admin create-dealer --code moon --name 月亮4S店 --timezone Asia/Urumqi",
         "",
     );
     assert!(ok, "{out}");
     assert!(out.contains("dealer MOON created"), "{out}");
     let (ok, out) = servicelane(
         &app,
-        &[
-            "admin",
-            "create-user",
-            "--dealer",
-            "MOON",
-            "--username",
-            "li",
-            "--role",
-            "service_advisor",
-            "--role",
-            "customer_care",
-        ],
+        "admin create-user --dealer MOON --username li --role service_advisor --role customer_care",
         "a long enough password\n",
     );
     assert!(ok, "{out}");
@@ -97,50 +78,23 @@ async fn an_admin_creates_a_dealer_and_a_user_who_can_then_log_in() {
 
     let (ok, out) = servicelane(
         &app,
-        &[
-            "admin",
-            "create-user",
-            "--dealer",
-            "MOON",
-            "--username",
-            "wu",
-            "--role",
-            "boss",
-        ],
+        "admin create-user --dealer MOON --username wu --role boss",
         "whatever-password\n",
     );
     assert!(!ok && out.contains("unknown role 'boss'"), "{out}");
     let (ok, out) = servicelane(
         &app,
-        &[
-            "admin",
-            "create-user",
-            "--dealer",
-            "MOON",
-            "--username",
-            "wu",
-            "--role",
-            "cashier",
-        ],
+        "admin create-user --dealer MOON --username wu --role cashier",
         "short\n",
     );
     assert!(!ok && out.contains("password"), "{out}");
     let (ok, out) = servicelane(
         &app,
-        &[
-            "admin",
-            "create-dealer",
-            "--code",
-            "X",
-            "--name",
-            "x",
-            "--timezone",
-            "Mars/Olympus",
-        ],
+        "admin create-dealer --code X --name x --timezone Mars/Olympus",
         "",
     );
     assert!(!ok && out.contains("timezone"), "{out}");
-    let (ok, out) = servicelane(&app, &["migrate"], "");
+    let (ok, out) = servicelane(&app, "migrate", "");
     assert!(ok && out.contains("migrations applied"), "{out}");
 }
 
@@ -159,7 +113,7 @@ async fn the_import_command_reports_rejected_lines_and_a_dry_run_saves_nothing()
     let path = file.to_str().unwrap();
     let (ok, out) = servicelane(
         &app,
-        &["import", "customers", path, "--dealer", "STAR", "--dry-run"],
+        &format!("import customers {path} --dealer STAR --dry-run"),
         "",
     );
     assert!(ok, "{out}");
@@ -174,9 +128,9 @@ async fn the_import_command_reports_rejected_lines_and_a_dry_run_saves_nothing()
         app.get("/api/v1/customers", &token).await.body["items"],
         json!([])
     );
-    let (ok, out) = servicelane(&app, &["import", "customers", path, "--dealer", "STAR"], "");
+    let (ok, out) = servicelane(&app, &format!("import customers {path} --dealer STAR"), "");
     assert!(ok && out.contains("1 customers created"), "{out}");
-    let (ok, out) = servicelane(&app, &["import", "customers", path, "--dealer", "STAR"], "");
+    let (ok, out) = servicelane(&app, &format!("import customers {path} --dealer STAR"), "");
     assert!(
         ok && out.contains("0 customers created, 1 already there"),
         "{out}"

@@ -106,6 +106,12 @@ async fn without_a_webhook_the_sms_lands_in_the_outbox_folder() {
     );
 }
 
+async fn demo_login(app: &TestApp, username: &str) -> Answer {
+    let body =
+        serde_json::json!({"dealer_code": "DEMO", "username": username, "password": "servicelane"});
+    app.post("/api/v1/auth/login", None, &body).await
+}
+
 const CHEAP_HASHING: [(&str, &str); 2] = [
     ("SERVICELANE__AUTH__ARGON2_MEMORY_KIB", "1024"),
     ("SERVICELANE__AUTH__ARGON2_ITERATIONS", "1"),
@@ -116,13 +122,7 @@ async fn the_development_profile_seeds_a_demo_a_newcomer_can_book_with() {
     let mut vars = vec![("SERVICELANE__PROFILE", "development")];
     vars.extend(CHEAP_HASHING);
     let app = spawn_app_with(&vars).await;
-    let login = app
-        .post(
-            "/api/v1/auth/login",
-            None,
-            &serde_json::json!({"dealer_code": "DEMO", "username": "advisor", "password": "servicelane"}),
-        )
-        .await;
+    let login = demo_login(&app, "advisor").await;
     assert_eq!(login.status, StatusCode::OK, "{}", login.body);
     let token = login.body["access_token"].as_str().unwrap();
     let found = app.get("/api/v1/customers?q=13800000001", token).await;
@@ -155,9 +155,7 @@ async fn the_development_profile_seeds_a_demo_a_newcomer_can_book_with() {
         "admin",
         "brand",
     ] {
-        let a = app
-            .post("/api/v1/auth/login", None, &serde_json::json!({"dealer_code": "DEMO", "username": user, "password": "servicelane"}))
-            .await;
+        let a = demo_login(&app, user).await;
         assert_eq!(a.status, StatusCode::OK, "{user}");
     }
 }
@@ -170,12 +168,6 @@ async fn the_production_profile_never_seeds() {
     ];
     vars.extend(CHEAP_HASHING);
     let app = spawn_app_with(&vars).await;
-    let login = app
-        .post(
-            "/api/v1/auth/login",
-            None,
-            &serde_json::json!({"dealer_code": "DEMO", "username": "advisor", "password": "servicelane"}),
-        )
-        .await;
+    let login = demo_login(&app, "advisor").await;
     assert_eq!(login.status, StatusCode::UNAUTHORIZED);
 }

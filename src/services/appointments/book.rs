@@ -114,7 +114,6 @@ async fn plan(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    refuse_second_booking(db, vehicle.id, tz, now).await?;
     if !staff
         && (input.duration_hours.is_some() || input.source.is_some() || input.advisor_id.is_some())
     {

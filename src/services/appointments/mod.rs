@@ -37,7 +37,7 @@ pub const BOOKERS: &[Role] = &[
     Role::DealerAdmin,
 ];
 
-/// Who reads the register and the preparation list: also the workshop and the parts desk.
+/// Who reads the register: also the workshop, the parts desk and the customer (their own).
 pub const REGISTER_READERS: &[Role] = &[
     Role::ServiceManager,
     Role::ServiceSupervisor,
