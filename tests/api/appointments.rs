@@ -947,3 +947,140 @@ async fn one_car_booked_from_several_tablets_at_once_gets_one_booking() {
     };
     assert_eq!(held, 1, "a refused booking kept its slot");
 }
+
+#[tokio::test]
+async fn the_register_filters_by_state_and_advisor_and_closed_days_have_no_slots() {
+    let app = spawn_app().await;
+    let s = shop(&app, "STAR", "Asia/Shanghai", 3, 3).await;
+    let me = app.get("/api/v1/me", &s.advisor).await;
+    let advisor_id = me.body["id"].as_str().unwrap().to_string();
+    let (_, v1) = owner(&app, &s, 1).await;
+    let (_, v2) = owner(&app, &s, 2).await;
+    let mine = app
+        .post(
+            "/api/v1/appointments",
+            Some(&s.advisor),
+            &json!({"vehicle_id": v1, "slot_start": s.at(9, 0), "services": ["MAINT-10K"], "advisor_id": advisor_id}),
+        )
+        .await;
+    assert_eq!(mine.status, StatusCode::CREATED, "{}", mine.body);
+    let other = book(&app, &s, &v2, &s.at(10, 0)).await;
+    let other_id = other.body["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/appointments/{other_id}/cancel"),
+        Some(&s.advisor),
+        &json!({}),
+    )
+    .await;
+
+    let ids = |a: &Answer| {
+        a.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["id"].clone())
+            .collect::<Vec<_>>()
+    };
+    let by_advisor = app
+        .get(
+            &format!(
+                "/api/v1/appointments?date={}&advisor_id={advisor_id}",
+                s.date
+            ),
+            &s.advisor,
+        )
+        .await;
+    assert_eq!(ids(&by_advisor), [mine.body["id"].clone()]);
+    let cancelled = app
+        .get(
+            &format!("/api/v1/appointments?date={}&state=cancelled", s.date),
+            &s.advisor,
+        )
+        .await;
+    assert_eq!(ids(&cancelled), [other.body["id"].clone()]);
+    let bad_state = app
+        .get(
+            &format!("/api/v1/appointments?date={}&state=lost", s.date),
+            &s.advisor,
+        )
+        .await;
+    assert_eq!(bad_state.problem_fields(), ["state"]);
+
+    let holiday = s.date + Duration::days(2);
+    let path = format!("/api/v1/appointment-slots?date={holiday}");
+    assert_eq!(
+        app.get(&path, &s.advisor)
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    app.put(
+        "/api/v1/closed-dates",
+        &s.manager,
+        &json!({"date": holiday, "reason": "春节"}),
+    )
+    .await;
+    assert_eq!(app.get(&path, &s.advisor).await.body, json!([]));
+    let listed = app.get("/api/v1/closed-dates", &s.advisor).await;
+    assert_eq!(listed.body, json!([{"date": holiday, "reason": "春节"}]));
+    let reopened = app
+        .send(
+            app.http
+                .delete(app.url(&format!("/api/v1/closed-dates/{holiday}")))
+                .bearer_auth(&s.manager),
+        )
+        .await;
+    assert_eq!(reopened.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get(&path, &s.advisor)
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+}
+
+#[tokio::test]
+async fn a_customer_who_refused_service_sms_is_told_in_the_app_only() {
+    let app = spawn_app().await;
+    let s = shop(&app, "STAR", "Asia/Shanghai", 3, 3).await;
+    let c = app
+        .post(
+            "/api/v1/customers",
+            Some(&s.advisor),
+            &json!({"name": "赵敏", "phone": "13900000009", "locale": "en",
+                    "consents": [{"channel": "sms", "purpose": "service", "granted": false, "source": "reception"}]}),
+        )
+        .await;
+    let v = app
+        .create_vehicle(
+            &s.advisor,
+            c.body["id"].as_str().unwrap(),
+            &vin(3009),
+            "京A30009",
+        )
+        .await;
+    let token = app.customer_token(&s.code, "13900000009").await;
+    let a = book(&app, &s, v["id"].as_str().unwrap(), &s.at(9, 0)).await;
+    assert_eq!(a.status, StatusCode::CREATED);
+    let inbox = app.get("/api/v1/inbox", &token).await;
+    assert_eq!(inbox.body[0]["kind"], "appointment_booked");
+    assert_eq!(inbox.body[0]["title"], "Appointment booked");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let sms: Vec<_> = app
+        .sms
+        .messages_to("+8613900000009")
+        .into_iter()
+        .filter(|m| m.0["template"] != "otp")
+        .collect();
+    assert!(
+        sms.is_empty(),
+        "{:?}",
+        sms.iter().map(|m| m.0.clone()).collect::<Vec<_>>()
+    );
+}

@@ -335,3 +335,46 @@ async fn one_address_trying_many_usernames_is_locked_out_too() {
         StatusCode::TOO_MANY_REQUESTS
     );
 }
+
+#[tokio::test]
+async fn a_second_code_is_not_sent_within_a_minute() {
+    let app = spawn_app().await;
+    customer_with_phone(&app).await;
+    let ask = json!({"dealer_code": "STAR", "phone": "13912345678"});
+    app.post("/api/v1/auth/otp", None, &ask).await;
+    let first = otp_code(&app.sms.wait_for("+8613912345678").await.0);
+    assert_eq!(
+        app.post("/api/v1/auth/otp", None, &ask).await.status,
+        StatusCode::ACCEPTED
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.sms.messages_to("+8613912345678").len(), 1);
+
+    app.clock.advance(Duration::seconds(61));
+    app.post("/api/v1/auth/otp", None, &ask).await;
+    for _ in 0..100 {
+        if app.sms.messages_to("+8613912345678").len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let all = app.sms.messages_to("+8613912345678");
+    assert_eq!(all.len(), 2);
+    // the newest code is the one that counts
+    let second = otp_code(&all[1].0);
+    let verify = |code: &str| json!({"dealer_code": "STAR", "phone": "13912345678", "code": code});
+    if first != second {
+        assert_eq!(
+            app.post("/api/v1/auth/otp/verify", None, &verify(&first))
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        app.post("/api/v1/auth/otp/verify", None, &verify(&second))
+            .await
+            .status,
+        StatusCode::OK
+    );
+}

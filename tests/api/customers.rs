@@ -210,3 +210,38 @@ async fn a_patch_that_would_take_another_customers_phone_is_409_and_changes_noth
     assert_eq!(after.body["name"], "李娜");
     assert_eq!(after.etag(), "\"1\"");
 }
+
+#[tokio::test]
+async fn a_consent_patch_replaces_only_the_statements_it_names() {
+    let app = spawn_app().await;
+    let (_, token) = app.staff("STAR", Role::ServiceAdvisor).await;
+    let c = app
+        .post(
+            "/api/v1/customers",
+            Some(&token),
+            &json!({"name": "王小明", "phone": "13800000001", "consents": [
+                {"channel": "sms", "purpose": "marketing", "granted": true, "source": "paper_form", "at": "2026-01-01T00:00:00Z"},
+                {"channel": "email", "purpose": "service", "granted": true, "source": "paper_form", "at": "2026-01-01T00:00:00Z"}
+            ]}),
+        )
+        .await;
+    let path = format!("/api/v1/customers/{}", c.body["id"].as_str().unwrap());
+    let p = app
+        .patch(&path, &token, Some(&c.etag()), &json!({"consents": [{"channel": "sms", "purpose": "marketing", "granted": false, "source": "phone_call"}]}))
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    let consents = p.body["consents"].as_array().unwrap();
+    assert_eq!(consents.len(), 2);
+    let sms = consents.iter().find(|x| x["channel"] == "sms").unwrap();
+    assert_eq!(
+        (sms["granted"].clone(), sms["source"].clone()),
+        (json!(false), json!("phone_call"))
+    );
+    assert_ne!(sms["at"], "2026-01-01T00:00:00Z");
+    let email = consents.iter().find(|x| x["channel"] == "email").unwrap();
+    assert_eq!(email["at"], "2026-01-01T00:00:00Z");
+    let future = app
+        .patch(&path, &token, Some(&p.etag()), &json!({"consents": [{"channel": "app", "purpose": "service", "granted": true, "source": "app", "at": "2999-01-01T00:00:00Z"}]}))
+        .await;
+    assert_eq!(future.problem_fields(), ["consents[0].at"]);
+}

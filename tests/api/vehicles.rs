@@ -195,4 +195,26 @@ async fn a_vehicle_patch_needs_the_current_etag() {
         .patch(&path, &token, Some("\"2\""), &json!({"plate": "nope"}))
         .await;
     assert_eq!(bad.problem_fields(), ["plate"]);
+    // sold to another customer of the dealer
+    let buyer = app.create_customer(&token, "李娜", "13900000002").await;
+    let sold = app
+        .patch(
+            &path,
+            &token,
+            Some("\"2\""),
+            &json!({"customer_id": buyer["id"]}),
+        )
+        .await;
+    assert_eq!(sold.status, StatusCode::OK, "{}", sold.body);
+    assert_eq!(sold.body["customer_id"], buyer["id"]);
+    let theirs = app
+        .get(
+            &format!(
+                "/api/v1/customers/{}/vehicles",
+                buyer["id"].as_str().unwrap()
+            ),
+            &token,
+        )
+        .await;
+    assert_eq!(theirs.body.as_array().unwrap().len(), 1);
 }
