@@ -27,6 +27,14 @@ pub enum AppError {
     Forbidden(&'static str),
     #[error("not found")]
     NotFound,
+    /// No route serves the path.
+    #[error("no such route")]
+    NoRoute,
+    /// The path is served, but not for this method (the answer carries `Allow`).
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("body too large")]
+    PayloadTooLarge { limit: usize },
     #[error("{0}")]
     Conflict(String),
     /// The slot asked for is full; the answer offers the next free ones.
@@ -98,6 +106,9 @@ impl AppError {
             AppError::Unauthorized(_) => ("unauthorized", "Authentication required"),
             AppError::Forbidden(_) => ("forbidden", "Not allowed for your role"),
             AppError::NotFound => ("not-found", "Not found"),
+            AppError::NoRoute => ("no-route", "No such route"),
+            AppError::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
+            AppError::PayloadTooLarge { .. } => ("payload-too-large", "Body too large"),
             AppError::Conflict(_) => ("conflict", "Conflict"),
             AppError::SlotFull { .. } => ("slot-full", "Slot full"),
             AppError::PreconditionFailed => ("stale-write", "Changed by someone else"),
@@ -120,6 +131,14 @@ impl AppError {
             AppError::Validation(e) => (e.to_string(), e.0.clone()),
             AppError::Unauthorized(d) | AppError::Forbidden(d) => ((*d).to_string(), vec![]),
             AppError::NotFound => ("no such record".to_string(), vec![]),
+            AppError::NoRoute => ("no operation is served at this path".into(), vec![]),
+            AppError::MethodNotAllowed => (
+                "this path is served, but not for this method; see Allow".into(),
+                vec![],
+            ),
+            AppError::PayloadTooLarge { limit } => {
+                (format!("the body may be at most {limit} bytes"), vec![])
+            }
             AppError::Conflict(d) | AppError::SlotFull { detail: d, .. } => (d.clone(), vec![]),
             AppError::PreconditionFailed => (
                 "the record was changed since you read it; read it again and repeat your change"
@@ -154,7 +173,9 @@ impl ResponseError for AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::NotFound | AppError::NoRoute => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Conflict(_) | AppError::SlotFull { .. } => StatusCode::CONFLICT,
             AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,

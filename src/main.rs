@@ -41,6 +41,8 @@ enum Command {
     Admin(Admin),
     #[command(subcommand)]
     Import(Import),
+    /// Print the OpenAPI document (what is committed as `openapi.json`).
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -117,6 +119,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 app.port()
             );
             app.run_until_stopped().await?;
+        }
+        Command::Openapi => {
+            print!("{}", servicelane::api::Contract::new().json());
         }
         Command::Migrate => {
             let conn = db::connect(&settings).await?;

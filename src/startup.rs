@@ -8,6 +8,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use rand::RngCore;
+use utoipa_actix_web::AppExt;
 
 use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
@@ -43,12 +44,16 @@ impl Application {
         };
         let data = state.clone();
         let metrics = web::Data::new(state.metrics.clone());
+        let contract = web::Data::new(api::Contract::new());
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(telemetry::observe))
                 .app_data(data.clone())
                 .app_data(metrics.clone())
+                .into_utoipa_app()
                 .configure(api::routes)
+                .into_app()
+                .configure(api::extras(contract.clone()))
         })
         .workers(workers)
         .shutdown_timeout(10)

@@ -4,11 +4,12 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use uuid::Uuid;
 
-use super::extract::{Json, Query};
+use super::contract::headers::IdempotencyKeyHeader;
+use super::extract::{Json, OptionalJson, Query};
 use crate::auth::Actor;
-use crate::domain::appointment::Action;
+use crate::domain::appointment::StateAction;
 use crate::domain::schedule::SlotView;
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppResult, Problem};
 use crate::services::appointments::book::{self, BookOutcome, NewAppointment};
 use crate::services::appointments::planning::{self, Day, Invitation, Preparation, Range};
 use crate::services::appointments::transitions::{self, Event, Reason, Reschedule};
@@ -16,8 +17,8 @@ use crate::services::appointments::{self, Appointment, RegisterQuery, SlotQuery}
 use crate::state::AppState;
 
 /// The slots of a day in the dealer's zone, with what each has left.
-#[utoipa::path(context_path = "/api/v1", tag = "appointments", params(SlotQuery), security(("bearer" = [])),
-    responses((status = 200, body = Vec<SlotView>), (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(operation_id = "listAppointmentSlots", tag = "appointments", params(SlotQuery), security(("bearer" = [])),
+    responses((status = 200, body = Vec<SlotView>)))]
 #[get("/appointment-slots")]
 pub async fn slots(
     state: web::Data<AppState>,
@@ -30,11 +31,11 @@ pub async fn slots(
 
 /// Books a slot. Customers book their own vehicles; staff book for a customer.
 /// Send `Idempotency-Key` to make a retry safe.
-#[utoipa::path(context_path = "/api/v1", tag = "appointments", request_body = NewAppointment, security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "the same key and body replays the first answer")),
-    responses((status = 201, body = Appointment),
-        (status = 409, description = "the slot is full; next_free_slots lists alternatives", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(operation_id = "createAppointment", tag = "appointments", request_body = NewAppointment, security(("bearer" = [])),
+    params(IdempotencyKeyHeader),
+    responses((status = 201, body = Appointment,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same key"))),
+        (status = 409, description = "the slot is full (`next_free_slots` lists alternatives), the vehicle is already booked, or a request with the same key is still in progress", body = Problem)))]
 #[post("/appointments")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -58,7 +59,7 @@ pub async fn create(
 }
 
 /// The appointment register (《预约登记表》).
-#[utoipa::path(context_path = "/api/v1", tag = "appointments", params(RegisterQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "listAppointments", tag = "appointments", params(RegisterQuery), security(("bearer" = [])),
     responses((status = 200, body = Vec<Appointment>)))]
 #[get("/appointments")]
 pub async fn register(
@@ -70,7 +71,7 @@ pub async fn register(
 }
 
 /// Vehicles to invite (主动预约名单): maintenance due by time or projected mileage, first services.
-#[utoipa::path(context_path = "/api/v1", tag = "appointments", params(Range), security(("bearer" = [])),
+#[utoipa::path(operation_id = "listInvitations", tag = "appointments", params(Range), security(("bearer" = [])),
     responses((status = 200, body = Vec<Invitation>)))]
 #[get("/appointments/invitations")]
 pub async fn invitations(
@@ -83,7 +84,7 @@ pub async fn invitations(
 }
 
 /// A day's preparation list (准备): parts to pick, advisors, workshop hours, warnings.
-#[utoipa::path(context_path = "/api/v1", tag = "appointments", params(Day), security(("bearer" = [])),
+#[utoipa::path(operation_id = "getPreparation", tag = "appointments", params(Day), security(("bearer" = [])),
     responses((status = 200, body = Preparation)))]
 #[get("/appointments/preparation")]
 pub async fn preparation(
@@ -95,8 +96,9 @@ pub async fn preparation(
 }
 
 /// The appointment as an iCalendar file (RFC 5545) in the dealer's time zone.
-#[utoipa::path(context_path = "/api/v1", tag = "appointments", security(("bearer" = [])),
-    responses((status = 200, content_type = "text/calendar")))]
+#[utoipa::path(operation_id = "getAppointmentCalendar", tag = "appointments", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, description = "an iCalendar (RFC 5545) file", body = String, content_type = "text/calendar")))]
 #[get("/appointments/{id}.ics")]
 pub async fn calendar(
     state: web::Data<AppState>,
@@ -114,8 +116,8 @@ pub async fn calendar(
         .body(text))
 }
 
-#[utoipa::path(context_path = "/api/v1", tag = "appointments", security(("bearer" = [])),
-    responses((status = 200, body = Appointment), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(operation_id = "getAppointment", tag = "appointments", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = Appointment)))]
 #[get("/appointments/{id}")]
 pub async fn read(
     state: web::Data<AppState>,
@@ -126,7 +128,7 @@ pub async fn read(
 }
 
 /// Who changed the appointment, when, from what to what, and why.
-#[utoipa::path(context_path = "/api/v1", tag = "appointments", security(("bearer" = [])), responses((status = 200, body = Vec<Event>)))]
+#[utoipa::path(operation_id = "getAppointmentHistory", tag = "appointments", security(("bearer" = [])), params(("id" = Uuid, Path)), responses((status = 200, body = Vec<Event>)))]
 #[get("/appointments/{id}/history")]
 pub async fn history(
     state: web::Data<AppState>,
@@ -139,29 +141,28 @@ pub async fn history(
 /// confirm: booked → confirmed; check-in: the customer has arrived; cancel:
 /// the slot is given back; no-show: once the slot has begun. Body `{reason}`
 /// is optional and kept in the audit.
-#[utoipa::path(context_path = "/api/v1", tag = "appointments", request_body = Option<Reason>, security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("action" = Action, Path, description = "confirm, check-in, cancel or no-show")),
-    responses((status = 200, body = Appointment), (status = 409, description = "not allowed from the current state", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(operation_id = "changeAppointmentState", tag = "appointments", request_body = Option<Reason>, security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("action" = StateAction, Path)),
+    responses((status = 200, body = Appointment), (status = 409, description = "not allowed from the current state", body = Problem)))]
 #[post("/appointments/{id}/{action}")]
 pub async fn act(
     state: web::Data<AppState>,
     actor: Actor,
-    path: web::Path<(Uuid, String)>,
-    body: Option<Json<Reason>>,
+    path: web::Path<(Uuid, StateAction)>,
+    body: OptionalJson<Reason>,
 ) -> AppResult<HttpResponse> {
     let (id, action) = path.into_inner();
-    // reschedule has its own route (it takes a slot); anything else unknown is no resource
-    let action: Action = action.parse().map_err(|_| AppError::NotFound)?;
-    let reason = body.and_then(|b| b.0.reason);
+    let reason = body.0.and_then(|b| b.reason);
     Ok(HttpResponse::Ok()
-        .json(transitions::change(&state, &actor, id, action, reason.as_deref()).await?))
+        .json(transitions::change(&state, &actor, id, action.into(), reason.as_deref()).await?))
 }
 
 /// Moves the booking to another slot atomically; answers the new appointment
 /// (the old one becomes `rescheduled`, linked both ways).
-#[utoipa::path(context_path = "/api/v1", tag = "appointments", request_body = Reschedule, security(("bearer" = [])),
+#[utoipa::path(operation_id = "rescheduleAppointment", tag = "appointments", request_body = Reschedule, security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
     responses((status = 200, body = Appointment),
-        (status = 409, description = "the new slot is full; the booking is unchanged", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "the new slot is full (the booking is unchanged), or the appointment is no longer open", body = Problem)))]
 #[post("/appointments/{id}/reschedule")]
 pub async fn reschedule(
     state: web::Data<AppState>,

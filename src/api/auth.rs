@@ -1,7 +1,7 @@
 //! /api/v1/auth/* and /api/v1/me
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::Json;
@@ -45,10 +45,11 @@ pub struct OtpVerify {
 }
 
 /// Staff login with dealer code, username and password.
-#[utoipa::path(context_path = "/api/v1", tag = "auth", request_body = LoginRequest,
+#[utoipa::path(operation_id = "login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenPair),
         (status = 401, description = "wrong credentials (the same answer whatever was wrong)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too many failures; see Retry-After", body = Problem, content_type = "application/problem+json")))]
+        (status = 429, description = "too many failures; see Retry-After", body = Problem),
+        (status = 503, description = "too many logins being checked at once; see Retry-After", body = Problem)))]
 #[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
@@ -65,8 +66,9 @@ pub async fn login(
 }
 
 /// Rotates a refresh token. Presenting an already-rotated token revokes the whole session family.
-#[utoipa::path(context_path = "/api/v1", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = TokenPair), (status = 401, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(operation_id = "refreshTokens", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = TokenPair),
+        (status = 401, description = "the refresh token is unknown, expired, revoked or was used before (the family is then revoked)", body = Problem)))]
 #[post("/auth/refresh")]
 pub async fn refresh(
     state: web::Data<AppState>,
@@ -76,7 +78,7 @@ pub async fn refresh(
 }
 
 /// Ends the session of a refresh token.
-#[utoipa::path(context_path = "/api/v1", tag = "auth", request_body = RefreshRequest, responses((status = 204)))]
+#[utoipa::path(operation_id = "logout", tag = "auth", request_body = RefreshRequest, responses((status = 204)))]
 #[post("/auth/logout")]
 pub async fn logout(
     state: web::Data<AppState>,
@@ -87,17 +89,35 @@ pub async fn logout(
 }
 
 /// Sends a 6-digit login code by SMS. Answers 202 whether or not the phone is known.
-#[utoipa::path(context_path = "/api/v1", tag = "auth", request_body = OtpRequest,
-    responses((status = 202), (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(operation_id = "requestOtp", tag = "auth", request_body = OtpRequest,
+    responses((status = 202, body = OtpAccepted),
+        (status = 429, description = "too many codes asked for this phone; see Retry-After", body = Problem)))]
 #[post("/auth/otp")]
 pub async fn otp(state: web::Data<AppState>, body: Json<OtpRequest>) -> AppResult<HttpResponse> {
     auth::request_otp(&state, &body.0.dealer_code, &body.0.phone).await?;
-    Ok(HttpResponse::Accepted().json(serde_json::json!({ "status": "sent_if_known" })))
+    Ok(HttpResponse::Accepted().json(OtpAccepted {
+        status: OtpStatus::SentIfKnown,
+    }))
+}
+
+/// The answer to a code request: the same whether or not the phone is known.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OtpAccepted {
+    pub status: OtpStatus,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OtpStatus {
+    /// A code was sent if the phone belongs to a customer of the dealer.
+    SentIfKnown,
 }
 
 /// Exchanges a code for customer tokens. Codes expire in 5 minutes, are single-use and allow 5 tries.
-#[utoipa::path(context_path = "/api/v1", tag = "auth", request_body = OtpVerify,
-    responses((status = 200, body = TokenPair), (status = 401, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(operation_id = "verifyOtp", tag = "auth", request_body = OtpVerify,
+    responses((status = 200, body = TokenPair),
+        (status = 401, description = "the code is wrong, used or expired", body = Problem),
+        (status = 429, description = "too many tries for this phone; see Retry-After", body = Problem)))]
 #[post("/auth/otp/verify")]
 pub async fn otp_verify(
     state: web::Data<AppState>,
@@ -108,8 +128,8 @@ pub async fn otp_verify(
 }
 
 /// Who the token is.
-#[utoipa::path(context_path = "/api/v1", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, body = Me), (status = 401, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(operation_id = "getMe", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = Me)))]
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(dealers::me(&state.db, &actor).await?))

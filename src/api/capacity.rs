@@ -4,17 +4,18 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, put, web};
 use chrono::NaiveDate;
 
+use super::contract::headers::IfMatchOptionalHeader;
 use super::extract::{IfMatch, Json};
 use super::with_etag;
 use crate::auth::Actor;
 use crate::domain::schedule::Schedule;
-use crate::error::{AppResult, Problem};
+use crate::error::AppResult;
 use crate::services::capacity::{self, ClosedDate, ScheduleView};
 use crate::services::expected_version;
 use crate::state::AppState;
 
 /// The dealer's opening hours, slot length, reception per slot and workshop bays.
-#[utoipa::path(context_path = "/api/v1", tag = "capacity", security(("bearer" = [])),
+#[utoipa::path(operation_id = "getCapacity", tag = "capacity", security(("bearer" = [])),
     responses((status = 200, body = ScheduleView, headers(("ETag" = String)))))]
 #[get("/capacity")]
 pub async fn get_capacity(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
@@ -23,9 +24,8 @@ pub async fn get_capacity(state: web::Data<AppState>, actor: Actor) -> AppResult
 }
 
 /// Replaces the capacity settings (managers). If-Match is honoured when sent.
-#[utoipa::path(context_path = "/api/v1", tag = "capacity", request_body = Schedule, security(("bearer" = [])),
-    responses((status = 200, body = ScheduleView), (status = 412, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(operation_id = "putCapacity", tag = "capacity", request_body = Schedule, security(("bearer" = [])), params(IfMatchOptionalHeader),
+    responses((status = 200, body = ScheduleView, headers(("ETag" = String)))))]
 #[put("/capacity")]
 pub async fn put_capacity(
     state: web::Data<AppState>,
@@ -42,14 +42,14 @@ pub async fn put_capacity(
     Ok(with_etag(StatusCode::OK, s.version, s))
 }
 
-#[utoipa::path(context_path = "/api/v1", tag = "capacity", security(("bearer" = [])), responses((status = 200, body = Vec<ClosedDate>)))]
+#[utoipa::path(operation_id = "listClosedDates", tag = "capacity", security(("bearer" = [])), responses((status = 200, body = Vec<ClosedDate>)))]
 #[get("/closed-dates")]
 pub async fn list_closed(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(capacity::closed_dates(&state.db, &actor).await?))
 }
 
 /// Closes a day (holiday). Sending it twice is harmless.
-#[utoipa::path(context_path = "/api/v1", tag = "capacity", request_body = ClosedDate, security(("bearer" = [])),
+#[utoipa::path(operation_id = "closeDate", tag = "capacity", request_body = ClosedDate, security(("bearer" = [])),
     responses((status = 200, body = ClosedDate)))]
 #[put("/closed-dates")]
 pub async fn close_date(
@@ -60,7 +60,7 @@ pub async fn close_date(
     Ok(HttpResponse::Ok().json(capacity::close_date(&state.db, &actor, body.0).await?))
 }
 
-#[utoipa::path(context_path = "/api/v1", tag = "capacity", security(("bearer" = [])), responses((status = 204)))]
+#[utoipa::path(operation_id = "reopenDate", tag = "capacity", security(("bearer" = [])), responses((status = 204)))]
 #[delete("/closed-dates/{date}")]
 pub async fn reopen_date(
     state: web::Data<AppState>,

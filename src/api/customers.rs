@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::contract::headers::IfMatchHeader;
 use super::extract::{IfMatch, Json, Query};
 use super::with_etag;
 use crate::auth::Actor;
@@ -22,12 +23,13 @@ pub struct ListParams {
     /// From `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
 }
 
 /// Searches the customer archive.
-#[utoipa::path(context_path = "/api/v1", tag = "customers", params(ListParams), security(("bearer" = [])),
-    responses((status = 200, body = CustomerPage), (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(operation_id = "listCustomers", tag = "customers", params(ListParams), security(("bearer" = [])),
+    responses((status = 200, body = CustomerPage)))]
 #[get("/customers")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -47,10 +49,9 @@ pub async fn list(
 }
 
 /// Creates a customer (advisors, customer care, managers).
-#[utoipa::path(context_path = "/api/v1", tag = "customers", request_body = NewCustomer, security(("bearer" = [])),
+#[utoipa::path(operation_id = "createCustomer", tag = "customers", request_body = NewCustomer, security(("bearer" = [])),
     responses((status = 201, body = Customer, headers(("ETag" = String))),
-        (status = 409, description = "the phone is already a customer's", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "the phone is already a customer's", body = Problem, content_type = "application/problem+json")))]
 #[post("/customers")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -65,8 +66,8 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(context_path = "/api/v1", tag = "customers", security(("bearer" = [])),
-    responses((status = 200, body = Customer, headers(("ETag" = String))), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(operation_id = "getCustomer", tag = "customers", security(("bearer" = [])),
+    responses((status = 200, body = Customer, headers(("ETag" = String)))))]
 #[get("/customers/{id}")]
 pub async fn read(
     state: web::Data<AppState>,
@@ -78,10 +79,9 @@ pub async fn read(
 }
 
 /// Partial update; send `If-Match` with the ETag you read (412 if someone changed it since).
-#[utoipa::path(context_path = "/api/v1", tag = "customers", request_body = CustomerPatch, security(("bearer" = [])),
-    params(("If-Match" = String, Header, description = "the ETag of the version you edited")),
-    responses((status = 200, body = Customer), (status = 412, body = Problem, content_type = "application/problem+json"),
-        (status = 428, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(operation_id = "updateCustomer", tag = "customers", request_body = CustomerPatch, security(("bearer" = [])),
+    params(("id" = Uuid, Path), IfMatchHeader),
+    responses((status = 200, body = Customer, headers(("ETag" = String)))))]
 #[patch("/customers/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
@@ -104,8 +104,8 @@ pub async fn update(
 }
 
 /// The customer's vehicles.
-#[utoipa::path(context_path = "/api/v1", tag = "customers", security(("bearer" = [])),
-    responses((status = 200, body = Vec<Vehicle>), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(operation_id = "listCustomerVehicles", tag = "customers", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Vehicle>)))]
 #[get("/customers/{id}/vehicles")]
 pub async fn vehicles_of(
     state: web::Data<AppState>,

@@ -21,27 +21,78 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
-        let body = web::Bytes::from_request(req, payload);
+        let body = read_body(req, payload);
         Box::pin(async move {
-            if !json {
+            let bytes = body.await?;
+            if bytes.is_empty() {
                 return Err(AppError::BadRequest {
-                    detail: "send the body as Content-Type: application/json".into(),
+                    detail: "a JSON body is required".into(),
                     errors: vec![],
                 });
             }
-            let bytes = body.await.map_err(|e| AppError::BadRequest {
-                detail: format!("body: {e}"),
-                errors: vec![],
-            })?;
             parse_json(&bytes).map(Json)
         })
     }
 }
+
+/// A JSON body that may be left out: no body at all is `None`; a body that
+/// is sent is read as strictly as [`Json`] (so `{{{` is 400, not "no body").
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read_body(req, payload);
+        Box::pin(async move {
+            let bytes = body.await?;
+            if bytes.is_empty() {
+                return Ok(OptionalJson(None));
+            }
+            parse_json(&bytes).map(|v| OptionalJson(Some(v)))
+        })
+    }
+}
+
+/// The raw body of a JSON request: an empty one is allowed here (the caller
+/// decides), a non-JSON content type is 400, one over the limit is 413.
+fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> LocalBoxFuture<'static, Result<web::Bytes, AppError>> {
+    let json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase)
+        .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
+    let body = web::Bytes::from_request(req, payload);
+    Box::pin(async move {
+        let bytes = body.await.map_err(|e| {
+            if let Some(actix_web::error::PayloadError::Overflow) =
+                e.as_error::<actix_web::error::PayloadError>()
+            {
+                AppError::PayloadTooLarge { limit: BODY_LIMIT }
+            } else {
+                AppError::BadRequest {
+                    detail: format!("body: {e}"),
+                    errors: vec![],
+                }
+            }
+        })?;
+        if !bytes.is_empty() && !json {
+            return Err(AppError::BadRequest {
+                detail: "send the body as Content-Type: application/json".into(),
+                errors: vec![],
+            });
+        }
+        Ok(bytes)
+    })
+}
+
+/// The largest JSON body read; the app's `PayloadConfig` is set to it.
+pub const BODY_LIMIT: usize = 262_144;
 
 /// Deserialises with the path of the failing field kept.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {

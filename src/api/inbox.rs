@@ -8,7 +8,7 @@ use crate::services::inbox::{self, InboxMessage};
 use crate::state::AppState;
 
 /// The customer's in-app messages, newest first.
-#[utoipa::path(context_path = "/api/v1", tag = "inbox", security(("bearer" = [])), responses((status = 200, body = Vec<InboxMessage>)))]
+#[utoipa::path(operation_id = "listInbox", tag = "inbox", security(("bearer" = [])), responses((status = 200, body = Vec<InboxMessage>)))]
 #[get("/inbox")]
 pub async fn list(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(inbox::list(&state.db, &actor).await?))

@@ -1,9 +1,17 @@
 //! HTTP: one module per resource. Handlers extract, call a use case, answer.
+//!
+//! The route table below is the only list of operations: actix serves
+//! exactly what it registers and the OpenAPI document is collected from the
+//! same calls (utoipa-actix-web), so no handler is served undocumented or
+//! documented unserved. `contract` finishes the document (the problems every
+//! operation can answer, headers, formats) and answers unrouted requests.
 
 pub mod appointments;
 pub mod auth;
 pub mod capacity;
+pub mod contract;
 pub mod customers;
+pub mod docs;
 pub mod extract;
 pub mod health;
 pub mod inbox;
@@ -11,11 +19,14 @@ pub mod menu;
 pub mod vehicles;
 
 use actix_web::{HttpResponse, web};
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi};
-use utoipa_scalar::{Scalar, Servable};
+use utoipa::{OpenApi, PartialSchema, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{AppExt, scope};
 
+use crate::domain::appointment::StateAction;
 use crate::error::AppError;
+
+pub use contract::Contract;
 
 /// An answer carrying the record's version as its ETag, for If-Match on the next write.
 pub fn with_etag(
@@ -31,50 +42,25 @@ pub fn with_etag(
         .json(body)
 }
 
+/// The frame of the document: what the paths collected from the route table
+/// are put into.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "servicelane", description = "After-sales service backend for car dealers (售后服务). Errors are application/problem+json (RFC 9457)."),
-    paths(
-        auth::login, auth::refresh, auth::logout, auth::otp, auth::otp_verify, auth::me,
-        customers::list, customers::create, customers::read, customers::update, customers::vehicles_of,
-        vehicles::create, vehicles::read, vehicles::update, vehicles::record_mileage, vehicles::mileage_history,
-        capacity::get_capacity, capacity::put_capacity, capacity::list_closed, capacity::close_date, capacity::reopen_date,
-        menu::list, menu::put_item, inbox::list,
-        appointments::slots, appointments::create, appointments::register, appointments::invitations,
-        appointments::preparation, appointments::calendar, appointments::read, appointments::history,
-        appointments::reschedule, appointments::act,
-        health::live, health::ready, health::metrics,
+    info(
+        title = "servicelane",
+        description = "After-sales service backend for car dealers (售后服务). Errors are application/problem+json (RFC 9457)."
     ),
-    components(schemas(crate::error::Problem, crate::domain::FieldError, crate::domain::Role)),
-    modifiers(&BearerAuth),
+    components(schemas(crate::error::Problem, crate::domain::FieldError))
 )]
-pub struct ApiDoc;
+struct Frame;
 
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
-        );
-    }
-}
-
-/// Every route of the service.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
-        .service(health::live)
+/// Every documented operation, registered once.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(health::live)
         .service(health::ready)
         .service(health::metrics)
-        .route(
-            "/openapi.json",
-            web::get().to(|| async { HttpResponse::Ok().json(ApiDoc::openapi()) }),
-        )
-        .service(Scalar::with_url("/docs", ApiDoc::openapi()))
         .service(
-            web::scope("/api/v1")
+            scope("/api/v1")
                 .service(auth::login)
                 .service(auth::refresh)
                 .service(auth::logout)
@@ -110,8 +96,33 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(appointments::reschedule)
                 .service(appointments::act)
                 .service(inbox::list),
-        )
-        .default_service(web::to(|| async {
-            Err::<HttpResponse, _>(AppError::NotFound)
-        }));
+        );
+}
+
+/// The OpenAPI document of [`routes`], finished by [`contract::finish`].
+pub fn openapi() -> serde_json::Value {
+    let (_, mut doc) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(Frame::openapi())
+        .configure(routes)
+        .split_for_parts();
+    // a type named only in a path parameter is referenced but not collected
+    doc.components
+        .get_or_insert_with(Default::default)
+        .schemas
+        .insert(StateAction::name().into(), StateAction::schema());
+    contract::finish(doc)
+}
+
+/// What is served beside the documented operations: the document itself,
+/// its viewer, and the answers for requests no route takes.
+pub fn extras(contract: web::Data<Contract>) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
+            .app_data(web::PayloadConfig::new(extract::BODY_LIMIT))
+            .app_data(contract.clone())
+            .route("/openapi.json", web::get().to(contract::serve_document))
+            .configure(docs::routes)
+            .default_service(web::to(contract::unrouted));
+    }
 }

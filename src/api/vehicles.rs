@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, patch, post, web};
 use uuid::Uuid;
 
+use super::contract::headers::IfMatchHeader;
 use super::extract::{IfMatch, Json};
 use super::with_etag;
 use crate::auth::Actor;
@@ -15,10 +16,9 @@ use crate::services::{dealers, expected_version};
 use crate::state::AppState;
 
 /// Registers a vehicle to a customer. The VIN's check digit and the plate's format are verified.
-#[utoipa::path(context_path = "/api/v1", tag = "vehicles", request_body = NewVehicle, security(("bearer" = [])),
+#[utoipa::path(operation_id = "createVehicle", tag = "vehicles", request_body = NewVehicle, security(("bearer" = [])),
     responses((status = 201, body = Vehicle, headers(("ETag" = String))),
-        (status = 409, description = "VIN or plate already registered", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "VIN or plate already registered", body = Problem, content_type = "application/problem+json")))]
 #[post("/vehicles")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -29,8 +29,8 @@ pub async fn create(
     Ok(with_etag(StatusCode::CREATED, v.version, v))
 }
 
-#[utoipa::path(context_path = "/api/v1", tag = "vehicles", security(("bearer" = [])),
-    responses((status = 200, body = Vehicle, headers(("ETag" = String))), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(operation_id = "getVehicle", tag = "vehicles", security(("bearer" = [])),
+    responses((status = 200, body = Vehicle, headers(("ETag" = String)))))]
 #[get("/vehicles/{id}")]
 pub async fn read(
     state: web::Data<AppState>,
@@ -42,10 +42,9 @@ pub async fn read(
 }
 
 /// Partial update; send `If-Match` with the ETag you read.
-#[utoipa::path(context_path = "/api/v1", tag = "vehicles", request_body = VehiclePatch, security(("bearer" = [])),
-    params(("If-Match" = String, Header, description = "the ETag of the version you edited")),
-    responses((status = 200, body = Vehicle), (status = 412, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(operation_id = "updateVehicle", tag = "vehicles", request_body = VehiclePatch, security(("bearer" = [])),
+    params(("id" = Uuid, Path), IfMatchHeader),
+    responses((status = 200, body = Vehicle, headers(("ETag" = String)))))]
 #[patch("/vehicles/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
@@ -68,8 +67,8 @@ pub async fn update(
 }
 
 /// Records an odometer reading. A reading lower than the last is refused (422) unless `correction` is true.
-#[utoipa::path(context_path = "/api/v1", tag = "vehicles", request_body = NewMileage, security(("bearer" = [])),
-    responses((status = 201, body = MileageReading), (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(operation_id = "recordMileage", tag = "vehicles", request_body = NewMileage, security(("bearer" = [])),
+    responses((status = 201, body = MileageReading)))]
 #[post("/vehicles/{id}/mileage")]
 pub async fn record_mileage(
     state: web::Data<AppState>,
@@ -85,7 +84,7 @@ pub async fn record_mileage(
 }
 
 /// The vehicle's odometer history, oldest first.
-#[utoipa::path(context_path = "/api/v1", tag = "vehicles", security(("bearer" = [])), responses((status = 200, body = Vec<MileageReading>)))]
+#[utoipa::path(operation_id = "listMileage", tag = "vehicles", security(("bearer" = [])), responses((status = 200, body = Vec<MileageReading>)))]
 #[get("/vehicles/{id}/mileage")]
 pub async fn mileage_history(
     state: web::Data<AppState>,

@@ -28,6 +28,40 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// What the day's preparation list warns about.
+    pub enum WarningKind {
+        /// More than 90 % of the day's reception or bays are booked.
+        Capacity = "capacity",
+        /// A booked service has no parts list.
+        PartsMissing = "parts_missing",
+        /// An appointment has no advisor yet.
+        NoAdvisor = "no_advisor",
+    }
+}
+
+string_enum! {
+    /// An action that only changes the state (reschedule, which takes a new
+    /// slot, has its own route): the last segment of its path.
+    pub enum StateAction {
+        Confirm = "confirm",
+        CheckIn = "check-in",
+        Cancel = "cancel",
+        NoShow = "no-show",
+    }
+}
+
+impl From<StateAction> for Action {
+    fn from(a: StateAction) -> Action {
+        match a {
+            StateAction::Confirm => Action::Confirm,
+            StateAction::CheckIn => Action::CheckIn,
+            StateAction::Cancel => Action::Cancel,
+            StateAction::NoShow => Action::NoShow,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("an appointment that is {from} cannot be {action}")]
 pub struct TransitionError {

@@ -20,6 +20,18 @@ string_enum! {
 }
 
 string_enum! {
+    /// How a consent was given: in the app, on a paper form, at reception,
+    /// on a recorded phone call, or carried over by an import.
+    pub enum ConsentSource {
+        App = "app",
+        PaperForm = "paper_form",
+        Reception = "reception",
+        PhoneCall = "phone_call",
+        Import = "import",
+    }
+}
+
+string_enum! {
     /// What a consent covers: service messages (reminders, follow-ups) or marketing.
     pub enum Purpose { Service = "service", Marketing = "marketing" }
 }
@@ -28,7 +40,9 @@ string_enum! {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Birthday {
     pub calendar: Calendar,
+    #[schema(minimum = 1, maximum = 12)]
     pub month: u8,
+    #[schema(minimum = 1, maximum = 31)]
     pub day: u8,
     #[serde(default)]
     pub leap: bool,
@@ -84,8 +98,7 @@ pub struct Consent {
     pub channel: Channel,
     pub purpose: Purpose,
     pub granted: bool,
-    /// How it was given: `app`, `paper_form`, `reception`, `phone_call`, `import`…
-    pub source: String,
+    pub source: ConsentSource,
     /// When it was given; defaults to now.
     #[serde(default)]
     pub at: Option<DateTime<Utc>>,
@@ -96,7 +109,6 @@ pub const MAX_EMAIL: usize = 254;
 pub const MAX_NOTES: usize = 2000;
 pub const MAX_TAGS: usize = 20;
 pub const MAX_TAG: usize = 32;
-pub const MAX_SOURCE: usize = 32;
 
 pub fn parse_email(v: &str) -> Result<String, String> {
     let v = validation::text(v, MAX_EMAIL)?;
@@ -142,18 +154,11 @@ pub fn parse_consents(
 ) -> Vec<Consent> {
     let mut out: Vec<Consent> = Vec::new();
     for (i, c) in consents.iter().enumerate() {
-        let Some(source) = errors.check(
-            &format!("consents[{i}].source"),
-            validation::text(&c.source, MAX_SOURCE),
-        ) else {
-            continue;
-        };
         if c.at.is_some_and(|at| at > now) {
             errors.add(format!("consents[{i}].at"), "must not be in the future");
             continue;
         }
         let c = Consent {
-            source,
             at: Some(c.at.unwrap_or(now)),
             ..c.clone()
         };
@@ -226,7 +231,7 @@ mod tests {
             channel: Channel::Sms,
             purpose: Purpose::Service,
             granted: false,
-            source: "app".into(),
+            source: ConsentSource::App,
             at: Some(now),
         }];
         assert!(!may_contact(&c, Channel::Sms, Purpose::Service));

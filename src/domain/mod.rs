@@ -2,17 +2,37 @@
 //! rules that decide things. Nothing here knows about HTTP or the database.
 
 /// A closed set of names, stored and sent as its snake_case string.
-/// Generates serde, OpenAPI schema, `as_str`, `Display`, `FromStr` and `ALL`.
+/// Generates serde, the OpenAPI schema (a string enum of exactly the wire
+/// values serde reads and writes), `as_str`, `Display`, `FromStr` and `ALL`.
 macro_rules! string_enum {
-    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-        $vis enum $name { $($(#[$vmeta])* #[serde(rename = $text)] $variant),+ }
+    ($(#[doc = $doc:literal])* $vis:vis enum $name:ident { $($(#[doc = $vdoc:literal])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        $vis enum $name { $($(#[doc = $vdoc])* #[serde(rename = $text)] $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        // Written out rather than derived: the derive does not see `rename`
+        // through a macro and documented the Rust variant names.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let doc = concat!($($doc, "\n"),*).trim();
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .description((!doc.is_empty()).then(|| doc.to_string()))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($name))
             }
         }
 
@@ -48,6 +68,7 @@ pub struct UnknownValue {
 pub mod appointment;
 pub mod customer;
 pub mod maintenance;
+pub mod message;
 pub mod phone;
 pub mod plate;
 pub mod role;

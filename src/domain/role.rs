@@ -2,6 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+string_enum! {
+    /// Who is calling: a member of staff or a customer (the app).
+    pub enum ActorKind { Staff = "staff", Customer = "customer" }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {

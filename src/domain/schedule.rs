@@ -17,11 +17,12 @@ use super::FieldErrors;
 /// day are allowed (a lunch break).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OpeningHours {
+    #[schema(minimum = 1, maximum = 7)]
     pub weekday: u8,
-    #[schema(value_type = String, example = "08:30")]
+    #[schema(value_type = String, example = "08:30", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     #[serde(with = "hhmm")]
     pub open: NaiveTime,
-    #[schema(value_type = String, example = "17:30")]
+    #[schema(value_type = String, example = "17:30", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     #[serde(with = "hhmm")]
     pub close: NaiveTime,
 }
@@ -44,10 +45,13 @@ mod hhmm {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Schedule {
     /// Length of one slot, 10 to 240 minutes.
+    #[schema(minimum = 10, maximum = 240)]
     pub slot_minutes: u32,
     /// Customers the advisors can receive in one slot.
+    #[schema(minimum = 1, maximum = 100)]
     pub reception_per_slot: u32,
     /// Jobs the workshop can run at once; a slot offers bays × slot length workshop hours.
+    #[schema(minimum = 1, maximum = 200)]
     pub workshop_bays: u32,
     pub opening_hours: Vec<OpeningHours>,
 }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::auth::password::{Passwords, check_new_password};
+use crate::domain::role::ActorKind;
 use crate::domain::{Role, validation};
 use crate::entities::{dealer, user};
 use crate::error::{AppError, AppResult};
@@ -104,7 +105,7 @@ pub async fn today(
 pub struct Me {
     /// The user id, or the customer id for a customer.
     pub id: Uuid,
-    pub kind: &'static str,
+    pub kind: ActorKind,
     pub dealer_id: Uuid,
     pub dealer_code: String,
     pub dealer_name: String,
@@ -129,9 +130,9 @@ pub async fn me(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Me> {
     Ok(Me {
         id: actor.id,
         kind: if actor.is_customer() {
-            "customer"
+            ActorKind::Customer
         } else {
-            "staff"
+            ActorKind::Staff
         },
         dealer_id: d.id,
         dealer_code: d.code,

@@ -5,13 +5,14 @@ use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
+use crate::domain::message::MessageKind;
 use crate::entities::inbox_message;
 use crate::error::AppResult;
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct InboxMessage {
     pub id: Uuid,
-    pub kind: String,
+    pub kind: MessageKind,
     pub title: String,
     pub body: String,
     pub subject_id: Option<Uuid>,
@@ -37,16 +38,19 @@ pub async fn list(
         .limit(100)
         .all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| InboxMessage {
-            id: r.id,
-            kind: r.kind,
-            title: r.title,
-            body: r.body,
-            subject_id: r.subject_id,
-            created_at: r.created_at,
-            read_at: r.read_at,
+    rows.into_iter()
+        .map(|r| {
+            // a stored kind this build does not know is our fault, not an empty inbox
+            let kind = r.kind.parse::<MessageKind>().map_err(anyhow::Error::new)?;
+            Ok(InboxMessage {
+                id: r.id,
+                kind,
+                title: r.title,
+                body: r.body,
+                subject_id: r.subject_id,
+                created_at: r.created_at,
+                read_at: r.read_at,
+            })
         })
-        .collect())
+        .collect()
 }

@@ -199,7 +199,7 @@ pub async fn seed_demo(
                     channel: Channel::Sms,
                     purpose: Purpose::Marketing,
                     granted: i % 2 == 0,
-                    source: "paper_form".into(),
+                    source: crate::domain::customer::ConsentSource::PaperForm,
                     at: None,
                 }],
                 tags: if i % 7 == 0 {

@@ -139,6 +139,7 @@ impl From<vehicle::Model> for Vehicle {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMileage {
+    #[schema(minimum = 0, maximum = 2_000_000)]
     pub mileage_km: i64,
     /// Defaults to today in the dealer's time zone.
     pub read_on: Option<NaiveDate>,

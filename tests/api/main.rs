@@ -4,6 +4,7 @@ mod helpers;
 mod appointments;
 mod auth;
 mod cli;
+mod contract;
 mod customers;
 mod errors;
 mod import;

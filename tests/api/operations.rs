@@ -68,7 +68,7 @@ async fn health_metrics_openapi_and_docs_answer() {
     assert!(spec.body["components"]["schemas"]["Problem"].is_object());
     assert!(spec.body["components"]["schemas"]["NewCustomer"].is_object());
 
-    let docs = app.http.get(app.url("/docs")).send().await.unwrap();
+    let docs = app.http.get(app.url("/docs/")).send().await.unwrap();
     assert_eq!(docs.status(), StatusCode::OK);
     assert!(docs.text().await.unwrap().contains("<html"));
 }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::care::sms::SmsMessage;
 use crate::domain::customer::{Channel, Consent, Purpose, may_contact};
+use crate::domain::message::MessageKind;
 use crate::entities::{appointment, customer, dealer, inbox_message, vehicle};
 use crate::error::AppResult;
 use crate::services::appointments::services_of;
@@ -25,11 +26,12 @@ pub enum Kind {
 impl Kind {
     fn template(self) -> &'static str {
         match self {
-            Kind::Booked => "appointment_booked",
-            Kind::Confirmed => "appointment_confirmed",
-            Kind::Rescheduled => "appointment_rescheduled",
-            Kind::Cancelled => "appointment_cancelled",
+            Kind::Booked => MessageKind::AppointmentBooked,
+            Kind::Confirmed => MessageKind::AppointmentConfirmed,
+            Kind::Rescheduled => MessageKind::AppointmentRescheduled,
+            Kind::Cancelled => MessageKind::AppointmentCancelled,
         }
+        .as_str()
     }
 }
 

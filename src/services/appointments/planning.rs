@@ -17,7 +17,7 @@ use super::{
     register, usage,
 };
 use crate::auth::Actor;
-use crate::domain::appointment::AppointmentState;
+use crate::domain::appointment::{AppointmentState, WarningKind};
 use crate::domain::maintenance::{DueReason, Interval, UseHistory};
 use crate::entities::{appointment, customer, menu_item, mileage_reading, vehicle};
 use crate::error::{AppError, AppResult};
@@ -237,8 +237,7 @@ pub struct PartTotal {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Warning {
-    /// `capacity`, `parts_missing` or `no_advisor`
-    pub kind: &'static str,
+    pub kind: WarningKind,
     pub message: String,
     pub appointment_id: Option<Uuid>,
 }
@@ -290,7 +289,7 @@ pub async fn preparation(
         let lines: Vec<&PartLine> = a.services.iter().flat_map(|s| s.parts.iter()).collect();
         if a.services.is_empty() || a.services.iter().any(|s| s.parts.is_empty()) {
             warnings.push(Warning {
-                kind: "parts_missing",
+                kind: WarningKind::PartsMissing,
                 message: format!(
                     "{} at {}: no parts list for {}",
                     a.vehicle
@@ -309,7 +308,7 @@ pub async fn preparation(
         }
         if a.advisor_id.is_none() {
             warnings.push(Warning {
-                kind: "no_advisor",
+                kind: WarningKind::NoAdvisor,
                 message: "no advisor assigned".into(),
                 appointment_id: Some(a.id),
             });
@@ -329,7 +328,7 @@ pub async fn preparation(
         warnings.insert(
             0,
             Warning {
-                kind: "capacity",
+                kind: WarningKind::Capacity,
                 message: format!(
                     "{:.0}% of the day's capacity is booked",
                     capacity_used * 100.0
