@@ -264,6 +264,7 @@ pub fn finish(doc: utoipa::openapi::OpenApi) -> Value {
             for (method, op) in ops.iter_mut() {
                 attach_problems(path, method, op);
                 params_not_null(op);
+                optional_body_absent(op);
             }
         }
     }
@@ -273,7 +274,7 @@ pub fn finish(doc: utoipa::openapi::OpenApi) -> Value {
 /// A parameter is absent or has a value: `null` cannot be sent in a path,
 /// query or header, so the schema says the type alone.
 fn params_not_null(op: &mut Value) {
-    let Some(params) = op["parameters"].as_array_mut() else {
+    let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
         return;
     };
     for p in params {
@@ -296,6 +297,36 @@ fn params_not_null(op: &mut Value) {
             }
         }
     }
+}
+
+/// An optional body is left out, not sent as `null` (which is refused):
+/// `oneOf [null, X]` becomes `X` with `required: false`.
+fn optional_body_absent(op: &mut Value) {
+    let Some(body) = op.get_mut("requestBody") else {
+        return;
+    };
+    let mut optional = false;
+    if let Some(content) = body.get_mut("content").and_then(Value::as_object_mut) {
+        for media in content.values_mut() {
+            let Some(schema) = media.get_mut("schema") else {
+                continue;
+            };
+            if let Some(one_of) = schema.get("oneOf").and_then(Value::as_array) {
+                let rest: Vec<Value> = one_of
+                    .iter()
+                    .filter(|s| s["type"] != "null")
+                    .cloned()
+                    .collect();
+                if let [only] = rest.as_slice()
+                    && rest.len() < one_of.len()
+                {
+                    *schema = only.clone();
+                    optional = true;
+                }
+            }
+        }
+    }
+    body["required"] = json!(!optional);
 }
 
 /// The statuses an operation can answer by its shape, attached unless the
@@ -341,7 +372,7 @@ fn attach_problems(path: &str, method: &str, op: &mut Value) {
     if if_match_required {
         statuses.push(428);
     }
-    let Some(responses) = op["responses"].as_object_mut() else {
+    let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
         return;
     };
     for status in statuses {
@@ -364,17 +395,18 @@ fn attach_problems(path: &str, method: &str, op: &mut Value) {
         let Ok(code) = status.parse::<u16>() else {
             continue;
         };
-        if let Some(etag) = r["headers"].get_mut("ETag") {
+        // (`get_mut`, not indexing: indexing a JSON object inserts a null)
+        if let Some(etag) = r.get_mut("headers").and_then(|h| h.get_mut("ETag")) {
             etag["description"] =
                 json!("the record's version; send it back in If-Match to edit it");
         }
         if code >= 400
-            && let Some(content) = r["content"].as_object_mut()
+            && let Some(content) = r.get_mut("content").and_then(Value::as_object_mut)
             && let Some(schema) = content.remove("application/json")
         {
             content.insert(PROBLEM_JSON.into(), schema);
         }
-        if matches!(code, 429 | 503) && r.get("$ref").is_none() && r["headers"].is_null() {
+        if matches!(code, 429 | 503) && r.get("$ref").is_none() && r.get("headers").is_none() {
             r["headers"] = json!({ "Retry-After": {
                 "description": "seconds to wait before trying again",
                 "schema": { "type": "integer", "minimum": 0 }

@@ -84,9 +84,9 @@ pub struct Usage {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SlotView {
     /// ISO 8601 with the dealer's offset.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = DateTime)]
     pub start: DateTime<chrono::FixedOffset>,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = DateTime)]
     pub end: DateTime<chrono::FixedOffset>,
     pub available: bool,
     pub remaining_reception: u32,

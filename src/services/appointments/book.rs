@@ -31,7 +31,7 @@ use crate::state::AppState;
 pub struct NewAppointment {
     pub vehicle_id: Uuid,
     /// A slot start from /appointment-slots, ISO 8601 with offset.
-    #[schema(value_type = String, example = "2027-01-04T09:00:00+08:00")]
+    #[schema(value_type = String, format = DateTime, example = "2027-01-04T09:00:00+08:00")]
     pub slot_start: DateTime<FixedOffset>,
     /// Menu codes.
     #[serde(default)]

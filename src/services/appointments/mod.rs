@@ -106,7 +106,7 @@ pub struct Appointment {
     pub dealer_id: Uuid,
     pub state: AppointmentState,
     /// In the dealer's zone, with offset.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = DateTime)]
     pub slot_start: DateTime<FixedOffset>,
     #[schema(value_type = String)]
     pub expected_hours: Decimal,

@@ -32,7 +32,7 @@ pub struct Reason {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reschedule {
-    #[schema(value_type = String, example = "2027-01-05T10:00:00+08:00")]
+    #[schema(value_type = String, format = DateTime, example = "2027-01-05T10:00:00+08:00")]
     pub slot_start: DateTime<FixedOffset>,
     pub reason: Option<String>,
 }
