@@ -12,6 +12,7 @@ use crate::services::dealers::{self, Me};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     #[schema(example = "DEMO")]
     pub dealer_code: String,
@@ -22,11 +23,13 @@ pub struct LoginRequest {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OtpRequest {
     #[schema(example = "DEMO")]
     pub dealer_code: String,
@@ -35,6 +38,7 @@ pub struct OtpRequest {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OtpVerify {
     #[schema(example = "DEMO")]
     pub dealer_code: String,

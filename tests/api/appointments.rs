@@ -1084,3 +1084,51 @@ async fn a_customer_who_refused_service_sms_is_told_in_the_app_only() {
         sms.iter().map(|m| m.0.clone()).collect::<Vec<_>>()
     );
 }
+
+#[tokio::test]
+async fn a_malformed_body_on_an_action_is_400_and_changes_nothing() {
+    let app = spawn_app().await;
+    let s = shop(&app, "STAR", "Asia/Shanghai", 3, 6).await;
+    let (_, vehicle) = owner(&app, &s, 1).await;
+    let booked = book(&app, &s, &vehicle, &s.at(9, 0)).await;
+    assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.body);
+    let id = booked.body["id"].as_str().unwrap();
+
+    let res = app
+        .post_raw(&format!("/api/v1/appointments/{id}/confirm"), &s.advisor, "{{{")
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
+    let res = app
+        .post_raw(
+            &format!("/api/v1/appointments/{id}/cancel"),
+            &s.advisor,
+            r#"{"reason": "x", "colour": "red"}"#,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert_eq!(res.problem_fields(), vec!["colour"]);
+    let read = app
+        .get(&format!("/api/v1/appointments/{id}"), &s.advisor)
+        .await;
+    assert_eq!(read.body["state"], "booked");
+
+    // no body at all is fine: the reason is optional
+    let res = app
+        .send(
+            app.http
+                .post(app.url(&format!("/api/v1/appointments/{id}/confirm")))
+                .bearer_auth(&s.advisor),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.body["state"], "confirmed");
+    // an action that is not one is no route at all
+    let res = app
+        .send(
+            app.http
+                .post(app.url(&format!("/api/v1/appointments/{id}/teleport")))
+                .bearer_auth(&s.advisor),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+}
