@@ -1,11 +1,11 @@
 //! /api/v1/auth/* and /api/v1/me
 
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::extract::Json;
-use crate::auth::Actor;
+use crate::auth::{Actor, ClientAddr};
 use crate::error::{AppResult, Problem};
 use crate::services::auth::{self, TokenPair};
 use crate::services::dealers::{self, Me};
@@ -48,19 +48,16 @@ pub struct OtpVerify {
 #[utoipa::path(context_path = "/api/v1", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenPair),
         (status = 401, description = "wrong credentials (the same answer whatever was wrong)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too many failures; see Retry-After", body = Problem, content_type = "application/problem+json")))]
+        (status = 429, description = "too many failures; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "no password-hashing slot came free in time; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    client: ClientAddr,
     body: Json<LoginRequest>,
 ) -> AppResult<HttpResponse> {
     let b = body.0;
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    let tokens = auth::login(&state, &b.dealer_code, &b.username, b.password, &address).await?;
+    let tokens = auth::login(&state, &b.dealer_code, &b.username, b.password, client).await?;
     Ok(HttpResponse::Ok().json(tokens))
 }
 
@@ -97,7 +94,8 @@ pub async fn otp(state: web::Data<AppState>, body: Json<OtpRequest>) -> AppResul
 
 /// Exchanges a code for customer tokens. Codes expire in 5 minutes, are single-use and allow 5 tries.
 #[utoipa::path(context_path = "/api/v1", tag = "auth", request_body = OtpVerify,
-    responses((status = 200, body = TokenPair), (status = 401, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = TokenPair), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many code checks for this phone today; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/otp/verify")]
 pub async fn otp_verify(
     state: web::Data<AppState>,

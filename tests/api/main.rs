@@ -7,6 +7,7 @@ mod cli;
 mod customers;
 mod errors;
 mod import;
+mod login_limits;
 mod operations;
 mod tenancy;
 mod vehicles;
