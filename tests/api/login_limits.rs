@@ -317,7 +317,7 @@ async fn two_refreshes_of_one_token_at_once_leave_no_token_that_refreshes() {
         app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": t}))
             .await
     };
-    for trial in 0..20 {
+    for trial in 0..30 {
         let tokens = app.login_as("STAR", "service_advisor").await;
         let r = tokens["refresh_token"].as_str().unwrap().to_string();
         let (a, b) = tokio::join!(refresh(r.clone()), refresh(r.clone()));
@@ -335,6 +335,45 @@ async fn two_refreshes_of_one_token_at_once_leave_no_token_that_refreshes() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn a_token_written_into_a_family_after_its_revocation_does_not_refresh() {
+    use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, Set};
+    use servicelane::auth::tokens::{new_refresh_token, sha256_hex};
+    use servicelane::entities::refresh_token;
+    let app = spawn_app().await;
+    app.staff("STAR", Role::ServiceAdvisor).await;
+    let first = app.login_as("STAR", "service_advisor").await;
+    let r1 = first["refresh_token"].as_str().unwrap();
+    let app = &app;
+    let refresh = |t: &str| {
+        let body = json!({"refresh_token": t});
+        async move { app.post("/api/v1/auth/refresh", None, &body).await }
+    };
+    assert_eq!(refresh(r1).await.status, StatusCode::OK);
+    // reuse: the family is revoked
+    assert_eq!(refresh(r1).await.status, StatusCode::UNAUTHORIZED);
+    // what the winner of a race writes after the revoking UPDATE ran: a token
+    // of the family that the UPDATE did not see
+    let old = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(sha256_hex(r1)))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let late = new_refresh_token();
+    refresh_token::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        token_hash: Set(sha256_hex(&late)),
+        rotated_at: Set(None),
+        revoked_at: Set(None),
+        ..old.into()
+    }
+    .insert(&app.state.db)
+    .await
+    .unwrap();
+    assert_eq!(refresh(&late).await.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
