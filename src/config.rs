@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use ipnet::IpNet;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -45,6 +47,10 @@ pub struct ServerSettings {
     pub port: u16,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// Peers (CIDRs) whose `X-Forwarded-For` is believed: a load balancer or
+    /// reverse proxy. Empty: the TCP peer is the client.
+    #[serde(deserialize_with = "cidr_list")]
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -61,7 +67,7 @@ pub struct DatabaseSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct AuthSettings {
     /// HMAC key for access tokens; required in production.
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<SecretString>,
     pub access_ttl_secs: i64,
     pub refresh_ttl_days: i64,
     /// argon2id cost; lowered only in the test profile.
@@ -77,18 +83,28 @@ pub struct AuthSettings {
     pub otp_max_attempts: i32,
     /// A new code is not sent while an earlier one younger than this is still open.
     pub otp_resend_secs: i64,
+    /// Codes sent to one phone per (UTC) day; past it nothing is sent.
+    pub otp_max_sends_per_day: i32,
+    /// Code checks for one phone per (UTC) day; past it 429.
+    pub otp_max_verifications_per_day: i32,
+    /// Password hashes computed at once (argon2id takes its memory cost each);
+    /// 0 means one per core.
+    pub hash_concurrency: usize,
+    /// How long a login waits for a hashing slot before answering 503.
+    pub hash_wait_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct SmsSettings {
     pub webhook_url: Option<String>,
-    pub webhook_secret: Option<String>,
+    pub webhook_secret: Option<SecretString>,
     pub timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct EmailSettings {
-    pub smtp_url: Option<String>,
+    /// May carry the relay's password (`smtp://user:pass@host`).
+    pub smtp_url: Option<SecretString>,
     pub from: String,
 }
 
@@ -149,7 +165,7 @@ impl Settings {
         if self.profile == Profile::Production {
             match &self.auth.jwt_secret {
                 None => anyhow::bail!("SERVICELANE__AUTH__JWT_SECRET is required in production"),
-                Some(s) if s.len() < 32 => {
+                Some(s) if s.expose_secret().len() < 32 => {
                     anyhow::bail!("SERVICELANE__AUTH__JWT_SECRET must be at least 32 characters")
                 }
                 _ => {}
@@ -172,9 +188,15 @@ impl Settings {
             }
         }
         if let Some(u) = &self.email.smtp_url
-            && !(u.starts_with("smtp://") || u.starts_with("smtps://"))
+            && !(u.expose_secret().starts_with("smtp://")
+                || u.expose_secret().starts_with("smtps://"))
         {
             anyhow::bail!("SERVICELANE__EMAIL__SMTP_URL must start with smtp:// or smtps://");
+        }
+        if self.auth.otp_max_sends_per_day < 1 || self.auth.otp_max_verifications_per_day < 1 {
+            anyhow::bail!(
+                "SERVICELANE__AUTH__OTP_MAX_SENDS_PER_DAY and OTP_MAX_VERIFICATIONS_PER_DAY must be at least 1"
+            );
         }
         if self.auth.access_ttl_secs <= 0 || self.auth.refresh_ttl_days <= 0 {
             anyhow::bail!(
@@ -198,6 +220,36 @@ impl Settings {
     pub fn is_sqlite(&self) -> bool {
         self.database_url().starts_with("sqlite:")
     }
+}
+
+/// `server.trusted_proxies`: a list in the files, a comma-separated string in
+/// the environment (`SERVICELANE__SERVER__TRUSTED_PROXIES=10.0.0.0/8,127.0.0.1`).
+/// A bare address means that one host.
+fn cidr_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+    let items = match Raw::deserialize(d)? {
+        Raw::List(l) => l,
+        Raw::Text(t) => t.split(',').map(str::to_string).collect(),
+    };
+    items
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "'{s}' is not a CIDR such as 10.0.0.0/8 (server.trusted_proxies)"
+                    ))
+                })
+        })
+        .collect()
 }
 
 /// The config crate names keys in dotted form (`server.port`); people set them
@@ -247,6 +299,59 @@ mod tests {
         .unwrap();
         assert_eq!(s.server.port, 9090);
         assert_eq!(s.sms.webhook_url.as_deref(), Some("http://127.0.0.1:1/sms"));
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_a_comma_separated_variable() {
+        assert!(load(&[]).unwrap().server.trusted_proxies.is_empty());
+        let s = load(&[(
+            "SERVICELANE__SERVER__TRUSTED_PROXIES",
+            "127.0.0.1/32, 10.0.0.0/8,::1",
+        )])
+        .unwrap();
+        let nets: Vec<String> = s
+            .server
+            .trusted_proxies
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(nets, ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]);
+        let e = load(&[("SERVICELANE__SERVER__TRUSTED_PROXIES", "10.0.0.0/33")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("trusted_proxies"), "{e}");
+    }
+
+    #[test]
+    fn debug_of_the_settings_never_prints_a_secret() {
+        let s = load(&[
+            (
+                "SERVICELANE__AUTH__JWT_SECRET",
+                "jwt-secret-0123456789-0123456789-xyz",
+            ),
+            (
+                "SERVICELANE__SMS__WEBHOOK_SECRET",
+                "sms-webhook-secret-4711",
+            ),
+            (
+                "SERVICELANE__EMAIL__SMTP_URL",
+                "smtp://mailer:smtp-password-0815@mail.example.com",
+            ),
+        ])
+        .unwrap();
+        let printed = format!("{s:?}");
+        for secret in [
+            "jwt-secret-0123456789",
+            "sms-webhook-secret-4711",
+            "smtp-password-0815",
+        ] {
+            assert!(!printed.contains(secret), "{secret} printed in {printed}");
+        }
+        // still there for whoever needs it
+        assert_eq!(
+            s.sms.webhook_secret.as_ref().map(|x| x.expose_secret()),
+            Some("sms-webhook-secret-4711")
+        );
     }
 
     #[test]

@@ -49,6 +49,10 @@ pub enum AppError {
     PreconditionRequired,
     #[error("too many attempts")]
     TooManyRequests { retry_after_secs: i64 },
+    /// The server is at its bound for costly work (password hashing); the
+    /// request was not started and may be repeated.
+    #[error("busy")]
+    Busy { retry_after_secs: i64 },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -114,6 +118,7 @@ impl AppError {
             AppError::PreconditionFailed => ("stale-write", "Changed by someone else"),
             AppError::PreconditionRequired => ("precondition-required", "If-Match required"),
             AppError::TooManyRequests { .. } => ("too-many-requests", "Too many attempts"),
+            AppError::Busy { .. } => ("busy", "Busy"),
             AppError::Internal(_) => ("internal", "Internal error"),
         }
     }
@@ -153,6 +158,10 @@ impl AppError {
                 format!("too many attempts; try again in {retry_after_secs} seconds"),
                 vec![],
             ),
+            AppError::Busy { retry_after_secs } => (
+                format!("the server is busy; try again in {retry_after_secs} seconds"),
+                vec![],
+            ),
             AppError::Internal(_) => ("something went wrong on our side".into(), vec![]),
         };
         Problem {
@@ -180,6 +189,7 @@ impl ResponseError for AppError {
             AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -193,7 +203,9 @@ impl ResponseError for AppError {
         if let AppError::Unauthorized(_) = self {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
-        if let AppError::TooManyRequests { retry_after_secs } = self {
+        if let AppError::TooManyRequests { retry_after_secs }
+        | AppError::Busy { retry_after_secs } = self
+        {
             res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
         }
         res.body(serde_json::to_vec(&self.problem()).unwrap_or_default())

@@ -8,6 +8,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use rand::RngCore;
+use secrecy::ExposeSecret;
 use utoipa_actix_web::AppExt;
 
 use crate::auth::password::Passwords;
@@ -87,9 +88,13 @@ pub async fn build_state(
     let db = db::connect(&settings).await?;
     db::migrate(&db).await?;
     let secret = jwt_secret(&settings)?;
+    let metrics = Metrics::new()?;
     let passwords = Passwords::new(
         settings.auth.argon2_memory_kib,
         settings.auth.argon2_iterations,
+        settings.auth.hash_concurrency,
+        Duration::from_millis(settings.auth.hash_wait_ms),
+        metrics.password_hash_busy.clone(),
     )?;
     if settings.profile == Profile::Development
         && settings.seed_demo
@@ -101,7 +106,11 @@ pub async fn build_state(
     }
     let sms = SmsChannel::new(
         settings.sms.webhook_url.as_deref(),
-        settings.sms.webhook_secret.as_deref(),
+        settings
+            .sms
+            .webhook_secret
+            .as_ref()
+            .map(|s| s.expose_secret()),
         Duration::from_secs(settings.sms.timeout_secs),
         settings.data_dir.clone(),
     )?;
@@ -111,7 +120,7 @@ pub async fn build_state(
         passwords,
         sms,
         templates: Templates::new()?,
-        metrics: Metrics::new()?,
+        metrics,
         settings: Arc::new(settings),
         clock,
     }))
@@ -121,7 +130,7 @@ pub async fn build_state(
 /// under the data folder so tokens survive a restart.
 fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
     if let Some(s) = &settings.auth.jwt_secret {
-        return Ok(s.as_bytes().to_vec());
+        return Ok(s.expose_secret().as_bytes().to_vec());
     }
     anyhow::ensure!(
         settings.profile != Profile::Production,

@@ -5,11 +5,12 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, web};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
 };
 use tracing::Instrument;
 
@@ -29,6 +30,8 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    /// Logins (and other hashing requests) answered 503 for want of a hashing slot.
+    pub password_hash_busy: IntCounter,
 }
 
 impl Metrics {
@@ -48,12 +51,18 @@ impl Metrics {
             ]),
             &["method", "route"],
         )?;
+        let password_hash_busy = IntCounter::new(
+            "password_hash_busy_total",
+            "requests answered 503 because no password-hashing slot came free in time",
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(password_hash_busy.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
+            password_hash_busy,
         })
     }
 
@@ -73,6 +82,26 @@ impl Metrics {
             .observe(seconds);
     }
 }
+
+/// The method as a metrics label. Anyone can send any token as a method, and
+/// each new label value is a new series kept for the life of the process, so
+/// only the standard methods keep their name.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// The route as a metrics label: the matched pattern (`/api/v1/customers/{id}`),
+/// never the raw path, and one label for every path that matched nothing.
+const UNMATCHED: &str = "unmatched";
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -100,10 +129,10 @@ pub async fn observe(
     let route = res
         .request()
         .match_pattern()
-        .unwrap_or_else(|| "unmatched".into());
+        .unwrap_or_else(|| UNMATCHED.into());
     let elapsed = started.elapsed();
     if let Some(metrics) = metrics {
-        metrics.observe(method.as_str(), &route, status, elapsed.as_secs_f64());
+        metrics.observe(method_label(&method), &route, status, elapsed.as_secs_f64());
     }
     span.in_scope(|| {
         tracing::info!(status, route = %route, ms = elapsed.as_secs_f64() * 1000.0, "done");
@@ -112,4 +141,17 @@ pub async fn observe(
         res.headers_mut().insert(REQUEST_ID, v);
     }
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::OPTIONS), "OPTIONS");
+        assert_eq!(method_label(&Method::from_bytes(b"FOO").unwrap()), "other");
+        assert_eq!(method_label(&Method::TRACE), "other");
+    }
 }

@@ -1,11 +1,11 @@
 //! /api/v1/auth/* and /api/v1/me
 
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::Json;
-use crate::auth::Actor;
+use crate::auth::{Actor, ClientAddr};
 use crate::error::{AppResult, Problem};
 use crate::services::auth::{self, TokenPair};
 use crate::services::dealers::{self, Me};
@@ -51,21 +51,17 @@ pub struct OtpVerify {
 /// Staff login with dealer code, username and password.
 #[utoipa::path(operation_id = "login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenPair),
-        (status = 401, description = "wrong credentials (the same answer whatever was wrong)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "wrong credentials (the same answer whatever was wrong)", body = Problem),
         (status = 429, description = "too many failures; see Retry-After", body = Problem),
-        (status = 503, description = "too many logins being checked at once; see Retry-After", body = Problem)))]
+        (status = 503, description = "no password-hashing slot came free in time; see Retry-After", body = Problem)))]
 #[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    client: ClientAddr,
     body: Json<LoginRequest>,
 ) -> AppResult<HttpResponse> {
     let b = body.0;
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    let tokens = auth::login(&state, &b.dealer_code, &b.username, b.password, &address).await?;
+    let tokens = auth::login(&state, &b.dealer_code, &b.username, b.password, client).await?;
     Ok(HttpResponse::Ok().json(tokens))
 }
 
@@ -94,8 +90,7 @@ pub async fn logout(
 
 /// Sends a 6-digit login code by SMS. Answers 202 whether or not the phone is known.
 #[utoipa::path(operation_id = "requestOtp", tag = "auth", request_body = OtpRequest,
-    responses((status = 202, body = OtpAccepted),
-        (status = 429, description = "too many codes asked for this phone; see Retry-After", body = Problem)))]
+    responses((status = 202, body = OtpAccepted)))]
 #[post("/auth/otp")]
 pub async fn otp(state: web::Data<AppState>, body: Json<OtpRequest>) -> AppResult<HttpResponse> {
     auth::request_otp(&state, &body.0.dealer_code, &body.0.phone).await?;
@@ -121,7 +116,7 @@ pub enum OtpStatus {
 #[utoipa::path(operation_id = "verifyOtp", tag = "auth", request_body = OtpVerify,
     responses((status = 200, body = TokenPair),
         (status = 401, description = "the code is wrong, used or expired", body = Problem),
-        (status = 429, description = "too many tries for this phone; see Retry-After", body = Problem)))]
+        (status = 429, description = "too many code checks for this phone today; see Retry-After", body = Problem)))]
 #[post("/auth/otp/verify")]
 pub async fn otp_verify(
     state: web::Data<AppState>,

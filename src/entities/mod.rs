@@ -13,6 +13,7 @@ pub mod login_failure;
 pub mod menu_item;
 pub mod mileage_reading;
 pub mod otp_code;
+pub mod otp_quota;
 pub mod refresh_token;
 pub mod slot_usage;
 pub mod user;

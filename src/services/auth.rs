@@ -6,19 +6,19 @@ use rand::Rng;
 use sea_orm::sea_query::{Expr, OnConflict};
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::auth::Actor;
 use crate::auth::tokens::{new_refresh_token, same_digest, sha256_hex};
+use crate::auth::{Actor, ClientAddr};
 use crate::care::sms::SmsMessage;
 use crate::domain::customer::Locale;
 use crate::domain::{Phone, Role};
-use crate::entities::{customer, dealer, login_failure, otp_code, refresh_token, user};
+use crate::entities::{customer, dealer, login_failure, otp_code, otp_quota, refresh_token, user};
 use crate::error::{AppError, AppResult};
-use crate::services::col_plus;
+use crate::services::{col_plus, dealers};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -51,13 +51,23 @@ pub fn roles_of(user: &user::Model) -> Vec<Role> {
 }
 
 /// Staff login. The answer is the same whether the dealer, the user or the
-/// password was wrong; repeated failures slow down, then lock for a while.
+/// password was wrong.
+///
+/// Two rules guard it, both kept in the database so every instance shares them:
+/// - per account: each attempt is counted *before* its password is checked,
+///   by one conditional update that only succeeds while fewer than
+///   `lockout_threshold` attempts are counted; so however many requests arrive
+///   at once, at most that many passwords are checked, and the next ones wait
+///   out the lock (429) without costing a hash. A success clears the count.
+/// - per client address (see `ClientAddr`): failures only slow the next
+///   attempts down. Many people share an address (a dealership's NAT), so an
+///   address never refuses a right password of an account that is not locked.
 pub async fn login(
     state: &AppState,
     dealer_code: &str,
     username: &str,
     password: String,
-    address: &str,
+    address: ClientAddr,
 ) -> AppResult<TokenPair> {
     let now = state.clock.now();
     let account_key = format!(
@@ -76,15 +86,55 @@ pub async fn login(
         threshold: a.lockout_threshold * 4,
     };
 
-    let mut worst = 0;
-    for l in [&account, &addr] {
-        worst = worst.max(l.check(state, now).await?);
-    }
-    if worst >= 3 && a.failure_delay_ms > 0 {
-        let ms = (a.failure_delay_ms * (worst as u64 - 2)).min(3000);
+    let earlier = account.reserve(state, now).await?;
+    let outcome = check_password(state, dealer_code, username, password, earlier, &addr, now).await;
+    let user = match outcome {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            account.lock_if_used_up(state, now).await?;
+            addr.count_failure(state, now).await?;
+            return Err(AppError::Unauthorized(BAD_LOGIN));
+        }
+        Err(e) => {
+            // not checked (no hashing slot, a database error): not a failure
+            account.release(state).await?;
+            return Err(e);
+        }
+    };
+    account.clear(state, now).await?;
+    let actor = Actor {
+        id: user.id,
+        dealer_id: user.dealer_id,
+        roles: roles_of(&user),
+        customer_id: None,
+    };
+    issue(state, &actor, Uuid::now_v7(), now).await
+}
+
+/// Longest a login is held back before its password is checked.
+const MAX_FAILURE_DELAY_MS: u64 = 3000;
+
+/// Waits as the earlier failures ask, then checks the password; `None` is a
+/// wrong password or an unknown user (for which a dummy hash is checked).
+async fn check_password(
+    state: &AppState,
+    dealer_code: &str,
+    username: &str,
+    password: String,
+    earlier_account_attempts: i32,
+    addr: &Lockout<'_>,
+    now: DateTime<Utc>,
+) -> AppResult<Option<user::Model>> {
+    let a = &state.settings.auth;
+    let address_failures = addr.recent_failures(state, now).await?;
+    // a few failures are typing; past that every attempt waits a little longer
+    let by_account = (earlier_account_attempts - 2).max(0) as u64;
+    let by_address = (address_failures - addr.threshold + 1).max(0) as u64;
+    let steps = by_account.max(by_address);
+    if steps > 0 && a.failure_delay_ms > 0 {
+        let ms = (a.failure_delay_ms * steps).min(MAX_FAILURE_DELAY_MS);
         tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
     }
-
     let found = match dealer_by_code(state, dealer_code).await? {
         Some(d) => {
             user::Entity::find()
@@ -99,23 +149,8 @@ pub async fn login(
     let ok = state
         .passwords
         .verify(password, found.as_ref().map(|u| u.password_hash.clone()))
-        .await;
-    let user = match (ok, found) {
-        (true, Some(u)) => u,
-        _ => {
-            account.fail(state, now).await?;
-            addr.fail(state, now).await?;
-            return Err(AppError::Unauthorized(BAD_LOGIN));
-        }
-    };
-    account.clear(state).await?;
-    let actor = Actor {
-        id: user.id,
-        dealer_id: user.dealer_id,
-        roles: roles_of(&user),
-        customer_id: None,
-    };
-    issue(state, &actor, Uuid::now_v7(), now).await
+        .await?;
+    Ok(found.filter(|_| ok))
 }
 
 /// Issues an access token and a refresh token of `family`.
@@ -159,7 +194,10 @@ pub async fn refresh(state: &AppState, token: &str) -> AppResult<TokenPair> {
     else {
         return Err(AppError::Unauthorized(BAD_REFRESH));
     };
-    if row.revoked_at.is_some() || row.expires_at <= now {
+    if row.revoked_at.is_some()
+        || row.expires_at <= now
+        || family_revoked(state, row.family_id).await?
+    {
         return Err(AppError::Unauthorized(BAD_REFRESH));
     }
     // claim the rotation; if someone else already did, this is a reuse
@@ -202,7 +240,28 @@ pub async fn refresh(state: &AppState, token: &str) -> AppResult<TokenPair> {
         }
         (None, None) => return Err(AppError::Unauthorized(BAD_REFRESH)),
     };
-    issue(state, &actor, row.family_id, now).await
+    let pair = issue(state, &actor, row.family_id, now).await?;
+    // A reuse racing with this rotation revokes the family with one UPDATE.
+    // Either that UPDATE began after our insert committed, and revoked the new
+    // token with the rest, or it began before and this check (after the
+    // insert) sees it: in both cases the new token is dead and nothing is
+    // handed out. (Every use checks the whole family as well.)
+    if family_revoked(state, row.family_id).await? {
+        revoke_family(state, row.family_id, now).await?;
+        return Err(AppError::Unauthorized(BAD_REFRESH));
+    }
+    Ok(pair)
+}
+
+/// Whether any token of the family was revoked: revocation is for the whole
+/// family, also for a token inserted after the revoking statement ran.
+async fn family_revoked(state: &AppState, family: Uuid) -> AppResult<bool> {
+    Ok(refresh_token::Entity::find()
+        .filter(refresh_token::Column::FamilyId.eq(family))
+        .filter(refresh_token::Column::RevokedAt.is_not_null())
+        .one(&state.db)
+        .await?
+        .is_some())
 }
 
 async fn revoke_family(state: &AppState, family: Uuid, now: DateTime<Utc>) -> AppResult<()> {
@@ -238,22 +297,26 @@ fn customer_actor(dealer_id: Uuid, customer_id: Uuid) -> Actor {
 }
 
 /// Sends a 6-digit code to a known customer's phone. The answer is the same
-/// for an unknown phone, and the SMS goes out after the answer, so neither the
-/// body nor the timing tells whether the phone is a customer's.
+/// for an unknown phone, and so is the work: both look the phone up, check
+/// the resend rule and the daily cap, store a code and render the message;
+/// only a known phone's message is then sent, after the answer. Neither the
+/// body, the status nor the timing tells whether the phone is a customer's.
+///
+/// Over the daily cap (`otp_max_sends_per_day`) the answer is still 202 and
+/// nothing is sent: a 429 there would come only for phones that got codes,
+/// which is to say known ones, unless unknown phones were refused alike, and
+/// then the status would say nothing a client can act on anyway.
 pub async fn request_otp(state: &AppState, dealer_code: &str, phone: &str) -> AppResult<()> {
     let phone = Phone::parse(phone).map_err(|e| AppError::field("phone", e.to_string()))?;
     let now = state.clock.now();
     let Some(dealer) = dealer_by_code(state, dealer_code).await? else {
         return Ok(());
     };
-    let Some(cust) = customer::Entity::find()
+    let cust = customer::Entity::find()
         .filter(customer::Column::DealerId.eq(dealer.id))
         .filter(customer::Column::Phone.eq(phone.as_str()))
         .one(&state.db)
-        .await?
-    else {
-        return Ok(());
-    };
+        .await?;
     let a = &state.settings.auth;
     let recent = otp_code::Entity::find()
         .filter(otp_code::Column::DealerId.eq(dealer.id))
@@ -266,8 +329,15 @@ pub async fn request_otp(state: &AppState, dealer_code: &str, phone: &str) -> Ap
         // an SMS costs money and annoys: one code a minute is enough
         return Ok(());
     }
+    let quota = OtpQuota::new(&dealer, &phone, now);
+    if !quota.take(state, OtpUse::Send).await? {
+        tracing::info!(dealer = %dealer.code, "OTP not sent: daily cap reached for this phone");
+        return Ok(());
+    }
     let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
     let id = Uuid::now_v7();
+    // stored for an unknown phone too (nobody receives it): the same writes
+    // for both, and its checks count against the phone's daily cap alike
     otp_code::ActiveModel {
         id: Set(id),
         dealer_id: Set(dealer.id),
@@ -281,8 +351,11 @@ pub async fn request_otp(state: &AppState, dealer_code: &str, phone: &str) -> Ap
     .insert(&state.db)
     .await?;
     let params = serde_json::json!({ "dealer_name": dealer.name, "code": code, "minutes": a.otp_ttl_secs / 60 });
-    let locale: Locale = cust.locale;
+    let locale: Locale = cust.as_ref().map(|c| c.locale).unwrap_or(Locale::ZhCn);
     let text = state.templates.render(locale, "otp", "sms.txt", &params)?;
+    if cust.is_none() {
+        return Ok(());
+    }
     let msg = SmsMessage {
         message_id: id,
         to: phone.as_str().to_string(),
@@ -299,7 +372,85 @@ pub async fn request_otp(state: &AppState, dealer_code: &str, phone: &str) -> Ap
     Ok(())
 }
 
-/// Checks a code: single use, 5 minutes, 5 tries.
+/// What a phone's daily OTP quota counts.
+#[derive(Clone, Copy)]
+enum OtpUse {
+    Send,
+    Verification,
+}
+
+/// Codes sent and checks made for one phone on one day of the dealer's zone.
+struct OtpQuota {
+    dealer_id: Uuid,
+    phone: String,
+    day: chrono::NaiveDate,
+    /// Seconds until the dealer's next day begins.
+    resets_in: i64,
+}
+
+impl OtpQuota {
+    fn new(dealer: &dealer::Model, phone: &Phone, now: DateTime<Utc>) -> Self {
+        let tz = dealers::zone(dealer);
+        let day = now.with_timezone(&tz).date_naive();
+        let resets_in = day
+            .succ_opt()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .and_then(|t| t.and_local_timezone(tz).earliest())
+            .map(|t| (t.with_timezone(&Utc) - now).num_seconds())
+            .unwrap_or(86_400)
+            .max(1);
+        Self {
+            dealer_id: dealer.id,
+            phone: phone.as_str().to_string(),
+            day,
+            resets_in,
+        }
+    }
+
+    /// Counts one use if the day's cap allows it; false when used up. The
+    /// count and the check are one conditional UPDATE, so parallel requests
+    /// cannot pass the cap together.
+    async fn take(&self, state: &AppState, what: OtpUse) -> AppResult<bool> {
+        let a = &state.settings.auth;
+        let (col, cap) = match what {
+            OtpUse::Send => (otp_quota::Column::Sends, a.otp_max_sends_per_day),
+            OtpUse::Verification => (
+                otp_quota::Column::Verifications,
+                a.otp_max_verifications_per_day,
+            ),
+        };
+        otp_quota::Entity::insert(otp_quota::ActiveModel {
+            dealer_id: Set(self.dealer_id),
+            phone: Set(self.phone.clone()),
+            day: Set(self.day),
+            sends: Set(0),
+            verifications: Set(0),
+        })
+        .on_conflict(
+            OnConflict::columns([
+                otp_quota::Column::DealerId,
+                otp_quota::Column::Phone,
+                otp_quota::Column::Day,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(&state.db)
+        .await?;
+        let taken = otp_quota::Entity::update_many()
+            .col_expr(col, col_plus(col, 1))
+            .filter(otp_quota::Column::DealerId.eq(self.dealer_id))
+            .filter(otp_quota::Column::Phone.eq(self.phone.as_str()))
+            .filter(otp_quota::Column::Day.eq(self.day))
+            .filter(col.lt(cap))
+            .exec(&state.db)
+            .await?;
+        Ok(taken.rows_affected == 1)
+    }
+}
+
+/// Checks a code: single use, 5 minutes, 5 tries; and at most
+/// `otp_max_verifications_per_day` checks per phone a day, known or not (429).
 pub async fn verify_otp(
     state: &AppState,
     dealer_code: &str,
@@ -311,6 +462,14 @@ pub async fn verify_otp(
     let Some(dealer) = dealer_by_code(state, dealer_code).await? else {
         return Err(AppError::Unauthorized(BAD_CODE));
     };
+    // counted before anything is looked up, for every phone alike, so the cap
+    // says nothing about whether the phone is known
+    let quota = OtpQuota::new(&dealer, &phone, now);
+    if !quota.take(state, OtpUse::Verification).await? {
+        return Err(AppError::TooManyRequests {
+            retry_after_secs: quota.resets_in,
+        });
+    }
     let Some(otp) = otp_code::Entity::find()
         .filter(otp_code::Column::DealerId.eq(dealer.id))
         .filter(otp_code::Column::Phone.eq(phone.as_str()))
@@ -368,37 +527,18 @@ pub async fn verify_otp(
     .await
 }
 
-/// Counts failures per key in the database, so every instance shares them.
+/// Counts attempts per key (`account:…` or `address:…`) in the database, so
+/// every instance sees the same count.
 struct Lockout<'a> {
     key: &'a str,
     threshold: i32,
 }
 
 impl Lockout<'_> {
-    /// Refuses while locked; otherwise answers how many recent failures there were.
-    async fn check(&self, state: &AppState, now: DateTime<Utc>) -> AppResult<i32> {
-        let Some(row) = login_failure::Entity::find_by_id(self.key.to_string())
-            .one(&state.db)
-            .await?
-        else {
-            return Ok(0);
-        };
-        if let Some(until) = row.locked_until.filter(|u| *u > now) {
-            return Err(AppError::TooManyRequests {
-                retry_after_secs: (until - now).num_seconds().max(1),
-            });
-        }
+    /// Makes sure the row exists and that a run-out lock or a passed window
+    /// starts counting again.
+    async fn refresh_window(&self, state: &AppState, now: DateTime<Utc>) -> AppResult<()> {
         let window = Duration::seconds(state.settings.auth.lockout_window_secs);
-        Ok(if now - row.window_start < window {
-            row.failures
-        } else {
-            0
-        })
-    }
-
-    async fn fail(&self, state: &AppState, now: DateTime<Utc>) -> AppResult<()> {
-        let a = &state.settings.auth;
-        let txn = state.db.begin().await?;
         login_failure::Entity::insert(login_failure::ActiveModel {
             key: Set(self.key.to_string()),
             failures: Set(0),
@@ -410,44 +550,140 @@ impl Lockout<'_> {
                 .do_nothing()
                 .to_owned(),
         )
-        .exec_without_returning(&txn)
+        .exec_without_returning(&state.db)
         .await?;
-        // a window that has passed starts again
         login_failure::Entity::update_many()
             .col_expr(login_failure::Column::Failures, Expr::value(0))
             .col_expr(login_failure::Column::WindowStart, Expr::value(now))
+            .col_expr(
+                login_failure::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
             .filter(login_failure::Column::Key.eq(self.key))
             .filter(
-                login_failure::Column::WindowStart
-                    .lt(now - Duration::seconds(a.lockout_window_secs)),
+                Condition::any()
+                    .add(login_failure::Column::LockedUntil.lte(now))
+                    .add(
+                        Condition::all()
+                            .add(login_failure::Column::LockedUntil.is_null())
+                            .add(login_failure::Column::WindowStart.lt(now - window)),
+                    ),
             )
-            .exec(&txn)
+            .exec(&state.db)
             .await?;
+        Ok(())
+    }
+
+    /// Counts this attempt before its password is checked, or refuses (429)
+    /// when the account is locked or its attempts are used up. Answers how
+    /// many attempts came before this one in the window.
+    async fn reserve(&self, state: &AppState, now: DateTime<Utc>) -> AppResult<i32> {
+        self.refresh_window(state, now).await?;
+        // One conditional UPDATE: on PostgreSQL concurrent ones queue on the
+        // row lock and each re-checks `failures < threshold` on the row the
+        // previous one left; SQLite has one writer. So a burst of any width
+        // gets at most `threshold` attempts through.
+        let taken = login_failure::Entity::update_many()
+            .col_expr(
+                login_failure::Column::Failures,
+                col_plus(login_failure::Column::Failures, 1),
+            )
+            .filter(login_failure::Column::Key.eq(self.key))
+            .filter(login_failure::Column::LockedUntil.is_null())
+            .filter(login_failure::Column::Failures.lt(self.threshold))
+            .exec(&state.db)
+            .await?;
+        if taken.rows_affected == 1 {
+            let row = self.row(state).await?;
+            return Ok(row.map(|r| r.failures - 1).unwrap_or(0).max(0));
+        }
+        // used up (by failures, or by attempts still being checked): lock now;
+        // a success among those still being checked clears the lock again
+        self.lock_if_used_up(state, now).await?;
+        let until = self
+            .row(state)
+            .await?
+            .and_then(|r| r.locked_until)
+            .unwrap_or(now + Duration::seconds(state.settings.auth.lockout_secs));
+        Err(AppError::TooManyRequests {
+            retry_after_secs: (until - now).num_seconds().max(1),
+        })
+    }
+
+    async fn row(&self, state: &AppState) -> AppResult<Option<login_failure::Model>> {
+        Ok(login_failure::Entity::find_by_id(self.key.to_string())
+            .one(&state.db)
+            .await?)
+    }
+
+    /// After a failed check (already counted by `reserve`): the last allowed
+    /// attempt failing starts the lock.
+    async fn lock_if_used_up(&self, state: &AppState, now: DateTime<Utc>) -> AppResult<()> {
+        login_failure::Entity::update_many()
+            .col_expr(
+                login_failure::Column::LockedUntil,
+                Expr::value(now + Duration::seconds(state.settings.auth.lockout_secs)),
+            )
+            .filter(login_failure::Column::Key.eq(self.key))
+            .filter(login_failure::Column::LockedUntil.is_null())
+            .filter(login_failure::Column::Failures.gte(self.threshold))
+            .exec(&state.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Gives back an attempt that was counted but never checked.
+    async fn release(&self, state: &AppState) -> AppResult<()> {
+        login_failure::Entity::update_many()
+            .col_expr(
+                login_failure::Column::Failures,
+                col_plus(login_failure::Column::Failures, -1),
+            )
+            .filter(login_failure::Column::Key.eq(self.key))
+            .filter(login_failure::Column::LockedUntil.is_null())
+            .filter(login_failure::Column::Failures.gt(0))
+            .exec(&state.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Failures in the current window (a rule that only slows down).
+    async fn recent_failures(&self, state: &AppState, now: DateTime<Utc>) -> AppResult<i32> {
+        let window = Duration::seconds(state.settings.auth.lockout_window_secs);
+        Ok(self
+            .row(state)
+            .await?
+            .filter(|r| now - r.window_start < window)
+            .map(|r| r.failures)
+            .unwrap_or(0))
+    }
+
+    /// Counts a failure after the fact (a rule that only slows down).
+    async fn count_failure(&self, state: &AppState, now: DateTime<Utc>) -> AppResult<()> {
+        self.refresh_window(state, now).await?;
         login_failure::Entity::update_many()
             .col_expr(
                 login_failure::Column::Failures,
                 col_plus(login_failure::Column::Failures, 1),
             )
             .filter(login_failure::Column::Key.eq(self.key))
-            .exec(&txn)
+            .exec(&state.db)
             .await?;
-        login_failure::Entity::update_many()
-            .col_expr(
-                login_failure::Column::LockedUntil,
-                Expr::value(now + Duration::seconds(a.lockout_secs)),
-            )
-            .col_expr(login_failure::Column::Failures, Expr::value(0))
-            .col_expr(login_failure::Column::WindowStart, Expr::value(now))
-            .filter(login_failure::Column::Key.eq(self.key))
-            .filter(login_failure::Column::Failures.gte(self.threshold))
-            .exec(&txn)
-            .await?;
-        txn.commit().await?;
         Ok(())
     }
 
-    async fn clear(&self, state: &AppState) -> AppResult<()> {
-        login_failure::Entity::delete_by_id(self.key.to_string())
+    /// After a success: the count starts again. The row stays (an UPDATE, not
+    /// a DELETE), so an attempt that inserted nothing because the row was
+    /// there a moment ago still finds it to count on.
+    async fn clear(&self, state: &AppState, now: DateTime<Utc>) -> AppResult<()> {
+        login_failure::Entity::update_many()
+            .col_expr(login_failure::Column::Failures, Expr::value(0))
+            .col_expr(login_failure::Column::WindowStart, Expr::value(now))
+            .col_expr(
+                login_failure::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(login_failure::Column::Key.eq(self.key))
             .exec(&state.db)
             .await?;
         Ok(())

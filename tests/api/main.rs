@@ -8,6 +8,7 @@ mod contract;
 mod customers;
 mod errors;
 mod import;
+mod login_limits;
 mod operations;
 mod tenancy;
 mod vehicles;
