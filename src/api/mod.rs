@@ -37,7 +37,7 @@ pub fn with_etag(
     paths(
         auth::login, auth::refresh, auth::logout, auth::otp, auth::otp_verify, auth::me,
         customers::list, customers::create, customers::read, customers::update, customers::vehicles_of,
-        vehicles::create, vehicles::read, vehicles::update, vehicles::record_mileage, vehicles::mileage_history,
+        vehicles::create, vehicles::read, vehicles::update, vehicles::record_mileage, vehicles::mileage_history, vehicles::remove_mileage,
         capacity::get_capacity, capacity::put_capacity, capacity::list_closed, capacity::close_date, capacity::reopen_date,
         menu::list, menu::put_item, inbox::list,
         appointments::slots, appointments::create, appointments::register, appointments::invitations,
@@ -91,6 +91,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(vehicles::update)
                 .service(vehicles::record_mileage)
                 .service(vehicles::mileage_history)
+                .service(vehicles::remove_mileage)
                 .service(capacity::get_capacity)
                 .service(capacity::put_capacity)
                 .service(capacity::list_closed)

@@ -1,7 +1,7 @@
 //! /api/v1/vehicles
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
 use uuid::Uuid;
 
 use super::extract::{IfMatch, Json};
@@ -9,7 +9,7 @@ use super::with_etag;
 use crate::auth::Actor;
 use crate::error::{AppResult, Problem};
 use crate::services::vehicles::{
-    self, MileageReading, NewMileage, NewVehicle, Vehicle, VehiclePatch,
+    self, MileageReading, NewMileage, NewVehicle, RemoveReading, Vehicle, VehiclePatch,
 };
 use crate::services::{dealers, expected_version};
 use crate::state::AppState;
@@ -94,4 +94,25 @@ pub async fn mileage_history(
 ) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok()
         .json(vehicles::mileage_history(&state.db, &actor, id.into_inner()).await?))
+}
+
+/// Removes a wrong odometer reading (staff who edit vehicles), with a reason
+/// kept in the audit; the odometer becomes the latest remaining reading.
+#[utoipa::path(context_path = "/api/v1", tag = "vehicles", request_body = RemoveReading, security(("bearer" = [])),
+    operation_id = "deleteMileageReading",
+    params(("id" = Uuid, Path), ("reading_id" = Uuid, Path)),
+    responses((status = 200, body = Vehicle, headers(("ETag" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[delete("/vehicles/{id}/mileage/{reading_id}")]
+pub async fn remove_mileage(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<(Uuid, Uuid)>,
+    body: Json<RemoveReading>,
+) -> AppResult<HttpResponse> {
+    let (id, reading_id) = path.into_inner();
+    let v = vehicles::remove_mileage(&state.db, &actor, id, reading_id, body.0, state.clock.now())
+        .await?;
+    Ok(with_etag(StatusCode::OK, v.version, v))
 }

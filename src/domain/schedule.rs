@@ -50,6 +50,13 @@ pub struct Schedule {
     /// Jobs the workshop can run at once; a slot offers bays × slot length workshop hours.
     pub workshop_bays: u32,
     pub opening_hours: Vec<OpeningHours>,
+    /// How many days ahead a slot may be booked (default 365, at most 1095).
+    #[serde(default = "default_horizon")]
+    pub booking_horizon_days: u32,
+}
+
+fn default_horizon() -> u32 {
+    super::dates::DEFAULT_BOOKING_HORIZON_DAYS
 }
 
 impl Default for Schedule {
@@ -66,6 +73,7 @@ impl Default for Schedule {
                     close: NaiveTime::from_hms_opt(17, 30, 0).unwrap_or_default(),
                 })
                 .collect(),
+            booking_horizon_days: default_horizon(),
         }
     }
 }
@@ -102,6 +110,8 @@ pub enum SlotProblem {
     OffGrid(u32),
     #[error("the job ({0} min) does not fit before closing")]
     TooLong(u32),
+    #[error("is beyond the booking horizon ({0} days ahead)")]
+    BeyondHorizon(u32),
 }
 
 impl Schedule {
@@ -115,6 +125,13 @@ impl Schedule {
         }
         if !(1..=200).contains(&self.workshop_bays) {
             e.add("workshop_bays", "must be between 1 and 200");
+        }
+        let max = super::dates::MAX_BOOKING_HORIZON_DAYS;
+        if !(1..=max).contains(&self.booking_horizon_days) {
+            e.add(
+                "booking_horizon_days",
+                format!("must be between 1 and {max}"),
+            );
         }
         for (i, h) in self.opening_hours.iter().enumerate() {
             if !(1..=7).contains(&h.weekday) {
@@ -184,6 +201,23 @@ impl Schedule {
         Ok(run)
     }
 
+    /// A start may be booked only between now and the booking horizon. Checked
+    /// before anything else looks at the date (a year like +262142 overflows
+    /// the local-time arithmetic that follows).
+    pub fn bookable(&self, start: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), SlotProblem> {
+        if start <= now {
+            return Err(SlotProblem::InPast);
+        }
+        let horizon = Duration::days(self.booking_horizon_days.into());
+        if now
+            .checked_add_signed(horizon)
+            .is_none_or(|last| start > last)
+        {
+            return Err(SlotProblem::BeyondHorizon(self.booking_horizon_days));
+        }
+        Ok(())
+    }
+
     /// Checks a requested start in the dealer's zone; answers the slots it holds.
     pub fn check(
         &self,
@@ -193,9 +227,7 @@ impl Schedule {
         minutes: u32,
         now: DateTime<Utc>,
     ) -> Result<Vec<DateTime<Utc>>, SlotProblem> {
-        if start <= now {
-            return Err(SlotProblem::InPast);
-        }
+        self.bookable(start, now)?;
         if closed {
             return Err(SlotProblem::Closed);
         }
@@ -287,6 +319,7 @@ mod tests {
                     close: NaiveTime::from_hms_opt(close.0, close.1, 0).unwrap(),
                 })
                 .collect(),
+            booking_horizon_days: 365,
         }
     }
 
@@ -353,6 +386,10 @@ mod tests {
         assert_eq!(
             s.check(tz, false, starts[0], 60, now).unwrap(),
             vec![starts[0]]
+        );
+        assert_eq!(
+            s.check(tz, false, starts[0], 60, starts[0] - Duration::days(366)),
+            Err(SlotProblem::BeyondHorizon(365))
         );
     }
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::domain::schedule::Schedule;
-use crate::domain::{Role, validation};
+use crate::domain::{FieldErrors, Role, dates, validation};
 use crate::entities::{closed_date, dealer_schedule};
 use crate::error::{AppError, AppResult};
 
@@ -42,6 +42,7 @@ pub async fn schedule(db: &impl ConnectionTrait, dealer_id: Uuid) -> AppResult<(
                 workshop_bays: r.workshop_bays as u32,
                 opening_hours: serde_json::from_value(r.opening_hours)
                     .map_err(|e| anyhow::anyhow!("stored opening hours: {e}"))?,
+                booking_horizon_days: r.booking_horizon_days.max(1) as u32,
             },
             r.version,
         ),
@@ -73,7 +74,11 @@ pub async fn put(
         slot_minutes: Set(s.slot_minutes as i32),
         reception_per_slot: Set(s.reception_per_slot as i32),
         workshop_bays: Set(s.workshop_bays as i32),
-        opening_hours: Set(serde_json::to_value(&s.opening_hours).unwrap_or_default()),
+        opening_hours: Set(crate::services::to_stored(
+            &s.opening_hours,
+            "opening hours",
+        )?),
+        booking_horizon_days: Set(s.booking_horizon_days as i32),
         version: Set(current + 1),
         updated_at: Set(now),
     };
@@ -139,7 +144,11 @@ pub async fn close_date(
     c: ClosedDate,
 ) -> AppResult<ClosedDate> {
     actor.require(MANAGERS)?;
-    let reason = validation::text(&c.reason, 100).map_err(|m| AppError::field("reason", m))?;
+    let mut e = FieldErrors::new();
+    e.check("date", dates::in_range(c.date));
+    let reason = e.check("reason", validation::text(&c.reason, 100));
+    e.into_result()?;
+    let reason = reason.unwrap_or_default();
     closed_date::Entity::insert(closed_date::ActiveModel {
         dealer_id: Set(actor.dealer_id),
         date: Set(c.date),
@@ -164,6 +173,7 @@ pub async fn reopen_date(
     date: NaiveDate,
 ) -> AppResult<()> {
     actor.require(MANAGERS)?;
+    dates::in_range(date).map_err(|m| AppError::field("date", m))?;
     closed_date::ActiveModel {
         dealer_id: Set(actor.dealer_id),
         date: Set(date),

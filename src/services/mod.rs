@@ -13,6 +13,8 @@ pub mod seed;
 pub mod vehicles;
 
 use base64::Engine;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::error::AppError;
@@ -62,3 +64,20 @@ pub fn col_plus(
 ) -> sea_orm::sea_query::SimpleExpr {
     sea_orm::sea_query::ExprTrait::add(sea_orm::sea_query::Expr::col(col), n)
 }
+
+/// Reads a JSON column. A value that does not parse is our fault and is
+/// answered as an internal error (logged), never read as empty: consents
+/// that read as "none" would mean "allowed", held slots as "none" would never
+/// be given back.
+pub fn from_stored<T: DeserializeOwned>(value: &serde_json::Value, what: &str) -> AppResultOf<T> {
+    T::deserialize(value)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored {what} does not parse: {e}")))
+}
+
+/// Writes a JSON column.
+pub fn to_stored<T: Serialize + ?Sized>(value: &T, what: &str) -> AppResultOf<serde_json::Value> {
+    serde_json::to_value(value)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{what} does not serialise: {e}")))
+}
+
+type AppResultOf<T> = Result<T, AppError>;

@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod customers;
 mod errors;
+mod hardening;
 mod import;
 mod operations;
 mod tenancy;

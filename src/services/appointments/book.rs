@@ -61,6 +61,8 @@ pub enum BookOutcome {
 }
 
 pub const MAX_CONCERN: usize = 1000;
+/// Menu items one booking may name.
+pub const MAX_SERVICES: usize = 20;
 
 /// Everything checked before the transaction: who, which vehicle, which
 /// services, which slot. Reads only, so the transaction starts with a write.
@@ -114,13 +116,17 @@ async fn plan(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    if !staff
-        && (input.duration_hours.is_some() || input.source.is_some() || input.advisor_id.is_some())
-    {
-        e.add(
-            "duration_hours",
-            "duration, source and advisor are set by staff",
-        );
+    if !staff {
+        // each field the customer may not set is named, so the app can say which
+        for (field, sent) in [
+            ("duration_hours", input.duration_hours.is_some()),
+            ("source", input.source.is_some()),
+            ("advisor_id", input.advisor_id.is_some()),
+        ] {
+            if sent {
+                e.add(field, "is set by the dealer's staff, not by customers");
+            }
+        }
     }
     if let Some(a) = input.advisor_id {
         let advisor = user::Entity::find_by_id(a).one(db).await?.filter(|u| {
@@ -137,17 +143,23 @@ async fn plan(
             e.add("advisor_id", "is not a service advisor of this dealer");
         }
     }
+    if input.services.len() > MAX_SERVICES {
+        return Err(AppError::field(
+            "services",
+            format!("at most {MAX_SERVICES} menu items"),
+        ));
+    }
     let found = menu::by_codes(db, actor.dealer_id, &input.services).await?;
     let mut lines = Vec::new();
     for (i, (code, item)) in input.services.iter().zip(found).enumerate() {
         match item {
             Some(m) => lines.push(ServiceLine {
+                parts: menu::parts_of(&m)?,
                 code: m.code,
                 name_zh: m.name_zh,
                 name_en: m.name_en,
                 labour_minutes: m.labour_minutes,
                 price_cents: m.price_cents,
-                parts: serde_json::from_value(m.parts).unwrap_or_default(),
             }),
             None => e.add(
                 format!("services[{i}]"),
@@ -158,7 +170,7 @@ async fn plan(
     let concern = e
         .check(
             "concern",
-            validation::optional_text(input.concern.as_deref(), MAX_CONCERN),
+            validation::optional_multiline(input.concern.as_deref(), MAX_CONCERN),
         )
         .flatten();
     if input.services.is_empty() && concern.is_none() {
@@ -189,6 +201,9 @@ async fn plan(
     };
     e.clone().into_result()?;
     let start = input.slot_start.with_timezone(&Utc);
+    schedule
+        .bookable(start, now)
+        .map_err(|p| AppError::field("slot_start", p.to_string()))?;
     let closed =
         capacity::is_closed(db, actor.dealer_id, start.with_timezone(&tz).date_naive()).await?;
     let bays = schedule
@@ -305,7 +320,7 @@ pub async fn book(
         now,
     )
     .await?;
-    let view = view_of(m, &p.vehicle, &p.customer, tz);
+    let view = view_of(m, &p.vehicle, &p.customer, tz)?;
     if let Some(k) = key {
         let stored = idempotency_key::ActiveModel {
             dealer_id: Set(actor.dealer_id),

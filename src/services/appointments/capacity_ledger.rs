@@ -24,11 +24,13 @@ pub struct Hold {
 }
 
 impl Hold {
-    pub fn from_json(arrival: DateTime<Utc>, held: &serde_json::Value) -> Hold {
-        Hold {
+    /// The hold stored with a booking; a value that does not parse is an
+    /// internal error, never "holds nothing" (which would never be given back).
+    pub fn from_json(arrival: DateTime<Utc>, held: &serde_json::Value) -> AppResult<Hold> {
+        Ok(Hold {
             arrival,
-            bays: serde_json::from_value(held.clone()).unwrap_or_default(),
-        }
+            bays: crate::services::from_stored(held, "held slots")?,
+        })
     }
 
     pub fn to_json(&self) -> serde_json::Value {

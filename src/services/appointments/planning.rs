@@ -73,6 +73,7 @@ pub async fn invitations(
     now: DateTime<Utc>,
 ) -> AppResult<Vec<Invitation>> {
     actor.require(BOOKERS)?;
+    super::check_dates(&[("from", Some(r.from)), ("to", Some(r.to))])?;
     if r.to < r.from || (r.to - r.from).num_days() > 366 {
         return Err(AppError::field(
             "to",
@@ -256,6 +257,10 @@ pub struct Preparation {
     pub warnings: Vec<Warning>,
 }
 
+fn overflow() -> AppError {
+    AppError::Internal(anyhow::anyhow!("preparation list totals overflow"))
+}
+
 /// The preparation list of a day: what to pick, who receives, what is at risk.
 pub async fn preparation(
     db: &impl ConnectionTrait,
@@ -263,6 +268,7 @@ pub async fn preparation(
     day: Day,
 ) -> AppResult<Preparation> {
     actor.require(PREPARATION_READERS)?;
+    super::check_dates(&[("date", Some(day.date))])?;
     let q = super::RegisterQuery {
         date: Some(day.date),
         from: None,
@@ -286,7 +292,7 @@ pub async fn preparation(
     let mut warnings = Vec::new();
     let mut hours = Decimal::ZERO;
     for a in &appointments {
-        hours += a.expected_hours;
+        hours = hours.checked_add(a.expected_hours).ok_or_else(overflow)?;
         let lines: Vec<&PartLine> = a.services.iter().flat_map(|s| s.parts.iter()).collect();
         if a.services.is_empty() || a.services.iter().any(|s| s.parts.is_empty()) {
             warnings.push(Warning {
@@ -322,7 +328,9 @@ pub async fn preparation(
                     name: p.name.clone(),
                     quantity: Decimal::ZERO,
                 });
-            t.quantity += p.quantity;
+            // quantities are bounded when the menu is written; rows from
+            // before may hold anything, and Decimal's += panics on overflow
+            t.quantity = t.quantity.checked_add(p.quantity).ok_or_else(overflow)?;
         }
     }
     if capacity_used > 0.9 {

@@ -38,7 +38,7 @@ pub struct Reschedule {
 }
 
 fn reason_text(r: Option<&str>) -> AppResult<Option<String>> {
-    validation::optional_text(r, 500).map_err(|m| AppError::field("reason", m))
+    validation::optional_multiline(r, 500).map_err(|m| AppError::field("reason", m))
 }
 
 /// Who may do what: staff of the dealer do all; a customer confirms,
@@ -129,7 +129,7 @@ pub async fn change(
     let txn = db.begin().await?;
     let moved = move_row(&txn, &m, to, None, now).await?;
     if action == Action::Cancel {
-        let hold = Hold::from_json(m.slot_start, &m.held_slots);
+        let hold = Hold::from_json(m.slot_start, &m.held_slots)?;
         capacity_ledger::apply(&txn, m.dealer_id, &schedule, None, Some(&hold)).await?;
     }
     audit(&txn, &moved, actor, Some(m.state), to, reason, now).await?;
@@ -157,7 +157,7 @@ pub async fn change(
         }
         None => None,
     };
-    let view = view_of(moved, &v, &c, tz);
+    let view = view_of(moved, &v, &c, tz)?;
     txn.commit().await?;
     notify::send_after_commit(state, sms.into_iter().collect());
     Ok(view)
@@ -190,6 +190,9 @@ pub async fn reschedule(
         ));
     }
     let minutes = old.duration_minutes.max(1) as u32;
+    schedule
+        .bookable(start, now)
+        .map_err(|p| AppError::field("slot_start", p.to_string()))?;
     let closed =
         capacity::is_closed(db, old.dealer_id, start.with_timezone(&tz).date_naive()).await?;
     let bays = schedule
@@ -199,7 +202,7 @@ pub async fn reschedule(
         arrival: start,
         bays,
     };
-    let old_hold = Hold::from_json(old.slot_start, &old.held_slots);
+    let old_hold = Hold::from_json(old.slot_start, &old.held_slots)?;
     let (c, v) = parties(db, &old).await?;
 
     let txn = db.begin().await?;
@@ -267,7 +270,7 @@ pub async fn reschedule(
         now,
     )
     .await?;
-    let view = view_of(fresh, &v, &c, tz);
+    let view = view_of(fresh, &v, &c, tz)?;
     txn.commit().await?;
     notify::send_after_commit(state, sms.into_iter().collect());
     Ok(view)
