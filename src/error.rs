@@ -41,6 +41,9 @@ pub enum AppError {
     PreconditionRequired,
     #[error("too many attempts")]
     TooManyRequests { retry_after_secs: i64 },
+    /// A request with the same Idempotency-Key is still being processed.
+    #[error("a request with this Idempotency-Key is in progress")]
+    InProgress { retry_after_secs: i64 },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -103,6 +106,7 @@ impl AppError {
             AppError::PreconditionFailed => ("stale-write", "Changed by someone else"),
             AppError::PreconditionRequired => ("precondition-required", "If-Match required"),
             AppError::TooManyRequests { .. } => ("too-many-requests", "Too many attempts"),
+            AppError::InProgress { .. } => ("in-progress", "Request in progress"),
             AppError::Internal(_) => ("internal", "Internal error"),
         }
     }
@@ -134,6 +138,12 @@ impl AppError {
                 format!("too many attempts; try again in {retry_after_secs} seconds"),
                 vec![],
             ),
+            AppError::InProgress { retry_after_secs } => (
+                format!(
+                    "a request with this Idempotency-Key is still being processed; retry in {retry_after_secs} seconds to get its answer"
+                ),
+                vec![],
+            ),
             AppError::Internal(_) => ("something went wrong on our side".into(), vec![]),
         };
         Problem {
@@ -155,7 +165,9 @@ impl ResponseError for AppError {
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Conflict(_) | AppError::SlotFull { .. } => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::SlotFull { .. } | AppError::InProgress { .. } => {
+                StatusCode::CONFLICT
+            }
             AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -172,7 +184,9 @@ impl ResponseError for AppError {
         if let AppError::Unauthorized(_) = self {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
-        if let AppError::TooManyRequests { retry_after_secs } = self {
+        if let AppError::TooManyRequests { retry_after_secs }
+        | AppError::InProgress { retry_after_secs } = self
+        {
             res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
         }
         res.body(serde_json::to_vec(&self.problem()).unwrap_or_default())

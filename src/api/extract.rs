@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 
 use crate::domain::{FieldErrors, validation};
 use crate::error::AppError;
+use crate::services::idempotency::IdempotencyKey;
 
 /// A JSON body. Malformed JSON is 400; a wrong type, unknown enum value,
 /// missing or unknown field is 422 naming the field.
@@ -179,6 +180,26 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
                 .map(Query)
                 .map_err(|e| data_problem(&e.path().to_string(), &e.inner().to_string())),
         )
+    }
+}
+
+/// The `Idempotency-Key` header, if sent: 1 to 255 visible ASCII characters,
+/// else 422 naming `Idempotency-Key` (it is used in SQL, so nothing else
+/// reaches the database).
+pub struct IdempotencyHeader(pub Option<IdempotencyKey>);
+
+impl FromRequest for IdempotencyHeader {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let key = req.headers().get("idempotency-key").map(|v| {
+            v.to_str()
+                .map_err(|_| "must be 1 to 255 visible ASCII characters".to_string())
+                .and_then(IdempotencyKey::parse)
+                .map_err(|m| AppError::field("Idempotency-Key", m))
+        });
+        ready(key.transpose().map(IdempotencyHeader))
     }
 }
 

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use servicelane::domain::Role;
 
-use crate::appointments::{book, owner, shop};
+use crate::appointments::{book, owner, shop, slot};
 use crate::helpers::*;
 
 #[tokio::test]
@@ -314,4 +314,215 @@ async fn a_reading_dated_year_one_breaks_nothing_and_staff_can_remove_it() {
         .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert_eq!(a.body["odometer_km"], 20000);
+}
+
+#[tokio::test]
+async fn forty_concurrent_cancel_and_reschedule_pairs_never_deadlock() {
+    let app = spawn_app().await;
+    let s = shop(&app, "LOCKS", "Asia/Shanghai", 10, 10).await;
+    let mut ids = Vec::new();
+    for n in 0..40u32 {
+        let (_, v) = owner(&app, &s, n).await;
+        let hour = 8 + n % 4;
+        let a = book(&app, &s, &v, &s.at(hour, 0)).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+        ids.push((a.body["id"].as_str().unwrap().to_string(), hour));
+    }
+    let next_day = s.date + chrono::Duration::days(1);
+    let requests: Vec<(String, serde_json::Value)> = ids
+        .iter()
+        .flat_map(|(id, hour)| {
+            [
+                (
+                    format!("/api/v1/appointments/{id}/cancel"),
+                    json!({"reason": "客户取消"}),
+                ),
+                (
+                    format!("/api/v1/appointments/{id}/reschedule"),
+                    json!({"slot_start": s.at_on(next_day, *hour, 0)}),
+                ),
+            ]
+        })
+        .collect();
+    let answers = futures_util::future::join_all(
+        requests
+            .iter()
+            .map(|(path, body)| app.post(path, Some(&s.advisor), body)),
+    )
+    .await;
+    for a in &answers {
+        assert!(
+            a.status == StatusCode::OK || a.status == StatusCode::CONFLICT,
+            "{} {}",
+            a.status,
+            a.body
+        );
+    }
+    // exactly one of each pair wins
+    for pair in answers.chunks(2) {
+        let ok = pair.iter().filter(|a| a.status == StatusCode::OK).count();
+        assert_eq!(ok, 1, "{} / {}", pair[0].body, pair[1].body);
+    }
+    // and the counters tell the truth: what is open holds a place, nothing else
+    let moved = answers
+        .chunks(2)
+        .filter(|p| p[1].status == StatusCode::OK)
+        .count() as i64;
+    let mut held_today = 0;
+    let mut held_tomorrow = 0;
+    for hour in 8..12 {
+        held_today += 10
+            - slot(&app, &s, &s.at(hour, 0)).await["remaining_reception"]
+                .as_i64()
+                .unwrap();
+        held_tomorrow += 10
+            - slot(&app, &s, &s.at_on(next_day, hour, 0)).await["remaining_reception"]
+                .as_i64()
+                .unwrap();
+    }
+    assert_eq!(held_today, 0);
+    assert_eq!(held_tomorrow, moved);
+}
+
+async fn post_with_key(app: &TestApp, token: &str, key: &str, body: &serde_json::Value) -> Answer {
+    app.send(
+        app.http
+            .post(app.url("/api/v1/appointments"))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .json(body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn ten_identical_bookings_with_one_key_at_once_all_get_the_one_answer() {
+    let app = spawn_app().await;
+    let s = shop(&app, "IDEM", "Asia/Shanghai", 3, 5).await;
+    let (_, v) = owner(&app, &s, 1).await;
+    let body = json!({"vehicle_id": v, "slot_start": s.at(9, 0), "services": ["MAINT-10K"]});
+    let answers = futures_util::future::join_all(
+        (0..10).map(|_| post_with_key(&app, &s.advisor, "tablet-3-0042", &body)),
+    )
+    .await;
+    for a in &answers {
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+        assert_eq!(a.body["id"], answers[0].body["id"]);
+    }
+    let replayed = answers
+        .iter()
+        .filter(|a| a.headers.get("idempotent-replayed").is_some())
+        .count();
+    assert_eq!(replayed, 9);
+    assert_eq!(slot(&app, &s, &s.at(9, 0)).await["remaining_reception"], 2);
+
+    // an error the client caused is the answer too: a retry gets it again
+    let (_, v2) = owner(&app, &s, 2).await;
+    let past = json!({"vehicle_id": v2, "slot_start": s.at_on(s.date - chrono::Duration::days(10), 9, 0), "services": ["MAINT-10K"]});
+    let first = post_with_key(&app, &s.advisor, "tablet-3-0043", &past).await;
+    assert_eq!(
+        first.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        first.body
+    );
+    let again = post_with_key(&app, &s.advisor, "tablet-3-0043", &past).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.content_type(), "application/problem+json");
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+
+    // the key itself is checked: 1 to 255 visible ASCII characters
+    for key in ["k".repeat(256), "two words".to_string()] {
+        let a = post_with_key(&app, &s.advisor, &key, &body).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+        assert_eq!(a.problem_fields(), ["Idempotency-Key"]);
+    }
+    let long = "k".repeat(255);
+    let (_, v3) = owner(&app, &s, 3).await;
+    let third = json!({"vehicle_id": v3, "slot_start": s.at(10, 0), "services": ["MAINT-10K"]});
+    let a = post_with_key(&app, &s.advisor, &long, &third).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+}
+
+#[tokio::test]
+async fn a_reservation_left_by_a_crash_answers_in_progress_then_expires() {
+    use sea_orm::{ActiveModelTrait, Set};
+    use servicelane::entities::idempotency_key;
+    use servicelane::services::appointments::book::NewAppointment;
+
+    let app = spawn_app().await;
+    let s = shop(&app, "CRASH", "Asia/Shanghai", 3, 5).await;
+    let (_, v) = owner(&app, &s, 1).await;
+    let body = json!({"vehicle_id": v, "slot_start": s.at(9, 0), "services": ["MAINT-10K"]});
+    let me = app.get("/api/v1/me", &s.advisor).await;
+    let input: NewAppointment = serde_json::from_value(body.clone()).unwrap();
+    // what a request that died after reserving its key leaves behind
+    idempotency_key::ActiveModel {
+        dealer_id: Set(me.body["dealer_id"].as_str().unwrap().parse().unwrap()),
+        actor_id: Set(me.body["id"].as_str().unwrap().parse().unwrap()),
+        key: Set("tablet-9-0001".into()),
+        request_hash: Set(servicelane::services::idempotency::fingerprint(&input).unwrap()),
+        status: Set(0),
+        response: Set("in-progress:crashed".into()),
+        created_at: Set(app.clock.now_utc()),
+    }
+    .insert(&app.state.db)
+    .await
+    .unwrap();
+    let a = post_with_key(&app, &s.advisor, "tablet-9-0001", &body).await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
+    assert_eq!(a.headers["retry-after"], "1");
+    assert_eq!(a.content_type(), "application/problem+json");
+    // a minute later the reservation has expired and the retry books
+    app.clock.advance(chrono::Duration::seconds(61));
+    let a = post_with_key(&app, &s.advisor, "tablet-9-0001", &body).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+}
+
+#[tokio::test]
+async fn a_no_show_gives_back_the_bays_of_the_slots_not_yet_started() {
+    let app = spawn_app().await;
+    let s = shop(&app, "NOSHOW", "Asia/Shanghai", 3, 1).await;
+    let (_, v) = owner(&app, &s, 1).await;
+    // a 2.5-hour brake job at 09:00 holds the 09:00, 10:00 and 11:00 bays
+    let a = app
+        .post(
+            "/api/v1/appointments",
+            Some(&s.advisor),
+            &json!({"vehicle_id": v, "slot_start": s.at(9, 0), "services": ["BRAKE"]}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let id = a.body["id"].as_str().unwrap();
+    assert_eq!(slot(&app, &s, &s.at(10, 0)).await["available"], false);
+    let nine_fifteen: chrono::DateTime<chrono::Utc> =
+        chrono::DateTime::parse_from_rfc3339(&s.at(9, 15))
+            .unwrap()
+            .into();
+    app.clock.set(nine_fifteen);
+    let advisor = app.login_as(&s.code, "service_advisor").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let a = app
+        .post(
+            &format!("/api/v1/appointments/{id}/no-show"),
+            Some(&advisor),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["state"], "no_show");
+    let s = crate::appointments::Shop { advisor, ..s };
+    for hour in [10, 11] {
+        let later = slot(&app, &s, &s.at(hour, 0)).await;
+        assert_eq!(later["available"], true, "{hour}:00 {later}");
+        assert_eq!(later["remaining_workshop_hours"], "1");
+    }
+    // the slot that had begun stays as it was
+    assert_eq!(
+        slot(&app, &s, &s.at(9, 0)).await["remaining_workshop_hours"],
+        "0"
+    );
 }

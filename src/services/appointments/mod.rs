@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -23,9 +23,10 @@ use crate::auth::Actor;
 use crate::domain::appointment::{AppointmentState, Source};
 use crate::domain::schedule::{SlotView, Usage};
 use crate::domain::{Money, Role};
-use crate::entities::{appointment, customer, dealer, slot_usage, vehicle};
+use crate::entities::{appointment, appointment_event, customer, dealer, slot_usage, vehicle};
 use crate::error::{AppError, AppResult};
 use crate::services::capacity;
+use crate::services::lifecycle::Transition;
 use crate::services::menu::{PartLine, cents_to_money, minutes_to_hours};
 
 /// Who books and manages appointments for customers.
@@ -59,6 +60,37 @@ pub const PREPARATION_READERS: &[Role] = &[
     Role::WorkshopForeman,
     Role::Parts,
 ];
+
+/// Appointments move through `AppointmentState`, audited in `appointment_events`.
+impl crate::services::lifecycle::Lifecycle for appointment::Entity {
+    type State = AppointmentState;
+    type Events = appointment_event::Entity;
+
+    fn id_column() -> appointment::Column {
+        appointment::Column::Id
+    }
+    fn state_column() -> appointment::Column {
+        appointment::Column::State
+    }
+    fn version_column() -> appointment::Column {
+        appointment::Column::Version
+    }
+    fn updated_at_column() -> appointment::Column {
+        appointment::Column::UpdatedAt
+    }
+    fn event(t: &Transition<AppointmentState>) -> appointment_event::ActiveModel {
+        appointment_event::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            dealer_id: Set(t.dealer_id),
+            appointment_id: Set(t.subject_id),
+            actor_id: Set(t.actor_id),
+            from_state: Set(t.from),
+            to_state: Set(t.to),
+            reason: Set(t.reason.clone()),
+            at: Set(t.at),
+        }
+    }
+}
 
 /// One booked menu item, as it was when booked.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -399,9 +431,11 @@ pub async fn slots(
     cap.day(db, q.date, minutes, now).await
 }
 
-/// A dealer's capacity as one value: who, the schedule and the zone it is read in.
+/// A dealer's capacity as one value: the dealer, its schedule and the zone
+/// the schedule is read in. Built only by [`Capacity::of`].
 pub struct Capacity {
     pub dealer_id: Uuid,
+    pub dealer: dealer::Model,
     pub schedule: crate::domain::schedule::Schedule,
     pub tz: Tz,
 }
@@ -409,9 +443,10 @@ pub struct Capacity {
 impl Capacity {
     pub async fn of(db: &impl ConnectionTrait, dealer_id: Uuid) -> AppResult<Capacity> {
         let (schedule, _) = capacity::schedule(db, dealer_id).await?;
-        let (_, tz) = dealer_zone(db, dealer_id).await?;
+        let (dealer, tz) = dealer_zone(db, dealer_id).await?;
         Ok(Capacity {
             dealer_id,
+            dealer,
             schedule,
             tz,
         })
