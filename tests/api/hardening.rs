@@ -318,7 +318,12 @@ async fn a_reading_dated_year_one_breaks_nothing_and_staff_can_remove_it() {
 
 #[tokio::test]
 async fn forty_concurrent_cancel_and_reschedule_pairs_never_deadlock() {
-    let app = spawn_app().await;
+    // enough connections for the pairs to really run at once
+    let app = spawn_app_with(&[
+        ("SERVICELANE__DATABASE__MAX_CONNECTIONS", "20"),
+        ("SERVICELANE__SERVER__WORKERS", "4"),
+    ])
+    .await;
     let s = shop(&app, "LOCKS", "Asia/Shanghai", 10, 10).await;
     let mut ids = Vec::new();
     for n in 0..40u32 {
