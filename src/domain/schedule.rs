@@ -78,6 +78,14 @@ impl Default for Schedule {
     }
 }
 
+/// Bookings placed on a (new) schedule: the slots each holds, and the
+/// counters of every slot from a point in time on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rederived<K> {
+    pub holds: Vec<(K, Vec<DateTime<Utc>>)>,
+    pub usage: std::collections::BTreeMap<DateTime<Utc>, Usage>,
+}
+
 /// What is taken of one slot.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
@@ -144,7 +152,59 @@ impl Schedule {
                 e.add(format!("opening_hours[{i}].close"), "must be after open");
             }
         }
+        // two ranges of one weekday that overlap would list their slots twice
+        for (i, h) in self.opening_hours.iter().enumerate() {
+            let clash = self.opening_hours.iter().enumerate().find(|(j, o)| {
+                *j < i && o.weekday == h.weekday && h.open < o.close && o.open < h.close
+            });
+            if let Some((j, _)) = clash {
+                e.add(
+                    format!("opening_hours[{i}]"),
+                    format!("overlaps opening_hours[{j}] on the same weekday"),
+                );
+            }
+        }
         e.into_result()
+    }
+
+    /// Where each booking stands under this schedule, and the counters they
+    /// add up to from `from` on: each keeps its start, and holds the slots of
+    /// this grid its duration covers. A booking whose start is not a slot
+    /// of this grid, or that no longer fits before closing, is returned as
+    /// an error with the others like it (the change would strand it).
+    pub fn rederive<K: Clone>(
+        &self,
+        tz: Tz,
+        bookings: &[(K, DateTime<Utc>, u32)],
+        from: DateTime<Utc>,
+    ) -> Result<Rederived<K>, Vec<(K, SlotProblem)>> {
+        let mut days: HashMap<NaiveDate, Vec<DateTime<Utc>>> = HashMap::new();
+        let mut holds = Vec::new();
+        let mut blocked = Vec::new();
+        let mut usage: std::collections::BTreeMap<DateTime<Utc>, Usage> = Default::default();
+        for (key, start, minutes) in bookings {
+            let date = start.with_timezone(&tz).date_naive();
+            let starts = days
+                .entry(date)
+                .or_insert_with(|| self.slot_starts(date, tz));
+            match self.span(starts, *start, *minutes) {
+                Ok(bays) => {
+                    if *start >= from {
+                        usage.entry(*start).or_default().reception_used += 1;
+                    }
+                    for b in bays.iter().filter(|b| **b >= from) {
+                        usage.entry(*b).or_default().bays_used += 1;
+                    }
+                    holds.push((key.clone(), bays));
+                }
+                Err(p) => blocked.push((key.clone(), p)),
+            }
+        }
+        if blocked.is_empty() {
+            Ok(Rederived { holds, usage })
+        } else {
+            Err(blocked)
+        }
     }
 
     fn slot(&self) -> Duration {
@@ -332,6 +392,41 @@ mod tests {
         assert_eq!(before[0].to_rfc3339(), "2027-03-27T07:00:00+00:00");
         assert_eq!(after[0].to_rfc3339(), "2027-03-29T06:00:00+00:00");
         assert_eq!(before.len(), 4);
+    }
+
+    #[test]
+    fn overlapping_ranges_of_one_weekday_are_refused() {
+        let mut s = all_week((8, 0), (12, 0));
+        s.opening_hours.push(OpeningHours {
+            weekday: 3,
+            open: NaiveTime::from_hms_opt(11, 0, 0).unwrap(),
+            close: NaiveTime::from_hms_opt(14, 0, 0).unwrap(),
+        });
+        let e = s.validate().unwrap_err();
+        assert_eq!(e.0[0].field, "opening_hours[7]");
+        s.opening_hours[7].open = NaiveTime::from_hms_opt(12, 0, 0).unwrap();
+        assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn bookings_are_placed_on_a_new_slot_length_or_named_when_they_cannot_be() {
+        let tz: Tz = "Asia/Shanghai".parse().unwrap();
+        let date = NaiveDate::from_ymd_opt(2027, 1, 4).unwrap();
+        let mut s = all_week((8, 0), (12, 0));
+        s.slot_minutes = 30;
+        let half = s.slot_starts(date, tz);
+        let from = half[0] - Duration::days(1);
+        // 08:00 for 60 min, 09:00 for 30 min, 09:30 for 30 min
+        let bookings = [(1, half[0], 60), (2, half[2], 30), (3, half[3], 30)];
+        let mut hour = s.clone();
+        hour.slot_minutes = 60;
+        let blocked = hour.rederive(tz, &bookings, from).unwrap_err();
+        assert_eq!(blocked, vec![(3, SlotProblem::OffGrid(60))]);
+        let r = hour.rederive(tz, &bookings[..2], from).unwrap();
+        assert_eq!(r.holds[0].1, vec![half[0]]);
+        assert_eq!(r.usage[&half[0]].bays_used, 1);
+        assert_eq!(r.usage[&half[2]].reception_used, 1);
+        assert_eq!(r.usage.len(), 2);
     }
 
     #[test]

@@ -7,8 +7,12 @@
 //! Lock order, for every transaction that touches a resource row and
 //! counters (slots, stock): the resource's row first ([`lock`]), then the
 //! counters in key order (`appointments::capacity_ledger` sorts its slots).
-//! Two transactions that both follow it can wait on each other only in a
-//! line, never in a circle, so PostgreSQL never has a deadlock to break.
+//! A write that places a booking on the slot grid (booking, rescheduling)
+//! takes the dealer's row shared before that, and a capacity change takes it
+//! exclusively, then the appointment rows, then the counters
+//! (`services::capacity::put`). Transactions that all follow this order can
+//! wait on each other only in a line, never in a circle, so PostgreSQL never
+//! has a deadlock to break.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, SimpleExpr};

@@ -531,3 +531,83 @@ async fn a_no_show_gives_back_the_bays_of_the_slots_not_yet_started() {
         "0"
     );
 }
+
+#[tokio::test]
+async fn a_capacity_change_re_derives_the_counters_or_names_the_bookings_in_its_way() {
+    let app = spawn_app().await;
+    let s = shop(&app, "GRID", "Asia/Shanghai", 1, 1).await;
+    let (_, v1) = owner(&app, &s, 1).await;
+    let (_, v2) = owner(&app, &s, 2).await;
+    let hours = |minutes: u32| {
+        let days: Vec<serde_json::Value> = (1..=7)
+            .map(|d| json!({"weekday": d, "open": "08:00", "close": "12:00"}))
+            .collect();
+        json!({"slot_minutes": minutes, "reception_per_slot": 1, "workshop_bays": 1, "opening_hours": days})
+    };
+    // a one-hour job at 09:00 on 60-minute slots
+    let first = book(&app, &s, &v1, &s.at(9, 0)).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+
+    // 60 → 30 minutes: the job now holds the 09:30 bay too
+    let a = app.put("/api/v1/capacity", &s.manager, &hours(30)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let half_past = slot(&app, &s, &s.at(9, 30)).await;
+    assert_eq!(half_past["available"], false, "{half_past}");
+    assert_eq!(half_past["remaining_workshop_hours"], "0");
+    let a = book(&app, &s, &v2, &s.at(9, 30)).await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
+
+    // a booking at 10:30 is not on a 60-minute grid: 30 → 60 is refused, naming it
+    let second = book(&app, &s, &v2, &s.at(10, 30)).await;
+    assert_eq!(second.status, StatusCode::CREATED, "{}", second.body);
+    let a = app.put("/api/v1/capacity", &s.manager, &hours(60)).await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
+    let second_id = second.body["id"].as_str().unwrap();
+    assert!(
+        a.body["detail"].as_str().unwrap().contains(second_id),
+        "{}",
+        a.body
+    );
+    assert_eq!(
+        slot(&app, &s, &s.at(10, 30)).await["remaining_reception"],
+        0
+    );
+
+    // overlapping ranges of one weekday are refused
+    let mut overlapping = hours(60);
+    overlapping["opening_hours"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"weekday": 1, "open": "11:00", "close": "13:00"}));
+    let a = app.put("/api/v1/capacity", &s.manager, &overlapping).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+    assert_eq!(a.problem_fields(), ["opening_hours[7]"]);
+
+    // once it is moved out of the way, 30 → 60 goes through and the counters are true
+    let a = app
+        .post(
+            &format!("/api/v1/appointments/{second_id}/cancel"),
+            Some(&s.advisor),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let a = app.put("/api/v1/capacity", &s.manager, &hours(60)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let nine = slot(&app, &s, &s.at(9, 0)).await;
+    assert_eq!(nine["remaining_reception"], 0, "{nine}");
+    assert_eq!(slot(&app, &s, &s.at(10, 0)).await["available"], true);
+    // the booking's held slots were rewritten too: cancelling frees exactly them
+    let id = first.body["id"].as_str().unwrap();
+    let a = app
+        .post(
+            &format!("/api/v1/appointments/{id}/cancel"),
+            Some(&s.advisor),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let nine = slot(&app, &s, &s.at(9, 0)).await;
+    assert_eq!(nine["remaining_reception"], 1, "{nine}");
+    assert_eq!(nine["remaining_workshop_hours"], "1");
+}

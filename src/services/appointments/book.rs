@@ -255,9 +255,10 @@ pub async fn book(
     }
 }
 
-/// Lock order (see `services::lifecycle`): the vehicle's row, then the new
-/// appointment, then the slot counters in time order, last, so their row
-/// locks are held only for the moments before the commit.
+/// Lock order (see `services::lifecycle`): the vehicle's row, the dealer's
+/// row (shared), then the new appointment, then the slot counters in time
+/// order, last, so their row locks are held only for the moments before the
+/// commit.
 async fn book_now(
     state: &AppState,
     actor: &Actor,
@@ -282,6 +283,8 @@ async fn book_now(
         .filter(vehicle::Column::Id.eq(p.vehicle.id))
         .exec(&txn)
         .await?;
+    // the dealer's row, shared: the grid this booking was placed on stays
+    capacity::still_on(&txn, actor.dealer_id, cap.version).await?;
     refuse_second_booking(&txn, p.vehicle.id, tz, now).await?;
     let m = appointment::ActiveModel {
         id: Set(Uuid::now_v7()),

@@ -437,17 +437,20 @@ pub struct Capacity {
     pub dealer_id: Uuid,
     pub dealer: dealer::Model,
     pub schedule: crate::domain::schedule::Schedule,
+    /// The schedule's version, for `capacity::still_on` inside a write.
+    pub version: i32,
     pub tz: Tz,
 }
 
 impl Capacity {
     pub async fn of(db: &impl ConnectionTrait, dealer_id: Uuid) -> AppResult<Capacity> {
-        let (schedule, _) = capacity::schedule(db, dealer_id).await?;
+        let (schedule, version) = capacity::schedule(db, dealer_id).await?;
         let (dealer, tz) = dealer_zone(db, dealer_id).await?;
         Ok(Capacity {
             dealer_id,
             dealer,
             schedule,
+            version,
             tz,
         })
     }

@@ -186,8 +186,9 @@ pub async fn change(
 /// Moves a booking to another slot in one transaction: the new slot is taken
 /// and the old one given back together, so a full new slot leaves the
 /// booking exactly as it was, and the booking never holds two slots once
-/// committed. Lock order as in [`change`]: the appointment's row first, then
-/// the counters of both slots in time order.
+/// committed. Lock order as in [`change`], after the dealer's row (shared,
+/// see `capacity::put`): the appointment's row, then the counters of both
+/// slots in time order.
 pub async fn reschedule(
     state: &AppState,
     actor: &Actor,
@@ -228,6 +229,8 @@ pub async fn reschedule(
     let (c, v) = parties(db, &seen).await?;
 
     let txn = db.begin().await?;
+    // 0. the dealer's row, shared: the grid the new slot was placed on stays
+    capacity::still_on(&txn, seen.dealer_id, cap.version).await?;
     // 1. the appointment's row, read again under the lock
     let old = lifecycle::lock::<appointment::Entity>(&txn, id).await?;
     old.state
