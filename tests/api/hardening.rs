@@ -611,3 +611,94 @@ async fn a_capacity_change_re_derives_the_counters_or_names_the_bookings_in_its_
     assert_eq!(nine["remaining_reception"], 1, "{nine}");
     assert_eq!(nine["remaining_workshop_hours"], "1");
 }
+
+#[tokio::test]
+async fn stored_json_that_does_not_parse_fails_loudly_instead_of_reading_as_empty() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use servicelane::entities::{appointment, customer};
+
+    let app = spawn_app().await;
+    let s = shop(&app, "JSON", "Asia/Shanghai", 3, 5).await;
+    let (c, v) = owner(&app, &s, 1).await;
+    let booked = book(&app, &s, &v, &s.at(9, 0)).await;
+    assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.body);
+    let id = booked.body["id"].as_str().unwrap();
+
+    // consents that do not parse must not read as "none" (= service SMS allowed)
+    customer::Entity::update_many()
+        .col_expr(
+            customer::Column::Consents,
+            sea_orm::sea_query::Expr::value(json!({"sms": "no"})),
+        )
+        .filter(customer::Column::Id.eq(c.parse::<uuid::Uuid>().unwrap()))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    let a = app.get(&format!("/api/v1/customers/{c}"), &s.advisor).await;
+    assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", a.body);
+    assert_eq!(a.content_type(), "application/problem+json");
+    let before = app.sms.received.lock().unwrap().len();
+    let a = app
+        .post(
+            &format!("/api/v1/appointments/{id}/confirm"),
+            Some(&s.advisor),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", a.body);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(app.sms.received.lock().unwrap().len(), before);
+
+    // held slots that do not parse must not read as "holds nothing"
+    appointment::Entity::update_many()
+        .col_expr(
+            appointment::Column::HeldSlots,
+            sea_orm::sea_query::Expr::value(json!("garbage")),
+        )
+        .filter(appointment::Column::Id.eq(id.parse::<uuid::Uuid>().unwrap()))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    let a = app
+        .post(
+            &format!("/api/v1/appointments/{id}/no-show"),
+            Some(&s.advisor),
+            &json!({}),
+        )
+        .await;
+    // (no-show before the slot is a 409 whatever is stored; cancel reads the hold)
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
+    let a = app
+        .post(
+            &format!("/api/v1/appointments/{id}/cancel"),
+            Some(&s.advisor),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", a.body);
+    assert_eq!(slot(&app, &s, &s.at(9, 0)).await["remaining_reception"], 2);
+}
+
+#[tokio::test]
+async fn a_customer_setting_staff_fields_is_told_which_fields() {
+    let app = spawn_app().await;
+    let s = shop(&app, "FIELDS", "Asia/Shanghai", 3, 5).await;
+    let (_, v) = owner(&app, &s, 1).await;
+    let me = app.customer_token(&s.code, "13900000001").await;
+    let a = app
+        .post(
+            "/api/v1/appointments",
+            Some(&me),
+            &json!({"vehicle_id": v, "slot_start": s.at(9, 0), "services": ["MAINT-10K"],
+                    "source": "phone", "advisor_id": uuid::Uuid::now_v7()}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+    let fields = a.problem_fields();
+    assert!(fields.contains(&"source".to_string()), "{fields:?}");
+    assert!(fields.contains(&"advisor_id".to_string()), "{fields:?}");
+    assert!(
+        !fields.contains(&"duration_hours".to_string()),
+        "{fields:?}"
+    );
+}
