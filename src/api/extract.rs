@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 
 use crate::domain::{FieldErrors, validation};
 use crate::error::AppError;
+use crate::services::Version;
 use crate::services::idempotency::IdempotencyKey;
 
 /// A JSON body. Malformed JSON is 400; a wrong type, unknown enum value,
@@ -203,20 +204,21 @@ impl FromRequest for IdempotencyHeader {
     }
 }
 
-/// The `If-Match` header, if sent.
-pub struct IfMatch(pub Option<String>);
+/// The `If-Match` header, if sent, as the version it names (422 when it is
+/// not an ETag this server gave out).
+pub struct IfMatch(pub Option<Version>);
 
 impl FromRequest for IfMatch {
     type Error = AppError;
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let v = req
-            .headers()
-            .get(header::IF_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        ready(Ok(IfMatch(v)))
+        let v = req.headers().get(header::IF_MATCH).map(|v| {
+            v.to_str()
+                .map_err(|_| AppError::field("If-Match", "is not an ETag this server gave out"))
+                .and_then(Version::from_if_match)
+        });
+        ready(v.transpose().map(IfMatch))
     }
 }
 

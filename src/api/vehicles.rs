@@ -11,7 +11,7 @@ use crate::error::{AppResult, Problem};
 use crate::services::vehicles::{
     self, MileageReading, NewMileage, NewVehicle, RemoveReading, Vehicle, VehiclePatch,
 };
-use crate::services::{dealers, expected_version};
+use crate::services::{Version, dealers};
 use crate::state::AppState;
 
 /// Registers a vehicle to a customer. The VIN's check digit and the plate's format are verified.
@@ -54,7 +54,7 @@ pub async fn update(
     if_match: IfMatch,
     body: Json<VehiclePatch>,
 ) -> AppResult<HttpResponse> {
-    let version = expected_version(if_match.0.as_deref())?;
+    let version = Version::required(if_match.0)?;
     let v = vehicles::update(
         &state.db,
         &actor,

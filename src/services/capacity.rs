@@ -17,6 +17,7 @@ use crate::domain::schedule::Schedule;
 use crate::domain::{FieldErrors, Role, dates, validation};
 use crate::entities::{appointment, closed_date, dealer, dealer_schedule, slot_usage};
 use crate::error::{AppError, AppResult};
+use crate::services::Version;
 
 /// Who may change capacity, the menu and closed dates.
 pub const MANAGERS: &[Role] = &[
@@ -73,7 +74,7 @@ pub async fn put<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     actor: &Actor,
     s: Schedule,
-    expected: Option<i32>,
+    expected: Option<Version>,
     now: DateTime<Utc>,
 ) -> AppResult<ScheduleView> {
     actor.require(MANAGERS)?;
@@ -81,7 +82,7 @@ pub async fn put<C: ConnectionTrait + TransactionTrait>(
     let txn = db.begin().await?;
     lock_dealer(&txn, actor.dealer_id, LockType::NoKeyUpdate).await?;
     let (_, current) = schedule(&txn, actor.dealer_id).await?;
-    if expected.is_some_and(|v| v != current) {
+    if expected.is_some_and(|v| v.0 != current) {
         return Err(AppError::PreconditionFailed);
     }
     let am = dealer_schedule::ActiveModel {

@@ -19,7 +19,7 @@ use crate::domain::validation::{self, nullable};
 use crate::domain::{FieldErrors, Phone, Plate, Role, Vin};
 use crate::entities::{customer, vehicle};
 use crate::error::{AppError, AppResult};
-use crate::services::{decode_cursor, encode_cursor, from_stored, page_limit, to_stored};
+use crate::services::{Version, decode_cursor, encode_cursor, from_stored, page_limit, to_stored};
 
 /// Who may create and change customer records.
 pub const WRITERS: &[Role] = &[
@@ -247,7 +247,7 @@ pub async fn update(
     db: &impl ConnectionTrait,
     actor: &Actor,
     id: Uuid,
-    expected_version: i32,
+    expected_version: Version,
     patch: CustomerPatch,
     now: DateTime<Utc>,
 ) -> AppResult<Customer> {
@@ -262,7 +262,7 @@ pub async fn update(
         actor.require(WRITERS)?;
         actor.can_write_dealer(current.dealer_id)?;
     }
-    if current.version != expected_version {
+    if current.version != expected_version.0 {
         return Err(AppError::PreconditionFailed);
     }
     let mut e = FieldErrors::new();
@@ -324,7 +324,7 @@ pub async fn update(
     let res = customer::Entity::update_many()
         .set(am.clone())
         .filter(customer::Column::Id.eq(id))
-        .filter(customer::Column::Version.eq(expected_version))
+        .filter(customer::Column::Version.eq(expected_version.0))
         .exec(db)
         .await
         .map_err(|e| phone_clash(e.into()))?;

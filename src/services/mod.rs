@@ -44,14 +44,27 @@ pub fn page_limit(limit: Option<u64>) -> Result<u64, AppError> {
     }
 }
 
-/// Reads `If-Match: "<version>"` (weak or strong), required for updates.
-pub fn expected_version(if_match: Option<&str>) -> Result<i32, AppError> {
-    let v = if_match.ok_or(AppError::PreconditionRequired)?;
-    v.trim()
-        .trim_start_matches("W/")
-        .trim_matches('"')
-        .parse()
-        .map_err(|_| AppError::field("If-Match", "is not an ETag this server gave out"))
+/// A record's version, as its ETag carries it: what an update expects to
+/// replace (`If-Match`), so two tablets never silently overwrite each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version(pub i32);
+
+impl Version {
+    /// Reads `If-Match: "<version>"` (weak or strong).
+    pub fn from_if_match(value: &str) -> Result<Version, AppError> {
+        value
+            .trim()
+            .trim_start_matches("W/")
+            .trim_matches('"')
+            .parse()
+            .map(Version)
+            .map_err(|_| AppError::field("If-Match", "is not an ETag this server gave out"))
+    }
+
+    /// An update needs one: 428 without.
+    pub fn required(v: Option<Version>) -> Result<Version, AppError> {
+        v.ok_or(AppError::PreconditionRequired)
+    }
 }
 
 pub fn etag(version: i32) -> String {

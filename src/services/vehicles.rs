@@ -17,7 +17,7 @@ use crate::domain::vehicle::{MileageSource, check_reading};
 use crate::domain::{FieldErrors, Plate, Role, Vin};
 use crate::entities::{customer, mileage_reading, mileage_reading_removal, vehicle};
 use crate::error::{AppError, AppResult};
-use crate::services::{col_plus, customers};
+use crate::services::{Version, col_plus, customers};
 
 /// Workshop staff read odometers too.
 pub const MILEAGE_WRITERS: &[Role] = &[
@@ -337,14 +337,14 @@ pub async fn update(
     db: &impl ConnectionTrait,
     actor: &Actor,
     id: Uuid,
-    expected_version: i32,
+    expected_version: Version,
     patch: VehiclePatch,
     now: DateTime<Utc>,
 ) -> AppResult<Vehicle> {
     let current = load(db, actor, id).await?;
     actor.require(customers::WRITERS)?;
     actor.can_write_dealer(current.dealer_id)?;
-    if current.version != expected_version {
+    if current.version != expected_version.0 {
         return Err(AppError::PreconditionFailed);
     }
     let today = now.date_naive();
@@ -420,7 +420,7 @@ pub async fn update(
     let res = vehicle::Entity::update_many()
         .set(am.clone())
         .filter(vehicle::Column::Id.eq(id))
-        .filter(vehicle::Column::Version.eq(expected_version))
+        .filter(vehicle::Column::Version.eq(expected_version.0))
         .exec(db)
         .await
         .map_err(|e| vehicle_clash(e.into()))?;

@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
-    Appointment, BOOKERS, CustomerRef, PREPARATION_READERS, VehicleRef, day_bounds, dealer_zone,
+    Appointment, BOOKERS, Capacity, CustomerRef, PREPARATION_READERS, VehicleRef, day_bounds,
     register, usage,
 };
 use crate::auth::Actor;
@@ -21,7 +21,6 @@ use crate::domain::appointment::AppointmentState;
 use crate::domain::maintenance::{DueReason, Interval, UseHistory};
 use crate::entities::{appointment, customer, menu_item, mileage_reading, vehicle};
 use crate::error::{AppError, AppResult};
-use crate::services::capacity;
 use crate::services::menu::PartLine;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -281,8 +280,7 @@ pub async fn preparation(
         .into_iter()
         .filter(|a| a.state.is_open())
         .collect();
-    let (_, tz) = dealer_zone(db, actor.dealer_id).await?;
-    let (schedule, _) = capacity::schedule(db, actor.dealer_id).await?;
+    let Capacity { schedule, tz, .. } = Capacity::of(db, actor.dealer_id).await?;
     let starts = schedule.slot_starts(day.date, tz);
     let (from, to) = day_bounds(tz, day.date, day.date);
     let used = usage(db, actor.dealer_id, from, to).await?;
