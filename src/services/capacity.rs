@@ -136,7 +136,7 @@ async fn lock_dealer(txn: &impl ConnectionTrait, dealer_id: Uuid, how: LockType)
             .ok_or(AppError::NotFound)?;
     } else {
         dealer::Entity::update_many()
-            .col_expr(dealer::Column::Name, Expr::col(dealer::Column::Name).into())
+            .col_expr(dealer::Column::Name, Expr::col(dealer::Column::Name))
             .filter(dealer::Column::Id.eq(dealer_id))
             .exec(txn)
             .await?;

@@ -71,7 +71,7 @@ pub async fn lock<E: Lifecycle>(txn: &impl ConnectionTrait, id: Uuid) -> AppResu
         }
         _ => {
             E::update_many()
-                .col_expr(E::version_column(), Expr::col(E::version_column()).into())
+                .col_expr(E::version_column(), Expr::col(E::version_column()))
                 .filter(E::id_column().eq(id))
                 .exec(txn)
                 .await?;
