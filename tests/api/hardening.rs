@@ -702,3 +702,83 @@ async fn a_customer_setting_staff_fields_is_told_which_fields() {
         "{fields:?}"
     );
 }
+
+#[tokio::test]
+async fn bookings_racing_a_capacity_change_leave_counters_that_match_the_bookings() {
+    let app = spawn_app_with(&[
+        ("SERVICELANE__DATABASE__MAX_CONNECTIONS", "20"),
+        ("SERVICELANE__SERVER__WORKERS", "4"),
+    ])
+    .await;
+    let s = shop(&app, "RACE", "Asia/Shanghai", 20, 40).await;
+    let mut vehicles = Vec::new();
+    for n in 0..40u32 {
+        vehicles.push(owner(&app, &s, n).await.1);
+    }
+    let days: Vec<serde_json::Value> = (1..=7)
+        .map(|d| json!({"weekday": d, "open": "08:00", "close": "12:00"}))
+        .collect();
+    let thirty = json!({"slot_minutes": 30, "reception_per_slot": 20, "workshop_bays": 40, "opening_hours": days});
+    let times: Vec<String> = (0..vehicles.len())
+        .map(|i| s.at(9 + (i % 2) as u32, 0))
+        .collect();
+    let bookings = futures_util::future::join_all(
+        vehicles
+            .iter()
+            .zip(&times)
+            .map(|(v, at)| book(&app, &s, v, at)),
+    );
+    // the change is sent while the bookings are under way
+    let change = async {
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        app.put("/api/v1/capacity", &s.manager, &thirty).await
+    };
+    let (answers, changed) = futures_util::future::join(bookings, change).await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    for a in &answers {
+        assert!(
+            a.status == StatusCode::CREATED || a.status == StatusCode::CONFLICT,
+            "{} {}",
+            a.status,
+            a.body
+        );
+    }
+    // every 30-minute slot shows exactly what the bookings hold on the new grid
+    let register = app
+        .get(&format!("/api/v1/appointments?date={}", s.date), &s.advisor)
+        .await;
+    let starts: Vec<String> = register
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["state"] == "booked")
+        .map(|a| a["slot_start"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        starts.len(),
+        answers
+            .iter()
+            .filter(|a| a.status == StatusCode::CREATED)
+            .count()
+    );
+    for (h, m) in [(9, 0), (9, 30), (10, 0), (10, 30)] {
+        let at = s.at(h, m);
+        let arriving = starts.iter().filter(|x| **x == at).count() as i64;
+        // a one-hour job holds its own slot and the next one
+        let before = s.at(if m == 0 { h - 1 } else { h }, if m == 0 { 30 } else { 0 });
+        let working = arriving + starts.iter().filter(|x| **x == before).count() as i64;
+        let v = slot(&app, &s, &at).await;
+        assert_eq!(
+            v["remaining_reception"].as_i64().unwrap(),
+            20 - arriving,
+            "{at} {v}"
+        );
+        let free: f64 = v["remaining_workshop_hours"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(free, (40 - working) as f64 * 0.5, "{at} {v}");
+    }
+}
