@@ -29,6 +29,10 @@ pub enum AppError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    /// Lost a race with a concurrent change; the same request may succeed
+    /// if sent again (never kept as an Idempotency-Key's answer).
+    #[error("{0}")]
+    ChangedMeanwhile(String),
     /// The slot asked for is full; the answer offers the next free ones.
     #[error("{detail}")]
     SlotFull {
@@ -102,6 +106,7 @@ impl AppError {
             AppError::Forbidden(_) => ("forbidden", "Not allowed for your role"),
             AppError::NotFound => ("not-found", "Not found"),
             AppError::Conflict(_) => ("conflict", "Conflict"),
+            AppError::ChangedMeanwhile(_) => ("changed-meanwhile", "Changed meanwhile"),
             AppError::SlotFull { .. } => ("slot-full", "Slot full"),
             AppError::PreconditionFailed => ("stale-write", "Changed by someone else"),
             AppError::PreconditionRequired => ("precondition-required", "If-Match required"),
@@ -124,7 +129,9 @@ impl AppError {
             AppError::Validation(e) => (e.to_string(), e.0.clone()),
             AppError::Unauthorized(d) | AppError::Forbidden(d) => ((*d).to_string(), vec![]),
             AppError::NotFound => ("no such record".to_string(), vec![]),
-            AppError::Conflict(d) | AppError::SlotFull { detail: d, .. } => (d.clone(), vec![]),
+            AppError::Conflict(d)
+            | AppError::ChangedMeanwhile(d)
+            | AppError::SlotFull { detail: d, .. } => (d.clone(), vec![]),
             AppError::PreconditionFailed => (
                 "the record was changed since you read it; read it again and repeat your change"
                     .into(),
@@ -165,9 +172,10 @@ impl ResponseError for AppError {
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Conflict(_) | AppError::SlotFull { .. } | AppError::InProgress { .. } => {
-                StatusCode::CONFLICT
-            }
+            AppError::Conflict(_)
+            | AppError::ChangedMeanwhile(_)
+            | AppError::SlotFull { .. }
+            | AppError::InProgress { .. } => StatusCode::CONFLICT,
             AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

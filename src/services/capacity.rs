@@ -152,7 +152,7 @@ pub async fn still_on(txn: &impl ConnectionTrait, dealer_id: Uuid, version: i32)
     lock_dealer(txn, dealer_id, LockType::Share).await?;
     let (_, now_version) = schedule(txn, dealer_id).await?;
     if now_version != version {
-        return Err(AppError::Conflict(
+        return Err(AppError::ChangedMeanwhile(
             "the dealer's capacity settings changed meanwhile; read the slots again and retry"
                 .into(),
         ));

@@ -5,7 +5,8 @@
 //! or, if it takes too long, are told 409 "in progress" with `Retry-After`
 //! (as the IETF idempotency-key draft does). A retry never gets a different
 //! answer than the original: errors the client caused are kept and replayed
-//! too; only our own failures (500) free the key for another try.
+//! too; only our own failures (500) and lost races ("changed meanwhile",
+//! which a second try may win) free the key for another try.
 //!
 //! A reservation whose request died (a crash between reserve and complete)
 //! expires after [`RESERVATION_TTL_SECS`], and the next request with the key
@@ -214,7 +215,10 @@ pub async fn complete(
 /// After the work failed: an error the client caused is kept as the answer
 /// (a retry gets it again); our own failure frees the key for another try.
 pub async fn fail(db: &impl ConnectionTrait, r: &Reservation, error: &AppError) -> AppResult<()> {
-    if matches!(error, AppError::Internal(_) | AppError::InProgress { .. }) {
+    if matches!(
+        error,
+        AppError::Internal(_) | AppError::InProgress { .. } | AppError::ChangedMeanwhile(_)
+    ) {
         idempotency_key::Entity::delete_many()
             .filter(row_of(r))
             .filter(idempotency_key::Column::Status.eq(IN_PROGRESS))

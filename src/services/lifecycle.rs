@@ -107,7 +107,7 @@ pub async fn advance<E: Lifecycle>(
         .exec(txn)
         .await?;
     if res.rows_affected == 0 {
-        return Err(AppError::Conflict(
+        return Err(AppError::ChangedMeanwhile(
             "the record changed meanwhile; read it again".into(),
         ));
     }
