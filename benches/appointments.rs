@@ -52,6 +52,7 @@ async fn main() -> anyhow::Result<()> {
                 close: chrono::NaiveTime::from_hms_opt(18, 0, 0).unwrap_or_default(),
             })
             .collect(),
+        booking_horizon_days: 365,
     };
     capacity::put(db, &boss, schedule.clone(), None, now).await?;
     for (code, zh, en, hours, price) in [

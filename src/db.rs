@@ -42,9 +42,40 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
         SqliteConnectOptions::from_str(&url)
             .map_err(|e| anyhow::anyhow!("SERVICELANE__DATABASE__URL: {e}"))?;
     }
-    Database::connect(opts)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot connect to the database ({}): {e}", redact(&url)))
+    match Database::connect(opts).await {
+        Ok(db) => Ok(db),
+        Err(e) => {
+            let context = format!("cannot connect to the database ({})", redact(&url));
+            // the pool reports only that it timed out; one direct attempt
+            // tells why ("Connection refused", a wrong password, no such
+            // database), and that cause is kept in the chain main prints
+            match probe(&url, settings.is_sqlite()).await {
+                Some(cause) => Err(cause.context(format!("{context}: {e}"))),
+                None => Err(anyhow::Error::new(e).context(context)),
+            }
+        }
+    }
+}
+
+/// One direct connection, outside the pool, for its error.
+async fn probe(url: &str, sqlite: bool) -> Option<anyhow::Error> {
+    use sea_orm::sqlx::Connection;
+    if sqlite {
+        return None;
+    }
+    let attempt = tokio::time::timeout(
+        Duration::from_secs(10),
+        sea_orm::sqlx::PgConnection::connect(url),
+    )
+    .await;
+    match attempt {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            None
+        }
+        Ok(Err(e)) => Some(anyhow::Error::new(e)),
+        Err(_) => Some(anyhow::anyhow!("no answer within 10 seconds")),
+    }
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
@@ -68,5 +99,37 @@ fn redact(url: &str) -> String {
             format!("{scheme}://{user}:***@{host}")
         }
         _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_unreachable_database_is_reported_with_its_cause() {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config");
+        let settings = Settings::load_from(
+            &dir,
+            [
+                ("SERVICELANE__PROFILE", "test"),
+                // nothing listens on port 1
+                (
+                    "SERVICELANE__DATABASE__URL",
+                    "postgres://app:secret@127.0.0.1:1/x",
+                ),
+                ("SERVICELANE__DATABASE__ACQUIRE_TIMEOUT_SECS", "1"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+        .unwrap();
+        let e = connect(&settings).await.unwrap_err();
+        let shown = format!("{e:#}");
+        assert!(
+            shown.to_lowercase().contains("connection refused"),
+            "{shown}"
+        );
+        assert!(shown.contains("app:***@127.0.0.1:1"), "{shown}");
+        assert!(!shown.contains("secret"), "{shown}");
     }
 }

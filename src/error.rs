@@ -37,6 +37,10 @@ pub enum AppError {
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
     Conflict(String),
+    /// Lost a race with a concurrent change; the same request may succeed
+    /// if sent again (never kept as an Idempotency-Key's answer).
+    #[error("{0}")]
+    ChangedMeanwhile(String),
     /// The slot asked for is full; the answer offers the next free ones.
     #[error("{detail}")]
     SlotFull {
@@ -53,6 +57,9 @@ pub enum AppError {
     /// request was not started and may be repeated.
     #[error("busy")]
     Busy { retry_after_secs: i64 },
+    /// A request with the same Idempotency-Key is still being processed.
+    #[error("a request with this Idempotency-Key is in progress")]
+    InProgress { retry_after_secs: i64 },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -114,11 +121,13 @@ impl AppError {
             AppError::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
             AppError::PayloadTooLarge { .. } => ("payload-too-large", "Body too large"),
             AppError::Conflict(_) => ("conflict", "Conflict"),
+            AppError::ChangedMeanwhile(_) => ("changed-meanwhile", "Changed meanwhile"),
             AppError::SlotFull { .. } => ("slot-full", "Slot full"),
             AppError::PreconditionFailed => ("stale-write", "Changed by someone else"),
             AppError::PreconditionRequired => ("precondition-required", "If-Match required"),
             AppError::TooManyRequests { .. } => ("too-many-requests", "Too many attempts"),
             AppError::Busy { .. } => ("busy", "Busy"),
+            AppError::InProgress { .. } => ("in-progress", "Request in progress"),
             AppError::Internal(_) => ("internal", "Internal error"),
         }
     }
@@ -144,7 +153,9 @@ impl AppError {
             AppError::PayloadTooLarge { limit } => {
                 (format!("the body may be at most {limit} bytes"), vec![])
             }
-            AppError::Conflict(d) | AppError::SlotFull { detail: d, .. } => (d.clone(), vec![]),
+            AppError::Conflict(d)
+            | AppError::ChangedMeanwhile(d)
+            | AppError::SlotFull { detail: d, .. } => (d.clone(), vec![]),
             AppError::PreconditionFailed => (
                 "the record was changed since you read it; read it again and repeat your change"
                     .into(),
@@ -160,6 +171,12 @@ impl AppError {
             ),
             AppError::Busy { retry_after_secs } => (
                 format!("the server is busy; try again in {retry_after_secs} seconds"),
+                vec![],
+            ),
+            AppError::InProgress { retry_after_secs } => (
+                format!(
+                    "a request with this Idempotency-Key is still being processed; retry in {retry_after_secs} seconds to get its answer"
+                ),
                 vec![],
             ),
             AppError::Internal(_) => ("something went wrong on our side".into(), vec![]),
@@ -185,7 +202,10 @@ impl ResponseError for AppError {
             AppError::NotFound | AppError::NoRoute => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::Conflict(_) | AppError::SlotFull { .. } => StatusCode::CONFLICT,
+            AppError::Conflict(_)
+            | AppError::ChangedMeanwhile(_)
+            | AppError::SlotFull { .. }
+            | AppError::InProgress { .. } => StatusCode::CONFLICT,
             AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -204,7 +224,8 @@ impl ResponseError for AppError {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
         if let AppError::TooManyRequests { retry_after_secs }
-        | AppError::Busy { retry_after_secs } = self
+        | AppError::Busy { retry_after_secs }
+        | AppError::InProgress { retry_after_secs } = self
         {
             res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
         }

@@ -13,6 +13,7 @@ pub mod db;
 pub mod domain;
 pub mod entities;
 pub mod error;
+pub mod panic_guard;
 pub mod services;
 pub mod startup;
 pub mod state;

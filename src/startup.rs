@@ -47,7 +47,10 @@ impl Application {
         let metrics = web::Data::new(state.metrics.clone());
         let contract = web::Data::new(api::Contract::new());
         let server = HttpServer::new(move || {
+            // the panic guard sits inside the request log, so a caught panic is
+            // counted and logged as the 500 it answers
             App::new()
+                .wrap(from_fn(crate::panic_guard::catch_panic))
                 .wrap(from_fn(telemetry::observe))
                 .app_data(data.clone())
                 .app_data(metrics.clone())

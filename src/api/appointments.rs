@@ -1,19 +1,20 @@
 //! /api/v1/appointment-slots and /api/v1/appointments
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use uuid::Uuid;
 
 use super::contract::headers::IdempotencyKeyHeader;
-use super::extract::{Json, OptionalJson, Query};
+use super::extract::{IdempotencyHeader, Json, OptionalJson, Query};
 use crate::auth::Actor;
 use crate::domain::appointment::StateAction;
 use crate::domain::schedule::SlotView;
 use crate::error::{AppResult, Problem};
-use crate::services::appointments::book::{self, BookOutcome, NewAppointment};
+use crate::services::appointments::book::{self, NewAppointment};
 use crate::services::appointments::planning::{self, Day, Invitation, Preparation, Range};
 use crate::services::appointments::transitions::{self, Event, Reason, Reschedule};
 use crate::services::appointments::{self, Appointment, RegisterQuery, SlotQuery};
+use crate::services::idempotency::{Outcome, Saved};
 use crate::state::AppState;
 
 /// The slots of a day in the dealer's zone, with what each has left.
@@ -40,22 +41,28 @@ pub async fn slots(
 pub async fn create(
     state: web::Data<AppState>,
     actor: Actor,
-    req: HttpRequest,
+    key: IdempotencyHeader,
     body: Json<NewAppointment>,
 ) -> AppResult<HttpResponse> {
-    let key = req
-        .headers()
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok());
-    Ok(match book::book(&state, &actor, body.0, key).await? {
-        BookOutcome::Created(a) => HttpResponse::Created().json(a),
-        BookOutcome::Replayed { status, body } => {
-            HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED))
-                .insert_header(("Idempotent-Replayed", "true"))
-                .content_type("application/json")
-                .body(body)
-        }
-    })
+    Ok(
+        match book::book(&state, &actor, body.0, key.0.as_ref()).await? {
+            Outcome::Fresh(a) => HttpResponse::Created().json(a),
+            Outcome::Replayed(saved) => replayed(saved),
+        },
+    )
+}
+
+/// A saved answer, sent again as it was first sent.
+fn replayed(saved: Saved) -> HttpResponse {
+    let status = StatusCode::from_u16(saved.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponse::build(status)
+        .insert_header(("Idempotent-Replayed", "true"))
+        .content_type(if status.is_success() {
+            "application/json"
+        } else {
+            "application/problem+json"
+        })
+        .body(saved.body)
 }
 
 /// The appointment register (《预约登记表》).

@@ -11,7 +11,6 @@ use crate::auth::Actor;
 use crate::domain::schedule::Schedule;
 use crate::error::AppResult;
 use crate::services::capacity::{self, ClosedDate, ScheduleView};
-use crate::services::expected_version;
 use crate::state::AppState;
 
 /// The dealer's opening hours, slot length, reception per slot and workshop bays.
@@ -33,12 +32,7 @@ pub async fn put_capacity(
     if_match: IfMatch,
     body: Json<Schedule>,
 ) -> AppResult<HttpResponse> {
-    let expected = if_match
-        .0
-        .as_deref()
-        .map(|v| expected_version(Some(v)))
-        .transpose()?;
-    let s = capacity::put(&state.db, &actor, body.0, expected, state.clock.now()).await?;
+    let s = capacity::put(&state.db, &actor, body.0, if_match.0, state.clock.now()).await?;
     Ok(with_etag(StatusCode::OK, s.version, s))
 }
 

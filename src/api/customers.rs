@@ -10,8 +10,8 @@ use super::extract::{IfMatch, Json, Query};
 use super::with_etag;
 use crate::auth::Actor;
 use crate::error::{AppResult, Problem};
+use crate::services::Version;
 use crate::services::customers::{self, Customer, CustomerPage, CustomerPatch, NewCustomer};
-use crate::services::expected_version;
 use crate::services::vehicles::{self, Vehicle};
 use crate::state::AppState;
 
@@ -51,7 +51,7 @@ pub async fn list(
 /// Creates a customer (advisors, customer care, managers).
 #[utoipa::path(operation_id = "createCustomer", tag = "customers", request_body = NewCustomer, security(("bearer" = [])),
     responses((status = 201, body = Customer, headers(("ETag" = String))),
-        (status = 409, description = "the phone is already a customer's", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "the phone is already a customer's", body = Problem)))]
 #[post("/customers")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -90,7 +90,7 @@ pub async fn update(
     if_match: IfMatch,
     body: Json<CustomerPatch>,
 ) -> AppResult<HttpResponse> {
-    let version = expected_version(if_match.0.as_deref())?;
+    let version = Version::required(if_match.0)?;
     let c = customers::update(
         &state.db,
         &actor,

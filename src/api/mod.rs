@@ -77,6 +77,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(vehicles::update)
                 .service(vehicles::record_mileage)
                 .service(vehicles::mileage_history)
+                .service(vehicles::remove_mileage)
+                .service(vehicles::remove_mileage)
                 .service(capacity::get_capacity)
                 .service(capacity::put_capacity)
                 .service(capacity::list_closed)

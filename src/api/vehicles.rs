@@ -1,7 +1,7 @@
 //! /api/v1/vehicles
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
 use uuid::Uuid;
 
 use super::contract::headers::IfMatchHeader;
@@ -10,15 +10,15 @@ use super::with_etag;
 use crate::auth::Actor;
 use crate::error::{AppResult, Problem};
 use crate::services::vehicles::{
-    self, MileageReading, NewMileage, NewVehicle, Vehicle, VehiclePatch,
+    self, MileageReading, NewMileage, NewVehicle, RemoveReading, Vehicle, VehiclePatch,
 };
-use crate::services::{dealers, expected_version};
+use crate::services::{Version, dealers};
 use crate::state::AppState;
 
 /// Registers a vehicle to a customer. The VIN's check digit and the plate's format are verified.
 #[utoipa::path(operation_id = "createVehicle", tag = "vehicles", request_body = NewVehicle, security(("bearer" = [])),
     responses((status = 201, body = Vehicle, headers(("ETag" = String))),
-        (status = 409, description = "VIN or plate already registered", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "VIN or plate already registered", body = Problem)))]
 #[post("/vehicles")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -53,7 +53,7 @@ pub async fn update(
     if_match: IfMatch,
     body: Json<VehiclePatch>,
 ) -> AppResult<HttpResponse> {
-    let version = expected_version(if_match.0.as_deref())?;
+    let version = Version::required(if_match.0)?;
     let v = vehicles::update(
         &state.db,
         &actor,
@@ -93,4 +93,22 @@ pub async fn mileage_history(
 ) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok()
         .json(vehicles::mileage_history(&state.db, &actor, id.into_inner()).await?))
+}
+
+/// Removes a wrong odometer reading (staff who edit vehicles), with a reason
+/// kept in the audit; the odometer becomes the latest remaining reading.
+#[utoipa::path(operation_id = "deleteMileageReading", tag = "vehicles", request_body = RemoveReading, security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("reading_id" = Uuid, Path)),
+    responses((status = 200, body = Vehicle, headers(("ETag" = String)))))]
+#[delete("/vehicles/{id}/mileage/{reading_id}")]
+pub async fn remove_mileage(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<(Uuid, Uuid)>,
+    body: Json<RemoveReading>,
+) -> AppResult<HttpResponse> {
+    let (id, reading_id) = path.into_inner();
+    let v = vehicles::remove_mileage(&state.db, &actor, id, reading_id, body.0, state.clock.now())
+        .await?;
+    Ok(with_etag(StatusCode::OK, v.version, v))
 }

@@ -158,6 +158,13 @@ pub fn parse_consents(
             errors.add(format!("consents[{i}].at"), "must not be in the future");
             continue;
         }
+        if c.at.is_some_and(|at| at.year() < super::dates::FIRST_YEAR) {
+            errors.add(
+                format!("consents[{i}].at"),
+                format!("must not be before {}", super::dates::FIRST_YEAR),
+            );
+            continue;
+        }
         let c = Consent {
             at: Some(c.at.unwrap_or(now)),
             ..c.clone()

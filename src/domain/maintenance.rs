@@ -43,7 +43,7 @@ impl UseHistory {
         if days < 14 || last.1 <= first.1 {
             return None;
         }
-        Some((last.1 - first.1) as f64 / days as f64)
+        Some(last.1.checked_sub(first.1)? as f64 / days as f64)
     }
 
     /// The latest known odometer point.
@@ -55,10 +55,16 @@ impl UseHistory {
         points.into_iter().max_by_key(|p| p.0)
     }
 
+    /// The odometer expected on `on`; None when it cannot be told (or would
+    /// not fit: a reading dated in year 1 gives absurd figures, never a panic).
     pub fn projected_km(&self, on: NaiveDate) -> Option<i64> {
         let (d, km) = self.latest()?;
         let daily = self.daily_km().unwrap_or(0.0);
-        Some(km + (daily * (on - d).num_days().max(0) as f64).round() as i64)
+        let more = (daily * (on - d).num_days().max(0) as f64).round();
+        if !more.is_finite() || more >= i64::MAX as f64 {
+            return None;
+        }
+        km.checked_add(more as i64)
     }
 
     /// When `interval` falls due, and why; None when it does not apply.
@@ -73,8 +79,16 @@ impl UseHistory {
             .and_then(|m| base_date.checked_add_months(Months::new(m.max(0) as u32)));
         let by_km = match (interval.km, base_km, self.daily_km(), self.latest()) {
             (Some(step), Some(base), Some(daily), Some((d, km))) if daily > 0.0 => {
-                let left = base + i64::from(step) - km;
-                Some(d + Duration::days((left as f64 / daily).ceil().max(0.0) as i64))
+                // checked throughout: an absurd history (a reading dated
+                // 0001-01-01) gives a tiny daily distance and a due date past
+                // the calendar's end, which is "not due", not a panic
+                let left = base.checked_add(i64::from(step))?.checked_sub(km)?;
+                let days = (left as f64 / daily).ceil().max(0.0);
+                if days.is_finite() && days < i64::MAX as f64 {
+                    Duration::try_days(days as i64).and_then(|n| d.checked_add_signed(n))
+                } else {
+                    None
+                }
             }
             _ => None,
         };
@@ -132,6 +146,27 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(h.due(TEN_K), Some((d(2027, 1, 1), DueReason::ByTime)));
+    }
+
+    #[test]
+    fn a_reading_dated_in_year_one_never_panics() {
+        let h = UseHistory {
+            last_service: Some((d(2026, 1, 1), Some(20_000))),
+            first_reading: Some((d(1, 1, 1), 20_000)),
+            last_reading: Some((d(2026, 2, 10), 20_001)),
+            ..Default::default()
+        };
+        // the due date by mileage is past the calendar's end: due by time
+        assert_eq!(h.due(TEN_K), Some((d(2027, 1, 1), DueReason::ByTime)));
+        assert!(h.projected_km(d(2026, 6, 1)).is_some());
+        let extreme = UseHistory {
+            last_service: Some((NaiveDate::MIN, Some(0))),
+            first_reading: Some((NaiveDate::MIN, 0)),
+            last_reading: Some((NaiveDate::MAX, i64::MAX)),
+            ..Default::default()
+        };
+        let _ = extreme.due(TEN_K);
+        let _ = extreme.projected_km(NaiveDate::MAX);
     }
 
     #[test]

@@ -67,8 +67,10 @@ pub struct UnknownValue {
 
 pub mod appointment;
 pub mod customer;
+pub mod dates;
 pub mod maintenance;
 pub mod message;
+pub mod money;
 pub mod phone;
 pub mod plate;
 pub mod role;
@@ -77,6 +79,7 @@ pub mod validation;
 pub mod vehicle;
 pub mod vin;
 
+pub use money::Money;
 pub use phone::Phone;
 pub use plate::Plate;
 pub use role::Role;

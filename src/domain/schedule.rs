@@ -54,6 +54,13 @@ pub struct Schedule {
     #[schema(minimum = 1, maximum = 200)]
     pub workshop_bays: u32,
     pub opening_hours: Vec<OpeningHours>,
+    /// How many days ahead a slot may be booked (default 365, at most 1095).
+    #[serde(default = "default_horizon")]
+    pub booking_horizon_days: u32,
+}
+
+fn default_horizon() -> u32 {
+    super::dates::DEFAULT_BOOKING_HORIZON_DAYS
 }
 
 impl Default for Schedule {
@@ -70,8 +77,17 @@ impl Default for Schedule {
                     close: NaiveTime::from_hms_opt(17, 30, 0).unwrap_or_default(),
                 })
                 .collect(),
+            booking_horizon_days: default_horizon(),
         }
     }
+}
+
+/// Bookings placed on a (new) schedule: the slots each holds, and the
+/// counters of every slot from a point in time on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rederived<K> {
+    pub holds: Vec<(K, Vec<DateTime<Utc>>)>,
+    pub usage: std::collections::BTreeMap<DateTime<Utc>, Usage>,
 }
 
 /// What is taken of one slot.
@@ -106,6 +122,8 @@ pub enum SlotProblem {
     OffGrid(u32),
     #[error("the job ({0} min) does not fit before closing")]
     TooLong(u32),
+    #[error("is beyond the booking horizon ({0} days ahead)")]
+    BeyondHorizon(u32),
 }
 
 impl Schedule {
@@ -120,6 +138,13 @@ impl Schedule {
         if !(1..=200).contains(&self.workshop_bays) {
             e.add("workshop_bays", "must be between 1 and 200");
         }
+        let max = super::dates::MAX_BOOKING_HORIZON_DAYS;
+        if !(1..=max).contains(&self.booking_horizon_days) {
+            e.add(
+                "booking_horizon_days",
+                format!("must be between 1 and {max}"),
+            );
+        }
         for (i, h) in self.opening_hours.iter().enumerate() {
             if !(1..=7).contains(&h.weekday) {
                 e.add(
@@ -131,7 +156,59 @@ impl Schedule {
                 e.add(format!("opening_hours[{i}].close"), "must be after open");
             }
         }
+        // two ranges of one weekday that overlap would list their slots twice
+        for (i, h) in self.opening_hours.iter().enumerate() {
+            let clash = self.opening_hours.iter().enumerate().find(|(j, o)| {
+                *j < i && o.weekday == h.weekday && h.open < o.close && o.open < h.close
+            });
+            if let Some((j, _)) = clash {
+                e.add(
+                    format!("opening_hours[{i}]"),
+                    format!("overlaps opening_hours[{j}] on the same weekday"),
+                );
+            }
+        }
         e.into_result()
+    }
+
+    /// Where each booking stands under this schedule, and the counters they
+    /// add up to from `from` on: each keeps its start, and holds the slots of
+    /// this grid its duration covers. A booking whose start is not a slot
+    /// of this grid, or that no longer fits before closing, is returned as
+    /// an error with the others like it (the change would strand it).
+    pub fn rederive<K: Clone>(
+        &self,
+        tz: Tz,
+        bookings: &[(K, DateTime<Utc>, u32)],
+        from: DateTime<Utc>,
+    ) -> Result<Rederived<K>, Vec<(K, SlotProblem)>> {
+        let mut days: HashMap<NaiveDate, Vec<DateTime<Utc>>> = HashMap::new();
+        let mut holds = Vec::new();
+        let mut blocked = Vec::new();
+        let mut usage: std::collections::BTreeMap<DateTime<Utc>, Usage> = Default::default();
+        for (key, start, minutes) in bookings {
+            let date = start.with_timezone(&tz).date_naive();
+            let starts = days
+                .entry(date)
+                .or_insert_with(|| self.slot_starts(date, tz));
+            match self.span(starts, *start, *minutes) {
+                Ok(bays) => {
+                    if *start >= from {
+                        usage.entry(*start).or_default().reception_used += 1;
+                    }
+                    for b in bays.iter().filter(|b| **b >= from) {
+                        usage.entry(*b).or_default().bays_used += 1;
+                    }
+                    holds.push((key.clone(), bays));
+                }
+                Err(p) => blocked.push((key.clone(), p)),
+            }
+        }
+        if blocked.is_empty() {
+            Ok(Rederived { holds, usage })
+        } else {
+            Err(blocked)
+        }
     }
 
     fn slot(&self) -> Duration {
@@ -188,6 +265,23 @@ impl Schedule {
         Ok(run)
     }
 
+    /// A start may be booked only between now and the booking horizon. Checked
+    /// before anything else looks at the date (a year like +262142 overflows
+    /// the local-time arithmetic that follows).
+    pub fn bookable(&self, start: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), SlotProblem> {
+        if start <= now {
+            return Err(SlotProblem::InPast);
+        }
+        let horizon = Duration::days(self.booking_horizon_days.into());
+        if now
+            .checked_add_signed(horizon)
+            .is_none_or(|last| start > last)
+        {
+            return Err(SlotProblem::BeyondHorizon(self.booking_horizon_days));
+        }
+        Ok(())
+    }
+
     /// Checks a requested start in the dealer's zone; answers the slots it holds.
     pub fn check(
         &self,
@@ -197,9 +291,7 @@ impl Schedule {
         minutes: u32,
         now: DateTime<Utc>,
     ) -> Result<Vec<DateTime<Utc>>, SlotProblem> {
-        if start <= now {
-            return Err(SlotProblem::InPast);
-        }
+        self.bookable(start, now)?;
         if closed {
             return Err(SlotProblem::Closed);
         }
@@ -291,6 +383,7 @@ mod tests {
                     close: NaiveTime::from_hms_opt(close.0, close.1, 0).unwrap(),
                 })
                 .collect(),
+            booking_horizon_days: 365,
         }
     }
 
@@ -303,6 +396,41 @@ mod tests {
         assert_eq!(before[0].to_rfc3339(), "2027-03-27T07:00:00+00:00");
         assert_eq!(after[0].to_rfc3339(), "2027-03-29T06:00:00+00:00");
         assert_eq!(before.len(), 4);
+    }
+
+    #[test]
+    fn overlapping_ranges_of_one_weekday_are_refused() {
+        let mut s = all_week((8, 0), (12, 0));
+        s.opening_hours.push(OpeningHours {
+            weekday: 3,
+            open: NaiveTime::from_hms_opt(11, 0, 0).unwrap(),
+            close: NaiveTime::from_hms_opt(14, 0, 0).unwrap(),
+        });
+        let e = s.validate().unwrap_err();
+        assert_eq!(e.0[0].field, "opening_hours[7]");
+        s.opening_hours[7].open = NaiveTime::from_hms_opt(12, 0, 0).unwrap();
+        assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn bookings_are_placed_on_a_new_slot_length_or_named_when_they_cannot_be() {
+        let tz: Tz = "Asia/Shanghai".parse().unwrap();
+        let date = NaiveDate::from_ymd_opt(2027, 1, 4).unwrap();
+        let mut s = all_week((8, 0), (12, 0));
+        s.slot_minutes = 30;
+        let half = s.slot_starts(date, tz);
+        let from = half[0] - Duration::days(1);
+        // 08:00 for 60 min, 09:00 for 30 min, 09:30 for 30 min
+        let bookings = [(1, half[0], 60), (2, half[2], 30), (3, half[3], 30)];
+        let mut hour = s.clone();
+        hour.slot_minutes = 60;
+        let blocked = hour.rederive(tz, &bookings, from).unwrap_err();
+        assert_eq!(blocked, vec![(3, SlotProblem::OffGrid(60))]);
+        let r = hour.rederive(tz, &bookings[..2], from).unwrap();
+        assert_eq!(r.holds[0].1, vec![half[0]]);
+        assert_eq!(r.usage[&half[0]].bays_used, 1);
+        assert_eq!(r.usage[&half[2]].reception_used, 1);
+        assert_eq!(r.usage.len(), 2);
     }
 
     #[test]
@@ -357,6 +485,10 @@ mod tests {
         assert_eq!(
             s.check(tz, false, starts[0], 60, now).unwrap(),
             vec![starts[0]]
+        );
+        assert_eq!(
+            s.check(tz, false, starts[0], 60, starts[0] - Duration::days(366)),
+            Err(SlotProblem::BeyondHorizon(365))
         );
     }
 }

@@ -65,8 +65,45 @@ impl std::fmt::Display for FieldErrors {
     }
 }
 
-/// A trimmed text of 1..=max characters (characters, not bytes: names are Chinese).
+/// A control character that has no place in free text: NUL and the other C0
+/// and C1 controls and DEL, except tab, line feed and carriage return.
+/// (PostgreSQL refuses NUL in text outright; the rest corrupt logs, CSV and
+/// calendar files.)
+pub fn is_forbidden_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+/// Refuses control characters; with `single_line`, also tab, CR and LF (a
+/// name, a make or a plate is one line, and goes raw into .ics and CSV).
+pub fn no_controls(value: &str, single_line: bool) -> Result<(), String> {
+    match value
+        .chars()
+        .find(|c| is_forbidden_control(*c) || (single_line && c.is_control()))
+    {
+        None => Ok(()),
+        Some(c) if !is_forbidden_control(c) => Err(format!(
+            "must be a single line (found control character U+{:04X})",
+            c as u32
+        )),
+        Some(c) => Err(format!(
+            "must not contain control characters (found U+{:04X})",
+            c as u32
+        )),
+    }
+}
+
+/// A trimmed single-line text of 1..=max characters (characters, not bytes:
+/// names are Chinese).
 pub fn text(value: &str, max: usize) -> Result<String, String> {
+    bounded(value, max, true)
+}
+
+/// Like [`text`], but line breaks and tabs are allowed (notes, a concern, a reason).
+pub fn multiline(value: &str, max: usize) -> Result<String, String> {
+    bounded(value, max, false)
+}
+
+fn bounded(value: &str, max: usize, single_line: bool) -> Result<String, String> {
     let t = value.trim();
     if t.is_empty() {
         return Err("must not be empty".into());
@@ -75,6 +112,7 @@ pub fn text(value: &str, max: usize) -> Result<String, String> {
     if n > max {
         return Err(format!("must be at most {max} characters (got {n})"));
     }
+    no_controls(t, single_line)?;
     Ok(t.to_string())
 }
 
@@ -101,6 +139,14 @@ pub fn optional_text(value: Option<&str>, max: usize) -> Result<Option<String>, 
     }
 }
 
+/// Like [`multiline`] but empty input means "none".
+pub fn optional_multiline(value: Option<&str>, max: usize) -> Result<Option<String>, String> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => multiline(v, max).map(Some),
+    }
+}
+
 /// For PATCH bodies: tells "absent" (outer None) from "null" (Some(None)).
 /// Use with `#[serde(default, deserialize_with = "nullable")]`.
 pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
@@ -120,6 +166,21 @@ mod tests {
         assert_eq!(text(" 王小明 ", 3).unwrap(), "王小明");
         assert!(text("王小明", 2).unwrap_err().contains("at most 2"));
         assert!(text("  ", 2).is_err());
+    }
+
+    #[test]
+    fn single_line_text_refuses_line_breaks_and_free_text_refuses_nul() {
+        assert!(
+            text("Volks\rwagen", 50)
+                .unwrap_err()
+                .contains("single line")
+        );
+        assert!(text("a\u{0}b", 50).unwrap_err().contains("U+0000"));
+        assert!(multiline("a\u{85}b", 50).unwrap_err().contains("U+0085"));
+        assert_eq!(
+            multiline("line one\nline two", 50).unwrap(),
+            "line one\nline two"
+        );
     }
 
     #[test]

@@ -10,6 +10,8 @@ pub struct Model {
     pub reception_per_slot: i32,
     pub workshop_bays: i32,
     pub opening_hours: Json,
+    /// How many days ahead customers and staff may book.
+    pub booking_horizon_days: i32,
     pub version: i32,
     pub updated_at: DateTimeUtc,
 }

@@ -12,6 +12,7 @@ pub mod inbox_message;
 pub mod login_failure;
 pub mod menu_item;
 pub mod mileage_reading;
+pub mod mileage_reading_removal;
 pub mod otp_code;
 pub mod otp_quota;
 pub mod refresh_token;

@@ -19,7 +19,7 @@ use crate::domain::validation::{self, nullable};
 use crate::domain::{FieldErrors, Phone, Plate, Role, Vin};
 use crate::entities::{customer, vehicle};
 use crate::error::{AppError, AppResult};
-use crate::services::{decode_cursor, encode_cursor, page_limit};
+use crate::services::{Version, decode_cursor, encode_cursor, from_stored, page_limit, to_stored};
 
 /// Who may create and change customer records.
 pub const WRITERS: &[Role] = &[
@@ -117,8 +117,10 @@ pub struct CustomerPage {
     pub next_cursor: Option<String>,
 }
 
-impl From<customer::Model> for Customer {
-    fn from(m: customer::Model) -> Self {
+impl TryFrom<customer::Model> for Customer {
+    type Error = AppError;
+
+    fn try_from(m: customer::Model) -> Result<Self, AppError> {
         let birthday = match (m.birthday_calendar, m.birthday_month, m.birthday_day) {
             (Some(calendar), Some(month), Some(day)) => Some(Birthday {
                 calendar,
@@ -129,7 +131,7 @@ impl From<customer::Model> for Customer {
             }),
             _ => None,
         };
-        Customer {
+        Ok(Customer {
             id: m.id,
             dealer_id: m.dealer_id,
             name: m.name,
@@ -138,13 +140,13 @@ impl From<customer::Model> for Customer {
             preferred_channel: m.preferred_channel,
             locale: m.locale,
             birthday,
-            consents: serde_json::from_value(m.consents).unwrap_or_default(),
-            tags: serde_json::from_value(m.tags).unwrap_or_default(),
+            consents: from_stored(&m.consents, "customer consents")?,
+            tags: from_stored(&m.tags, "customer tags")?,
             notes: m.notes,
             version: m.version,
             created_at: m.created_at,
             updated_at: m.updated_at,
-        }
+        })
     }
 }
 
@@ -173,7 +175,7 @@ pub fn validate_new(
     let tags = parse_tags(&input.tags, &mut e);
     let notes = e.check(
         "notes",
-        validation::optional_text(input.notes.as_deref(), MAX_NOTES),
+        validation::optional_multiline(input.notes.as_deref(), MAX_NOTES),
     );
     e.clone().into_result()?;
     let (Some(name), Some(phone), Some(email), Some(notes)) = (name, phone, email, notes) else {
@@ -208,7 +210,7 @@ pub async fn create(
     actor.require(WRITERS)?;
     let am = validate_new(&input, actor.dealer_id, now)?;
     let m = am.insert(db).await.map_err(|e| phone_clash(e.into()))?;
-    Ok(m.into())
+    m.try_into()
 }
 
 fn phone_clash(e: AppError) -> AppError {
@@ -236,7 +238,7 @@ pub async fn load(
 }
 
 pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> AppResult<Customer> {
-    load(db, actor, id).await.map(Into::into)
+    load(db, actor, id).await?.try_into()
 }
 
 /// Customers may change their own contact details and consents, not the
@@ -245,7 +247,7 @@ pub async fn update(
     db: &impl ConnectionTrait,
     actor: &Actor,
     id: Uuid,
-    expected_version: i32,
+    expected_version: Version,
     patch: CustomerPatch,
     now: DateTime<Utc>,
 ) -> AppResult<Customer> {
@@ -260,7 +262,7 @@ pub async fn update(
         actor.require(WRITERS)?;
         actor.can_write_dealer(current.dealer_id)?;
     }
-    if current.version != expected_version {
+    if current.version != expected_version.0 {
         return Err(AppError::PreconditionFailed);
     }
     let mut e = FieldErrors::new();
@@ -293,8 +295,7 @@ pub async fn update(
         set_birthday(&mut am, b);
     }
     if let Some(c) = &patch.consents {
-        let mut all: Vec<Consent> =
-            serde_json::from_value(current.consents.clone()).unwrap_or_default();
+        let mut all: Vec<Consent> = from_stored(&current.consents, "customer consents")?;
         // earlier statements keep their time; the new ones are checked and stamped
         let fresh = parse_consents(c, now, &mut e);
         all.retain(|o| {
@@ -303,13 +304,16 @@ pub async fn update(
                 .any(|n| n.channel == o.channel && n.purpose == o.purpose)
         });
         all.extend(fresh);
-        am.consents = Set(serde_json::to_value(all).unwrap_or_default());
+        am.consents = Set(to_stored(&all, "consents")?);
     }
     if let Some(t) = &patch.tags {
-        am.tags = Set(serde_json::to_value(parse_tags(t, &mut e)).unwrap_or_default());
+        am.tags = Set(to_stored(&parse_tags(t, &mut e), "tags")?);
     }
     if let Some(n) = &patch.notes
-        && let Some(n) = e.check("notes", validation::optional_text(n.as_deref(), MAX_NOTES))
+        && let Some(n) = e.check(
+            "notes",
+            validation::optional_multiline(n.as_deref(), MAX_NOTES),
+        )
     {
         am.notes = Set(n);
     }
@@ -320,7 +324,7 @@ pub async fn update(
     let res = customer::Entity::update_many()
         .set(am.clone())
         .filter(customer::Column::Id.eq(id))
-        .filter(customer::Column::Version.eq(expected_version))
+        .filter(customer::Column::Version.eq(expected_version.0))
         .exec(db)
         .await
         .map_err(|e| phone_clash(e.into()))?;
@@ -328,7 +332,7 @@ pub async fn update(
         return Err(AppError::PreconditionFailed);
     }
     // the row is now exactly what was written: no need to read it back
-    Ok(am.try_into_model()?.into())
+    am.try_into_model()?.try_into()
 }
 
 /// What a search string could be. A customer is found by any of them.
@@ -435,7 +439,10 @@ pub async fn list(
         None
     };
     Ok(CustomerPage {
-        items: rows.into_iter().map(Into::into).collect(),
+        items: rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<AppResult<_>>()?,
         next_cursor,
     })
 }

@@ -9,10 +9,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Actor;
+use crate::domain::money::{self, Money};
 use crate::domain::{FieldErrors, validation};
 use crate::entities::menu_item;
 use crate::error::{AppError, AppResult};
 use crate::services::capacity::MANAGERS;
+use rust_decimal::prelude::ToPrimitive;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -78,24 +80,35 @@ pub fn minutes_to_hours(m: i32) -> Decimal {
 }
 
 pub fn cents_to_money(c: i64) -> Decimal {
-    Decimal::new(c, 2)
+    Money::from_cents(c).to_decimal()
 }
 
-impl From<menu_item::Model> for MenuItem {
-    fn from(m: menu_item::Model) -> Self {
-        MenuItem {
+/// Part lines one menu item may list.
+pub const MAX_PARTS: usize = 50;
+
+impl TryFrom<menu_item::Model> for MenuItem {
+    type Error = AppError;
+
+    fn try_from(m: menu_item::Model) -> Result<Self, AppError> {
+        let parts = parts_of(&m)?;
+        Ok(MenuItem {
             code: m.code,
             name_zh: m.name_zh,
             name_en: m.name_en,
             labour_hours: minutes_to_hours(m.labour_minutes),
-            parts: serde_json::from_value(m.parts).unwrap_or_default(),
+            parts,
             price_estimate: cents_to_money(m.price_cents),
             interval_km: m.interval_km,
             interval_months: m.interval_months,
             first_service: m.first_service,
             active: m.active,
-        }
+        })
     }
+}
+
+/// A menu item's parts list, as stored.
+pub fn parts_of(m: &menu_item::Model) -> AppResult<Vec<PartLine>> {
+    crate::services::from_stored(&m.parts, "menu parts")
 }
 
 /// Customers see the active items; staff see all.
@@ -105,7 +118,7 @@ pub async fn list(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Vec<Men
         q = q.filter(menu_item::Column::Active.eq(true));
     }
     let rows = q.order_by_asc(menu_item::Column::Code).all(db).await?;
-    Ok(rows.into_iter().map(Into::into).collect())
+    rows.into_iter().map(TryInto::try_into).collect()
 }
 
 /// Active items of a dealer by code; `None` for a code that is not there.
@@ -143,21 +156,17 @@ pub async fn put(
     if m.labour_hours <= Decimal::ZERO || m.labour_hours > Decimal::from(100) {
         e.add("labour_hours", "must be more than 0 and at most 100");
     }
-    if m.price_estimate < Decimal::ZERO || m.price_estimate.scale() > 2 {
-        e.add(
-            "price_estimate",
-            "must be a non-negative amount with at most 2 decimals",
-        );
-    }
+    let price = e.check("price_estimate", Money::parse(m.price_estimate));
     for (i, p) in m.parts.iter().enumerate() {
         e.check(
             &format!("parts[{i}].part_number"),
             validation::text(&p.part_number, 40),
         );
         e.check(&format!("parts[{i}].name"), validation::text(&p.name, 100));
-        if p.quantity <= Decimal::ZERO {
-            e.add(format!("parts[{i}].quantity"), "must be more than 0");
-        }
+        e.check(&format!("parts[{i}].quantity"), money::quantity(p.quantity));
+    }
+    if m.parts.len() > MAX_PARTS {
+        e.add("parts", format!("at most {MAX_PARTS} lines"));
     }
     if m.interval_km.is_some_and(|k| !(500..=200_000).contains(&k)) {
         e.add("interval_km", "must be between 500 and 200000");
@@ -166,22 +175,22 @@ pub async fn put(
         e.add("interval_months", "must be between 1 and 120");
     }
     e.clone().into_result()?;
-    let (Some(name_zh), Some(name_en)) = (name_zh, name_en) else {
+    let (Some(name_zh), Some(name_en), Some(price)) = (name_zh, name_en, price) else {
         return Err(e.into());
     };
+    // labour_hours is at most 100 here, so this cannot overflow
     let minutes = (m.labour_hours * Decimal::from(60)).round();
-    let cents = (m.price_estimate * Decimal::from(100)).round();
     let am = menu_item::ActiveModel {
         id: Set(Uuid::now_v7()),
         dealer_id: Set(actor.dealer_id),
         code: Set(code.clone()),
         name_zh: Set(name_zh),
         name_en: Set(name_en),
-        labour_minutes: Set(i32::try_from(minutes.mantissa())
-            .map_err(|_| AppError::field("labour_hours", "too large"))?),
+        labour_minutes: Set(minutes
+            .to_i32()
+            .ok_or_else(|| AppError::field("labour_hours", "too large"))?),
         parts: Set(serde_json::to_value(&m.parts).unwrap_or_default()),
-        price_cents: Set(i64::try_from(cents.mantissa())
-            .map_err(|_| AppError::field("price_estimate", "too large"))?),
+        price_cents: Set(price.cents()),
         interval_km: Set(m.interval_km),
         interval_months: Set(m.interval_months),
         first_service: Set(m.first_service),
@@ -213,5 +222,5 @@ pub async fn put(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok(row.into())
+    row.try_into()
 }

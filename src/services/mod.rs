@@ -6,13 +6,17 @@ pub mod auth;
 pub mod capacity;
 pub mod customers;
 pub mod dealers;
+pub mod idempotency;
 pub mod import;
 pub mod inbox;
+pub mod lifecycle;
 pub mod menu;
 pub mod seed;
 pub mod vehicles;
 
 use base64::Engine;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::error::AppError;
@@ -40,14 +44,27 @@ pub fn page_limit(limit: Option<u64>) -> Result<u64, AppError> {
     }
 }
 
-/// Reads `If-Match: "<version>"` (weak or strong), required for updates.
-pub fn expected_version(if_match: Option<&str>) -> Result<i32, AppError> {
-    let v = if_match.ok_or(AppError::PreconditionRequired)?;
-    v.trim()
-        .trim_start_matches("W/")
-        .trim_matches('"')
-        .parse()
-        .map_err(|_| AppError::field("If-Match", "is not an ETag this server gave out"))
+/// A record's version, as its ETag carries it: what an update expects to
+/// replace (`If-Match`), so two tablets never silently overwrite each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version(pub i32);
+
+impl Version {
+    /// Reads `If-Match: "<version>"` (weak or strong).
+    pub fn from_if_match(value: &str) -> Result<Version, AppError> {
+        value
+            .trim()
+            .trim_start_matches("W/")
+            .trim_matches('"')
+            .parse()
+            .map(Version)
+            .map_err(|_| AppError::field("If-Match", "is not an ETag this server gave out"))
+    }
+
+    /// An update needs one: 428 without.
+    pub fn required(v: Option<Version>) -> Result<Version, AppError> {
+        v.ok_or(AppError::PreconditionRequired)
+    }
 }
 
 pub fn etag(version: i32) -> String {
@@ -62,3 +79,20 @@ pub fn col_plus(
 ) -> sea_orm::sea_query::SimpleExpr {
     sea_orm::sea_query::ExprTrait::add(sea_orm::sea_query::Expr::col(col), n)
 }
+
+/// Reads a JSON column. A value that does not parse is our fault and is
+/// answered as an internal error (logged), never read as empty: consents
+/// that read as "none" would mean "allowed", held slots as "none" would never
+/// be given back.
+pub fn from_stored<T: DeserializeOwned>(value: &serde_json::Value, what: &str) -> AppResultOf<T> {
+    T::deserialize(value)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored {what} does not parse: {e}")))
+}
+
+/// Writes a JSON column.
+pub fn to_stored<T: Serialize + ?Sized>(value: &T, what: &str) -> AppResultOf<serde_json::Value> {
+    serde_json::to_value(value)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{what} does not serialise: {e}")))
+}
+
+type AppResultOf<T> = Result<T, AppError>;

@@ -11,12 +11,13 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Actor;
+use crate::domain::dates;
 use crate::domain::validation::{self, nullable};
 use crate::domain::vehicle::{MileageSource, check_reading};
 use crate::domain::{FieldErrors, Plate, Role, Vin};
-use crate::entities::{customer, mileage_reading, vehicle};
+use crate::entities::{customer, mileage_reading, mileage_reading_removal, vehicle};
 use crate::error::{AppError, AppResult};
-use crate::services::customers;
+use crate::services::{Version, col_plus, customers};
 
 /// Workshop staff read odometers too.
 pub const MILEAGE_WRITERS: &[Role] = &[
@@ -219,11 +220,19 @@ pub fn validate_new(
         "last_service_km",
         v.last_service_km.map(check_km).transpose(),
     );
-    if v.purchase_date.is_some_and(|d| d > today) {
-        e.add("purchase_date", "must not be in the future");
+    for (field, d) in [
+        ("purchase_date", v.purchase_date),
+        ("last_service_date", v.last_service_date),
+    ] {
+        e.check(field, d.map(|d| dates::not_future(d, today)).transpose());
     }
-    if v.last_service_date.is_some_and(|d| d > today) {
-        e.add("last_service_date", "must not be in the future");
+    for (field, d) in [
+        ("first_registration_date", v.first_registration_date),
+        ("inspection_due", v.inspection_due),
+        ("compulsory_insurance_expiry", v.compulsory_insurance_expiry),
+        ("commercial_insurance_expiry", v.commercial_insurance_expiry),
+    ] {
+        e.check(field, d.map(dates::in_range).transpose());
     }
     e.clone().into_result()?;
     let (Some(vin), Some(plate), Some(make), Some(model), Some(year), Some(km)) =
@@ -329,14 +338,14 @@ pub async fn update(
     db: &impl ConnectionTrait,
     actor: &Actor,
     id: Uuid,
-    expected_version: i32,
+    expected_version: Version,
     patch: VehiclePatch,
     now: DateTime<Utc>,
 ) -> AppResult<Vehicle> {
     let current = load(db, actor, id).await?;
     actor.require(customers::WRITERS)?;
     actor.can_write_dealer(current.dealer_id)?;
-    if current.version != expected_version {
+    if current.version != expected_version.0 {
         return Err(AppError::PreconditionFailed);
     }
     let today = now.date_naive();
@@ -372,10 +381,27 @@ pub async fn update(
         am.model_year = Set(y);
     }
     if let Some(d) = patch.purchase_date {
-        if d.is_some_and(|d| d > today) {
-            e.add("purchase_date", "must not be in the future");
-        }
+        e.check(
+            "purchase_date",
+            d.map(|d| dates::not_future(d, today)).transpose(),
+        );
         am.purchase_date = Set(d);
+    }
+    for (field, d) in [
+        ("first_registration_date", patch.first_registration_date),
+        ("inspection_due", patch.inspection_due),
+        (
+            "compulsory_insurance_expiry",
+            patch.compulsory_insurance_expiry,
+        ),
+        (
+            "commercial_insurance_expiry",
+            patch.commercial_insurance_expiry,
+        ),
+    ] {
+        if let Some(d) = d {
+            e.check(field, d.map(dates::in_range).transpose());
+        }
     }
     if let Some(d) = patch.first_registration_date {
         am.first_registration_date = Set(d);
@@ -395,7 +421,7 @@ pub async fn update(
     let res = vehicle::Entity::update_many()
         .set(am.clone())
         .filter(vehicle::Column::Id.eq(id))
-        .filter(vehicle::Column::Version.eq(expected_version))
+        .filter(vehicle::Column::Version.eq(expected_version.0))
         .exec(db)
         .await
         .map_err(|e| vehicle_clash(e.into()))?;
@@ -420,10 +446,8 @@ pub async fn record_mileage<C: ConnectionTrait + TransactionTrait>(
     let v = load(db, actor, vehicle_id).await?;
     actor.require(MILEAGE_WRITERS)?;
     actor.can_write_dealer(v.dealer_id)?;
-    let read_on = input.read_on.unwrap_or(today);
-    if read_on > today {
-        return Err(AppError::field("read_on", "must not be in the future"));
-    }
+    let read_on = dates::not_future(input.read_on.unwrap_or(today), today)
+        .map_err(|m| AppError::field("read_on", m))?;
     if input.correction && actor.is_customer() {
         return Err(AppError::field(
             "correction",
@@ -434,10 +458,15 @@ pub async fn record_mileage<C: ConnectionTrait + TransactionTrait>(
         .map_err(|e| AppError::field("mileage_km", e.to_string()))?;
 
     let txn = db.begin().await?;
+    // the odometer is part of the vehicle's body, so its version (ETag) moves too
     let mut raise = vehicle::Entity::update_many()
         .col_expr(vehicle::Column::OdometerKm, Expr::value(input.mileage_km))
         .col_expr(vehicle::Column::OdometerReadOn, Expr::value(read_on))
         .col_expr(vehicle::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            vehicle::Column::Version,
+            col_plus(vehicle::Column::Version, 1),
+        )
         .filter(vehicle::Column::Id.eq(vehicle_id));
     if !input.correction {
         raise = raise.filter(
@@ -490,4 +519,96 @@ pub async fn mileage_history(
         .all(db)
         .await?;
     Ok(rows.into_iter().map(Into::into).collect())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveReading {
+    /// Why the reading is wrong (kept in the audit).
+    #[schema(example = "typed 120000 for 12000")]
+    pub reason: String,
+}
+
+/// Removes a wrong odometer reading (staff who may edit vehicles). The
+/// reading is kept in `mileage_reading_removals` with who, when and why; the
+/// vehicle's odometer becomes its latest remaining reading (or the last
+/// service's, as when it was registered) and its version moves.
+pub async fn remove_mileage<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &Actor,
+    vehicle_id: Uuid,
+    reading_id: Uuid,
+    input: RemoveReading,
+    now: DateTime<Utc>,
+) -> AppResult<Vehicle> {
+    let v = load(db, actor, vehicle_id).await?;
+    actor.require(customers::WRITERS)?;
+    actor.can_write_dealer(v.dealer_id)?;
+    let reason =
+        validation::multiline(&input.reason, 500).map_err(|m| AppError::field("reason", m))?;
+
+    let txn = db.begin().await?;
+    // the vehicle row first (a write, so SQLite takes its lock now): readings
+    // recorded or removed meanwhile queue behind us
+    let bumped = vehicle::Entity::update_many()
+        .col_expr(
+            vehicle::Column::Version,
+            col_plus(vehicle::Column::Version, 1),
+        )
+        .col_expr(vehicle::Column::UpdatedAt, Expr::value(now))
+        .filter(vehicle::Column::Id.eq(v.id))
+        .exec(&txn)
+        .await?;
+    if bumped.rows_affected == 0 {
+        return Err(AppError::NotFound);
+    }
+    let reading = mileage_reading::Entity::find_by_id(reading_id)
+        .filter(mileage_reading::Column::VehicleId.eq(v.id))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    mileage_reading::Entity::delete_by_id(reading.id)
+        .exec(&txn)
+        .await?;
+    mileage_reading_removal::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        dealer_id: Set(v.dealer_id),
+        vehicle_id: Set(v.id),
+        reading_id: Set(reading.id),
+        mileage_km: Set(reading.mileage_km),
+        read_on: Set(reading.read_on),
+        source: Set(reading.source),
+        recorded_by: Set(reading.recorded_by),
+        removed_by: Set(actor.id),
+        reason: Set(reason),
+        at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let latest = mileage_reading::Entity::find()
+        .filter(mileage_reading::Column::VehicleId.eq(v.id))
+        .order_by_desc(mileage_reading::Column::ReadOn)
+        .order_by_desc(mileage_reading::Column::CreatedAt)
+        .order_by_desc(mileage_reading::Column::Id)
+        .one(&txn)
+        .await?;
+    let (km, on) = match latest {
+        Some(r) => (Some(r.mileage_km), Some(r.read_on)),
+        None => (
+            v.last_service_km,
+            v.last_service_km.and(v.last_service_date),
+        ),
+    };
+    vehicle::Entity::update_many()
+        .col_expr(vehicle::Column::OdometerKm, Expr::value(km))
+        .col_expr(vehicle::Column::OdometerReadOn, Expr::value(on))
+        .filter(vehicle::Column::Id.eq(v.id))
+        .exec(&txn)
+        .await?;
+    let fresh = vehicle::Entity::find_by_id(v.id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    txn.commit().await?;
+    Ok(fresh.into())
 }

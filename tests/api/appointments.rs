@@ -7,22 +7,22 @@ use servicelane::domain::Role;
 use crate::helpers::*;
 
 /// A dealer with a known schedule, a menu, an advisor and a manager.
-struct Shop {
-    code: String,
-    tz: Tz,
-    manager: String,
-    advisor: String,
+pub(crate) struct Shop {
+    pub(crate) code: String,
+    pub(crate) tz: Tz,
+    pub(crate) manager: String,
+    pub(crate) advisor: String,
     /// A future weekday, far enough ahead to be bookable.
-    date: NaiveDate,
+    pub(crate) date: NaiveDate,
 }
 
 impl Shop {
     /// `HH:MM` on the shop's date, as the API writes it.
-    fn at(&self, hh: u32, mm: u32) -> String {
+    pub(crate) fn at(&self, hh: u32, mm: u32) -> String {
         self.at_on(self.date, hh, mm)
     }
 
-    fn at_on(&self, date: NaiveDate, hh: u32, mm: u32) -> String {
+    pub(crate) fn at_on(&self, date: NaiveDate, hh: u32, mm: u32) -> String {
         self.tz
             .from_local_datetime(&date.and_hms_opt(hh, mm, 0).unwrap())
             .unwrap()
@@ -31,7 +31,7 @@ impl Shop {
     }
 }
 
-async fn shop(app: &TestApp, code: &str, tz: &str, reception: u32, bays: u32) -> Shop {
+pub(crate) async fn shop(app: &TestApp, code: &str, tz: &str, reception: u32, bays: u32) -> Shop {
     app.dealer_in(code, tz).await;
     let (_, manager) = app.staff(code, Role::ServiceManager).await;
     let (_, advisor) = app.staff(code, Role::ServiceAdvisor).await;
@@ -72,7 +72,7 @@ async fn shop(app: &TestApp, code: &str, tz: &str, reception: u32, bays: u32) ->
 }
 
 /// A customer with one vehicle; (customer id, vehicle id).
-async fn owner(app: &TestApp, s: &Shop, n: u32) -> (String, String) {
+pub(crate) async fn owner(app: &TestApp, s: &Shop, n: u32) -> (String, String) {
     let c = app
         .create_customer(&s.advisor, &format!("客户{n}"), &format!("1390000{:04}", n))
         .await;
@@ -90,7 +90,7 @@ async fn owner(app: &TestApp, s: &Shop, n: u32) -> (String, String) {
     )
 }
 
-async fn book(app: &TestApp, s: &Shop, vehicle: &str, at: &str) -> Answer {
+pub(crate) async fn book(app: &TestApp, s: &Shop, vehicle: &str, at: &str) -> Answer {
     app.post(
         "/api/v1/appointments",
         Some(&s.advisor),
@@ -99,7 +99,7 @@ async fn book(app: &TestApp, s: &Shop, vehicle: &str, at: &str) -> Answer {
     .await
 }
 
-async fn slot(app: &TestApp, s: &Shop, at: &str) -> Value {
+pub(crate) async fn slot(app: &TestApp, s: &Shop, at: &str) -> Value {
     let date = &at[..10];
     let day = app
         .get(

@@ -7,6 +7,7 @@ mod cli;
 mod contract;
 mod customers;
 mod errors;
+mod hardening;
 mod import;
 mod login_limits;
 mod operations;

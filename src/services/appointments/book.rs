@@ -14,16 +14,16 @@ use uuid::Uuid;
 
 use super::capacity_ledger::{self, Hold};
 use super::notify::{self, Kind};
-use super::{Appointment, BOOKERS, Capacity, ServiceLine, dealer_zone, duration_minutes, view_of};
+use super::{Appointment, BOOKERS, Capacity, ServiceLine, duration_minutes, view_of};
 use crate::auth::Actor;
-use crate::auth::tokens::sha256_hex;
 use crate::domain::appointment::{AppointmentState, Source};
 use crate::domain::schedule::Schedule;
 use crate::domain::{FieldErrors, Phone, Role, validation};
-use crate::entities::{appointment, appointment_event, customer, idempotency_key, user, vehicle};
+use crate::entities::{appointment, customer, user, vehicle};
 use crate::error::{AppError, AppResult};
 use crate::services::auth::roles_of;
-use crate::services::{capacity, menu};
+use crate::services::idempotency::{self, IdempotencyKey, Outcome, Reservation, Saved};
+use crate::services::{capacity, lifecycle, menu};
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -51,16 +51,9 @@ pub struct NewAppointment {
     pub advisor_id: Option<Uuid>,
 }
 
-pub enum BookOutcome {
-    Created(Box<Appointment>),
-    /// The first answer to this Idempotency-Key: status and body as sent then.
-    Replayed {
-        status: u16,
-        body: String,
-    },
-}
-
 pub const MAX_CONCERN: usize = 1000;
+/// Menu items one booking may name.
+pub const MAX_SERVICES: usize = 20;
 
 /// Everything checked before the transaction: who, which vehicle, which
 /// services, which slot. Reads only, so the transaction starts with a write.
@@ -114,13 +107,17 @@ async fn plan(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    if !staff
-        && (input.duration_hours.is_some() || input.source.is_some() || input.advisor_id.is_some())
-    {
-        e.add(
-            "duration_hours",
-            "duration, source and advisor are set by staff",
-        );
+    if !staff {
+        // each field the customer may not set is named, so the app can say which
+        for (field, sent) in [
+            ("duration_hours", input.duration_hours.is_some()),
+            ("source", input.source.is_some()),
+            ("advisor_id", input.advisor_id.is_some()),
+        ] {
+            if sent {
+                e.add(field, "is set by the dealer's staff, not by customers");
+            }
+        }
     }
     if let Some(a) = input.advisor_id {
         let advisor = user::Entity::find_by_id(a).one(db).await?.filter(|u| {
@@ -137,17 +134,23 @@ async fn plan(
             e.add("advisor_id", "is not a service advisor of this dealer");
         }
     }
+    if input.services.len() > MAX_SERVICES {
+        return Err(AppError::field(
+            "services",
+            format!("at most {MAX_SERVICES} menu items"),
+        ));
+    }
     let found = menu::by_codes(db, actor.dealer_id, &input.services).await?;
     let mut lines = Vec::new();
     for (i, (code, item)) in input.services.iter().zip(found).enumerate() {
         match item {
             Some(m) => lines.push(ServiceLine {
+                parts: menu::parts_of(&m)?,
                 code: m.code,
                 name_zh: m.name_zh,
                 name_en: m.name_en,
                 labour_minutes: m.labour_minutes,
                 price_cents: m.price_cents,
-                parts: serde_json::from_value(m.parts).unwrap_or_default(),
             }),
             None => e.add(
                 format!("services[{i}]"),
@@ -158,7 +161,7 @@ async fn plan(
     let concern = e
         .check(
             "concern",
-            validation::optional_text(input.concern.as_deref(), MAX_CONCERN),
+            validation::optional_multiline(input.concern.as_deref(), MAX_CONCERN),
         )
         .flatten();
     if input.services.is_empty() && concern.is_none() {
@@ -189,6 +192,9 @@ async fn plan(
     };
     e.clone().into_result()?;
     let start = input.slot_start.with_timezone(&Utc);
+    schedule
+        .bookable(start, now)
+        .map_err(|p| AppError::field("slot_start", p.to_string()))?;
     let closed =
         capacity::is_closed(db, actor.dealer_id, start.with_timezone(&tz).date_naive()).await?;
     let bays = schedule
@@ -219,33 +225,52 @@ async fn plan(
     })
 }
 
-/// Books, or replays the answer already given to `key`.
+/// Books, or replays the answer already given to `key`. With a key, the key
+/// is reserved first (`services::idempotency`), so of several requests with
+/// one key exactly one books and the others get its answer.
 pub async fn book(
     state: &AppState,
     actor: &Actor,
     input: NewAppointment,
-    key: Option<&str>,
-) -> AppResult<BookOutcome> {
+    key: Option<&IdempotencyKey>,
+) -> AppResult<Outcome<Box<Appointment>>> {
     let db = &state.db;
-    let request_hash = sha256_hex(&serde_json::to_string(&input).map_err(anyhow::Error::from)?);
-    if let Some(k) = key {
-        if k.is_empty() || k.len() > 200 {
-            return Err(AppError::field(
-                "Idempotency-Key",
-                "must be 1 to 200 characters",
-            ));
-        }
-        if let Some(done) = replay(db, actor, k, &request_hash).await? {
-            return Ok(done);
+    let now = state.clock.now();
+    let Some(key) = key else {
+        return book_now(state, actor, &input, None, now)
+            .await
+            .map(Outcome::Fresh);
+    };
+    let hash = idempotency::fingerprint(&input)?;
+    let reservation = match idempotency::begin(db, actor, key, &hash, now).await? {
+        Outcome::Replayed(saved) => return Ok(Outcome::Replayed(saved)),
+        Outcome::Fresh(r) => r,
+    };
+    match book_now(state, actor, &input, Some(&reservation), now).await {
+        Ok(view) => Ok(Outcome::Fresh(view)),
+        Err(e) => {
+            idempotency::fail(db, &reservation, &e).await?;
+            Err(e)
         }
     }
-    let now = state.clock.now();
-    let (dealer, tz) = dealer_zone(db, actor.dealer_id).await?;
-    let (schedule, _) = capacity::schedule(db, actor.dealer_id).await?;
-    let p = plan(db, actor, &input, &schedule, tz, now).await?;
+}
 
-    // the slot's counters are taken last, so their row locks are held only
-    // for the moments before the commit
+/// Lock order (see `services::lifecycle`): the vehicle's row, the dealer's
+/// row (shared), then the new appointment, then the slot counters in time
+/// order, last, so their row locks are held only for the moments before the
+/// commit.
+async fn book_now(
+    state: &AppState,
+    actor: &Actor,
+    input: &NewAppointment,
+    reservation: Option<&Reservation>,
+    now: DateTime<Utc>,
+) -> AppResult<Box<Appointment>> {
+    let db = &state.db;
+    let cap = Capacity::of(db, actor.dealer_id).await?;
+    let tz = cap.tz;
+    let p = plan(db, actor, input, &cap.schedule, tz, now).await?;
+
     let txn = db.begin().await?;
     // a write on the vehicle's row first: bookings of one vehicle queue here
     // (row lock on PostgreSQL, the one writer on SQLite), so the check below
@@ -258,10 +283,9 @@ pub async fn book(
         .filter(vehicle::Column::Id.eq(p.vehicle.id))
         .exec(&txn)
         .await?;
-    if let Err(e) = refuse_second_booking(&txn, p.vehicle.id, tz, now).await {
-        txn.rollback().await?;
-        return Err(e);
-    }
+    // the dealer's row, shared: the grid this booking was placed on stays
+    capacity::still_on(&txn, actor.dealer_id, cap.version).await?;
+    refuse_second_booking(&txn, p.vehicle.id, tz, now).await?;
     let m = appointment::ActiveModel {
         id: Set(Uuid::now_v7()),
         dealer_id: Set(actor.dealer_id),
@@ -270,7 +294,7 @@ pub async fn book(
         slot_start: Set(p.hold.arrival),
         duration_minutes: Set(p.minutes as i32),
         held_slots: Set(p.hold.to_json()),
-        services: Set(serde_json::to_value(&p.lines).unwrap_or_default()),
+        services: Set(crate::services::to_stored(&p.lines, "services")?),
         concern: Set(input
             .concern
             .as_deref()
@@ -290,12 +314,24 @@ pub async fn book(
     }
     .insert(&txn)
     .await?;
-    audit(&txn, &m, actor, None, AppointmentState::Booked, None, now).await?;
+    lifecycle::record::<appointment::Entity>(
+        &txn,
+        lifecycle::by(
+            actor,
+            m.dealer_id,
+            m.id,
+            None,
+            AppointmentState::Booked,
+            None,
+            now,
+        ),
+    )
+    .await?;
     let sms = notify::record(
         &txn,
         state,
         &notify::Parties {
-            dealer: &dealer,
+            dealer: &cap.dealer,
             tz,
             customer: &p.customer,
             vehicle: &p.vehicle,
@@ -305,45 +341,32 @@ pub async fn book(
         now,
     )
     .await?;
-    let view = view_of(m, &p.vehicle, &p.customer, tz);
-    if let Some(k) = key {
-        let stored = idempotency_key::ActiveModel {
-            dealer_id: Set(actor.dealer_id),
-            actor_id: Set(actor.id),
-            key: Set(k.to_string()),
-            request_hash: Set(request_hash.clone()),
-            status: Set(201),
-            response: Set(serde_json::to_string(&view).map_err(anyhow::Error::from)?),
-            created_at: Set(now),
-        };
-        if let Err(e) = idempotency_key::Entity::insert(stored)
-            .exec_without_returning(&txn)
-            .await
-        {
-            // the same key raced us and won: undo ours, answer with its answer
-            txn.rollback().await?;
-            return match replay(db, actor, k, &request_hash).await? {
-                Some(done) => Ok(done),
-                None => Err(e.into()),
-            };
-        }
-    }
-    if !capacity_ledger::apply(&txn, actor.dealer_id, &schedule, Some(&p.hold), None).await? {
+    let view = view_of(m, &p.vehicle, &p.customer, tz)?;
+    if !capacity_ledger::apply(&txn, actor.dealer_id, &cap.schedule, Some(&p.hold), None).await? {
         txn.rollback().await?;
-        let cap = Capacity {
-            dealer_id: actor.dealer_id,
-            schedule,
-            tz,
-        };
         let next = cap.next_free(db, p.hold.arrival, p.minutes, now).await?;
         return Err(AppError::SlotFull {
             detail: "that slot is full; the next free slots are listed".into(),
             next_free_slots: next,
         });
     }
+    if let Some(r) = reservation {
+        let answer = Saved {
+            status: 201,
+            body: serde_json::to_string(&view).map_err(anyhow::Error::from)?,
+        };
+        // kept in the booking's own transaction: the answer exists exactly
+        // when the booking does
+        if !idempotency::complete(&txn, r, &answer).await? {
+            txn.rollback().await?;
+            return Err(AppError::InProgress {
+                retry_after_secs: 1,
+            });
+        }
+    }
     txn.commit().await?;
     notify::send_after_commit(state, sms.into_iter().collect());
-    Ok(BookOutcome::Created(Box::new(view)))
+    Ok(Box::new(view))
 }
 
 /// A vehicle holds one open booking at a time: a second is a reschedule.
@@ -370,54 +393,4 @@ async fn refuse_second_booking(
         ))),
         None => Ok(()),
     }
-}
-
-async fn replay(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    key: &str,
-    request_hash: &str,
-) -> AppResult<Option<BookOutcome>> {
-    let Some(row) =
-        idempotency_key::Entity::find_by_id((actor.dealer_id, actor.id, key.to_string()))
-            .one(db)
-            .await?
-    else {
-        return Ok(None);
-    };
-    if row.request_hash != request_hash {
-        return Err(AppError::field(
-            "Idempotency-Key",
-            "was already used with a different request",
-        ));
-    }
-    Ok(Some(BookOutcome::Replayed {
-        status: row.status as u16,
-        body: row.response,
-    }))
-}
-
-/// Records a state change: who, when, from, to, why.
-pub async fn audit(
-    txn: &impl ConnectionTrait,
-    m: &appointment::Model,
-    actor: &Actor,
-    from: Option<AppointmentState>,
-    to: AppointmentState,
-    reason: Option<String>,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    appointment_event::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        dealer_id: Set(m.dealer_id),
-        appointment_id: Set(m.id),
-        actor_id: Set(actor.id),
-        from_state: Set(from),
-        to_state: Set(to),
-        reason: Set(reason),
-        at: Set(now),
-    }
-    .insert(txn)
-    .await?;
-    Ok(())
 }

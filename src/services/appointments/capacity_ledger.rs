@@ -1,8 +1,13 @@
 //! Taking and giving back slot capacity. Each slot's counters change in one
 //! conditional UPDATE (`used + n <= capacity`), so the check and the taking
 //! cannot be split by another request, on PostgreSQL (row lock) and SQLite
-//! (one writer) alike. Slots are touched in time order, so two transactions
-//! never wait on each other in a circle.
+//! (one writer) alike.
+//!
+//! Lock order: a transaction that also touches an appointment takes the
+//! appointment's row first (`services::lifecycle::lock`, or the vehicle row
+//! for a new booking), and only then comes here; slots are touched in time
+//! order (a BTreeMap), so two transactions never wait on each other in a
+//! circle.
 
 use std::collections::BTreeMap;
 
@@ -24,11 +29,13 @@ pub struct Hold {
 }
 
 impl Hold {
-    pub fn from_json(arrival: DateTime<Utc>, held: &serde_json::Value) -> Hold {
-        Hold {
+    /// The hold stored with a booking; a value that does not parse is an
+    /// internal error, never "holds nothing" (which would never be given back).
+    pub fn from_json(arrival: DateTime<Utc>, held: &serde_json::Value) -> AppResult<Hold> {
+        Ok(Hold {
             arrival,
-            bays: serde_json::from_value(held.clone()).unwrap_or_default(),
-        }
+            bays: crate::services::from_stored(held, "held slots")?,
+        })
     }
 
     pub fn to_json(&self) -> serde_json::Value {
@@ -105,4 +112,28 @@ pub async fn apply(
         }
     }
     Ok(true)
+}
+
+/// Gives back one bay in each of `bays` (a no-show's slots that have not
+/// started). Slots in time order, as in [`apply`].
+pub async fn release_bays(
+    txn: &impl ConnectionTrait,
+    dealer_id: Uuid,
+    bays: &[DateTime<Utc>],
+) -> AppResult<()> {
+    let mut sorted = bays.to_vec();
+    sorted.sort();
+    for slot in sorted {
+        slot_usage::Entity::update_many()
+            .col_expr(
+                slot_usage::Column::BaysUsed,
+                col_plus(slot_usage::Column::BaysUsed, -1),
+            )
+            .filter(slot_usage::Column::DealerId.eq(dealer_id))
+            .filter(slot_usage::Column::SlotStart.eq(slot))
+            .filter(slot_usage::Column::BaysUsed.gt(0))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
 }

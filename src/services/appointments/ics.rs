@@ -6,9 +6,17 @@ use chrono_tz::{OffsetComponents, Tz};
 
 use crate::entities::{appointment, dealer, vehicle};
 
-/// Escapes TEXT values (RFC 5545 §3.3.11).
+/// Escapes TEXT values (RFC 5545 §3.3.11). A line break of any kind becomes
+/// `\n` and other control characters are dropped: a raw CR would end the
+/// content line and let stored text forge properties (rows written before
+/// input refused control characters may still hold one).
 fn text(s: &str) -> String {
-    s.replace('\\', "\\\\")
+    s.replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .chars()
+        .filter(|c| *c == '\n' || !c.is_control())
+        .collect::<String>()
+        .replace('\\', "\\\\")
         .replace(';', "\\;")
         .replace(',', "\\,")
         .replace('\n', "\\n")
@@ -103,6 +111,7 @@ mod tests {
         assert!(folded.split("\r\n").all(|l| l.len() <= 75));
         assert_eq!(folded.replace("\r\n ", ""), long);
         assert_eq!(text("a,b;c\nd"), "a\\,b\\;c\\nd");
+        assert_eq!(text("VW\r\nDTSTART:x\u{0}"), "VW\\nDTSTART:x");
         assert_eq!(offset(8 * 3600), "+0800");
         assert_eq!(offset(-(3 * 3600 + 1800)), "-0330");
     }

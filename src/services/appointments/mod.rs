@@ -14,18 +14,19 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Actor;
-use crate::domain::Role;
 use crate::domain::appointment::{AppointmentState, Source};
 use crate::domain::schedule::{SlotView, Usage};
-use crate::entities::{appointment, customer, dealer, slot_usage, vehicle};
+use crate::domain::{Money, Role};
+use crate::entities::{appointment, appointment_event, customer, dealer, slot_usage, vehicle};
 use crate::error::{AppError, AppResult};
 use crate::services::capacity;
+use crate::services::lifecycle::Transition;
 use crate::services::menu::{PartLine, cents_to_money, minutes_to_hours};
 
 /// Who books and manages appointments for customers.
@@ -59,6 +60,37 @@ pub const PREPARATION_READERS: &[Role] = &[
     Role::WorkshopForeman,
     Role::Parts,
 ];
+
+/// Appointments move through `AppointmentState`, audited in `appointment_events`.
+impl crate::services::lifecycle::Lifecycle for appointment::Entity {
+    type State = AppointmentState;
+    type Events = appointment_event::Entity;
+
+    fn id_column() -> appointment::Column {
+        appointment::Column::Id
+    }
+    fn state_column() -> appointment::Column {
+        appointment::Column::State
+    }
+    fn version_column() -> appointment::Column {
+        appointment::Column::Version
+    }
+    fn updated_at_column() -> appointment::Column {
+        appointment::Column::UpdatedAt
+    }
+    fn event(t: &Transition<AppointmentState>) -> appointment_event::ActiveModel {
+        appointment_event::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            dealer_id: Set(t.dealer_id),
+            appointment_id: Set(t.subject_id),
+            actor_id: Set(t.actor_id),
+            from_state: Set(t.from),
+            to_state: Set(t.to),
+            reason: Set(t.reason.clone()),
+            at: Set(t.at),
+        }
+    }
+}
 
 /// One booked menu item, as it was when booked.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -127,8 +159,9 @@ pub struct Appointment {
     pub updated_at: DateTime<Utc>,
 }
 
-pub fn services_of(m: &appointment::Model) -> Vec<ServiceLine> {
-    serde_json::from_value(m.services.clone()).unwrap_or_default()
+/// The booked menu items, as stored with the booking.
+pub fn services_of(m: &appointment::Model) -> AppResult<Vec<ServiceLine>> {
+    crate::services::from_stored(&m.services, "appointment services")
 }
 
 /// The dealer row and its zone.
@@ -170,7 +203,7 @@ pub async fn views(
         .map(|m| {
             let v = vehicles.get(&m.vehicle_id).ok_or(AppError::NotFound)?;
             let c = customers.get(&m.customer_id).ok_or(AppError::NotFound)?;
-            Ok(view_of(m, v, c, tz))
+            view_of(m, v, c, tz)
         })
         .collect()
 }
@@ -181,10 +214,15 @@ pub fn view_of(
     v: &vehicle::Model,
     c: &customer::Model,
     tz: Tz,
-) -> Appointment {
-    let lines = services_of(&m);
-    let price: i64 = lines.iter().map(|l| l.price_cents).sum();
-    Appointment {
+) -> AppResult<Appointment> {
+    let lines = services_of(&m)?;
+    // each price is bounded when the menu is written, but rows written
+    // before that may hold anything: a sum that does not fit is an error, not a wrap
+    let price =
+        Money::sum(lines.iter().map(|l| Money::from_cents(l.price_cents))).ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("price estimate of {} overflows", m.id))
+        })?;
+    Ok(Appointment {
         id: m.id,
         dealer_id: m.dealer_id,
         state: m.state,
@@ -213,7 +251,7 @@ pub fn view_of(
                 parts: l.parts,
             })
             .collect(),
-        price_estimate: cents_to_money(price),
+        price_estimate: price.to_decimal(),
         concern: m.concern,
         contact_phone: m.contact_phone,
         source: m.source,
@@ -223,7 +261,7 @@ pub fn view_of(
         version: m.version,
         created_at: m.created_at,
         updated_at: m.updated_at,
-    }
+    })
 }
 
 /// Loads an appointment the actor may see (a customer: only their own), or 404.
@@ -262,6 +300,16 @@ pub struct RegisterQuery {
     pub state: Option<AppointmentState>,
 }
 
+/// Dates a query names must be between 1900 and 2200: `+262142-12-31`
+/// overflows the day arithmetic below, `-5000-01-01` PostgreSQL's timestamps.
+pub fn check_dates(dates: &[(&str, Option<NaiveDate>)]) -> AppResult<()> {
+    let mut e = crate::domain::FieldErrors::new();
+    for (field, d) in dates {
+        e.check(field, d.map(crate::domain::dates::in_range).transpose());
+    }
+    Ok(e.into_result()?)
+}
+
 /// UTC bounds of local days `from..=to` in `tz`.
 pub fn day_bounds(tz: Tz, from: NaiveDate, to: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
     use chrono::TimeZone;
@@ -281,6 +329,7 @@ pub async fn register(
     q: RegisterQuery,
 ) -> AppResult<Vec<Appointment>> {
     actor.require(REGISTER_READERS)?;
+    check_dates(&[("date", q.date), ("from", q.from), ("to", q.to)])?;
     let (from, to) = match (q.date, q.from, q.to) {
         (Some(d), None, None) => (d, d),
         (None, Some(f), Some(t)) if t >= f && (t - f).num_days() <= 92 => (f, t),
@@ -373,6 +422,7 @@ pub async fn slots(
     now: DateTime<Utc>,
 ) -> AppResult<Vec<SlotView>> {
     actor.require(REGISTER_READERS)?;
+    check_dates(&[("date", Some(q.date))])?;
     let cap = Capacity::of(db, actor.dealer_id).await?;
     let minutes = match q.duration_hours {
         Some(h) => duration_minutes(h, "duration_hours")?,
@@ -381,20 +431,26 @@ pub async fn slots(
     cap.day(db, q.date, minutes, now).await
 }
 
-/// A dealer's capacity as one value: who, the schedule and the zone it is read in.
+/// A dealer's capacity as one value: the dealer, its schedule and the zone
+/// the schedule is read in. Built only by [`Capacity::of`].
 pub struct Capacity {
     pub dealer_id: Uuid,
+    pub dealer: dealer::Model,
     pub schedule: crate::domain::schedule::Schedule,
+    /// The schedule's version, for `capacity::still_on` inside a write.
+    pub version: i32,
     pub tz: Tz,
 }
 
 impl Capacity {
     pub async fn of(db: &impl ConnectionTrait, dealer_id: Uuid) -> AppResult<Capacity> {
-        let (schedule, _) = capacity::schedule(db, dealer_id).await?;
-        let (_, tz) = dealer_zone(db, dealer_id).await?;
+        let (schedule, version) = capacity::schedule(db, dealer_id).await?;
+        let (dealer, tz) = dealer_zone(db, dealer_id).await?;
         Ok(Capacity {
             dealer_id,
+            dealer,
             schedule,
+            version,
             tz,
         })
     }
@@ -456,7 +512,7 @@ pub async fn calendar(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let names: Vec<String> = services_of(&m).into_iter().map(|s| s.name_zh).collect();
+    let names: Vec<String> = services_of(&m)?.into_iter().map(|s| s.name_zh).collect();
     let summary = if names.is_empty() {
         format!("{} 预约", d.name)
     } else {

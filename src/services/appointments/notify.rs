@@ -60,7 +60,7 @@ pub async fn record(
         customer,
         vehicle,
     } = *to;
-    let names: Vec<String> = services_of(appt)
+    let names: Vec<String> = services_of(appt)?
         .into_iter()
         .map(|s| {
             if customer.locale == crate::domain::customer::Locale::En {
@@ -97,7 +97,7 @@ pub async fn record(
     .insert(txn)
     .await?;
     let consents: Vec<Consent> =
-        serde_json::from_value(customer.consents.clone()).unwrap_or_default();
+        crate::services::from_stored(&customer.consents, "customer consents")?;
     if !may_contact(&consents, Channel::Sms, Purpose::Service) {
         return Ok(None);
     }

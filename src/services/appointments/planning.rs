@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
-    Appointment, BOOKERS, CustomerRef, PREPARATION_READERS, VehicleRef, day_bounds, dealer_zone,
+    Appointment, BOOKERS, Capacity, CustomerRef, PREPARATION_READERS, VehicleRef, day_bounds,
     register, usage,
 };
 use crate::auth::Actor;
@@ -21,7 +21,6 @@ use crate::domain::appointment::{AppointmentState, WarningKind};
 use crate::domain::maintenance::{DueReason, Interval, UseHistory};
 use crate::entities::{appointment, customer, menu_item, mileage_reading, vehicle};
 use crate::error::{AppError, AppResult};
-use crate::services::capacity;
 use crate::services::menu::PartLine;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -73,6 +72,7 @@ pub async fn invitations(
     now: DateTime<Utc>,
 ) -> AppResult<Vec<Invitation>> {
     actor.require(BOOKERS)?;
+    super::check_dates(&[("from", Some(r.from)), ("to", Some(r.to))])?;
     if r.to < r.from || (r.to - r.from).num_days() > 366 {
         return Err(AppError::field(
             "to",
@@ -255,6 +255,10 @@ pub struct Preparation {
     pub warnings: Vec<Warning>,
 }
 
+fn overflow() -> AppError {
+    AppError::Internal(anyhow::anyhow!("preparation list totals overflow"))
+}
+
 /// The preparation list of a day: what to pick, who receives, what is at risk.
 pub async fn preparation(
     db: &impl ConnectionTrait,
@@ -262,6 +266,7 @@ pub async fn preparation(
     day: Day,
 ) -> AppResult<Preparation> {
     actor.require(PREPARATION_READERS)?;
+    super::check_dates(&[("date", Some(day.date))])?;
     let q = super::RegisterQuery {
         date: Some(day.date),
         from: None,
@@ -274,8 +279,7 @@ pub async fn preparation(
         .into_iter()
         .filter(|a| a.state.is_open())
         .collect();
-    let (_, tz) = dealer_zone(db, actor.dealer_id).await?;
-    let (schedule, _) = capacity::schedule(db, actor.dealer_id).await?;
+    let Capacity { schedule, tz, .. } = Capacity::of(db, actor.dealer_id).await?;
     let starts = schedule.slot_starts(day.date, tz);
     let (from, to) = day_bounds(tz, day.date, day.date);
     let used = usage(db, actor.dealer_id, from, to).await?;
@@ -285,7 +289,7 @@ pub async fn preparation(
     let mut warnings = Vec::new();
     let mut hours = Decimal::ZERO;
     for a in &appointments {
-        hours += a.expected_hours;
+        hours = hours.checked_add(a.expected_hours).ok_or_else(overflow)?;
         let lines: Vec<&PartLine> = a.services.iter().flat_map(|s| s.parts.iter()).collect();
         if a.services.is_empty() || a.services.iter().any(|s| s.parts.is_empty()) {
             warnings.push(Warning {
@@ -321,7 +325,9 @@ pub async fn preparation(
                     name: p.name.clone(),
                     quantity: Decimal::ZERO,
                 });
-            t.quantity += p.quantity;
+            // quantities are bounded when the menu is written; rows from
+            // before may hold anything, and Decimal's += panics on overflow
+            t.quantity = t.quantity.checked_add(p.quantity).ok_or_else(overflow)?;
         }
     }
     if capacity_used > 0.9 {

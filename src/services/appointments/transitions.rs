@@ -1,8 +1,11 @@
-//! The life of a booking after it is made. Each change is a conditional
-//! update on (state, version), audited, and told to the customer where it
-//! concerns them. Cancelling and rescheduling give the slot back.
+//! The life of a booking after it is made. Each change takes the booking's
+//! row, moves it from its (state, version) and is audited
+//! (`services::lifecycle`), and is told to the customer where it concerns
+//! them. Cancelling and rescheduling give the slots back; a no-show gives
+//! back the bays of the slots that have not started.
 
 use chrono::{DateTime, FixedOffset, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
 };
@@ -10,16 +13,15 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::book::audit;
 use super::capacity_ledger::{self, Hold};
 use super::notify::{self, Kind};
-use super::{Appointment, BOOKERS, Capacity, dealer_zone, load, view_of};
+use super::{Appointment, BOOKERS, Capacity, load, view_of};
 use crate::auth::Actor;
 use crate::domain::appointment::{Action, AppointmentState};
 use crate::domain::validation;
 use crate::entities::{appointment, customer, vehicle};
 use crate::error::{AppError, AppResult};
-use crate::services::capacity;
+use crate::services::{capacity, lifecycle};
 use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -38,7 +40,7 @@ pub struct Reschedule {
 }
 
 fn reason_text(r: Option<&str>) -> AppResult<Option<String>> {
-    validation::optional_text(r, 500).map_err(|m| AppError::field("reason", m))
+    validation::optional_multiline(r, 500).map_err(|m| AppError::field("reason", m))
 }
 
 /// Who may do what: staff of the dealer do all; a customer confirms,
@@ -51,39 +53,6 @@ fn allowed(actor: &Actor, action: Action) -> AppResult<()> {
         };
     }
     actor.require(BOOKERS)
-}
-
-/// Moves the row from its current (state, version), or answers 409.
-async fn move_row(
-    txn: &impl ConnectionTrait,
-    m: &appointment::Model,
-    to: AppointmentState,
-    rescheduled_to: Option<Uuid>,
-    now: DateTime<Utc>,
-) -> AppResult<appointment::Model> {
-    let mut am: appointment::ActiveModel = m.clone().into();
-    am.state = Set(to);
-    am.version = Set(m.version + 1);
-    am.updated_at = Set(now);
-    if rescheduled_to.is_some() {
-        am.rescheduled_to = Set(rescheduled_to);
-    }
-    let res = appointment::Entity::update_many()
-        .set(am)
-        .filter(appointment::Column::Id.eq(m.id))
-        .filter(appointment::Column::State.eq(m.state))
-        .filter(appointment::Column::Version.eq(m.version))
-        .exec(txn)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(AppError::Conflict(
-            "the appointment changed meanwhile; read it again".into(),
-        ));
-    }
-    appointment::Entity::find_by_id(m.id)
-        .one(txn)
-        .await?
-        .ok_or(AppError::NotFound)
 }
 
 async fn parties(
@@ -101,7 +70,27 @@ async fn parties(
     Ok((c, v))
 }
 
+/// What a booking still holds once it is marked no-show at `now`: the
+/// arrival and the slots that have begun stay counted (they were held, and a
+/// slot that has begun can no longer be booked anyway); the bays of the
+/// slots that have not started yet are given back, so a 2.5-hour job that
+/// did not turn up at 09:00 frees its 10:00 and 11:00 bays for walk-ins.
+fn split_at(hold: &Hold, now: DateTime<Utc>) -> (Hold, Vec<DateTime<Utc>>) {
+    let (later, kept): (Vec<_>, Vec<_>) = hold.bays.iter().partition(|b| **b > now);
+    (
+        Hold {
+            arrival: hold.arrival,
+            bays: kept,
+        },
+        later,
+    )
+}
+
 /// Confirm, check in, cancel or mark no-show.
+///
+/// Lock order (see `services::lifecycle`): the appointment's row first,
+/// then the slot counters in time order; cancel and reschedule of the same
+/// booking therefore queue on its row instead of deadlocking on the slots.
 pub async fn change(
     state: &AppState,
     actor: &Actor,
@@ -111,9 +100,15 @@ pub async fn change(
 ) -> AppResult<Appointment> {
     let db = &state.db;
     let now = state.clock.now();
-    let m = load(db, actor, id).await?;
+    let seen = load(db, actor, id).await?;
     allowed(actor, action)?;
     let reason = reason_text(reason)?;
+    let cap = Capacity::of(db, seen.dealer_id).await?;
+    let (c, v) = parties(db, &seen).await?;
+
+    let txn = db.begin().await?;
+    // 1. the appointment's row, read again under the lock
+    let m = lifecycle::lock::<appointment::Entity>(&txn, id).await?;
     let to = m
         .state
         .apply(action)
@@ -123,16 +118,41 @@ pub async fn change(
             "a customer cannot miss an appointment that has not started".into(),
         ));
     }
-    let (dealer, tz) = dealer_zone(db, m.dealer_id).await?;
-    let (schedule, _) = capacity::schedule(db, m.dealer_id).await?;
-    let (c, v) = parties(db, &m).await?;
-    let txn = db.begin().await?;
-    let moved = move_row(&txn, &m, to, None, now).await?;
-    if action == Action::Cancel {
-        let hold = Hold::from_json(m.slot_start, &m.held_slots);
-        capacity_ledger::apply(&txn, m.dealer_id, &schedule, None, Some(&hold)).await?;
+    let hold = Hold::from_json(m.slot_start, &m.held_slots)?;
+    let mut extra = Vec::new();
+    let give_back = match action {
+        Action::Cancel => Some(hold.clone()),
+        Action::NoShow => {
+            let (kept, later) = split_at(&hold, now);
+            extra.push((appointment::Column::HeldSlots, Expr::value(kept.to_json())));
+            Some(Hold {
+                arrival: hold.arrival,
+                bays: later,
+            })
+        }
+        _ => None,
+    };
+    lifecycle::advance::<appointment::Entity>(&txn, m.id, m.state, m.version, to, now, extra)
+        .await?;
+    // 2. the slot counters, in time order
+    match (action, give_back) {
+        (Action::Cancel, Some(h)) => {
+            capacity_ledger::apply(&txn, m.dealer_id, &cap.schedule, None, Some(&h)).await?;
+        }
+        (Action::NoShow, Some(h)) => {
+            capacity_ledger::release_bays(&txn, m.dealer_id, &h.bays).await?;
+        }
+        _ => {}
     }
-    audit(&txn, &moved, actor, Some(m.state), to, reason, now).await?;
+    lifecycle::record::<appointment::Entity>(
+        &txn,
+        lifecycle::by(actor, m.dealer_id, m.id, Some(m.state), to, reason, now),
+    )
+    .await?;
+    let moved = appointment::Entity::find_by_id(m.id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let kind = match action {
         Action::Confirm => Some(Kind::Confirmed),
         Action::Cancel => Some(Kind::Cancelled),
@@ -144,8 +164,8 @@ pub async fn change(
                 &txn,
                 state,
                 &notify::Parties {
-                    dealer: &dealer,
-                    tz,
+                    dealer: &cap.dealer,
+                    tz: cap.tz,
                     customer: &c,
                     vehicle: &v,
                 },
@@ -157,15 +177,18 @@ pub async fn change(
         }
         None => None,
     };
-    let view = view_of(moved, &v, &c, tz);
+    let view = view_of(moved, &v, &c, cap.tz)?;
     txn.commit().await?;
     notify::send_after_commit(state, sms.into_iter().collect());
     Ok(view)
 }
 
 /// Moves a booking to another slot in one transaction: the new slot is taken
-/// before the old one is given back, so a full new slot leaves the booking
-/// exactly as it was, and the booking never holds two slots once committed.
+/// and the old one given back together, so a full new slot leaves the
+/// booking exactly as it was, and the booking never holds two slots once
+/// committed. Lock order as in [`change`], after the dealer's row (shared,
+/// see `capacity::put`): the appointment's row, then the counters of both
+/// slots in time order.
 pub async fn reschedule(
     state: &AppState,
     actor: &Actor,
@@ -174,66 +197,88 @@ pub async fn reschedule(
 ) -> AppResult<Appointment> {
     let db = &state.db;
     let now = state.clock.now();
-    let old = load(db, actor, id).await?;
+    let seen = load(db, actor, id).await?;
     allowed(actor, Action::Reschedule)?;
     let reason = reason_text(input.reason.as_deref())?;
-    old.state
+    seen.state
         .apply(Action::Reschedule)
         .map_err(|e| AppError::Conflict(e.to_string()))?;
-    let (dealer, tz) = dealer_zone(db, old.dealer_id).await?;
-    let (schedule, _) = capacity::schedule(db, old.dealer_id).await?;
+    let cap = Capacity::of(db, seen.dealer_id).await?;
+    let tz = cap.tz;
     let start = input.slot_start.with_timezone(&Utc);
-    if start == old.slot_start {
+    if start == seen.slot_start {
         return Err(AppError::field(
             "slot_start",
             "is the slot the appointment already has",
         ));
     }
-    let minutes = old.duration_minutes.max(1) as u32;
+    let minutes = seen.duration_minutes.max(1) as u32;
+    cap.schedule
+        .bookable(start, now)
+        .map_err(|p| AppError::field("slot_start", p.to_string()))?;
     let closed =
-        capacity::is_closed(db, old.dealer_id, start.with_timezone(&tz).date_naive()).await?;
-    let bays = schedule
+        capacity::is_closed(db, seen.dealer_id, start.with_timezone(&tz).date_naive()).await?;
+    let bays = cap
+        .schedule
         .check(tz, closed, start, minutes, now)
         .map_err(|p| AppError::field("slot_start", p.to_string()))?;
     let new_hold = Hold {
         arrival: start,
         bays,
     };
-    let old_hold = Hold::from_json(old.slot_start, &old.held_slots);
-    let (c, v) = parties(db, &old).await?;
+    let (c, v) = parties(db, &seen).await?;
 
     let txn = db.begin().await?;
+    // 0. the dealer's row, shared: the grid the new slot was placed on stays
+    capacity::still_on(&txn, seen.dealer_id, cap.version).await?;
+    // 1. the appointment's row, read again under the lock
+    let old = lifecycle::lock::<appointment::Entity>(&txn, id).await?;
+    old.state
+        .apply(Action::Reschedule)
+        .map_err(|e| AppError::Conflict(e.to_string()))?;
+    let old_hold = Hold::from_json(old.slot_start, &old.held_slots)?;
+    let new_id = Uuid::now_v7();
+    lifecycle::advance::<appointment::Entity>(
+        &txn,
+        old.id,
+        old.state,
+        old.version,
+        AppointmentState::Rescheduled,
+        now,
+        vec![(
+            appointment::Column::RescheduledTo,
+            Expr::value(Some(new_id)),
+        )],
+    )
+    .await?;
+    // 2. the slot counters, in time order
     if !capacity_ledger::apply(
         &txn,
         old.dealer_id,
-        &schedule,
+        &cap.schedule,
         Some(&new_hold),
         Some(&old_hold),
     )
     .await?
     {
         txn.rollback().await?;
-        let cap = Capacity {
-            dealer_id: old.dealer_id,
-            schedule,
-            tz,
-        };
         let next = cap.next_free(db, start, minutes, now).await?;
         return Err(AppError::SlotFull {
             detail: "that slot is full; the booking is unchanged".into(),
             next_free_slots: next,
         });
     }
-    let new_id = Uuid::now_v7();
-    let moved = move_row(&txn, &old, AppointmentState::Rescheduled, Some(new_id), now).await?;
-    audit(
+    lifecycle::record::<appointment::Entity>(
         &txn,
-        &moved,
-        actor,
-        Some(old.state),
-        AppointmentState::Rescheduled,
-        reason.clone(),
-        now,
+        lifecycle::by(
+            actor,
+            old.dealer_id,
+            old.id,
+            Some(old.state),
+            AppointmentState::Rescheduled,
+            reason.clone(),
+            now,
+        ),
     )
     .await?;
     let fresh = appointment::ActiveModel {
@@ -252,12 +297,24 @@ pub async fn reschedule(
     }
     .insert(&txn)
     .await?;
-    audit(&txn, &fresh, actor, None, fresh.state, reason, now).await?;
+    lifecycle::record::<appointment::Entity>(
+        &txn,
+        lifecycle::by(
+            actor,
+            fresh.dealer_id,
+            fresh.id,
+            None,
+            fresh.state,
+            reason,
+            now,
+        ),
+    )
+    .await?;
     let sms = notify::record(
         &txn,
         state,
         &notify::Parties {
-            dealer: &dealer,
+            dealer: &cap.dealer,
             tz,
             customer: &c,
             vehicle: &v,
@@ -267,7 +324,7 @@ pub async fn reschedule(
         now,
     )
     .await?;
-    let view = view_of(fresh, &v, &c, tz);
+    let view = view_of(fresh, &v, &c, tz)?;
     txn.commit().await?;
     notify::send_after_commit(state, sms.into_iter().collect());
     Ok(view)
