@@ -104,11 +104,7 @@ async fn main() -> anyhow::Result<()> {
         "migrate: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let db = Database::connect(format!(
-        "sqlite://{}/servicelane.db?mode=rwc",
-        data_dir
-    ))
-    .await?;
+    let db = Database::connect(format!("sqlite://{}/servicelane.db?mode=rwc", data_dir)).await?;
     let now = Utc::now();
     let d = dealers::create_dealer(&db, "BENCH", "压测4S店", "Asia/Shanghai", now).await?;
     let passwords = Passwords::new(

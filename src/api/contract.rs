@@ -256,6 +256,7 @@ pub fn finish(doc: utoipa::openapi::OpenApi) -> Value {
     components.insert("responses".into(), Value::Object(responses));
     doc["components"] = Value::Object(components);
 
+    decimal_pattern(&mut doc);
     if let Some(paths) = doc["paths"].as_object_mut() {
         for (path, item) in paths.iter_mut() {
             let Some(ops) = item.as_object_mut() else {
@@ -269,6 +270,23 @@ pub fn finish(doc: utoipa::openapi::OpenApi) -> Value {
         }
     }
     doc
+}
+
+/// Decimals (money, hours, quantities) travel as strings so that no digit is
+/// lost to a float: every schema of format `decimal` gets the one pattern.
+pub const DECIMAL_PATTERN: &str = r"^-?[0-9]{1,18}(\.[0-9]{1,6})?$";
+
+fn decimal_pattern(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if m.get("format").and_then(Value::as_str) == Some("decimal") {
+                m.insert("pattern".into(), json!(DECIMAL_PATTERN));
+            }
+            m.values_mut().for_each(decimal_pattern);
+        }
+        Value::Array(a) => a.iter_mut().for_each(decimal_pattern),
+        _ => {}
+    }
 }
 
 /// A parameter is absent or has a value: `null` cannot be sent in a path,
@@ -354,7 +372,12 @@ fn attach_problems(path: &str, method: &str, op: &mut Value) {
     }
     // a path value that does not parse names no record (404); a query or
     // header value that does not parse is named in a 422
-    if query || has(op, "", "header") {
+    // (a path value that parses but is out of bounds, such as a date, is named in a 422)
+    let checked_path = op["parameters"].as_array().is_some_and(|ps| {
+        ps.iter()
+            .any(|p| p["in"] == "path" && p["schema"]["format"] != "uuid")
+    });
+    if query || checked_path || has(op, "", "header") {
         statuses.push(422);
     }
     if secured {

@@ -106,7 +106,7 @@ pub struct SlotView {
     pub end: DateTime<chrono::FixedOffset>,
     pub available: bool,
     pub remaining_reception: u32,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = "decimal")]
     pub remaining_workshop_hours: Decimal,
 }
 

@@ -23,7 +23,7 @@ pub struct PartLine {
     pub part_number: String,
     #[schema(example = "机油滤清器")]
     pub name: String,
-    #[schema(value_type = String, example = "1")]
+    #[schema(value_type = String, format = "decimal", example = "1")]
     pub quantity: Decimal,
 }
 
@@ -35,12 +35,12 @@ pub struct MenuInput {
     pub name_zh: String,
     #[schema(example = "Minor service")]
     pub name_en: String,
-    #[schema(value_type = String, example = "1.5")]
+    #[schema(value_type = String, format = "decimal", example = "1.5")]
     pub labour_hours: Decimal,
     #[serde(default)]
     pub parts: Vec<PartLine>,
     /// CNY, 2 decimals.
-    #[schema(value_type = String, example = "480.00")]
+    #[schema(value_type = String, format = "decimal", example = "480.00")]
     pub price_estimate: Decimal,
     /// Due every this many km since the last service.
     pub interval_km: Option<i32>,
@@ -62,10 +62,10 @@ pub struct MenuItem {
     pub code: String,
     pub name_zh: String,
     pub name_en: String,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = "decimal")]
     pub labour_hours: Decimal,
     pub parts: Vec<PartLine>,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = "decimal")]
     pub price_estimate: Decimal,
     pub interval_km: Option<i32>,
     pub interval_months: Option<i32>,

@@ -1095,7 +1095,11 @@ async fn a_malformed_body_on_an_action_is_400_and_changes_nothing() {
     let id = booked.body["id"].as_str().unwrap();
 
     let res = app
-        .post_raw(&format!("/api/v1/appointments/{id}/confirm"), &s.advisor, "{{{")
+        .post_raw(
+            &format!("/api/v1/appointments/{id}/confirm"),
+            &s.advisor,
+            "{{{",
+        )
         .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
     let res = app

@@ -43,7 +43,7 @@ pub struct NewAppointment {
     /// Staff only: the customer booked for (must own the vehicle).
     pub customer_id: Option<Uuid>,
     /// Staff only: an advisor's estimate, overriding the menu's labour.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = "decimal")]
     pub duration_hours: Option<Decimal>,
     /// Staff only: phone, advisor or walk_in (default advisor). Customers book as app.
     pub source: Option<Source>,

@@ -108,9 +108,9 @@ pub struct ServiceView {
     pub code: String,
     pub name_zh: String,
     pub name_en: String,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = "decimal")]
     pub labour_hours: Decimal,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = "decimal")]
     pub price_estimate: Decimal,
     pub parts: Vec<PartLine>,
 }
@@ -140,13 +140,13 @@ pub struct Appointment {
     /// In the dealer's zone, with offset.
     #[schema(value_type = String, format = DateTime)]
     pub slot_start: DateTime<FixedOffset>,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = "decimal")]
     pub expected_hours: Decimal,
     pub vehicle: VehicleRef,
     pub customer: CustomerRef,
     pub services: Vec<ServiceView>,
     /// Sum of the services' estimates, CNY.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = "decimal")]
     pub price_estimate: Decimal,
     pub concern: Option<String>,
     pub contact_phone: String,
@@ -397,8 +397,8 @@ pub struct SlotQuery {
     /// A day in the dealer's zone.
     pub date: NaiveDate,
     /// Expected workshop time; default one slot.
-    #[param(value_type = Option<String>)]
-    #[schema(value_type = Option<String>)]
+    #[param(value_type = Option<String>, format = "decimal")]
+    #[schema(value_type = Option<String>, format = "decimal")]
     pub duration_hours: Option<Decimal>,
 }
 

@@ -231,7 +231,7 @@ pub struct Day {
 pub struct PartTotal {
     pub part_number: String,
     pub name: String,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = "decimal")]
     pub quantity: Decimal,
 }
 
@@ -248,7 +248,7 @@ pub struct Preparation {
     pub appointments: Vec<Appointment>,
     /// Parts to pick, summed by part number across the day, for the parts desk.
     pub parts: Vec<PartTotal>,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = "decimal")]
     pub expected_workshop_hours: Decimal,
     /// Share of the day's capacity booked (reception or bays, the larger), 0 to 1.
     pub capacity_used: f64,
