@@ -1,20 +1,24 @@
 //! argon2id password hashing, run off the async threads and bounded.
 //!
-//! Each hash or verification takes argon2's memory cost (19 MiB at OWASP's
-//! parameters) for as long as it runs. Left unbounded, a burst of logins runs
-//! one per blocking thread (hundreds) and the process grows by gigabytes, so
-//! every hash first takes a slot of a semaphore sized to the cores: memory in
-//! use by hashing is at most `slots × memory cost`, and a request that cannot
-//! get a slot within the configured wait answers 503 with `Retry-After`
-//! instead of queueing without end.
+//! Each hash or verification works in argon2's memory cost (19 MiB at OWASP's
+//! parameters). Left unbounded, a burst of logins runs one per blocking thread
+//! (hundreds) and the process grows by gigabytes, so every hash first takes a
+//! slot of a semaphore sized to the cores, and a request that cannot get a slot
+//! within the configured wait answers 503 with `Retry-After` instead of
+//! queueing without end.
+//!
+//! Bounding the hashes at once is not enough on its own: the blocking pool runs
+//! them on ever other threads, and glibc keeps a freed 19 MiB block in the
+//! arena of the thread that freed it (a burst of 128 logins left 468 MB
+//! resident with two slots). So the working memory is allocated once per slot
+//! and handed from hash to hash: hashing holds `slots × 19 MiB`, whatever the
+//! allocator does.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use argon2::password_hash::{
-    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
-};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString, rand_core::OsRng};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use prometheus::IntCounter;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -31,6 +35,8 @@ pub struct Passwords {
     /// takes as long as for a known one.
     dummy_hash: String,
     slots: Arc<Semaphore>,
+    /// Working memory, one per slot at most, reused from hash to hash.
+    memories: Arc<Mutex<Vec<Vec<Block>>>>,
     wait: Duration,
     /// Requests refused because no slot came free in time.
     busy: IntCounter,
@@ -57,24 +63,47 @@ impl Passwords {
             params,
             dummy_hash: String::new(),
             slots: Arc::new(Semaphore::new(concurrency)),
+            memories: Arc::default(),
             wait,
             busy,
         };
-        p.dummy_hash = p.hash_now("servicelane-dummy-password")?;
+        p.dummy_hash = p.with_memory(|m| p.hash_now("servicelane-dummy-password", m))?;
         Ok(p)
     }
 
-    fn argon(&self) -> Argon2<'static> {
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    /// Runs `f` with a working memory of the pool. Called with a slot held, so
+    /// there are never more memories than slots.
+    fn with_memory<T>(&self, f: impl FnOnce(&mut Vec<Block>) -> T) -> T {
+        let taken = self.memories.lock().ok().and_then(|mut m| m.pop());
+        let mut memory = taken.unwrap_or_default();
+        let result = f(&mut memory);
+        if let Ok(mut m) = self.memories.lock() {
+            m.push(memory);
+        }
+        result
     }
 
-    fn hash_now(&self, password: &str) -> anyhow::Result<String> {
+    fn hash_now(&self, password: &str, memory: &mut Vec<Block>) -> anyhow::Result<String> {
         let salt = SaltString::generate(&mut OsRng);
-        Ok(self
-            .argon()
-            .hash_password(password.as_bytes(), &salt)
-            .map_err(|e| anyhow::anyhow!("hashing: {e}"))?
-            .to_string())
+        let output = compute(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            &self.params,
+            password.as_bytes(),
+            salt.as_salt(),
+            Params::DEFAULT_OUTPUT_LEN,
+            memory,
+        )
+        .map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+        let phc = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params)
+                .map_err(|e| anyhow::anyhow!("hashing: {e}"))?,
+            salt: Some(salt.as_salt()),
+            hash: Some(output),
+        };
+        Ok(phc.to_string())
     }
 
     /// Waits for a hashing slot, at most the configured wait; after that the
@@ -101,7 +130,7 @@ impl Passwords {
         // hashing still holds its slot until the memory is given back
         Ok(tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            me.hash_now(&password)
+            me.with_memory(|m| me.hash_now(&password, m))
         })
         .await
         .map_err(anyhow::Error::from)??)
@@ -116,14 +145,65 @@ impl Passwords {
         let me = self.clone();
         let ok = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            PasswordHash::new(&hash)
-                .map(|h| me.argon().verify_password(password.as_bytes(), &h).is_ok())
-                .unwrap_or(false)
+            me.with_memory(|m| verify_now(password.as_bytes(), &hash, m))
         })
         .await
         .unwrap_or(false);
         Ok(ok && known)
     }
+}
+
+/// Whether `password` matches the PHC string `hash` (parameters, salt and
+/// length as stored), computed in `memory`; the comparison is constant-time.
+fn verify_now(password: &[u8], hash: &str, memory: &mut Vec<Block>) -> bool {
+    let mut check = || -> argon2::password_hash::Result<bool> {
+        let h = PasswordHash::new(hash)?;
+        let (Some(salt), Some(expected)) = (h.salt, h.hash) else {
+            return Ok(false);
+        };
+        let algorithm = Algorithm::try_from(h.algorithm)?;
+        let version = h
+            .version
+            .map(Version::try_from)
+            .transpose()?
+            .unwrap_or_default();
+        let params = Params::try_from(&h)?;
+        let computed = compute(
+            algorithm,
+            version,
+            &params,
+            password,
+            salt,
+            expected.len(),
+            memory,
+        )?;
+        // `Output`'s == is constant-time
+        Ok(computed == expected)
+    };
+    check().unwrap_or(false)
+}
+
+/// argon2 over `memory`, grown to the parameters' size if it is smaller (the
+/// first use of a slot, or a stored hash of a higher cost) and otherwise reused.
+fn compute(
+    algorithm: Algorithm,
+    version: Version,
+    params: &Params,
+    password: &[u8],
+    salt: argon2::password_hash::Salt<'_>,
+    output_len: usize,
+    memory: &mut Vec<Block>,
+) -> argon2::password_hash::Result<Output> {
+    let mut salt_buf = [0u8; 64];
+    let salt = salt.decode_b64(&mut salt_buf)?;
+    let blocks = params.block_count();
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::default());
+    }
+    let argon = Argon2::new(algorithm, version, params.clone());
+    Output::init_with(output_len, |out| {
+        Ok(argon.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])?)
+    })
 }
 
 /// Rules for a new password; staff passwords are set by an admin on the CLI.
@@ -136,4 +216,77 @@ pub fn check_new_password(p: &str) -> Result<(), String> {
         return Err("must be at most 128 characters".into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+
+    fn passwords() -> Passwords {
+        Passwords::new(
+            1024,
+            1,
+            1,
+            Duration::from_secs(5),
+            IntCounter::new("busy", "busy").unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn hashes_verify_and_match_the_argon2_crate_both_ways() {
+        let p = passwords();
+        let ours = p.hash("correct horse".into()).await.unwrap();
+        assert!(ours.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"), "{ours}");
+        assert!(
+            p.verify("correct horse".into(), Some(ours.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !p.verify("wrong horse".into(), Some(ours.clone()))
+                .await
+                .unwrap()
+        );
+        // the crate's own verifier accepts ours, ours accepts the crate's
+        let argon = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(2048, 2, 1, None).unwrap(),
+        );
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(argon.verify_password(b"correct horse", &parsed).is_ok());
+        let theirs = argon
+            .hash_password(b"battery staple", &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string();
+        // a stored hash of a higher cost than configured still verifies
+        assert!(
+            p.verify("battery staple".into(), Some(theirs.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(!p.verify("battery".into(), Some(theirs)).await.unwrap());
+        // an unknown user never verifies, even with the dummy's password
+        assert!(
+            !p.verify("servicelane-dummy-password".into(), None)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !p.verify("x".into(), Some("not a hash".into()))
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn one_working_memory_per_slot_at_most() {
+        let p = passwords();
+        for _ in 0..4 {
+            p.hash("correct horse".into()).await.unwrap();
+        }
+        assert_eq!(p.memories.lock().unwrap().len(), 1);
+    }
 }

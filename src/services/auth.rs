@@ -96,7 +96,9 @@ pub async fn login(
             return Err(AppError::Unauthorized(BAD_LOGIN));
         }
         Err(e) => {
-            // not checked (no hashing slot, a database error): not a failure
+            // not checked (no hashing slot, a database error): not a failure.
+            // (A request dropped by its client mid-way keeps its count: going
+            // away must not be a way around the limit.)
             account.release(state).await?;
             return Err(e);
         }
@@ -114,6 +116,21 @@ pub async fn login(
 /// Longest a login is held back before its password is checked.
 const MAX_FAILURE_DELAY_MS: u64 = 3000;
 
+/// How long a login waits before its password is checked. A few failures of
+/// an account are typing; past that each attempt waits `step_ms` more. An
+/// address waits from its threshold on, one step per failure past it. Never
+/// more than [`MAX_FAILURE_DELAY_MS`].
+fn failure_delay_ms(
+    earlier_account_attempts: i32,
+    address_failures: i32,
+    address_threshold: i32,
+    step_ms: u64,
+) -> u64 {
+    let by_account = (earlier_account_attempts - 2).max(0) as u64;
+    let by_address = (address_failures - address_threshold + 1).max(0) as u64;
+    (step_ms * by_account.max(by_address)).min(MAX_FAILURE_DELAY_MS)
+}
+
 /// Waits as the earlier failures ask, then checks the password; `None` is a
 /// wrong password or an unknown user (for which a dummy hash is checked).
 async fn check_password(
@@ -125,14 +142,14 @@ async fn check_password(
     addr: &Lockout<'_>,
     now: DateTime<Utc>,
 ) -> AppResult<Option<user::Model>> {
-    let a = &state.settings.auth;
     let address_failures = addr.recent_failures(state, now).await?;
-    // a few failures are typing; past that every attempt waits a little longer
-    let by_account = (earlier_account_attempts - 2).max(0) as u64;
-    let by_address = (address_failures - addr.threshold + 1).max(0) as u64;
-    let steps = by_account.max(by_address);
-    if steps > 0 && a.failure_delay_ms > 0 {
-        let ms = (a.failure_delay_ms * steps).min(MAX_FAILURE_DELAY_MS);
+    let ms = failure_delay_ms(
+        earlier_account_attempts,
+        address_failures,
+        addr.threshold,
+        state.settings.auth.failure_delay_ms,
+    );
+    if ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
     }
     let found = match dealer_by_code(state, dealer_code).await? {
@@ -687,5 +704,26 @@ impl Lockout<'_> {
             .exec(&state.db)
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_slow_logins_down_step_by_step_up_to_a_cap() {
+        // account: two earlier attempts are free, then 250 ms each
+        assert_eq!(failure_delay_ms(0, 0, 20, 250), 0);
+        assert_eq!(failure_delay_ms(2, 0, 20, 250), 0);
+        assert_eq!(failure_delay_ms(4, 0, 20, 250), 500);
+        // address: nothing below its threshold, then a step per failure
+        assert_eq!(failure_delay_ms(0, 19, 20, 250), 0);
+        assert_eq!(failure_delay_ms(0, 20, 20, 250), 250);
+        assert_eq!(failure_delay_ms(0, 25, 20, 250), 1500);
+        assert_eq!(failure_delay_ms(0, 500, 20, 250), MAX_FAILURE_DELAY_MS);
+        // the worse of the two counts; none in the test profile
+        assert_eq!(failure_delay_ms(4, 25, 20, 250), 1500);
+        assert_eq!(failure_delay_ms(4, 25, 20, 0), 0);
     }
 }
