@@ -36,6 +36,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub sms: SmsSettings,
     pub email: EmailSettings,
+    pub imports: ImportSettings,
     pub log: LogSettings,
 }
 
@@ -90,6 +91,16 @@ pub struct SmsSettings {
 pub struct EmailSettings {
     pub smtp_url: Option<String>,
     pub from: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ImportSettings {
+    /// Largest file `POST /imports/customers` accepts (413 above it).
+    pub max_upload_bytes: usize,
+    /// Run import jobs in this process (false on an API-only instance).
+    pub worker: bool,
+    /// A running job whose heartbeat is older than this is taken over (resumed).
+    pub lease_secs: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -175,6 +186,11 @@ impl Settings {
             && !(u.starts_with("smtp://") || u.starts_with("smtps://"))
         {
             anyhow::bail!("SERVICELANE__EMAIL__SMTP_URL must start with smtp:// or smtps://");
+        }
+        if self.imports.lease_secs <= 0 || self.imports.max_upload_bytes == 0 {
+            anyhow::bail!(
+                "SERVICELANE__IMPORTS__LEASE_SECS and MAX_UPLOAD_BYTES must be positive"
+            );
         }
         if self.auth.access_ttl_secs <= 0 || self.auth.refresh_ttl_days <= 0 {
             anyhow::bail!(

@@ -41,6 +41,9 @@ pub enum AppError {
     PreconditionRequired,
     #[error("too many attempts")]
     TooManyRequests { retry_after_secs: i64 },
+    /// An upload larger than the configured limit.
+    #[error("payload too large")]
+    PayloadTooLarge { limit: usize },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -103,6 +106,7 @@ impl AppError {
             AppError::PreconditionFailed => ("stale-write", "Changed by someone else"),
             AppError::PreconditionRequired => ("precondition-required", "If-Match required"),
             AppError::TooManyRequests { .. } => ("too-many-requests", "Too many attempts"),
+            AppError::PayloadTooLarge { .. } => ("payload-too-large", "Payload too large"),
             AppError::Internal(_) => ("internal", "Internal error"),
         }
     }
@@ -134,6 +138,13 @@ impl AppError {
                 format!("too many attempts; try again in {retry_after_secs} seconds"),
                 vec![],
             ),
+            AppError::PayloadTooLarge { limit } => (
+                format!("the file is larger than the {limit} bytes this server accepts"),
+                vec![FieldError {
+                    field: "file".into(),
+                    message: format!("must be at most {limit} bytes"),
+                }],
+            ),
             AppError::Internal(_) => ("something went wrong on our side".into(), vec![]),
         };
         Problem {
@@ -159,6 +170,7 @@ impl ResponseError for AppError {
             AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

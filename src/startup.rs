@@ -54,6 +54,9 @@ impl Application {
         .shutdown_timeout(10)
         .listen(listener)?
         .run();
+        if state.settings.imports.worker {
+            crate::services::import_jobs::spawn_worker(state.clone());
+        }
         Ok(Self {
             port,
             server,
@@ -107,6 +110,7 @@ pub async fn build_state(
         sms,
         templates: Templates::new()?,
         metrics: Metrics::new()?,
+        import_wakeup: Arc::default(),
         settings: Arc::new(settings),
         clock,
     }))

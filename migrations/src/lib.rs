@@ -5,6 +5,7 @@ mod m20261128_000001_dealers_and_users;
 mod m20261128_000002_auth_sessions;
 mod m20261128_000003_customer_archive;
 mod m20261128_000004_appointments;
+mod m20261129_000006_import_jobs;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_auth_sessions::Migration),
             Box::new(m20261128_000003_customer_archive::Migration),
             Box::new(m20261128_000004_appointments::Migration),
+            Box::new(m20261129_000006_import_jobs::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ pub mod capacity;
 pub mod customers;
 pub mod extract;
 pub mod health;
+pub mod imports;
 pub mod inbox;
 pub mod menu;
 pub mod vehicles;
@@ -40,6 +41,7 @@ pub fn with_etag(
         vehicles::create, vehicles::read, vehicles::update, vehicles::record_mileage, vehicles::mileage_history,
         capacity::get_capacity, capacity::put_capacity, capacity::list_closed, capacity::close_date, capacity::reopen_date,
         menu::list, menu::put_item, inbox::list,
+        imports::import_customers, imports::read, imports::report_csv, imports::export_customers,
         appointments::slots, appointments::create, appointments::register, appointments::invitations,
         appointments::preparation, appointments::calendar, appointments::read, appointments::history,
         appointments::reschedule, appointments::act,
@@ -83,6 +85,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(auth::me)
                 .service(customers::list)
                 .service(customers::create)
+                // fixed paths before /customers/{id}
+                .service(imports::export_customers)
                 .service(customers::read)
                 .service(customers::update)
                 .service(customers::vehicles_of)
@@ -109,7 +113,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(appointments::history)
                 .service(appointments::reschedule)
                 .service(appointments::act)
-                .service(inbox::list),
+                .service(inbox::list)
+                .service(imports::import_customers)
+                .service(imports::read)
+                .service(imports::report_csv),
         )
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(AppError::NotFound)

@@ -47,6 +47,7 @@ pub struct UnknownValue {
 
 pub mod appointment;
 pub mod customer;
+pub mod import;
 pub mod maintenance;
 pub mod phone;
 pub mod plate;

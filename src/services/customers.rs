@@ -384,6 +384,30 @@ pub async fn list(
 ) -> AppResult<CustomerPage> {
     actor.require(READERS)?;
     let limit = page_limit(limit)?;
+    let mut query = filtered(actor, q);
+    if let Some(c) = cursor {
+        query = query.filter(customer::Column::Id.gt(decode_cursor(c)?));
+    }
+    let mut rows = query
+        .order_by_asc(customer::Column::Id)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let next_cursor = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| encode_cursor(r.id))
+    } else {
+        None
+    };
+    Ok(CustomerPage {
+        items: rows.into_iter().map(Into::into).collect(),
+        next_cursor,
+    })
+}
+
+/// The customers the actor may see that match `q` (the list's and the
+/// export's filter): a name prefix, a phone, a plate, a VIN or its tail.
+pub fn filtered(actor: &Actor, q: Option<&str>) -> sea_orm::Select<customer::Entity> {
     let mut query = customer::Entity::find();
     if let Some(own) = actor.customer_id {
         query = query.filter(customer::Column::Id.eq(own));
@@ -420,24 +444,7 @@ pub async fn list(
         }
         query = query.filter(any);
     }
-    if let Some(c) = cursor {
-        query = query.filter(customer::Column::Id.gt(decode_cursor(c)?));
-    }
-    let mut rows = query
-        .order_by_asc(customer::Column::Id)
-        .limit(limit + 1)
-        .all(db)
-        .await?;
-    let next_cursor = if rows.len() as u64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| encode_cursor(r.id))
-    } else {
-        None
-    };
-    Ok(CustomerPage {
-        items: rows.into_iter().map(Into::into).collect(),
-        next_cursor,
-    })
+    query
 }
 
 fn escape_like(s: &str) -> String {
