@@ -205,10 +205,16 @@ fn read_workbook(bytes: &[u8], opts: &ReadOptions, kind: &str) -> Result<Table, 
     use calamine::Reader;
     let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
         .map_err(|e| ReadError::Unreadable(format!("not a readable {kind} workbook: {e}")))?;
+    let names = book.sheet_names();
+    let sheet_name = opts
+        .sheet
+        .clone()
+        .or_else(|| names.first().cloned())
+        .unwrap_or_default();
     let range = match &opts.sheet {
         Some(name) => book.worksheet_range(name).map_err(|_| ReadError::NoSheet {
             name: name.clone(),
-            available: book.sheet_names().join(", "),
+            available: names.join(", "),
         })?,
         None => book
             .worksheet_range_at(0)
@@ -223,7 +229,12 @@ fn read_workbook(bytes: &[u8], opts: &ReadOptions, kind: &str) -> Result<Table, 
         .filter(|(_, cells): &(u64, Vec<String>)| cells.iter().any(|c| !c.trim().is_empty()));
     let (_, headers) = rows
         .next()
-        .ok_or_else(|| ReadError::Unreadable("the sheet is empty".into()))?;
+        .ok_or_else(|| {
+            ReadError::Unreadable(format!(
+                "the sheet '{sheet_name}' is empty (the workbook has: {})",
+                names.join(", ")
+            ))
+        })?;
     Ok(Table {
         headers,
         rows: rows.collect(),
