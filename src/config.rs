@@ -188,9 +188,7 @@ impl Settings {
             anyhow::bail!("SERVICELANE__EMAIL__SMTP_URL must start with smtp:// or smtps://");
         }
         if self.imports.lease_secs <= 0 || self.imports.max_upload_bytes == 0 {
-            anyhow::bail!(
-                "SERVICELANE__IMPORTS__LEASE_SECS and MAX_UPLOAD_BYTES must be positive"
-            );
+            anyhow::bail!("SERVICELANE__IMPORTS__LEASE_SECS and MAX_UPLOAD_BYTES must be positive");
         }
         if self.auth.access_ttl_secs <= 0 || self.auth.refresh_ttl_days <= 0 {
             anyhow::bail!(

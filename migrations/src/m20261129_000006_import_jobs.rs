@@ -114,7 +114,11 @@ impl MigrationTrait for Migration {
             Table::create()
                 .table(ImportRejections::Table)
                 .col(uuid(ImportRejections::JobId))
-                .col(ColumnDef::new(ImportRejections::Line).big_integer().not_null())
+                .col(
+                    ColumnDef::new(ImportRejections::Line)
+                        .big_integer()
+                        .not_null(),
+                )
                 .col(json(ImportRejections::Values))
                 .col(json(ImportRejections::Reasons))
                 .primary_key(

@@ -61,11 +61,7 @@ pub async fn import_customers(
 }
 
 /// The multipart form, the file held to `limit` bytes.
-async fn read_upload(
-    req: &HttpRequest,
-    payload: web::Payload,
-    limit: usize,
-) -> AppResult<Upload> {
+async fn read_upload(req: &HttpRequest, payload: web::Payload, limit: usize) -> AppResult<Upload> {
     // the form around the file is small: a body much larger than the limit is refused unread
     let declared = req
         .headers()
@@ -121,7 +117,16 @@ async fn read_upload(
                         }
                     }
                     "encoding" => upload.encoding = Some(value).filter(|v| !v.is_empty()),
-                    _ => upload.sheet = Some(value).filter(|v| !v.is_empty()),
+                    _ => {
+                        // Excel's own limit for a sheet name
+                        if value.chars().count() > 31 || value.chars().any(char::is_control) {
+                            return Err(AppError::field(
+                                "sheet",
+                                "is not a sheet name (at most 31 characters)",
+                            ));
+                        }
+                        upload.sheet = Some(value).filter(|v| !v.is_empty())
+                    }
                 }
             }
             other => {

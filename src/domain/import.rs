@@ -34,7 +34,11 @@ pub const COLUMNS: &[(&str, &str, &[&str])] = &[
         "初登日期",
         &["first_registration_date", "初登日期"],
     ),
-    ("inspection_due", "年检到期", &["inspection_due", "年检到期"]),
+    (
+        "inspection_due",
+        "年检到期",
+        &["inspection_due", "年检到期"],
+    ),
     (
         "compulsory_insurance_expiry",
         "交强险到期",
@@ -235,7 +239,10 @@ const ZH: &[(&str, &str)] = &[
         "is not a mainland mobile number (11 digits starting 13-19) or an international number starting with +",
         "不是大陆手机号（13–19 开头的 11 位数字），也不是以 + 开头的国际号码",
     ),
-    ("must be exactly 17 characters (got {})", "必须是 17 位（实际 {} 位）"),
+    (
+        "must be exactly 17 characters (got {})",
+        "必须是 17 位（实际 {} 位）",
+    ),
     (
         "character '{}' is not allowed (letters I, O and Q are never used)",
         "不允许字符“{}”（车架号不用字母 I、O、Q）",
@@ -267,7 +274,10 @@ const ZH: &[(&str, &str)] = &[
         "only a lunar birthday has a leap month",
         "只有农历生日才有闰月",
     ),
-    ("'{}' is not a date (YYYY-MM-DD)", "“{}”不是日期（年-月-日）"),
+    (
+        "'{}' is not a date (YYYY-MM-DD)",
+        "“{}”不是日期（年-月-日）",
+    ),
     ("'{}' is not a number", "“{}”不是数字"),
     (
         "'{}' is not YYYY-MM-DD or 农历MM-DD",
@@ -375,7 +385,10 @@ mod tests {
             field: "vin".into(),
             message: "check digit in position 9 is '1', expected 'X'".into(),
         };
-        assert_eq!(describe(&r, Locale::ZhCn), "车架号：第 9 位校验位是“1”，应为“X”");
+        assert_eq!(
+            describe(&r, Locale::ZhCn),
+            "车架号：第 9 位校验位是“1”，应为“X”"
+        );
         assert_eq!(
             describe(&r, Locale::En),
             "vin: check digit in position 9 is '1', expected 'X'"
@@ -384,7 +397,10 @@ mod tests {
             field: "birthday.year".into(),
             message: "must be between 1900 and 2026".into(),
         };
-        assert_eq!(describe(&r, Locale::ZhCn), "生日（年）：必须在 1900 到 2026 之间");
+        assert_eq!(
+            describe(&r, Locale::ZhCn),
+            "生日（年）：必须在 1900 到 2026 之间"
+        );
         let r = FieldError {
             field: "name".into(),
             message: "something new".into(),

@@ -162,7 +162,10 @@ pub fn csv_stream(
                 Cursor::Done => return None,
                 Cursor::Start => {
                     let mut out = Vec::from(UTF8_BOM);
-                    write_csv(&mut out, [headers().into_iter().map(String::from).collect()]);
+                    write_csv(
+                        &mut out,
+                        [headers().into_iter().map(String::from).collect()],
+                    );
                     return Some((Ok(Bytes::from(out)), Cursor::After(None)));
                 }
                 Cursor::After(after) => after,
@@ -221,8 +224,12 @@ pub async fn xlsx(db: &DatabaseConnection, actor: &Actor, q: Option<&str>) -> Ap
                     Value::Text(s) => sheet.write_string(line, col, s).map(|_| ()),
                     Value::Number(n) => sheet.write_number(line, col, *n as f64).map(|_| ()),
                     Value::Date(d) => {
-                        let dt = ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)
-                            .map_err(xerr)?;
+                        let dt = ExcelDateTime::from_ymd(
+                            d.year() as u16,
+                            d.month() as u8,
+                            d.day() as u8,
+                        )
+                        .map_err(xerr)?;
                         sheet
                             .write_datetime_with_format(line, col, &dt, &date_format)
                             .map(|_| ())

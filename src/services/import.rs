@@ -99,7 +99,11 @@ pub fn read_file(bytes: &[u8], opts: &ReadOptions) -> Result<Table, ReadError> {
         read_csv(&text, encoding)?
     };
     for required in REQUIRED {
-        if !table.headers.iter().any(|h| column_of(h) == Some(*required)) {
+        if !table
+            .headers
+            .iter()
+            .any(|h| column_of(h) == Some(*required))
+        {
             return Err(ReadError::MissingColumn(required));
         }
     }
@@ -184,7 +188,12 @@ fn read_csv(text: &str, encoding: String) -> Result<Table, ReadError> {
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
     let bad = |e: csv::Error| ReadError::Unreadable(format!("not a CSV file: {e}"));
-    let headers: Vec<String> = reader.headers().map_err(bad)?.iter().map(String::from).collect();
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(bad)?
+        .iter()
+        .map(String::from)
+        .collect();
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(bad)?;
@@ -225,16 +234,19 @@ fn read_workbook(bytes: &[u8], opts: &ReadOptions, kind: &str) -> Result<Table, 
     let mut rows = range
         .rows()
         .enumerate()
-        .map(|(i, cells)| (first_row + i as u64 + 1, cells.iter().map(cell_text).collect()))
+        .map(|(i, cells)| {
+            (
+                first_row + i as u64 + 1,
+                cells.iter().map(cell_text).collect(),
+            )
+        })
         .filter(|(_, cells): &(u64, Vec<String>)| cells.iter().any(|c| !c.trim().is_empty()));
-    let (_, headers) = rows
-        .next()
-        .ok_or_else(|| {
-            ReadError::Unreadable(format!(
-                "the sheet '{sheet_name}' is empty (the workbook has: {})",
-                names.join(", ")
-            ))
-        })?;
+    let (_, headers) = rows.next().ok_or_else(|| {
+        ReadError::Unreadable(format!(
+            "the sheet '{sheet_name}' is empty (the workbook has: {})",
+            names.join(", ")
+        ))
+    })?;
     Ok(Table {
         headers,
         rows: rows.collect(),
@@ -411,7 +423,12 @@ pub async fn import_rows(
                     .headers
                     .iter()
                     .cloned()
-                    .zip(cells.iter().cloned().chain(std::iter::repeat(String::new())))
+                    .zip(
+                        cells
+                            .iter()
+                            .cloned()
+                            .chain(std::iter::repeat(String::new())),
+                    )
                     .collect(),
                 reasons: reasons.0,
             }),

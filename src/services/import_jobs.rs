@@ -176,7 +176,9 @@ pub async fn submit(
         created_by: Set(actor.id),
         state: Set(JobState::Queued),
         dry_run: Set(upload.dry_run),
-        file_name: Set(upload.file_name.map(|n| n.chars().take(255).collect())),
+        file_name: Set(upload
+            .file_name
+            .map(|n| n.chars().filter(|c| !c.is_control()).take(255).collect())),
         encoding: Set(table.encoding.clone()),
         sheet: Set(upload.sheet),
         rows_total: Set(i32::try_from(table.rows.len()).unwrap_or(i32::MAX)),
@@ -366,18 +368,11 @@ async fn run(state: &AppState, job: &import_job::Model, attempts: i32) -> anyhow
         .one(db)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the uploaded file is gone"))?;
+    // the encoding found at upload time is the one to read with again
     let opts = ReadOptions {
-        encoding: None,
+        encoding: (!job.encoding.starts_with("xls"))
+            .then(|| job.encoding.trim_end_matches(" (BOM)").to_string()),
         sheet: job.sheet.clone(),
-    };
-    // the encoding read at upload time is the one to use again
-    let opts = ReadOptions {
-        encoding: (!job.encoding.starts_with("xls")).then(|| {
-            job.encoding
-                .trim_end_matches(" (BOM)")
-                .to_string()
-        }),
-        ..opts
     };
     let table = tokio::task::spawn_blocking(move || import::read_file(&file.data, &opts)).await??;
     let total = table.rows.len();
@@ -444,7 +439,10 @@ async fn run(state: &AppState, job: &import_job::Model, attempts: i32) -> anyhow
             )
             .col_expr(
                 import_job::Column::CustomersExisting,
-                col_plus(import_job::Column::CustomersExisting, n(c.customers_existing)),
+                col_plus(
+                    import_job::Column::CustomersExisting,
+                    n(c.customers_existing),
+                ),
             )
             .col_expr(
                 import_job::Column::VehiclesCreated,

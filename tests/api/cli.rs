@@ -179,18 +179,34 @@ async fn the_import_command_reads_gb18030_and_workbooks_and_writes_a_report_of_r
     let mut rows = csv::Reader::from_reader(&written[3..]);
     assert_eq!(
         rows.headers().unwrap().iter().collect::<Vec<_>>(),
-        ["line", "reasons", "姓名", "手机", "车架号", "车牌", "品牌", "车型", "生日"]
+        [
+            "line",
+            "reasons",
+            "姓名",
+            "手机",
+            "车架号",
+            "车牌",
+            "品牌",
+            "车型",
+            "生日"
+        ]
     );
     let rows: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 1);
     assert_eq!(&rows[0][0], "3");
     let reasons: Vec<&str> = rows[0][1].split("; ").collect();
     assert_eq!(
-        reasons.iter().map(|r| r.split(':').next().unwrap()).collect::<Vec<_>>(),
+        reasons
+            .iter()
+            .map(|r| r.split(':').next().unwrap())
+            .collect::<Vec<_>>(),
         ["birthday", "phone", "vin", "plate"],
         "{reasons:?}"
     );
-    assert_eq!(rows[0].iter().skip(2).collect::<Vec<_>>(), ["坏行", "123", "XX", "京A1", "a", "b", "someday"]);
+    assert_eq!(
+        rows[0].iter().skip(2).collect::<Vec<_>>(),
+        ["坏行", "123", "XX", "京A1", "a", "b", "someday"]
+    );
 
     // the same in Chinese
     let (ok, out) = servicelane(
@@ -198,19 +214,34 @@ async fn the_import_command_reads_gb18030_and_workbooks_and_writes_a_report_of_r
         &format!("import customers {path} --dealer STAR --encoding gbk --report {report_path}"),
         "",
     );
-    assert!(ok && out.contains("(GBK): 0 customers created, 2 already there"), "{out}");
+    assert!(
+        ok && out.contains("(GBK): 0 customers created, 2 already there"),
+        "{out}"
+    );
     let written = String::from_utf8(std::fs::read(&report).unwrap()).unwrap();
     assert!(written.starts_with("\u{feff}行号,原因,姓名"), "{written}");
     assert!(written.contains("手机：不是大陆手机号"), "{written}");
 
     // a byte that is no encoding's stops the import before anything is saved
     let mut bad = gb.to_vec();
-    let third = bad.iter().enumerate().filter(|(_, b)| **b == b'\n').nth(2).unwrap().0 + 1;
+    let third = bad
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(2)
+        .unwrap()
+        .0
+        + 1;
     bad.insert(third + 2, 0xFF);
     std::fs::write(&file, &bad).unwrap();
     let (ok, out) = servicelane(&app, &format!("import customers {path} --dealer STAR"), "");
     assert!(!ok, "{out}");
-    assert!(out.contains("line 4, byte 3: byte 0xFF cannot be read as UTF-8, UTF-16 (with BOM) or GB18030"), "{out}");
+    assert!(
+        out.contains(
+            "line 4, byte 3: byte 0xFF cannot be read as UTF-8, UTF-16 (with BOM) or GB18030"
+        ),
+        "{out}"
+    );
 
     // a workbook: the sheet named, a phone typed as a number
     let xlsx = app.data_dir.join("客户.xlsx");
@@ -218,7 +249,10 @@ async fn the_import_command_reads_gb18030_and_workbooks_and_writes_a_report_of_r
     book.add_worksheet().set_name("封面").unwrap();
     let sheet = book.add_worksheet();
     sheet.set_name("名单").unwrap();
-    for (c, h) in ["姓名", "手机", "车架号", "品牌", "车型"].iter().enumerate() {
+    for (c, h) in ["姓名", "手机", "车架号", "品牌", "车型"]
+        .iter()
+        .enumerate()
+    {
         sheet.write_string(0, c as u16, *h).unwrap();
     }
     sheet.write_string(1, 0, "周六").unwrap();
@@ -238,7 +272,10 @@ async fn the_import_command_reads_gb18030_and_workbooks_and_writes_a_report_of_r
         &format!("import customers {xlsx} --dealer STAR --sheet 名单"),
         "",
     );
-    assert!(ok && out.contains("1 rows (xlsx): 1 customers created"), "{out}");
+    assert!(
+        ok && out.contains("1 rows (xlsx): 1 customers created"),
+        "{out}"
+    );
     let found = app.get("/api/v1/customers?q=13800000097", &token).await;
     assert_eq!(found.body["items"][0]["name"], "周六", "{}", found.body);
 }

@@ -63,7 +63,11 @@ async fn an_import_keeps_good_rows_reports_bad_ones_and_never_duplicates() {
             report.counts.customers_existing,
             report.counts.vehicles_created
         ),
-        (dry.counts.customers_created, dry.counts.customers_existing, dry.counts.vehicles_created),
+        (
+            dry.counts.customers_created,
+            dry.counts.customers_existing,
+            dry.counts.vehicles_created
+        ),
         "a dry run counts as a real run"
     );
     assert_eq!(report.counts.customers_created, 1);
@@ -83,7 +87,10 @@ async fn an_import_keeps_good_rows_reports_bad_ones_and_never_duplicates() {
         ],
         "{rejected:?}"
     );
-    assert_eq!(report.rejected[0].values[1], ("手机".into(), "12345".into()));
+    assert_eq!(
+        report.rejected[0].values[1],
+        ("手机".into(), "12345".into())
+    );
 
     let list = app.get("/api/v1/customers?q=13800000001", &token).await;
     let wang = &list.body["items"][0];
@@ -103,7 +110,10 @@ async fn an_import_keeps_good_rows_reports_bad_ones_and_never_duplicates() {
         .await
         .unwrap();
     assert_eq!(
-        (again.counts.customers_created, again.counts.vehicles_created),
+        (
+            again.counts.customers_created,
+            again.counts.vehicles_created
+        ),
         (0, 0)
     );
     assert_eq!(again.counts.vehicles_existing, 2);
@@ -139,23 +149,74 @@ fn sample_rows() -> Vec<Vec<String>> {
         .to_string();
     [
         [
-            "王小明", "13800000001", "wang@example.com", "1985-03-12", &vin(1), "京A12345",
-            "大众", "朗逸", "2020", "2020-05-01", "2024-03-12", "12000",
+            "王小明",
+            "13800000001",
+            "wang@example.com",
+            "1985-03-12",
+            &vin(1),
+            "京A12345",
+            "大众",
+            "朗逸",
+            "2020",
+            "2020-05-01",
+            "2024-03-12",
+            "12000",
         ],
         [
-            "李娜", "13800000002", "", "农历闰04-15", &vin(2), "沪AD12345", "比亚迪", "汉 EV",
-            "2023", "2023-01-15", "", "",
-        ],
-        [
-            "张伟", "13800000003", "", "", &zero_vin, "粤B12345", "丰田", "凯美瑞", "2019", "",
-            "2023-11-30", "45000",
-        ],
-        [
-            "王小明", "13800000001", "", "", &vin(4), "京A54321", "本田", "雅阁", "2021", "", "",
+            "李娜",
+            "13800000002",
+            "",
+            "农历闰04-15",
+            &vin(2),
+            "沪AD12345",
+            "比亚迪",
+            "汉 EV",
+            "2023",
+            "2023-01-15",
+            "",
             "",
         ],
         [
-            "赵敏", "13800000005", "zhao@example.com", "03-12", "", "", "", "", "", "", "", "",
+            "张伟",
+            "13800000003",
+            "",
+            "",
+            &zero_vin,
+            "粤B12345",
+            "丰田",
+            "凯美瑞",
+            "2019",
+            "",
+            "2023-11-30",
+            "45000",
+        ],
+        [
+            "王小明",
+            "13800000001",
+            "",
+            "",
+            &vin(4),
+            "京A54321",
+            "本田",
+            "雅阁",
+            "2021",
+            "",
+            "",
+            "",
+        ],
+        [
+            "赵敏",
+            "13800000005",
+            "zhao@example.com",
+            "03-12",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
         ],
     ]
     .iter()
@@ -193,7 +254,9 @@ fn sample_xlsx() -> Vec<u8> {
             match (r, HEADER[c]) {
                 (_, _) if v.is_empty() => {}
                 (3, "手机") | (_, "年款") | (_, "上次保养里程") => {
-                    sheet.write_number(r, col, v.parse::<f64>().unwrap()).unwrap();
+                    sheet
+                        .write_number(r, col, v.parse::<f64>().unwrap())
+                        .unwrap();
                 }
                 (1, "购车日期") => {
                     let d = ExcelDateTime::parse_from_str(v).unwrap();
@@ -288,7 +351,12 @@ async fn the_same_rows_from_utf8_bom_gb18030_utf16_and_xlsx_give_identical_custo
     let mut utf16 = vec![0xFF, 0xFE];
     utf16.extend(csv.encode_utf16().flat_map(|u| u.to_le_bytes()));
     let files: Vec<(&str, Vec<u8>, ReadOptions, &str)> = vec![
-        ("UTF8", csv.clone().into_bytes(), ReadOptions::default(), "UTF-8"),
+        (
+            "UTF8",
+            csv.clone().into_bytes(),
+            ReadOptions::default(),
+            "UTF-8",
+        ),
         (
             "BOM",
             [b"\xEF\xBB\xBF".as_slice(), csv.as_bytes()].concat(),
@@ -320,13 +388,23 @@ async fn the_same_rows_from_utf8_bom_gb18030_utf16_and_xlsx_give_identical_custo
     for (code, bytes, opts, encoding) in files {
         let dealer = app.dealer(code).await;
         let t = read_file(&bytes, &opts).unwrap_or_else(|e| panic!("{code}: {e}"));
-        let report = import_customers(&app.state.db, dealer, &t, false, app.clock.now_utc(), |_, _| {})
-            .await
-            .unwrap();
+        let report = import_customers(
+            &app.state.db,
+            dealer,
+            &t,
+            false,
+            app.clock.now_utc(),
+            |_, _| {},
+        )
+        .await
+        .unwrap();
         assert_eq!(report.encoding, encoding);
         assert!(report.rejected.is_empty(), "{code}: {:?}", report.rejected);
         assert_eq!(
-            (report.counts.customers_created, report.counts.vehicles_created),
+            (
+                report.counts.customers_created,
+                report.counts.vehicles_created
+            ),
             (4, 4),
             "{code}"
         );
@@ -335,9 +413,25 @@ async fn the_same_rows_from_utf8_bom_gb18030_utf16_and_xlsx_give_identical_custo
     let (_, first) = &snapshots[0];
     assert_eq!(first.0.len(), 4);
     assert_eq!(first.1.len(), 4);
-    assert!(first.0.iter().any(|c| c.starts_with("李娜 +8613800000002") && c.contains("Some(Lunar) Some(4) Some(15) Some(true)")), "{first:?}");
-    assert!(first.1.iter().any(|v| v.contains(" 0SVAU218") && v.contains("Some(45000)")), "{first:?}");
-    assert!(first.1.iter().any(|v| v.contains("Some(2020-05-01) Some(2024-03-12)")), "{first:?}");
+    assert!(
+        first.0.iter().any(|c| c.starts_with("李娜 +8613800000002")
+            && c.contains("Some(Lunar) Some(4) Some(15) Some(true)")),
+        "{first:?}"
+    );
+    assert!(
+        first
+            .1
+            .iter()
+            .any(|v| v.contains(" 0SVAU218") && v.contains("Some(45000)")),
+        "{first:?}"
+    );
+    assert!(
+        first
+            .1
+            .iter()
+            .any(|v| v.contains("Some(2020-05-01) Some(2024-03-12)")),
+        "{first:?}"
+    );
     for (code, s) in &snapshots[1..] {
         assert_eq!(s, first, "{code} differs from UTF-8");
     }
@@ -386,14 +480,22 @@ async fn a_gb18030_file_with_a_bad_byte_is_refused_naming_its_line() {
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
     assert_eq!(a.content_type(), "application/problem+json");
     assert_eq!(a.problem_fields(), ["file"]);
-    assert!(a.body["detail"].as_str().unwrap().contains("line 3"), "{}", a.body);
+    assert!(
+        a.body["detail"].as_str().unwrap().contains("line 3"),
+        "{}",
+        a.body
+    );
 
     // a named encoding that does not fit is refused too, an unknown one named
     let a = app
         .upload_import(&token, "gb.csv", &gb, &[("encoding", "utf-8")])
         .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
-    assert!(a.body["detail"].as_str().unwrap().contains("line 1"), "{}", a.body);
+    assert!(
+        a.body["detail"].as_str().unwrap().contains("line 1"),
+        "{}",
+        a.body
+    );
     let a = app
         .upload_import(&token, "gb.csv", &gb, &[("encoding", "klingon")])
         .await;
@@ -420,7 +522,9 @@ async fn the_api_imports_a_20000_row_file_as_a_job_that_reports_progress() {
             );
         }
     }
-    let a = app.upload_import(&token, "big.csv", csv.as_bytes(), &[]).await;
+    let a = app
+        .upload_import(&token, "big.csv", csv.as_bytes(), &[])
+        .await;
     assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.body);
     assert_eq!(a.body["state"], "queued");
     assert_eq!(a.body["progress"]["rows_total"], 20_000);
@@ -471,7 +575,10 @@ async fn the_api_imports_a_20000_row_file_as_a_job_that_reports_progress() {
         .collect();
     assert_eq!(fields, ["phone", "vin"]);
     assert!(
-        rejected[0]["description"].as_str().unwrap().contains("手机："),
+        rejected[0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("手机："),
         "{}",
         rejected[0]
     );
@@ -557,7 +664,11 @@ async fn a_job_whose_worker_died_is_resumed_once_its_lease_runs_out() {
     am.heartbeat_at = Set(Some(app.clock.now_utc()));
     am.update(&app.state.db).await.unwrap();
 
-    assert_eq!(import_jobs::run_next(&app.state).await.unwrap(), None, "its lease still runs");
+    assert_eq!(
+        import_jobs::run_next(&app.state).await.unwrap(),
+        None,
+        "its lease still runs"
+    );
     app.clock.advance(chrono::Duration::seconds(61));
     assert_eq!(import_jobs::run_next(&app.state).await.unwrap(), Some(id));
     let end = app.get(&format!("/api/v1/imports/{id}"), &token).await;
@@ -576,7 +687,9 @@ async fn imports_are_for_managers_and_stay_within_their_dealer() {
     let (_, other) = app.staff("MOON", Role::DealerAdmin).await;
     let file = sample_csv();
 
-    let a = app.upload_import(&advisor, "a.csv", file.as_bytes(), &[]).await;
+    let a = app
+        .upload_import(&advisor, "a.csv", file.as_bytes(), &[])
+        .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
     assert_eq!(a.content_type(), "application/problem+json");
     let a = app.get("/api/v1/customers/export", &advisor).await;
@@ -614,6 +727,20 @@ async fn imports_are_for_managers_and_stay_within_their_dealer() {
         .upload_import(&manager, "a.csv", file.as_bytes(), &[("colour", "red")])
         .await;
     assert_eq!(a.problem_fields(), ["colour"]);
+    let long = "表".repeat(40);
+    let a = app
+        .upload_import(&manager, "a.xlsx", &sample_xlsx(), &[("sheet", &long)])
+        .await;
+    assert_eq!(a.problem_fields(), ["sheet"]);
+    let a = app
+        .upload_import(&manager, "a.xlsx", &sample_xlsx(), &[("sheet", "名单")])
+        .await;
+    assert_eq!(a.problem_fields(), ["sheet"]);
+    assert!(
+        a.body["detail"].as_str().unwrap().contains("说明, 客户"),
+        "{}",
+        a.body
+    );
     let (ct, body) = multipart(&[("dry_run", None, b"true")]);
     let a = app
         .send(
@@ -633,15 +760,25 @@ async fn imports_are_for_managers_and_stay_within_their_dealer() {
         .upload_import(&manager, "a.csv", b"name,phone\nx,y\n", &[])
         .await;
     assert_eq!(a.problem_fields(), ["file"]);
-    assert!(a.body["detail"].as_str().unwrap().contains("'vin'"), "{}", a.body);
+    assert!(
+        a.body["detail"].as_str().unwrap().contains("'vin'"),
+        "{}",
+        a.body
+    );
 }
 
 #[tokio::test]
 async fn an_upload_over_the_limit_is_refused_with_413() {
     let app = spawn_app_with(&[("SERVICELANE__IMPORTS__MAX_UPLOAD_BYTES", "1000")]).await;
     let (_, token) = app.staff("STAR", Role::DealerAdmin).await;
-    let big = format!("{}\n{}", HEADER.join(","), "王小明,13800000001\n".repeat(200));
-    let a = app.upload_import(&token, "big.csv", big.as_bytes(), &[]).await;
+    let big = format!(
+        "{}\n{}",
+        HEADER.join(","),
+        "王小明,13800000001\n".repeat(200)
+    );
+    let a = app
+        .upload_import(&token, "big.csv", big.as_bytes(), &[])
+        .await;
     assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", a.body);
     assert_eq!(a.content_type(), "application/problem+json");
     assert_eq!(a.problem_fields(), ["file"]);
@@ -668,7 +805,9 @@ async fn an_export_imported_again_changes_nothing() {
     let app = spawn_app().await;
     let (dealer, token) = app.staff("STAR", Role::ServiceManager).await;
     // more customers than one page of the export
-    let mut csv = String::from("name,phone,vin,plate,make,model,purchase_date,last_service_date,last_service_km\n");
+    let mut csv = String::from(
+        "name,phone,vin,plate,make,model,purchase_date,last_service_date,last_service_km\n",
+    );
     for n in 0..1_203u32 {
         if n % 3 == 0 {
             csv += &format!("客户{n},139{n:08},,,,,,,\n");
@@ -682,23 +821,42 @@ async fn an_export_imported_again_changes_nothing() {
         }
     }
     for file in [csv, sample_csv()] {
-        let r = import_customers(&app.state.db, dealer, &table(&file), false, app.clock.now_utc(), |_, _| {})
-            .await
-            .unwrap();
+        let r = import_customers(
+            &app.state.db,
+            dealer,
+            &table(&file),
+            false,
+            app.clock.now_utc(),
+            |_, _| {},
+        )
+        .await
+        .unwrap();
         assert!(r.rejected.is_empty(), "{:?}", r.rejected);
     }
     // another dealer's customers are not exported
     let (other, _) = app.staff("MOON", Role::ServiceManager).await;
-    import_customers(&app.state.db, other, &table(&sample_csv()), false, app.clock.now_utc(), |_, _| {})
-        .await
-        .unwrap();
+    import_customers(
+        &app.state.db,
+        other,
+        &table(&sample_csv()),
+        false,
+        app.clock.now_utc(),
+        |_, _| {},
+    )
+    .await
+    .unwrap();
     let before = snapshot(&app, dealer).await;
     assert_eq!(before.0.len(), 1_203 + 4);
 
     let exported = download(&app, &token, "/api/v1/customers/export?format=csv").await;
     assert!(exported.starts_with(b"\xEF\xBB\xBF"), "a BOM for Excel");
     let text = String::from_utf8(exported.clone()).unwrap();
-    assert!(text.lines().next().unwrap().starts_with("\u{feff}姓名,手机,邮箱,生日,车架号"));
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .starts_with("\u{feff}姓名,手机,邮箱,生日,车架号")
+    );
     // one row per vehicle, one per customer without one
     assert_eq!(text.lines().count(), 1 + before.1.len() + 401 + 1);
     assert!(text.contains("李娜,13800000002,,农历闰04-15,"), "{text}");
@@ -724,7 +882,11 @@ async fn an_export_imported_again_changes_nothing() {
             before.1.len(),
             "{name}"
         );
-        assert_eq!(snapshot(&app, dealer).await, before, "{name} changed something");
+        assert_eq!(
+            snapshot(&app, dealer).await,
+            before,
+            "{name} changed something"
+        );
     }
 
     let a = app.get("/api/v1/customers/export?format=pdf", &token).await;
