@@ -151,6 +151,7 @@ pub struct ReportParams {
 /// The job's state and progress, its counts, and every row rejected so far.
 #[utoipa::path(context_path = "/api/v1", tag = "imports", operation_id = "getImport", params(ReportParams), security(("bearer" = [])),
     responses((status = 200, body = ImportReport),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -170,6 +171,7 @@ pub async fn read(
 /// read; fix them in Excel and import this file again.
 #[utoipa::path(context_path = "/api/v1", tag = "imports", operation_id = "getImportReportCsv", params(ReportParams), security(("bearer" = [])),
     responses((status = 200, content_type = "text/csv"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -214,6 +216,7 @@ pub struct ExportParams {
     responses((status = 200, description = "the file", content(
             ("text/csv"),
             ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/customers/export")]
