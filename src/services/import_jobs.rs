@@ -470,6 +470,7 @@ async fn run(state: &AppState, job: &import_job::Model, attempts: i32) -> anyhow
             return Ok(());
         }
         txn.commit().await?;
+        import::refresh_statistics(db, start / BATCH + 1).await?;
         start = end;
     }
     finish(db, job, attempts, JobState::Done, None, state.clock.now()).await?;
