@@ -89,6 +89,25 @@ pub fn column_of(header: &str) -> Option<&'static str> {
         .map(|(k, _, _)| *k)
 }
 
+/// A text cell for a CSV that Excel will open: a value starting with `=`, `+`,
+/// `-` or `@` would be run as a formula (CSV injection), so it is written with
+/// a leading `'`, which Excel shows as text and [`unescape_cell`] removes.
+pub fn csv_safe(v: &str) -> std::borrow::Cow<'_, str> {
+    if v.starts_with(['=', '+', '-', '@']) {
+        format!("'{v}").into()
+    } else {
+        v.into()
+    }
+}
+
+/// A cell as it was before [`csv_safe`].
+pub fn unescape_cell(v: &str) -> &str {
+    match v.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest,
+        _ => v,
+    }
+}
+
 /// The Excel serial date (1900 system) of a number, when it is one: the
 /// integral part counts days from 1899-12-30 (serials below 61 sit before
 /// Excel's phantom 29 February 1900 and are one day off, so they are refused).
@@ -353,6 +372,16 @@ mod tests {
         assert_eq!(parse_date("12/03/2024"), None);
         assert_eq!(parse_date("2024-02-30"), None);
         assert_eq!(parse_date("12"), None);
+    }
+
+    #[test]
+    fn a_cell_excel_would_run_as_a_formula_is_written_as_text_and_read_back() {
+        assert_eq!(csv_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(csv_safe("+447700900123"), "'+447700900123");
+        assert_eq!(csv_safe("王小明"), "王小明");
+        for v in ["=1+1", "+447700900123", "-3", "@x", "'quoted", "王"] {
+            assert_eq!(unescape_cell(&csv_safe(v)), v);
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use uuid::Uuid;
 
 use crate::auth::Actor;
-use crate::domain::import::{COLUMNS, format_birthday};
+use crate::domain::import::{COLUMNS, csv_safe, format_birthday};
 use crate::entities::{customer, vehicle};
 use crate::error::{AppError, AppResult};
 use crate::services::capacity::MANAGERS;
@@ -175,7 +175,8 @@ pub fn csv_stream(
                     let mut out = Vec::new();
                     write_csv(
                         &mut out,
-                        rows.iter().map(|r| r.iter().map(Value::text).collect()),
+                        rows.iter()
+                            .map(|r| r.iter().map(|v| csv_safe(&v.text()).into_owned()).collect()),
                     );
                     let cursor = match next {
                         Some(id) => Cursor::After(Some(id)),

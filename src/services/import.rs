@@ -464,7 +464,7 @@ impl Row<'_> {
     fn text(&self, k: &str) -> Option<String> {
         self.get
             .get(k)
-            .map(|v| v.trim())
+            .map(|v| rules::unescape_cell(v.trim()))
             .filter(|v| !v.is_empty())
             .map(str::to_string)
     }
@@ -662,9 +662,11 @@ pub fn report_csv(rejected: &[Rejected], locale: Locale) -> Vec<u8> {
         let _ = w.write_record([line, reasons].into_iter().chain(headers));
         for r in rejected {
             let _ = w.write_record(
-                [r.line.to_string(), r.describe(locale)]
-                    .into_iter()
-                    .chain(r.values.iter().map(|(_, v)| v.clone())),
+                [r.line.to_string(), r.describe(locale)].into_iter().chain(
+                    r.values
+                        .iter()
+                        .map(|(_, v)| rules::csv_safe(v).into_owned()),
+                ),
             );
         }
         let _ = w.flush();

@@ -833,6 +833,8 @@ async fn an_export_imported_again_changes_nothing() {
         .unwrap();
         assert!(r.rejected.is_empty(), "{:?}", r.rejected);
     }
+    // a name Excel would run as a formula, a phone outside the mainland
+    app.create_customer(&token, "=1+1", "+447700900123").await;
     // another dealer's customers are not exported
     let (other, _) = app.staff("MOON", Role::ServiceManager).await;
     import_customers(
@@ -846,7 +848,7 @@ async fn an_export_imported_again_changes_nothing() {
     .await
     .unwrap();
     let before = snapshot(&app, dealer).await;
-    assert_eq!(before.0.len(), 1_203 + 4);
+    assert_eq!(before.0.len(), 1_203 + 4 + 1);
 
     let exported = download(&app, &token, "/api/v1/customers/export?format=csv").await;
     assert!(exported.starts_with(b"\xEF\xBB\xBF"), "a BOM for Excel");
@@ -858,8 +860,9 @@ async fn an_export_imported_again_changes_nothing() {
             .starts_with("\u{feff}姓名,手机,邮箱,生日,车架号")
     );
     // one row per vehicle, one per customer without one
-    assert_eq!(text.lines().count(), 1 + before.1.len() + 401 + 1);
+    assert_eq!(text.lines().count(), 1 + before.1.len() + 401 + 2);
     assert!(text.contains("李娜,13800000002,,农历闰04-15,"), "{text}");
+    assert!(text.contains("\n'=1+1,'+447700900123,"), "written as text for Excel");
 
     let filtered = download(&app, &token, "/api/v1/customers/export?q=13800000001").await;
     assert_eq!(String::from_utf8(filtered).unwrap().lines().count(), 3);
