@@ -862,7 +862,10 @@ async fn an_export_imported_again_changes_nothing() {
     // one row per vehicle, one per customer without one
     assert_eq!(text.lines().count(), 1 + before.1.len() + 401 + 2);
     assert!(text.contains("李娜,13800000002,,农历闰04-15,"), "{text}");
-    assert!(text.contains("\n'=1+1,'+447700900123,"), "written as text for Excel");
+    assert!(
+        text.contains("\n'=1+1,'+447700900123,"),
+        "written as text for Excel"
+    );
 
     let filtered = download(&app, &token, "/api/v1/customers/export?q=13800000001").await;
     assert_eq!(String::from_utf8(filtered).unwrap().lines().count(), 3);
