@@ -38,6 +38,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub sms: SmsSettings,
     pub email: EmailSettings,
+    pub imports: ImportSettings,
     pub log: LogSettings,
 }
 
@@ -106,6 +107,16 @@ pub struct EmailSettings {
     /// May carry the relay's password (`smtp://user:pass@host`).
     pub smtp_url: Option<SecretString>,
     pub from: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ImportSettings {
+    /// Largest file `POST /imports/customers` accepts (413 above it).
+    pub max_upload_bytes: usize,
+    /// Run import jobs in this process (false on an API-only instance).
+    pub worker: bool,
+    /// A running job whose heartbeat is older than this is taken over (resumed).
+    pub lease_secs: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -197,6 +208,9 @@ impl Settings {
             anyhow::bail!(
                 "SERVICELANE__AUTH__OTP_MAX_SENDS_PER_DAY and OTP_MAX_VERIFICATIONS_PER_DAY must be at least 1"
             );
+        }
+        if self.imports.lease_secs <= 0 || self.imports.max_upload_bytes == 0 {
+            anyhow::bail!("SERVICELANE__IMPORTS__LEASE_SECS and MAX_UPLOAD_BYTES must be positive");
         }
         if self.auth.access_ttl_secs <= 0 || self.auth.refresh_ttl_days <= 0 {
             anyhow::bail!(

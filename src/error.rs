@@ -33,8 +33,12 @@ pub enum AppError {
     /// The path is served, but not for this method (the answer carries `Allow`).
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// The body (or, with `field`, one part of a form) is over the limit.
     #[error("body too large")]
-    PayloadTooLarge { limit: usize },
+    PayloadTooLarge {
+        limit: usize,
+        field: Option<&'static str>,
+    },
     #[error("{0}")]
     Conflict(String),
     /// Lost a race with a concurrent change; the same request may succeed
@@ -150,9 +154,16 @@ impl AppError {
                 "this path is served, but not for this method; see Allow".into(),
                 vec![],
             ),
-            AppError::PayloadTooLarge { limit } => {
-                (format!("the body may be at most {limit} bytes"), vec![])
-            }
+            AppError::PayloadTooLarge { limit, field } => (
+                format!("the body may be at most {limit} bytes"),
+                field
+                    .map(|f| FieldError {
+                        field: f.into(),
+                        message: format!("must be at most {limit} bytes"),
+                    })
+                    .into_iter()
+                    .collect(),
+            ),
             AppError::Conflict(d)
             | AppError::ChangedMeanwhile(d)
             | AppError::SlotFull { detail: d, .. } => (d.clone(), vec![]),

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use servicelane::clock::{SharedClock, SystemClock};
 use servicelane::config::Settings;
 use servicelane::domain::Role;
+use servicelane::domain::customer::Locale;
 use servicelane::services::{auth, dealers, import};
 use servicelane::startup::{Application, build_state};
 use servicelane::{db, telemetry};
@@ -70,7 +71,8 @@ enum Admin {
 
 #[derive(Subcommand)]
 enum Import {
-    /// Import customers and vehicles from a DMS export (CSV, one row each).
+    /// Import customers and vehicles from a DMS export (CSV in UTF-8, UTF-16 or
+    /// GB18030, or an .xlsx / .xls workbook; one row each).
     Customers {
         file: PathBuf,
         #[arg(long)]
@@ -78,6 +80,18 @@ enum Import {
         /// Check every row and report, change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// The file's encoding (utf-8, gb18030, gbk, utf-16le…), overriding the guess.
+        #[arg(long)]
+        encoding: Option<String>,
+        /// The workbook's sheet to read (default: the first).
+        #[arg(long)]
+        sheet: Option<String>,
+        /// Write every rejected row, its line and reasons to this CSV file.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Language of the reasons: zh-CN (default) or en.
+        #[arg(long, default_value = "zh-CN")]
+        locale: String,
     },
 }
 
@@ -169,12 +183,21 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             file,
             dealer,
             dry_run,
+            encoding,
+            sheet,
+            report: report_path,
+            locale,
         }) => {
+            let locale: Locale = locale
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--locale: {e}"))?;
             let state = build_state(settings, clock.clone()).await?;
             let d = auth::dealer_by_code(&state, &dealer)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no dealer '{dealer}'"))?;
-            let text = std::fs::read_to_string(&file)
+            let bytes =
+                std::fs::read(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let table = import::read_file(&bytes, &import::ReadOptions { encoding, sheet })
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let bar = indicatif::ProgressBar::new(0);
             bar.set_style(
@@ -184,7 +207,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let report = import::import_customers(
                 &state.db,
                 d.id,
-                &text,
+                &table,
                 dry_run,
                 clock.now(),
                 |done, total| {
@@ -194,22 +217,29 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             )
             .await?;
             bar.finish_and_clear();
+            let c = report.counts;
             println!(
-                "{}{} rows: {} customers created, {} already there; {} vehicles created, {} already there; {} rejected",
+                "{}{} rows ({}): {} customers created, {} already there; {} vehicles created, {} already there; {} rejected",
                 if report.dry_run {
                     "dry run, nothing saved: "
                 } else {
                     ""
                 },
                 report.rows,
-                report.customers_created,
-                report.customers_existing,
-                report.vehicles_created,
-                report.vehicles_existing,
+                report.encoding,
+                c.customers_created,
+                c.customers_existing,
+                c.vehicles_created,
+                c.vehicles_existing,
                 report.rejected.len()
             );
             for r in &report.rejected {
-                println!("line {}: {}", r.line, r.reason);
+                println!("line {}: {}", r.line, r.describe(locale));
+            }
+            if let Some(path) = report_path {
+                std::fs::write(&path, import::report_csv(&report.rejected, locale))
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                println!("rejected rows written to {}", path.display());
             }
         }
     }

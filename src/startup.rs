@@ -63,6 +63,9 @@ impl Application {
         .shutdown_timeout(10)
         .listen(listener)?
         .run();
+        if state.settings.imports.worker {
+            crate::services::import_jobs::spawn_worker(state.clone());
+        }
         Ok(Self {
             port,
             server,
@@ -124,6 +127,7 @@ pub async fn build_state(
         sms,
         templates: Templates::new()?,
         metrics,
+        import_wakeup: Arc::default(),
         settings: Arc::new(settings),
         clock,
     }))

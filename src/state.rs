@@ -21,4 +21,6 @@ pub struct AppState {
     pub sms: SmsChannel,
     pub templates: Templates,
     pub metrics: Metrics,
+    /// Wakes the import worker when a job is queued.
+    pub import_wakeup: Arc<tokio::sync::Notify>,
 }

@@ -6,6 +6,7 @@ mod m20261128_000002_auth_sessions;
 mod m20261128_000003_customer_archive;
 mod m20261128_000004_appointments;
 mod m20261129_000005_otp_quota;
+mod m20261129_000006_import_jobs;
 mod m20261129_000007_data_integrity;
 
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_customer_archive::Migration),
             Box::new(m20261128_000004_appointments::Migration),
             Box::new(m20261129_000005_otp_quota::Migration),
+            Box::new(m20261129_000006_import_jobs::Migration),
             Box::new(m20261129_000007_data_integrity::Migration),
         ]
     }

@@ -75,7 +75,10 @@ fn read_body(
             if let Some(actix_web::error::PayloadError::Overflow) =
                 e.as_error::<actix_web::error::PayloadError>()
             {
-                AppError::PayloadTooLarge { limit: BODY_LIMIT }
+                AppError::PayloadTooLarge {
+                    limit: BODY_LIMIT,
+                    field: None,
+                }
             } else {
                 AppError::BadRequest {
                     detail: format!("body: {e}"),

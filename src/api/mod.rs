@@ -14,6 +14,7 @@ pub mod customers;
 pub mod docs;
 pub mod extract;
 pub mod health;
+pub mod imports;
 pub mod inbox;
 pub mod menu;
 pub mod vehicles;
@@ -25,6 +26,7 @@ use utoipa_actix_web::{AppExt, scope};
 
 use crate::domain::appointment::StateAction;
 use crate::error::AppError;
+use imports::ExportFormat;
 
 pub use contract::Contract;
 
@@ -69,6 +71,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(auth::me)
                 .service(customers::list)
                 .service(customers::create)
+                // fixed paths before /customers/{id}
+                .service(imports::export_customers)
                 .service(customers::read)
                 .service(customers::update)
                 .service(customers::vehicles_of)
@@ -77,7 +81,6 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(vehicles::update)
                 .service(vehicles::record_mileage)
                 .service(vehicles::mileage_history)
-                .service(vehicles::remove_mileage)
                 .service(vehicles::remove_mileage)
                 .service(capacity::get_capacity)
                 .service(capacity::put_capacity)
@@ -97,7 +100,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(appointments::history)
                 .service(appointments::reschedule)
                 .service(appointments::act)
-                .service(inbox::list),
+                .service(inbox::list)
+                .service(imports::import_customers)
+                .service(imports::read)
+                .service(imports::report_csv),
         );
 }
 
@@ -108,11 +114,10 @@ pub fn openapi() -> serde_json::Value {
         .openapi(Frame::openapi())
         .configure(routes)
         .split_for_parts();
-    // a type named only in a path parameter is referenced but not collected
-    doc.components
-        .get_or_insert_with(Default::default)
-        .schemas
-        .insert(StateAction::name().into(), StateAction::schema());
+    // a type named only in a path or query parameter is referenced but not collected
+    let schemas = &mut doc.components.get_or_insert_with(Default::default).schemas;
+    schemas.insert(StateAction::name().into(), StateAction::schema());
+    schemas.insert(ExportFormat::name().into(), ExportFormat::schema());
     contract::finish(doc)
 }
 

@@ -68,6 +68,7 @@ pub struct UnknownValue {
 pub mod appointment;
 pub mod customer;
 pub mod dates;
+pub mod import;
 pub mod maintenance;
 pub mod message;
 pub mod money;

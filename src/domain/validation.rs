@@ -1,9 +1,9 @@
 //! Field-level validation problems, gathered so that one answer lists them all.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One problem with one input field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// JSON path of the field, e.g. `vin` or `birthday.month`.
     pub field: String,

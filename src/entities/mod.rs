@@ -8,6 +8,9 @@ pub mod customer;
 pub mod dealer;
 pub mod dealer_schedule;
 pub mod idempotency_key;
+pub mod import_file;
+pub mod import_job;
+pub mod import_rejection;
 pub mod inbox_message;
 pub mod login_failure;
 pub mod menu_item;
@@ -76,6 +79,7 @@ macro_rules! string_column {
 
 use crate::domain::appointment::{AppointmentState, Source};
 use crate::domain::customer::{Calendar, Channel, Locale};
+use crate::domain::import::JobState;
 use crate::domain::vehicle::MileageSource;
 
 string_column!(
@@ -84,5 +88,6 @@ string_column!(
     Calendar,
     MileageSource,
     AppointmentState,
-    Source
+    Source,
+    JobState
 );

@@ -117,20 +117,25 @@ pub struct CustomerPage {
     pub next_cursor: Option<String>,
 }
 
+/// The stored birthday, when all its parts are there.
+pub fn birthday_of(m: &customer::Model) -> Option<Birthday> {
+    match (m.birthday_calendar, m.birthday_month, m.birthday_day) {
+        (Some(calendar), Some(month), Some(day)) => Some(Birthday {
+            calendar,
+            month: month as u8,
+            day: day as u8,
+            leap: m.birthday_leap.unwrap_or(false),
+            year: m.birthday_year,
+        }),
+        _ => None,
+    }
+}
+
 impl TryFrom<customer::Model> for Customer {
     type Error = AppError;
 
     fn try_from(m: customer::Model) -> Result<Self, AppError> {
-        let birthday = match (m.birthday_calendar, m.birthday_month, m.birthday_day) {
-            (Some(calendar), Some(month), Some(day)) => Some(Birthday {
-                calendar,
-                month: month as u8,
-                day: day as u8,
-                leap: m.birthday_leap.unwrap_or(false),
-                year: m.birthday_year,
-            }),
-            _ => None,
-        };
+        let birthday = birthday_of(&m);
         Ok(Customer {
             id: m.id,
             dealer_id: m.dealer_id,
@@ -388,6 +393,33 @@ pub async fn list(
 ) -> AppResult<CustomerPage> {
     actor.require(READERS)?;
     let limit = page_limit(limit)?;
+    let mut query = filtered(actor, q);
+    if let Some(c) = cursor {
+        query = query.filter(customer::Column::Id.gt(decode_cursor(c)?));
+    }
+    let mut rows = query
+        .order_by_asc(customer::Column::Id)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let next_cursor = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| encode_cursor(r.id))
+    } else {
+        None
+    };
+    Ok(CustomerPage {
+        items: rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<AppResult<_>>()?,
+        next_cursor,
+    })
+}
+
+/// The customers the actor may see that match `q` (the list's and the
+/// export's filter): a name prefix, a phone, a plate, a VIN or its tail.
+pub fn filtered(actor: &Actor, q: Option<&str>) -> sea_orm::Select<customer::Entity> {
     let mut query = customer::Entity::find();
     if let Some(own) = actor.customer_id {
         query = query.filter(customer::Column::Id.eq(own));
@@ -424,27 +456,7 @@ pub async fn list(
         }
         query = query.filter(any);
     }
-    if let Some(c) = cursor {
-        query = query.filter(customer::Column::Id.gt(decode_cursor(c)?));
-    }
-    let mut rows = query
-        .order_by_asc(customer::Column::Id)
-        .limit(limit + 1)
-        .all(db)
-        .await?;
-    let next_cursor = if rows.len() as u64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| encode_cursor(r.id))
-    } else {
-        None
-    };
-    Ok(CustomerPage {
-        items: rows
-            .into_iter()
-            .map(TryInto::try_into)
-            .collect::<AppResult<_>>()?,
-        next_cursor,
-    })
+    query
 }
 
 fn escape_like(s: &str) -> String {

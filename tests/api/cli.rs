@@ -117,11 +117,12 @@ async fn the_import_command_reports_rejected_lines_and_a_dry_run_saves_nothing()
         "",
     );
     assert!(ok, "{out}");
+    // the reasons in Chinese by default, every one of the line's
     assert!(
         out.contains("dry run")
-            && out.contains("line 3: ")
-            && out.contains("phone")
-            && out.contains("vin"),
+            && out.contains("(UTF-8)")
+            && out.contains("line 3: 手机：不是大陆手机号")
+            && out.contains("；车架号：必须是 17 位（实际 2 位）"),
         "{out}"
     );
     assert_eq!(
@@ -142,4 +143,139 @@ async fn the_import_command_reports_rejected_lines_and_a_dry_run_saves_nothing()
             .len(),
         1
     );
+}
+
+#[tokio::test]
+async fn the_import_command_reads_gb18030_and_workbooks_and_writes_a_report_of_rejected_rows() {
+    let app = spawn_app().await;
+    let (_, token) = app
+        .staff("STAR", servicelane::domain::Role::ServiceManager)
+        .await;
+    let text = format!(
+        "姓名,手机,车架号,车牌,品牌,车型,生日\n王伟,13800000099,{},京A99999,大众,朗逸,农历08-15\n坏行,123,XX,京A1,a,b,someday\n李四,13800000098,{},,丰田,卡罗拉,\n",
+        vin(77),
+        vin(78)
+    );
+    let (gb, _, _) = encoding_rs::GB18030.encode(&text);
+    let file = app.data_dir.join("客户.csv");
+    std::fs::write(&file, &gb).unwrap();
+    let path = file.to_str().unwrap();
+    let report = app.data_dir.join("rejected.csv");
+    let report_path = report.to_str().unwrap();
+    let (ok, out) = servicelane(
+        &app,
+        &format!("import customers {path} --dealer STAR --report {report_path} --locale en"),
+        "",
+    );
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("3 rows (GB18030): 2 customers created")
+            && out.contains("line 3: birthday: 'someday' is not YYYY-MM-DD")
+            && out.contains("; phone: is not a mainland mobile number"),
+        "{out}"
+    );
+    let written = std::fs::read(&report).unwrap();
+    assert!(written.starts_with(b"\xEF\xBB\xBF"), "a BOM for Excel");
+    let mut rows = csv::Reader::from_reader(&written[3..]);
+    assert_eq!(
+        rows.headers().unwrap().iter().collect::<Vec<_>>(),
+        [
+            "line",
+            "reasons",
+            "姓名",
+            "手机",
+            "车架号",
+            "车牌",
+            "品牌",
+            "车型",
+            "生日"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(&rows[0][0], "3");
+    let reasons: Vec<&str> = rows[0][1].split("; ").collect();
+    assert_eq!(
+        reasons
+            .iter()
+            .map(|r| r.split(':').next().unwrap())
+            .collect::<Vec<_>>(),
+        ["birthday", "phone", "vin", "plate"],
+        "{reasons:?}"
+    );
+    assert_eq!(
+        rows[0].iter().skip(2).collect::<Vec<_>>(),
+        ["坏行", "123", "XX", "京A1", "a", "b", "someday"]
+    );
+
+    // the same in Chinese
+    let (ok, out) = servicelane(
+        &app,
+        &format!("import customers {path} --dealer STAR --encoding gbk --report {report_path}"),
+        "",
+    );
+    assert!(
+        ok && out.contains("(GBK): 0 customers created, 2 already there"),
+        "{out}"
+    );
+    let written = String::from_utf8(std::fs::read(&report).unwrap()).unwrap();
+    assert!(written.starts_with("\u{feff}行号,原因,姓名"), "{written}");
+    assert!(written.contains("手机：不是大陆手机号"), "{written}");
+
+    // a byte that is no encoding's stops the import before anything is saved
+    let mut bad = gb.to_vec();
+    let third = bad
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(2)
+        .unwrap()
+        .0
+        + 1;
+    bad.insert(third + 2, 0xFF);
+    std::fs::write(&file, &bad).unwrap();
+    let (ok, out) = servicelane(&app, &format!("import customers {path} --dealer STAR"), "");
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(
+            "line 4, byte 3: byte 0xFF cannot be read as UTF-8, UTF-16 (with BOM) or GB18030"
+        ),
+        "{out}"
+    );
+
+    // a workbook: the sheet named, a phone typed as a number
+    let xlsx = app.data_dir.join("客户.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    book.add_worksheet().set_name("封面").unwrap();
+    let sheet = book.add_worksheet();
+    sheet.set_name("名单").unwrap();
+    for (c, h) in ["姓名", "手机", "车架号", "品牌", "车型"]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    sheet.write_string(1, 0, "周六").unwrap();
+    sheet.write_number(1, 1, 13800000097.0).unwrap();
+    sheet.write_string(1, 2, vin(79)).unwrap();
+    sheet.write_string(1, 3, "大众").unwrap();
+    sheet.write_string(1, 4, "帕萨特").unwrap();
+    book.save(&xlsx).unwrap();
+    let xlsx = xlsx.to_str().unwrap();
+    let (ok, out) = servicelane(&app, &format!("import customers {xlsx} --dealer STAR"), "");
+    assert!(
+        !ok && out.contains("the sheet '封面' is empty (the workbook has: 封面, 名单)"),
+        "{out}"
+    );
+    let (ok, out) = servicelane(
+        &app,
+        &format!("import customers {xlsx} --dealer STAR --sheet 名单"),
+        "",
+    );
+    assert!(
+        ok && out.contains("1 rows (xlsx): 1 customers created"),
+        "{out}"
+    );
+    let found = app.get("/api/v1/customers?q=13800000097", &token).await;
+    assert_eq!(found.body["items"][0]["name"], "周六", "{}", found.body);
 }

@@ -7,9 +7,11 @@ use reqwest::StatusCode;
 use serde::Serialize;
 use serde_json::Value;
 use servicelane::api::auth::OtpStatus;
+use servicelane::api::imports::ExportFormat;
 use servicelane::domain::Role;
 use servicelane::domain::appointment::{AppointmentState, Source, StateAction, WarningKind};
 use servicelane::domain::customer::{Calendar, Channel, ConsentSource, Locale, Purpose};
+use servicelane::domain::import::JobState;
 use servicelane::domain::maintenance::DueReason;
 use servicelane::domain::message::MessageKind;
 use servicelane::domain::role::ActorKind;
@@ -75,6 +77,11 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
         ("ActorKind", wire(ActorKind::ALL)),
         ("Role", wire(&Role::ALL)),
         ("OtpStatus", wire(&[OtpStatus::SentIfKnown])),
+        ("JobState", wire(JobState::ALL)),
+        (
+            "ExportFormat",
+            wire(&[ExportFormat::Csv, ExportFormat::Xlsx]),
+        ),
     ])
 }
 

@@ -524,3 +524,64 @@ pub fn vin(n: u32) -> String {
         .unwrap()
         .to_string()
 }
+
+/// A multipart/form-data body: (content type, bytes). Each part is
+/// (name, file name, content).
+pub fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = format!("----servicelane{}", Uuid::now_v7().simple());
+    let mut body = Vec::new();
+    for (name, file_name, content) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match file_name {
+            Some(f) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+impl TestApp {
+    /// Uploads a customer file to `POST /api/v1/imports/customers`.
+    pub async fn upload_import(
+        &self,
+        token: &str,
+        file_name: &str,
+        file: &[u8],
+        fields: &[(&str, &str)],
+    ) -> Answer {
+        let mut parts: Vec<(&str, Option<&str>, &[u8])> = vec![("file", Some(file_name), file)];
+        parts.extend(fields.iter().map(|(k, v)| (*k, None, v.as_bytes())));
+        let (content_type, body) = multipart(&parts);
+        self.send(
+            self.http
+                .post(self.url("/api/v1/imports/customers"))
+                .bearer_auth(token)
+                .header("content-type", content_type)
+                .body(body),
+        )
+        .await
+    }
+
+    /// Polls an import job until it is done or failed; returns every answer seen.
+    pub async fn wait_for_import(&self, token: &str, id: &str) -> Vec<Value> {
+        let mut seen = Vec::new();
+        for _ in 0..6000 {
+            let a = self.get(&format!("/api/v1/imports/{id}"), token).await;
+            assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+            let state = a.body["state"].as_str().unwrap().to_string();
+            seen.push(a.body);
+            if state == "done" || state == "failed" {
+                return seen;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("import {id} did not finish");
+    }
+}
