@@ -549,7 +549,11 @@ async fn import_row(
     };
     let db_err = |err: sea_orm::DbErr| FieldErrors::single("database", err.to_string());
 
-    let phone = customer_am.phone.clone().unwrap();
+    // validate_new always sets phone, VIN and plate; read them without a panic
+    // all the same, as a worker that panics stops every later job
+    let Some(phone) = customer_am.phone.try_as_ref().cloned() else {
+        return Err(FieldErrors::single("phone", "must not be empty"));
+    };
     let known = dry.as_ref().and_then(|d| d.customers.get(&phone).copied());
     let customer_id = match known {
         Some(id) => Some(id),
@@ -564,7 +568,9 @@ async fn import_row(
     let mut counts = Counts::default();
     let mut new_vehicle = None;
     if let Some(mut vehicle_am) = vehicle_am {
-        let vin = vehicle_am.vin.clone().unwrap();
+        let Some(vin) = vehicle_am.vin.try_as_ref().cloned() else {
+            return Err(FieldErrors::single("vin", "must not be empty"));
+        };
         let known = dry.as_ref().and_then(|d| d.vins.get(&vin).copied());
         let owner = match known {
             Some(owner) => Some(owner),
@@ -585,7 +591,7 @@ async fn import_row(
                 ));
             }
             None => {
-                if let Some(plate) = vehicle_am.plate.clone().unwrap() {
+                if let Some(plate) = vehicle_am.plate.try_as_ref().cloned().flatten() {
                     let clash = dry.as_ref().is_some_and(|d| d.plates.contains(&plate))
                         || vehicle::Entity::find()
                             .filter(vehicle::Column::DealerId.eq(dealer_id))
@@ -629,7 +635,7 @@ async fn import_row(
         vehicle_am.customer_id = Set(customer_id);
         match dry {
             Some(d) => {
-                if let Some(p) = vehicle_am.plate.clone().unwrap() {
+                if let Some(p) = vehicle_am.plate.try_as_ref().cloned().flatten() {
                     d.plates.insert(p);
                 }
                 d.vins.insert(vin, customer_id);
