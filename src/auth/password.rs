@@ -155,7 +155,11 @@ impl Passwords {
             me.with_memory(|m| verify_now(password.as_bytes(), &hash, &me.params, m))
         })
         .await
-        .unwrap_or(false);
+        .unwrap_or_else(|e| {
+            // a wrong password to the caller, but not silently to us
+            tracing::error!(error = %e, "password verification did not finish");
+            false
+        });
         Ok(ok && known)
     }
 }
