@@ -12,6 +12,15 @@ use futures_util::FutureExt;
 
 use crate::error::AppError;
 
+/// What a caught panic said (`panic!` carries a `&str` or a `String`).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic".into())
+}
+
 /// Middleware (with `actix_web::middleware::from_fn`): runs the rest of the
 /// chain under `catch_unwind`. A caught panic becomes `AppError::Internal`,
 /// which the server answers as 500 problem+json and logs with its cause. (The
@@ -25,11 +34,7 @@ pub async fn catch_panic(
     match AssertUnwindSafe(next.call(req)).catch_unwind().await {
         Ok(res) => res,
         Err(payload) => {
-            let what = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a non-string panic".into());
+            let what = panic_message(payload.as_ref());
             tracing::error!(%method, %path, panic = %what, "handler panicked");
             Err(AppError::Internal(anyhow::anyhow!(
                 "panic while serving {method} {path}: {what}"

@@ -40,7 +40,7 @@ pub struct ImportUpload {
     responses((status = 202, description = "the job, queued", body = ImportJob, headers(("Location" = String))),
         (status = 400, description = "not a multipart/form-data body", body = Problem),
         (status = 413, description = "the file is larger than `imports.max_upload_bytes`", body = Problem),
-        (status = 422, description = "no file, an unknown field, or a file that cannot be read (the line and byte where decoding failed, a missing column, an unknown sheet)", body = Problem)))]
+        (status = 422, description = "no file, an unknown field, a field sent twice, or a file that cannot be read (the line and byte where decoding failed, a missing column, an unknown sheet)", body = Problem)))]
 #[post("/imports/customers")]
 pub async fn import_customers(
     state: web::Data<AppState>,
@@ -79,9 +79,16 @@ async fn read_upload(req: &HttpRequest, payload: web::Payload, limit: usize) -> 
     let mut form = Multipart::new(req.headers(), payload);
     let mut upload = Upload::default();
     let mut file = None;
+    // each field once: the form then holds at most the file's limit and three
+    // short values, even sent chunked with no Content-Length to check above
+    let mut seen: Vec<String> = Vec::new();
     while let Some(field) = form.next().await {
         let mut field = field.map_err(bad)?;
         let name = field.name().unwrap_or_default().to_string();
+        if seen.contains(&name) {
+            return Err(AppError::field(name.as_str(), "is sent more than once"));
+        }
+        seen.push(name.clone());
         match name.as_str() {
             "file" => {
                 let file_name = field

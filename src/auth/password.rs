@@ -77,6 +77,13 @@ impl Passwords {
         let taken = self.memories.lock().ok().and_then(|mut m| m.pop());
         let mut memory = taken.unwrap_or_default();
         let result = f(&mut memory);
+        // a stored hash of a higher cost grew it: give the excess back, so the
+        // pool stays at `slots × memory_kib` as the module promises
+        let ours = self.params.block_count();
+        if memory.len() > ours {
+            memory.truncate(ours);
+            memory.shrink_to_fit();
+        }
         if let Ok(mut m) = self.memories.lock() {
             m.push(memory);
         }
@@ -145,32 +152,57 @@ impl Passwords {
         let me = self.clone();
         let ok = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            me.with_memory(|m| verify_now(password.as_bytes(), &hash, m))
+            me.with_memory(|m| verify_now(password.as_bytes(), &hash, &me.params, m))
         })
         .await
-        .unwrap_or(false);
+        .unwrap_or_else(|e| {
+            // a wrong password to the caller, but not silently to us
+            tracing::error!(error = %e, "password verification did not finish");
+            false
+        });
         Ok(ok && known)
     }
 }
 
+/// The costliest stored hash that is computed at all, per parameter (or ours,
+/// when ours is higher). A hash written at a stronger setting than ours still
+/// verifies (RFC 9106's 64 MiB with t=3 and p=4, OWASP's t up to 5), but a
+/// stored string is not trusted to size the work: `m` is a u32 of KiB, so a
+/// crafted `m=4294967295` would ask for 4 TiB (an allocation failure aborts
+/// the whole process, no panic to catch) and `t=4294967295` would hold a slot
+/// for hours.
+const STORED_MAX_MEMORY_KIB: u32 = 64 * 1024;
+const STORED_MAX_ITERATIONS: u32 = 8;
+const STORED_MAX_LANES: u32 = 8;
+
+fn within_ceiling(stored: &Params, ours: &Params) -> bool {
+    stored.m_cost() <= ours.m_cost().max(STORED_MAX_MEMORY_KIB)
+        && stored.t_cost() <= ours.t_cost().max(STORED_MAX_ITERATIONS)
+        && stored.p_cost() <= ours.p_cost().max(STORED_MAX_LANES)
+}
+
 /// Whether `password` matches the PHC string `hash` (parameters, salt and
 /// length as stored), computed in `memory`; the comparison is constant-time.
-fn verify_now(password: &[u8], hash: &str, memory: &mut Vec<Block>) -> bool {
+/// Only what we write is accepted: argon2id, version 19, a cost within
+/// [`within_ceiling`] of `ours`; anything else is `false`, never a panic.
+fn verify_now(password: &[u8], hash: &str, ours: &Params, memory: &mut Vec<Block>) -> bool {
     let mut check = || -> argon2::password_hash::Result<bool> {
         let h = PasswordHash::new(hash)?;
         let (Some(salt), Some(expected)) = (h.salt, h.hash) else {
             return Ok(false);
         };
-        let algorithm = Algorithm::try_from(h.algorithm)?;
-        let version = h
-            .version
-            .map(Version::try_from)
-            .transpose()?
-            .unwrap_or_default();
+        if Algorithm::try_from(h.algorithm)? != Algorithm::Argon2id
+            || h.version.map(Version::try_from).transpose()? != Some(Version::V0x13)
+        {
+            return Ok(false);
+        }
         let params = Params::try_from(&h)?;
+        if !within_ceiling(&params, ours) {
+            return Ok(false);
+        }
         let computed = compute(
-            algorithm,
-            version,
+            Algorithm::Argon2id,
+            Version::V0x13,
             &params,
             password,
             salt,
@@ -279,6 +311,83 @@ mod tests {
                 .await
                 .unwrap()
         );
+    }
+
+    /// A PHC string with the given algorithm and parameters, a valid salt and
+    /// a 32-byte output of zeros.
+    fn crafted(algorithm: &str, params: &str) -> String {
+        format!(
+            "${algorithm}$v=19${params}$c2FsdHNhbHRzYWx0${}",
+            "A".repeat(43)
+        )
+    }
+
+    #[tokio::test]
+    async fn a_crafted_stored_hash_is_refused_before_any_work() {
+        let p = passwords();
+        // without the ceiling, the first asks for 4 TiB and aborts the
+        // process; the second computes for hours
+        for hash in [
+            crafted("argon2id", "m=4294967295,t=1,p=1"),
+            crafted("argon2id", "m=8,t=4294967295,p=1"),
+            crafted("argon2id", "m=134217720,t=1,p=16777215"),
+            // not what we write
+            crafted("argon2i", "m=1024,t=1,p=1"),
+            crafted("argon2d", "m=1024,t=1,p=1"),
+            crafted("argon2id", "m=1024,t=1,p=1").replace("$v=19", ""),
+            crafted("argon2id", "m=1024,t=1,p=1").replace("v=19", "v=16"),
+            crafted("argon2id", "m=1024,t=1,p=1,x=1"),
+        ] {
+            assert!(
+                !p.verify("x".into(), Some(hash.clone())).await.unwrap(),
+                "{hash}"
+            );
+        }
+        // a stronger setting than ours within the ceiling is still computed
+        let ours = Params::new(1024, 1, 1, None).unwrap();
+        assert!(within_ceiling(
+            &Params::new(64 * 1024, 3, 4, None).unwrap(),
+            &ours
+        ));
+        assert!(within_ceiling(
+            &Params::new(7168, 5, 1, None).unwrap(),
+            &ours
+        ));
+        assert!(!within_ceiling(
+            &Params::new(64 * 1024 + 1, 1, 1, None).unwrap(),
+            &ours
+        ));
+        assert!(!within_ceiling(
+            &Params::new(1024, 9, 1, None).unwrap(),
+            &ours
+        ));
+        assert!(!within_ceiling(
+            &Params::new(1024, 1, 9, None).unwrap(),
+            &ours
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_costlier_stored_hash_does_not_grow_the_pool_for_good() {
+        let p = passwords();
+        let argon = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8192, 1, 1, None).unwrap(),
+        );
+        let theirs = argon
+            .hash_password(b"battery staple", &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string();
+        assert!(
+            p.verify("battery staple".into(), Some(theirs))
+                .await
+                .unwrap()
+        );
+        let memories = p.memories.lock().unwrap();
+        assert_eq!(memories.len(), 1);
+        assert_eq!(memories[0].len(), p.params.block_count());
+        assert!(memories[0].capacity() < 8192, "{}", memories[0].capacity());
     }
 
     #[tokio::test]

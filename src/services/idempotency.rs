@@ -212,13 +212,23 @@ pub async fn complete(
     Ok(res.rows_affected == 1)
 }
 
-/// After the work failed: an error the client caused is kept as the answer
-/// (a retry gets it again); our own failure frees the key for another try.
-pub async fn fail(db: &impl ConnectionTrait, r: &Reservation, error: &AppError) -> AppResult<()> {
-    if matches!(
+/// Whether an error frees the key rather than being kept as the answer: our
+/// own failures (5xx) and the answers that say "try again" (a lost race, in
+/// progress, too many requests). Kept and replayed, a 503 or 429 with
+/// `Retry-After` would answer every retry the same, for good.
+fn frees_key(error: &AppError) -> bool {
+    matches!(
         error,
-        AppError::Internal(_) | AppError::InProgress { .. } | AppError::ChangedMeanwhile(_)
-    ) {
+        AppError::InProgress { .. }
+            | AppError::ChangedMeanwhile(_)
+            | AppError::TooManyRequests { .. }
+    ) || actix_web::ResponseError::status_code(error).is_server_error()
+}
+
+/// After the work failed: an error the client caused is kept as the answer
+/// (a retry gets it again); see [`frees_key`] for the others.
+pub async fn fail(db: &impl ConnectionTrait, r: &Reservation, error: &AppError) -> AppResult<()> {
+    if frees_key(error) {
         idempotency_key::Entity::delete_many()
             .filter(row_of(r))
             .filter(idempotency_key::Column::Status.eq(IN_PROGRESS))
@@ -244,6 +254,24 @@ pub async fn fail(db: &impl ConnectionTrait, r: &Reservation, error: &AppError) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failures_that_say_try_again_free_the_key_and_client_errors_are_kept() {
+        assert!(frees_key(&AppError::Internal(anyhow::anyhow!("db down"))));
+        assert!(frees_key(&AppError::Busy {
+            retry_after_secs: 1
+        }));
+        assert!(frees_key(&AppError::TooManyRequests {
+            retry_after_secs: 1
+        }));
+        assert!(frees_key(&AppError::InProgress {
+            retry_after_secs: 1
+        }));
+        assert!(frees_key(&AppError::ChangedMeanwhile("x".into())));
+        assert!(!frees_key(&AppError::NotFound));
+        assert!(!frees_key(&AppError::Conflict("slot taken".into())));
+        assert!(!frees_key(&AppError::field("vehicle_id", "unknown")));
+    }
 
     #[test]
     fn a_key_is_1_to_255_visible_ascii_characters() {

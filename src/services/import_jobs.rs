@@ -15,10 +15,12 @@
 //! again from the top. A job taken over `MAX_ATTEMPTS` times is marked failed
 //! rather than retried forever.
 
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use actix_web::web;
 use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
     QueryFilter, QueryOrder, Set, TransactionTrait,
@@ -182,18 +184,13 @@ pub async fn submit(
         encoding: Set(table.encoding.clone()),
         sheet: Set(upload.sheet),
         rows_total: Set(i32::try_from(table.rows.len()).unwrap_or(i32::MAX)),
-        rows_done: Set(0),
-        customers_created: Set(0),
-        customers_existing: Set(0),
-        vehicles_created: Set(0),
-        vehicles_existing: Set(0),
-        rejected: Set(0),
         error: Set(None),
         attempts: Set(0),
         heartbeat_at: Set(None),
         created_at: Set(now),
         started_at: Set(None),
         finished_at: Set(None),
+        ..nothing_done()
     };
     let txn = state.db.begin().await?;
     let job = job.insert(&txn).await?;
@@ -206,6 +203,19 @@ pub async fn submit(
     txn.commit().await?;
     state.import_wakeup.notify_one();
     Ok(job.into())
+}
+
+/// Progress and counts at zero: a new job, or a dry run started again.
+fn nothing_done() -> import_job::ActiveModel {
+    import_job::ActiveModel {
+        rows_done: Set(0),
+        customers_created: Set(0),
+        customers_existing: Set(0),
+        vehicles_created: Set(0),
+        vehicles_existing: Set(0),
+        rejected: Set(0),
+        ..Default::default()
+    }
 }
 
 /// A job of the actor's dealer, or 404.
@@ -347,7 +357,19 @@ pub async fn run_next(state: &AppState) -> anyhow::Result<Option<Uuid>> {
     if job.state == JobState::Running {
         tracing::warn!(job = %job.id, rows_done = job.rows_done, "resuming an import job whose worker stopped");
     }
-    if let Err(e) = run(state, &job, attempts).await {
+    // a panic would end the worker's task, and with it every later job (they
+    // would wait as `queued` until a restart): it fails this job instead
+    let outcome = match AssertUnwindSafe(run(state, &job, attempts))
+        .catch_unwind()
+        .await
+    {
+        Ok(outcome) => outcome,
+        Err(payload) => Err(anyhow::anyhow!(
+            "the import stopped on an internal error: {}",
+            crate::panic_guard::panic_message(payload.as_ref())
+        )),
+    };
+    if let Err(e) = outcome {
         tracing::error!(job = %job.id, error = ?e, "import job failed");
         finish(
             db,
@@ -385,15 +407,7 @@ async fn run(state: &AppState, job: &import_job::Model, attempts: i32) -> anyhow
             .exec(&txn)
             .await?;
         import_job::Entity::update_many()
-            .set(import_job::ActiveModel {
-                rows_done: Set(0),
-                customers_created: Set(0),
-                customers_existing: Set(0),
-                vehicles_created: Set(0),
-                vehicles_existing: Set(0),
-                rejected: Set(0),
-                ..Default::default()
-            })
+            .set(nothing_done())
             .filter(import_job::Column::Id.eq(job.id))
             .filter(import_job::Column::Attempts.eq(attempts))
             .exec(&txn)

@@ -788,6 +788,37 @@ async fn an_upload_over_the_limit_is_refused_with_413() {
     assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.body);
 }
 
+#[tokio::test]
+async fn a_form_field_sent_twice_is_refused_naming_it() {
+    let app = spawn_app_with(&[("SERVICELANE__IMPORTS__MAX_UPLOAD_BYTES", "1000")]).await;
+    let (_, token) = app.staff("STAR", Role::DealerAdmin).await;
+    // two files each under the limit, together over it: one form, one file
+    let part = format!(
+        "{}\n{}",
+        HEADER.join(","),
+        "王小明,13800000001\n".repeat(20)
+    );
+    let file = ("file", Some("a.csv"), part.as_bytes());
+    let dry_run: (&str, Option<&str>, &[u8]) = ("dry_run", None, b"true");
+    for (parts, twice) in [
+        (vec![file, file], "file"),
+        (vec![file, dry_run, dry_run], "dry_run"),
+    ] {
+        let (ct, body) = multipart(&parts);
+        let a = app
+            .send(
+                app.http
+                    .post(app.url("/api/v1/imports/customers"))
+                    .bearer_auth(&token)
+                    .header("content-type", ct)
+                    .body(body),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+        assert_eq!(a.problem_fields(), [twice]);
+    }
+}
+
 async fn download(app: &TestApp, token: &str, path: &str) -> Vec<u8> {
     let r = app
         .http
