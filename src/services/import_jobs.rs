@@ -416,8 +416,8 @@ async fn run(state: &AppState, job: &import_job::Model, attempts: i32) -> anyhow
                     Ok(import_rejection::ActiveModel {
                         job_id: Set(job.id),
                         line: Set(i64::try_from(r.line)?),
-                        values: Set(serde_json::to_value(&r.values)?),
-                        reasons: Set(serde_json::to_value(&r.reasons)?),
+                        values: Set(storable(serde_json::to_value(&r.values)?)),
+                        reasons: Set(storable(serde_json::to_value(&r.reasons)?)),
                     })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
@@ -475,6 +475,19 @@ async fn run(state: &AppState, job: &import_job::Model, attempts: i32) -> anyhow
     }
     finish(db, job, attempts, JobState::Done, None, state.clock.now()).await?;
     Ok(())
+}
+
+/// A rejected row as PostgreSQL's json can hold it: a NUL read from the file
+/// (in a cell, or quoted by a reason) cannot be stored there and would fail
+/// the whole job, so the report shows it as U+FFFD.
+fn storable(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::String(s) if s.contains('\0') => Value::String(s.replace('\0', "\u{FFFD}")),
+        Value::Array(a) => Value::Array(a.into_iter().map(storable).collect()),
+        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, storable(v))).collect()),
+        v => v,
+    }
 }
 
 /// Ends a job and drops its file.

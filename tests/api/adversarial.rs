@@ -1,0 +1,42 @@
+//! Defects found by an adversarial run from the outside (bad input, races,
+//! crashes), each reproduced here on the database the suite runs on.
+
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+use servicelane::domain::Role;
+
+#[tokio::test]
+async fn a_nul_byte_in_a_rejected_row_is_reported_and_does_not_fail_the_import() {
+    let app = spawn_app().await;
+    let (_, token) = app.staff("STAR", Role::ServiceManager).await;
+    // PostgreSQL's json cannot hold U+0000: the rejected row's values (and a
+    // reason quoting the bad date) used to fail the whole job there
+    let csv = "name,phone,vin,plate,make,model,purchase_date,notes\n\
+               Zh\0ang,13900000001,,,,,,\n\
+               Li,13900000002,,,,,20\x0024-01-01,a\0b\n\
+               Wang,13900000003,,,,,,\n";
+    let a = app
+        .upload_import(&token, "nul.csv", csv.as_bytes(), &[])
+        .await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.body);
+    let id = a.body["id"].as_str().unwrap().to_string();
+    let seen = app.wait_for_import(&token, &id).await;
+    let end = seen.last().unwrap();
+    assert_eq!(end["state"], "done", "{end}");
+    assert_eq!(end["counts"]["customers_created"], 1, "{end}");
+    assert_eq!(end["counts"]["rejected"], 2, "{end}");
+    let report = app.get(&format!("/api/v1/imports/{id}"), &token).await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.body);
+    let rows = report.body["rejected"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{}", report.body);
+    assert_eq!(rows[0]["values"][0]["value"], "Zh\u{FFFD}ang");
+    let csv = app
+        .send(
+            app.http
+                .get(app.url(&format!("/api/v1/imports/{id}/report.csv")))
+                .bearer_auth(&token),
+        )
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+}
