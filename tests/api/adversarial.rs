@@ -40,3 +40,38 @@ async fn a_nul_byte_in_a_rejected_row_is_reported_and_does_not_fail_the_import()
         .await;
     assert_eq!(csv.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_workbook_with_one_stray_cell_far_away_is_refused_not_allocated() {
+    use rust_xlsxwriter::Workbook;
+    let app = spawn_app().await;
+    let (_, token) = app.staff("STAR", Role::DealerAdmin).await;
+    // a 6 KB file: calamine used to allocate the grid from A1 to XFD1048576
+    // (512 GiB) and the allocation failure aborted the whole server
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in ["name", "phone", "vin", "plate", "make", "model"]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    sheet.write_string(1, 0, "王小明").unwrap();
+    sheet.write_string(1, 1, "13900000001").unwrap();
+    sheet.write_number(1_048_575, 16_383, 1.0).unwrap();
+    let file = book.save_to_buffer().unwrap();
+    let a = app.upload_import(&token, "stray.xlsx", &file, &[]).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+    assert_eq!(a.problem_fields(), ["file"]);
+    assert!(
+        a.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("spans more than"),
+        "{}",
+        a.body
+    );
+    // the server is still there
+    let me = app.get("/api/v1/me", &token).await;
+    assert_eq!(me.status, StatusCode::OK);
+}
