@@ -75,3 +75,43 @@ async fn a_workbook_with_one_stray_cell_far_away_is_refused_not_allocated() {
     let me = app.get("/api/v1/me", &token).await;
     assert_eq!(me.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_row_another_import_writes_at_the_same_moment_counts_as_existing() {
+    use sea_orm::TransactionTrait;
+    use servicelane::services::import::{ReadOptions, import_rows, read_file};
+    let app = spawn_app().await;
+    if !app.database_url.starts_with("postgres") {
+        // SQLite has one writer: two imports cannot interleave a look-up and an insert
+        return;
+    }
+    let dealer = app.dealer("STAR").await;
+    let csv = "name,phone,vin,plate,make,model\n王小明,13900000001,,,,\n";
+    let table = read_file(csv.as_bytes(), &ReadOptions::default()).unwrap();
+    let now = app.clock.now_utc();
+    // two instances' jobs at the same row: the first has inserted it, not committed
+    let first = app.state.db.begin().await.unwrap();
+    let a = import_rows(&first, dealer, &table, 0..1, now, None)
+        .await
+        .unwrap();
+    assert_eq!(a.counts.customers_created, 1);
+    let (db, t) = (app.state.db.clone(), table.clone());
+    let second = tokio::spawn(async move {
+        let txn = db.begin().await.unwrap();
+        let b = import_rows(&txn, dealer, &t, 0..1, now, None)
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+        b
+    });
+    // the second looked the phone up before the first committed, and waits on its insert
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    first.commit().await.unwrap();
+    let b = second.await.unwrap();
+    assert!(
+        b.rejected.is_empty(),
+        "rejected as a database error: {:?}",
+        b.rejected
+    );
+    assert_eq!(b.counts.customers_existing, 1);
+}
