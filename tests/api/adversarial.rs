@@ -115,3 +115,25 @@ async fn a_row_another_import_writes_at_the_same_moment_counts_as_existing() {
     );
     assert_eq!(b.counts.customers_existing, 1);
 }
+
+#[tokio::test]
+async fn a_burst_of_code_requests_for_one_phone_stores_and_sends_one_code() {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    use servicelane::entities::otp_code;
+    let app = spawn_app().await;
+    let (_, token) = app.staff("STAR", Role::ServiceAdvisor).await;
+    app.create_customer(&token, "王小明", "13900000001").await;
+    // the one-a-minute rule was read before anything was written: a burst
+    // passed it together and sent up to the daily cap at once
+    let body = serde_json::json!({"dealer_code": "STAR", "phone": "13900000001"});
+    let burst = (0..10).map(|_| app.post("/api/v1/auth/otp", None, &body));
+    for a in futures_util::future::join_all(burst).await {
+        assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.body);
+    }
+    let codes = otp_code::Entity::find()
+        .filter(otp_code::Column::Phone.eq("+8613900000001"))
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(codes, 1);
+}
