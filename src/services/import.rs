@@ -35,6 +35,15 @@ pub use crate::domain::import::parse_birthday;
 /// Rows per transaction.
 pub const BATCH: usize = 500;
 
+/// Columns a file may have (Excel's old limit). A rejected row is reported
+/// with every column of the header, so without a bound a 20 KB file (a header
+/// of 20,000 empty columns, 200 short bad rows) grew to 100 MB of report and
+/// 2.4 GB of memory.
+pub const MAX_COLUMNS: usize = 256;
+
+/// Rejected rows an import job keeps for its report; the count goes on.
+pub const MAX_REPORTED: usize = 5_000;
+
 /// How to read the file: an encoding label overriding the guess
 /// (`utf-8`, `gbk`, `gb18030`, `utf-16le`…), a sheet overriding the first.
 #[derive(Debug, Clone, Default)]
@@ -98,6 +107,13 @@ pub fn read_file(bytes: &[u8], opts: &ReadOptions) -> Result<Table, ReadError> {
         let (text, encoding) = decode(bytes, opts.encoding.as_deref())?;
         read_csv(&text, encoding)?
     };
+    // each rejected row is reported with every column of the header
+    if table.headers.len() > MAX_COLUMNS {
+        return Err(ReadError::Unreadable(format!(
+            "the header has {} columns; at most {MAX_COLUMNS} are read",
+            table.headers.len()
+        )));
+    }
     for required in REQUIRED {
         if !table
             .headers

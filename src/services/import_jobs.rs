@@ -402,15 +402,27 @@ async fn run(state: &AppState, job: &import_job::Model, attempts: i32) -> anyhow
         start = 0;
     }
     let mut dry = job.dry_run.then(DryRun::default);
+    // what a resumed job already keeps (a restarted dry run starts from none)
+    let mut reported = if start == 0 {
+        0
+    } else {
+        usize::try_from(job.rejected).unwrap_or_default()
+    };
     while start < total {
         let end = (start + BATCH).min(total);
         let now = state.clock.now();
         let txn = db.begin().await?;
         let batch =
             import::import_rows(&txn, job.dealer_id, &table, start..end, now, dry.as_mut()).await?;
-        if !batch.rejected.is_empty() {
-            let rows = batch
-                .rejected
+        // the report keeps the first MAX_REPORTED rejected rows: a file of
+        // 30 MB of bad rows must not become a report that cannot be loaded
+        let keep = batch
+            .rejected
+            .len()
+            .min(import::MAX_REPORTED.saturating_sub(reported));
+        reported += keep;
+        if keep > 0 {
+            let rows = batch.rejected[..keep]
                 .iter()
                 .map(|r| {
                     Ok(import_rejection::ActiveModel {

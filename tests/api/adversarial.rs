@@ -137,3 +137,41 @@ async fn a_burst_of_code_requests_for_one_phone_stores_and_sends_one_code() {
         .unwrap();
     assert_eq!(codes, 1);
 }
+
+#[tokio::test]
+async fn a_small_file_cannot_grow_into_a_huge_report() {
+    let app = spawn_app().await;
+    let (_, token) = app.staff("STAR", Role::DealerAdmin).await;
+    // 20 KB: a header of 20,000 empty columns and 200 short bad rows used to
+    // make a 100 MB report (every row padded to the header) and 2.4 GB of memory
+    let wide = format!(
+        "name,phone,vin,plate,make,model{}\n{}",
+        ",".repeat(20_000),
+        "x,1\n".repeat(200)
+    );
+    let a = app
+        .upload_import(&token, "wide.csv", wide.as_bytes(), &[])
+        .await;
+    assert_eq!(a.problem_fields(), ["file"], "{}", a.body);
+    assert!(
+        a.body["detail"].as_str().unwrap().contains("at most 256"),
+        "{}",
+        a.body
+    );
+
+    // many bad rows: all counted, the first 5,000 kept for the report
+    let bad = format!(
+        "name,phone,vin,plate,make,model\n{}",
+        "x,1,,,,\n".repeat(5_100)
+    );
+    let a = app
+        .upload_import(&token, "bad.csv", bad.as_bytes(), &[])
+        .await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.body);
+    let id = a.body["id"].as_str().unwrap().to_string();
+    let seen = app.wait_for_import(&token, &id).await;
+    let end = seen.last().unwrap();
+    assert_eq!(end["state"], "done", "{end}");
+    assert_eq!(end["counts"]["rejected"], 5_100);
+    assert_eq!(end["rejected"].as_array().unwrap().len(), 5_000);
+}
