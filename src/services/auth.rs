@@ -6,7 +6,8 @@ use rand::Rng;
 use sea_orm::sea_query::{Expr, OnConflict};
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -335,20 +336,26 @@ pub async fn request_otp(state: &AppState, dealer_code: &str, phone: &str) -> Ap
         .one(&state.db)
         .await?;
     let a = &state.settings.auth;
+    // the quota row is taken first, in the transaction that stores the code:
+    // its lock (SQLite's one writer) queues parallel requests for one phone,
+    // so each sees the code the one before it stored (a burst used to pass
+    // the one-a-minute check together)
+    let txn = state.db.begin().await?;
+    let quota = OtpQuota::new(&dealer, &phone, now);
+    if !quota.take(state, &txn, OtpUse::Send).await? {
+        tracing::info!(dealer = %dealer.code, "OTP not sent: daily cap reached for this phone");
+        return Ok(());
+    }
     let recent = otp_code::Entity::find()
         .filter(otp_code::Column::DealerId.eq(dealer.id))
         .filter(otp_code::Column::Phone.eq(phone.as_str()))
         .filter(otp_code::Column::ConsumedAt.is_null())
         .filter(otp_code::Column::CreatedAt.gt(now - Duration::seconds(a.otp_resend_secs)))
-        .one(&state.db)
+        .one(&txn)
         .await?;
     if recent.is_some() {
-        // an SMS costs money and annoys: one code a minute is enough
-        return Ok(());
-    }
-    let quota = OtpQuota::new(&dealer, &phone, now);
-    if !quota.take(state, OtpUse::Send).await? {
-        tracing::info!(dealer = %dealer.code, "OTP not sent: daily cap reached for this phone");
+        // an SMS costs money and annoys: one code a minute is enough (and
+        // the rollback gives the day's send back)
         return Ok(());
     }
     let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
@@ -365,8 +372,9 @@ pub async fn request_otp(state: &AppState, dealer_code: &str, phone: &str) -> Ap
         consumed_at: Set(None),
         created_at: Set(now),
     }
-    .insert(&state.db)
+    .insert(&txn)
     .await?;
+    txn.commit().await?;
     let params = serde_json::json!({ "dealer_name": dealer.name, "code": code, "minutes": a.otp_ttl_secs / 60 });
     let locale: Locale = cust.as_ref().map(|c| c.locale).unwrap_or(Locale::ZhCn);
     let text = state.templates.render(locale, "otp", "sms.txt", &params)?;
@@ -427,7 +435,12 @@ impl OtpQuota {
     /// Counts one use if the day's cap allows it; false when used up. The
     /// count and the check are one conditional UPDATE, so parallel requests
     /// cannot pass the cap together.
-    async fn take(&self, state: &AppState, what: OtpUse) -> AppResult<bool> {
+    async fn take(
+        &self,
+        state: &AppState,
+        db: &impl ConnectionTrait,
+        what: OtpUse,
+    ) -> AppResult<bool> {
         let a = &state.settings.auth;
         let (col, cap) = match what {
             OtpUse::Send => (otp_quota::Column::Sends, a.otp_max_sends_per_day),
@@ -452,7 +465,7 @@ impl OtpQuota {
             .do_nothing()
             .to_owned(),
         )
-        .exec_without_returning(&state.db)
+        .exec_without_returning(db)
         .await?;
         let taken = otp_quota::Entity::update_many()
             .col_expr(col, col_plus(col, 1))
@@ -460,7 +473,7 @@ impl OtpQuota {
             .filter(otp_quota::Column::Phone.eq(self.phone.as_str()))
             .filter(otp_quota::Column::Day.eq(self.day))
             .filter(col.lt(cap))
-            .exec(&state.db)
+            .exec(db)
             .await?;
         Ok(taken.rows_affected == 1)
     }
@@ -482,7 +495,7 @@ pub async fn verify_otp(
     // counted before anything is looked up, for every phone alike, so the cap
     // says nothing about whether the phone is known
     let quota = OtpQuota::new(&dealer, &phone, now);
-    if !quota.take(state, OtpUse::Verification).await? {
+    if !quota.take(state, &state.db, OtpUse::Verification).await? {
         return Err(AppError::TooManyRequests {
             retry_after_secs: quota.resets_in,
         });

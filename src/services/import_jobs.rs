@@ -416,22 +416,34 @@ async fn run(state: &AppState, job: &import_job::Model, attempts: i32) -> anyhow
         start = 0;
     }
     let mut dry = job.dry_run.then(DryRun::default);
+    // what a resumed job already keeps (a restarted dry run starts from none)
+    let mut reported = if start == 0 {
+        0
+    } else {
+        usize::try_from(job.rejected).unwrap_or_default()
+    };
     while start < total {
         let end = (start + BATCH).min(total);
         let now = state.clock.now();
         let txn = db.begin().await?;
         let batch =
             import::import_rows(&txn, job.dealer_id, &table, start..end, now, dry.as_mut()).await?;
-        if !batch.rejected.is_empty() {
-            let rows = batch
-                .rejected
+        // the report keeps the first MAX_REPORTED rejected rows: a file of
+        // 30 MB of bad rows must not become a report that cannot be loaded
+        let keep = batch
+            .rejected
+            .len()
+            .min(import::MAX_REPORTED.saturating_sub(reported));
+        reported += keep;
+        if keep > 0 {
+            let rows = batch.rejected[..keep]
                 .iter()
                 .map(|r| {
                     Ok(import_rejection::ActiveModel {
                         job_id: Set(job.id),
                         line: Set(i64::try_from(r.line)?),
-                        values: Set(serde_json::to_value(&r.values)?),
-                        reasons: Set(serde_json::to_value(&r.reasons)?),
+                        values: Set(storable(serde_json::to_value(&r.values)?)),
+                        reasons: Set(storable(serde_json::to_value(&r.reasons)?)),
                     })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
@@ -489,6 +501,19 @@ async fn run(state: &AppState, job: &import_job::Model, attempts: i32) -> anyhow
     }
     finish(db, job, attempts, JobState::Done, None, state.clock.now()).await?;
     Ok(())
+}
+
+/// A rejected row as PostgreSQL's json can hold it: a NUL read from the file
+/// (in a cell, or quoted by a reason) cannot be stored there and would fail
+/// the whole job, so the report shows it as U+FFFD.
+fn storable(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::String(s) if s.contains('\0') => Value::String(s.replace('\0', "\u{FFFD}")),
+        Value::Array(a) => Value::Array(a.into_iter().map(storable).collect()),
+        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, storable(v))).collect()),
+        v => v,
+    }
 }
 
 /// Ends a job and drops its file.

@@ -1,6 +1,7 @@
 //! The integration suite: one binary, each test on its own database.
 mod helpers;
 
+mod adversarial;
 mod appointments;
 mod auth;
 mod cli;

@@ -20,7 +20,7 @@ use std::ops::Range;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, Set, TransactionTrait,
+    QueryFilter, Set, SqlErr, TransactionTrait,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -40,6 +40,8 @@ pub use read::{ReadError, ReadOptions, Table, decode, read_file};
 /// Rows per transaction.
 pub const BATCH: usize = 500;
 
+/// Rejected rows an import job keeps for its report; the count goes on.
+pub const MAX_REPORTED: usize = 5_000;
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Counts {
     pub customers_created: usize,
@@ -186,14 +188,27 @@ pub async fn import_rows(
         let outcome = match dry.as_deref_mut() {
             Some(d) => import_row(txn, dealer_id, &row, now, Some(d)).await,
             None => {
-                let sp = txn.begin().await?;
-                let r = import_row(&sp, dealer_id, &row, now, None).await;
-                if r.is_ok() {
-                    sp.commit().await?;
-                } else {
-                    sp.rollback().await?;
+                // a phone or VIN another import (another instance's job, the
+                // CLI) inserted between this row's look-up and its insert is a
+                // unique clash: once it is committed, a second try finds it
+                let mut tries = 0;
+                loop {
+                    let sp = txn.begin().await?;
+                    let r = import_row(&sp, dealer_id, &row, now, None).await;
+                    if r.is_ok() {
+                        sp.commit().await?;
+                    } else {
+                        sp.rollback().await?;
+                    }
+                    tries += 1;
+                    let clashed = r.as_ref().is_err_and(|e| {
+                        e.0.iter()
+                            .any(|f| f.field == "database" && f.message == WRITTEN_MEANWHILE)
+                    });
+                    if !clashed || tries == 2 {
+                        break r;
+                    }
                 }
-                r
             }
         };
         match outcome {
@@ -217,6 +232,11 @@ pub async fn import_rows(
     }
     Ok(batch)
 }
+
+/// Why a row clashed on a unique phone, VIN or plate that was not there when
+/// the row was looked up.
+const WRITTEN_MEANWHILE: &str =
+    "its phone, VIN or plate was saved by someone else at the same moment; import the row again";
 
 struct Row<'a> {
     get: HashMap<&'static str, &'a str>,
@@ -309,7 +329,12 @@ async fn import_row(
     let (Some(customer_am), true) = (customer_am, e.is_empty()) else {
         return Err(e);
     };
-    let db_err = |err: sea_orm::DbErr| FieldErrors::single("database", err.to_string());
+    let db_err = |err: sea_orm::DbErr| match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => {
+            FieldErrors::single("database", WRITTEN_MEANWHILE)
+        }
+        _ => FieldErrors::single("database", err.to_string()),
+    };
 
     // validate_new always sets phone, VIN and plate; read them without a panic
     // all the same, as a worker that panics stops every later job

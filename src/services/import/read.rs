@@ -6,6 +6,12 @@ use encoding_rs::{DecoderResult, Encoding, GB18030, UTF_8};
 
 use crate::domain::import::{self as rules, REQUIRED, column_of};
 
+/// Columns a file may have (Excel's old limit). A rejected row is reported
+/// with every column of the header, so without a bound a 20 KB file (a header
+/// of 20,000 empty columns, 200 short bad rows) grew to 100 MB of report and
+/// 2.4 GB of memory.
+pub const MAX_COLUMNS: usize = 256;
+
 /// How to read the file: an encoding label overriding the guess
 /// (`utf-8`, `gbk`, `gb18030`, `utf-16le`…), a sheet overriding the first.
 #[derive(Debug, Clone, Default)]
@@ -69,6 +75,13 @@ pub fn read_file(bytes: &[u8], opts: &ReadOptions) -> Result<Table, ReadError> {
         let (text, encoding) = decode(bytes, opts.encoding.as_deref())?;
         read_csv(&text, encoding)?
     };
+    // each rejected row is reported with every column of the header
+    if table.headers.len() > MAX_COLUMNS {
+        return Err(ReadError::Unreadable(format!(
+            "the header has {} columns; at most {MAX_COLUMNS} are read",
+            table.headers.len()
+        )));
+    }
     for required in REQUIRED {
         if !table
             .headers
@@ -183,8 +196,25 @@ fn read_csv(text: &str, encoding: String) -> Result<Table, ReadError> {
 
 fn read_workbook(bytes: &[u8], opts: &ReadOptions, kind: &str) -> Result<Table, ReadError> {
     use calamine::Reader;
-    let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
-        .map_err(|e| ReadError::Unreadable(format!("not a readable {kind} workbook: {e}")))?;
+    let unreadable = |e: &dyn std::fmt::Display| {
+        ReadError::Unreadable(format!("not a readable {kind} workbook: {e}"))
+    };
+    let cursor = std::io::Cursor::new(bytes);
+    let mut book = if kind == "xlsx" {
+        // only xlsx among the zip formats: xlsb and ods would skip the extent check
+        let mut x: calamine::Xlsx<_> =
+            calamine::open_workbook_from_rs(cursor).map_err(|e| unreadable(&e))?;
+        let sheet = opts
+            .sheet
+            .clone()
+            .or_else(|| x.sheet_names().first().cloned());
+        if let Some(sheet) = sheet {
+            check_extent(&mut x, &sheet)?;
+        }
+        calamine::Sheets::Xlsx(x)
+    } else {
+        calamine::open_workbook_auto_from_rs(cursor).map_err(|e| unreadable(&e))?
+    };
     let names = book.sheet_names();
     let sheet_name = opts
         .sheet
@@ -223,6 +253,48 @@ fn read_workbook(bytes: &[u8], opts: &ReadOptions, kind: &str) -> Result<Table, 
         rows: rows.collect(),
         encoding: kind.to_string(),
     })
+}
+
+/// The most cells a sheet may span, rows × columns from its first to its last
+/// cell (4 million: 100,000 customers in 40 columns).
+pub const MAX_SHEET_CELLS: u64 = 4_000_000;
+
+/// Refuses a sheet that spans more than [`MAX_SHEET_CELLS`], reading its
+/// cells once before calamine does: calamine allocates the whole grid from
+/// the outermost cells, so one stray cell at XFD1048576 in a 1 KB file asks
+/// for 512 GiB and aborts the process. A sheet that cannot be found is left
+/// to the caller, which names the sheets there are.
+fn check_extent<RS: std::io::Read + std::io::Seek>(
+    book: &mut calamine::Xlsx<RS>,
+    sheet: &str,
+) -> Result<(), ReadError> {
+    let Ok(mut cells) = book.worksheet_cells_reader(sheet) else {
+        return Ok(());
+    };
+    let too_large = || {
+        ReadError::Unreadable(format!(
+            "the sheet '{sheet}' spans more than {MAX_SHEET_CELLS} cells (rows × columns from its first to its last cell); delete what lies far below or to the right of the list"
+        ))
+    };
+    let (mut first, mut last) = ((u32::MAX, u32::MAX), (0, 0));
+    let mut count = 0u64;
+    loop {
+        let cell = cells.next_cell().map_err(|e| {
+            ReadError::Unreadable(format!("the sheet '{sheet}' cannot be read: {e}"))
+        })?;
+        let Some(cell) = cell else { return Ok(()) };
+        if matches!(cell.get_value(), calamine::DataRef::Empty) {
+            continue;
+        }
+        let (r, c) = cell.get_position();
+        first = (first.0.min(r), first.1.min(c));
+        last = (last.0.max(r), last.1.max(c));
+        count += 1;
+        let span = (u64::from(last.0 - first.0) + 1) * (u64::from(last.1 - first.1) + 1);
+        if span > MAX_SHEET_CELLS || count > MAX_SHEET_CELLS {
+            return Err(too_large());
+        }
+    }
 }
 
 /// A cell as the text a person sees: numbers stored as text stay as they are
