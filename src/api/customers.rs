@@ -1,7 +1,8 @@
 //! /api/v1/customers
 
+use actix_web::http::header;
 use actix_web::{HttpResponse, get, patch, post, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -12,6 +13,7 @@ use crate::auth::Actor;
 use crate::error::{AppResult, Problem};
 use crate::services::Version;
 use crate::services::customers::{self, Customer, CustomerPage, CustomerPatch, NewCustomer};
+use crate::services::export;
 use crate::services::vehicles::{self, Vehicle};
 use crate::state::AppState;
 
@@ -113,4 +115,56 @@ pub async fn vehicles_of(
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(vehicles::of_customer(&state.db, &actor, id.into_inner()).await?))
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    Csv,
+    Xlsx,
+}
+
+#[derive(Debug, Deserialize, IntoParams, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExportParams {
+    /// `csv` (UTF-8 with BOM, default) or `xlsx`.
+    pub format: Option<ExportFormat>,
+    /// The customer list's filter: name prefix, phone, plate, VIN or its last 6+ characters.
+    pub q: Option<String>,
+}
+
+/// The customer archive as a file the import reads back: one row per vehicle.
+/// CSV is streamed page by page.
+#[utoipa::path(tag = "customers", operation_id = "exportCustomers", params(ExportParams), security(("bearer" = [])),
+    responses((status = 200, description = "the file", content(
+            ("text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))))]
+#[get("/customers/export")]
+pub async fn export_file(
+    state: web::Data<AppState>,
+    actor: Actor,
+    params: Query<ExportParams>,
+) -> AppResult<HttpResponse> {
+    export::authorize(&actor)?;
+    let p = params.0;
+    let stamp = state.clock.now().format("%Y%m%d");
+    match p.format.unwrap_or(ExportFormat::Csv) {
+        ExportFormat::Csv => Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"customers-{stamp}.csv\""),
+            ))
+            .streaming(export::csv_stream(state.db.clone(), actor, p.q))),
+        ExportFormat::Xlsx => {
+            let body = export::xlsx(&state.db, &actor, p.q.as_deref()).await?;
+            Ok(HttpResponse::Ok()
+                .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                .insert_header((
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"customers-{stamp}.xlsx\""),
+                ))
+                .body(body))
+        }
+    }
 }

@@ -5,7 +5,7 @@ use actix_multipart::Multipart;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -13,7 +13,6 @@ use super::extract::Query;
 use crate::auth::Actor;
 use crate::domain::customer::Locale;
 use crate::error::{AppError, AppResult, Problem};
-use crate::services::export;
 use crate::services::import_jobs::{self, ImportJob, ImportReport, Upload};
 use crate::state::AppState;
 
@@ -195,56 +194,4 @@ pub async fn report_csv(
             format!("attachment; filename=\"import-{id}-rejected.csv\""),
         ))
         .body(body))
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ExportFormat {
-    Csv,
-    Xlsx,
-}
-
-#[derive(Debug, Deserialize, IntoParams, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ExportParams {
-    /// `csv` (UTF-8 with BOM, default) or `xlsx`.
-    pub format: Option<ExportFormat>,
-    /// The customer list's filter: name prefix, phone, plate, VIN or its last 6+ characters.
-    pub q: Option<String>,
-}
-
-/// The customer archive as a file the import reads back: one row per vehicle.
-/// CSV is streamed page by page.
-#[utoipa::path(tag = "customers", operation_id = "exportCustomers", params(ExportParams), security(("bearer" = [])),
-    responses((status = 200, description = "the file", content(
-            ("text/csv"),
-            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))))]
-#[get("/customers/export")]
-pub async fn export_customers(
-    state: web::Data<AppState>,
-    actor: Actor,
-    params: Query<ExportParams>,
-) -> AppResult<HttpResponse> {
-    export::authorize(&actor)?;
-    let p = params.0;
-    let stamp = state.clock.now().format("%Y%m%d");
-    match p.format.unwrap_or(ExportFormat::Csv) {
-        ExportFormat::Csv => Ok(HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header((
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"customers-{stamp}.csv\""),
-            ))
-            .streaming(export::csv_stream(state.db.clone(), actor, p.q))),
-        ExportFormat::Xlsx => {
-            let body = export::xlsx(&state.db, &actor, p.q.as_deref()).await?;
-            Ok(HttpResponse::Ok()
-                .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-                .insert_header((
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"customers-{stamp}.xlsx\""),
-                ))
-                .body(body))
-        }
-    }
 }

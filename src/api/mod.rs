@@ -26,7 +26,7 @@ use utoipa_actix_web::{AppExt, scope};
 
 use crate::domain::appointment::StateAction;
 use crate::error::AppError;
-use imports::ExportFormat;
+use customers::ExportFormat;
 
 pub use contract::Contract;
 
@@ -72,7 +72,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(customers::list)
                 .service(customers::create)
                 // fixed paths before /customers/{id}
-                .service(imports::export_customers)
+                .service(customers::export_file)
                 .service(customers::read)
                 .service(customers::update)
                 .service(customers::vehicles_of)

@@ -305,6 +305,10 @@ const ZH: &[(&str, &str)] = &[
     ("{} belongs to another customer", "{} 属于另一位客户"),
     ("{} is already on another vehicle", "{} 已在另一辆车上"),
     ("database: {}", "数据库错误：{}"),
+    (
+        "must not contain control characters (found {})",
+        "不能包含控制字符（发现 {}）",
+    ),
 ];
 
 /// The Chinese of a rule's English message; a message not in the table is
@@ -435,5 +439,13 @@ mod tests {
             message: "something new".into(),
         };
         assert_eq!(describe(&r, Locale::ZhCn), "姓名：something new");
+        let r = FieldError {
+            field: "name".into(),
+            message: crate::domain::validation::text("王\u{0}明", 50).unwrap_err(),
+        };
+        assert_eq!(
+            describe(&r, Locale::ZhCn),
+            "姓名：不能包含控制字符（发现 U+0000）"
+        );
     }
 }

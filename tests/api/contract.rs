@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde::Serialize;
 use serde_json::Value;
 use servicelane::api::auth::OtpStatus;
-use servicelane::api::imports::ExportFormat;
+use servicelane::api::customers::ExportFormat;
 use servicelane::domain::Role;
 use servicelane::domain::appointment::{AppointmentState, Source, StateAction, WarningKind};
 use servicelane::domain::customer::{Calendar, Channel, ConsentSource, Locale, Purpose};
