@@ -37,6 +37,9 @@ use crate::domain::outbox::{AttemptOutcome, Event, MessageState, backoff, next};
 use crate::entities::{customer, outbox_attempt, outbox_message};
 use crate::state::AppState;
 
+/// What a settled login code's text becomes.
+pub const REDACTED: &str = "(removed once settled: it held a login code)";
+
 /// A claimed message, ready to be begun.
 pub type Claimed = outbox_message::Model;
 
@@ -364,6 +367,21 @@ pub async fn settle(
         (MessageState::Queued, _) => {}
         _ => u = u.col_expr(outbox_message::Column::SettledAt, Expr::value(now)),
     }
+    if m.kind.carries_secret()
+        && matches!(
+            to,
+            MessageState::Sent | MessageState::Failed | MessageState::Dead
+        )
+    {
+        // a login code is kept only hashed (otp_codes); its text goes once it is out
+        let mut params = m.params.clone();
+        if let Some(code) = params.get_mut("code") {
+            *code = serde_json::Value::String(String::new());
+        }
+        u = u
+            .col_expr(outbox_message::Column::Body, Expr::value(REDACTED))
+            .col_expr(outbox_message::Column::Params, Expr::value(params));
+    }
     let res = u.exec(&txn).await?;
     let fenced = res.rows_affected == 0;
     // the attempt is a fact either way: what the provider answered
@@ -428,20 +446,34 @@ pub async fn deliver(state: &AppState, worker: Uuid, m: &Claimed) -> anyhow::Res
 /// Sweeps, then claims and delivers batches until nothing is due; answers
 /// how many messages were taken. What tests call instead of waiting.
 pub async fn drain(state: &AppState, worker: Uuid) -> anyhow::Result<usize> {
+    drain_while(state, worker, || true).await
+}
+
+/// [`drain`], stopping between messages once `go_on` says so (a stopping
+/// worker's claimed rows are claimed again by another when their lease ends).
+pub async fn drain_while(
+    state: &AppState,
+    worker: Uuid,
+    go_on: impl Fn() -> bool,
+) -> anyhow::Result<usize> {
     sweep(state).await?;
     let mut taken = 0;
-    loop {
+    while go_on() {
         let batch = claim(state, worker, state.settings.care.batch.max(1)).await?;
         if batch.is_empty() {
-            return Ok(taken);
+            break;
         }
         taken += batch.len();
         for m in &batch {
+            if !go_on() {
+                break;
+            }
             if let Err(e) = deliver(state, worker, m).await {
                 tracing::error!(error = ?e, message_id = %m.id, "outbox: delivery not recorded");
             }
         }
     }
+    Ok(taken)
 }
 
 /// Counts the outbox by kind, channel and state for the metrics.
@@ -485,7 +517,8 @@ pub fn spawn(
         let mut counted: Option<Instant> = None;
         tracing::info!(%worker, "outbox dispatcher started");
         while !*stop.borrow() {
-            if let Err(e) = drain(&state, worker).await {
+            let going = stop.clone();
+            if let Err(e) = drain_while(&state, worker, || !*going.borrow()).await {
                 tracing::error!(error = ?e, "outbox dispatcher");
             }
             if counted.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {

@@ -290,7 +290,8 @@ pub async fn list(
 }
 
 /// Queues a dead, failed or unknown message again, due now, with its
-/// retries renewed (its attempts stay in the log). 409 from any other state.
+/// retries renewed (its attempts stay in the log). 409 from any other state,
+/// and for a login code.
 pub async fn retry(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<MessageState> {
     actor.require(RETRIERS)?;
     let now = state.clock.now();
@@ -299,6 +300,12 @@ pub async fn retry(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<Messa
         .one(&state.db)
         .await?
         .ok_or(AppError::NotFound)?;
+    if m.kind.carries_secret() {
+        // its text is gone once settled, and a code is short-lived anyway
+        return Err(AppError::Conflict(
+            "a login code is not sent again; the customer asks for a new one".into(),
+        ));
+    }
     let to = next(m.state, Event::StaffRetry)
         .ok_or_else(|| AppError::Conflict(format!("a {} message is not sent again", m.state)))?;
     let res = outbox_message::Entity::update_many()

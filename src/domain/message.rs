@@ -15,6 +15,11 @@ string_enum! {
 }
 
 impl MessageKind {
+    /// Whether the text holds a secret that must not outlive its delivery.
+    pub fn carries_secret(self) -> bool {
+        self == MessageKind::Otp
+    }
+
     /// Which consent governs the kind; `None` when the customer asked for the
     /// message themselves (a login code is not "contact").
     pub fn purpose(self) -> Option<Purpose> {

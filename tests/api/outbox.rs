@@ -112,7 +112,12 @@ async fn a_webhook_answering_500_then_429_then_200_delivers_once_with_every_atte
     );
     // every call carried the same idempotency key: the message id
     assert!(calls.iter().all(|c| c.key == m.id.to_string()));
-    assert_eq!(app.sms.messages_to(PHONE).len(), 1);
+    let sent = app.sms.messages_to(PHONE);
+    assert_eq!(sent.len(), 1);
+    // the code left; it is not kept in the clear
+    let code = sent[0].0["params"]["code"].as_str().unwrap();
+    assert_eq!(code.len(), 6);
+    assert!(!m.body.contains(code) && m.params["code"] == "");
     let log = attempts(&app, m.id).await;
     assert_eq!(
         log.iter()
@@ -344,10 +349,12 @@ async fn an_opt_out_between_enqueue_and_send_sends_nothing() {
 #[tokio::test]
 async fn staff_see_every_attempt_and_managers_send_a_dead_message_again() {
     let app = spawn_app_with(&[NO_DISPATCHER, ("SERVICELANE__CARE__MAX_ATTEMPTS", "2")]).await;
-    let advisor = otp_queued(&app).await;
-    let (_, manager) = app.staff("STAR", Role::ServiceManager).await;
+    let s = shop(&app, "STAR", "Asia/Shanghai", 3, 3).await;
+    let (customer, vehicle) = owner(&app, &s, 9).await;
     app.sms
         .answer(&[answering(503, None), answering(503, None)]);
+    let a = book(&app, &s, &vehicle, &s.at(9, 0)).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     app.dispatch_pending().await;
     app.clock.advance(Duration::minutes(10));
     app.dispatch_pending().await;
@@ -355,20 +362,29 @@ async fn staff_see_every_attempt_and_managers_send_a_dead_message_again() {
     assert_eq!(m.state, MessageState::Dead);
 
     let list = app
-        .get("/api/v1/care/messages?state=dead&kind=otp", &advisor)
+        .get(
+            &format!(
+                "/api/v1/care/messages?state=dead&kind=appointment_booked&customer_id={customer}"
+            ),
+            &s.advisor,
+        )
         .await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.body);
     assert_eq!(list.body.as_array().unwrap().len(), 1);
     assert_eq!(list.body[0]["attempt_log"].as_array().unwrap().len(), 2);
     assert_eq!(list.body[0]["attempt_log"][1]["status_code"], 503);
-    let none = app.get("/api/v1/care/messages?state=sent", &advisor).await;
+    let none = app
+        .get("/api/v1/care/messages?state=sent", &s.advisor)
+        .await;
     assert_eq!(none.body.as_array().unwrap().len(), 0);
-    let bad = app.get("/api/v1/care/messages?state=lost", &advisor).await;
+    let bad = app
+        .get("/api/v1/care/messages?state=lost", &s.advisor)
+        .await;
     assert_eq!(bad.problem_fields(), ["state"], "{}", bad.body);
 
     let path = format!("/api/v1/care/messages/{}/retry", m.id);
     assert_eq!(
-        app.post(&path, Some(&advisor), &json!({})).await.status,
+        app.post(&path, Some(&s.advisor), &json!({})).await.status,
         StatusCode::FORBIDDEN
     );
     let (_, other) = app.staff("MOON", Role::ServiceManager).await;
@@ -376,11 +392,51 @@ async fn staff_see_every_attempt_and_managers_send_a_dead_message_again() {
         app.post(&path, Some(&other), &json!({})).await.status,
         StatusCode::NOT_FOUND
     );
-    let a = app.post(&path, Some(&manager), &json!({})).await;
+    let a = app.post(&path, Some(&s.manager), &json!({})).await;
     assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.body);
     app.dispatch_pending().await;
     assert_eq!(messages(&app).await[0].state, MessageState::Sent);
-    assert_eq!(app.sms.messages_to(PHONE).len(), 1);
-    let again = app.post(&path, Some(&manager), &json!({})).await;
+    assert_eq!(app.sms.messages_to("+8613900000009").len(), 1);
+    let again = app.post(&path, Some(&s.manager), &json!({})).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn the_care_worker_command_delivers_what_an_api_only_instance_queued() {
+    let app = spawn_app_with(&[NO_DISPATCHER]).await;
+    otp_queued(&app).await;
+    let mut worker = std::process::Command::new(env!("CARGO_BIN_EXE_servicelane"))
+        .args(["care", "worker"])
+        .env(
+            "SERVICELANE_CONFIG_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config"),
+        )
+        .env("SERVICELANE__PROFILE", "test")
+        .env("SERVICELANE__DATABASE__URL", &app.database_url)
+        .env("SERVICELANE__DATA_DIR", &app.data_dir)
+        .env("SERVICELANE__SMS__WEBHOOK_URL", &app.sms.url)
+        .env("SERVICELANE__SMS__WEBHOOK_SECRET", SMS_SECRET)
+        .env(
+            "SERVICELANE__AUTH__JWT_SECRET",
+            "test-secret-test-secret-test-secret-0123",
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // the worker is another process: wait for what it sends (bounded)
+    for _ in 0..600 {
+        if !app.sms.messages_to(PHONE).is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &worker.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    assert!(worker.wait().unwrap().success(), "stops cleanly on Ctrl-C");
+    assert_eq!(app.sms.messages_to(PHONE).len(), 1);
+    assert_eq!(messages(&app).await[0].state, MessageState::Sent);
 }
