@@ -39,6 +39,7 @@ pub struct Settings {
     pub sms: SmsSettings,
     pub email: EmailSettings,
     pub imports: ImportSettings,
+    pub care: CareSettings,
     pub log: LogSettings,
 }
 
@@ -117,6 +118,22 @@ pub struct ImportSettings {
     pub worker: bool,
     /// A running job whose heartbeat is older than this is taken over (resumed).
     pub lease_secs: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CareSettings {
+    /// Run the outbox dispatcher in this process (`serve --no-care` turns it off).
+    pub dispatcher: bool,
+    /// How often the dispatcher looks for due messages when not woken.
+    pub poll_ms: u64,
+    /// Messages claimed at once.
+    pub batch: u64,
+    /// How long a claim holds; a message still `submitting` after it is `unknown`.
+    pub lease_secs: i64,
+    /// Attempts before a message is `dead`.
+    pub max_attempts: i32,
+    pub backoff_base_secs: u64,
+    pub backoff_max_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

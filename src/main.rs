@@ -10,7 +10,7 @@ use servicelane::config::Settings;
 use servicelane::domain::Role;
 use servicelane::domain::customer::Locale;
 use servicelane::services::{auth, dealers, import};
-use servicelane::startup::{Application, build_state};
+use servicelane::startup::{Application, CareWorker, build_state};
 use servicelane::{db, telemetry};
 
 #[derive(Parser)]
@@ -34,14 +34,20 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the API (the default).
-    Serve,
+    /// Serve the API (the default), with the outbox dispatcher beside it.
+    Serve {
+        /// Serve the API only; another process runs `servicelane care worker`.
+        #[arg(long)]
+        no_care: bool,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     #[command(subcommand)]
     Admin(Admin),
     #[command(subcommand)]
     Import(Import),
+    #[command(subcommand)]
+    Care(Care),
     /// Print the OpenAPI document (what is committed as `openapi.json`).
     Openapi,
 }
@@ -67,6 +73,12 @@ enum Admin {
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum Care {
+    /// Run only the outbox dispatcher (no API), until interrupted.
+    Worker,
 }
 
 #[derive(Subcommand)]
@@ -115,7 +127,10 @@ fn main() {
             std::process::exit(1);
         }
     };
-    if let Err(e) = rt.block_on(run(cli.command.unwrap_or(Command::Serve), settings)) {
+    if let Err(e) = rt.block_on(run(
+        cli.command.unwrap_or(Command::Serve { no_care: false }),
+        settings,
+    )) {
         eprintln!("servicelane: {e:#}");
         std::process::exit(1);
     }
@@ -124,7 +139,11 @@ fn main() {
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     let clock: SharedClock = Arc::new(SystemClock);
     match command {
-        Command::Serve => {
+        Command::Serve { no_care } => {
+            let mut settings = settings;
+            if no_care {
+                settings.care.dispatcher = false;
+            }
             let app = Application::build(settings.clone(), clock).await?;
             tracing::info!(
                 profile = settings.profile.as_str(),
@@ -133,6 +152,13 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 app.port()
             );
             app.run_until_stopped().await?;
+        }
+        Command::Care(Care::Worker) => {
+            let state = build_state(settings, clock).await?;
+            let worker = CareWorker::start(state);
+            tokio::signal::ctrl_c().await?;
+            tracing::info!("stopping the outbox dispatcher");
+            worker.stop().await;
         }
         Command::Openapi => {
             print!("{}", servicelane::api::Contract::new().json());

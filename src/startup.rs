@@ -25,6 +25,30 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    /// The outbox dispatcher beside the server, stopped with it.
+    care: Option<CareWorker>,
+}
+
+/// A running outbox dispatcher and the switch that stops it.
+pub struct CareWorker {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl CareWorker {
+    pub fn start(state: web::Data<AppState>) -> Self {
+        let (stop, rx) = tokio::sync::watch::channel(false);
+        Self {
+            stop,
+            task: crate::care::dispatcher::spawn(state, rx),
+        }
+    }
+
+    /// Lets the message in hand finish, then ends the task.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
 }
 
 impl Application {
@@ -66,10 +90,16 @@ impl Application {
         if state.settings.imports.worker {
             crate::services::import_jobs::spawn_worker(state.clone());
         }
+        let care = state
+            .settings
+            .care
+            .dispatcher
+            .then(|| CareWorker::start(state.clone()));
         Ok(Self {
             port,
             server,
             state,
+            care,
         })
     }
 
@@ -82,7 +112,11 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Some(care) = self.care {
+            care.stop().await;
+        }
+        served
     }
 }
 
@@ -128,6 +162,7 @@ pub async fn build_state(
         templates: Templates::new()?,
         metrics,
         import_wakeup: Arc::default(),
+        care_wakeup: Arc::default(),
         settings: Arc::new(settings),
         clock,
     }))

@@ -23,4 +23,6 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Wakes the import worker when a job is queued.
     pub import_wakeup: Arc<tokio::sync::Notify>,
+    /// Wakes the outbox dispatcher when a message is committed.
+    pub care_wakeup: Arc<tokio::sync::Notify>,
 }

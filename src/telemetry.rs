@@ -10,7 +10,8 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, web};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use tracing::Instrument;
 
@@ -32,6 +33,14 @@ pub struct Metrics {
     latency: HistogramVec,
     /// Logins (and other hashing requests) answered 503 for want of a hashing slot.
     pub password_hash_busy: IntCounter,
+    /// Outbox messages by kind, channel and state (refreshed by the dispatcher).
+    pub outbox_messages: IntGaugeVec,
+    /// Outbox messages waiting to leave (queued, due or not, and submitting).
+    pub outbox_depth: IntGauge,
+    /// Outcomes of the dispatcher's hand-overs, by kind, channel and outcome.
+    pub outbox_attempts: IntCounterVec,
+    /// From a message's due time to the provider taking it.
+    pub outbox_lag: Histogram,
 }
 
 impl Metrics {
@@ -58,11 +67,46 @@ impl Metrics {
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(password_hash_busy.clone()))?;
+        let outbox_messages = IntGaugeVec::new(
+            Opts::new(
+                "outbox_messages",
+                "outbox messages by kind, channel and state",
+            ),
+            &["kind", "channel", "state"],
+        )?;
+        let outbox_depth = IntGauge::new(
+            "outbox_depth",
+            "outbox messages not yet handed to a provider",
+        )?;
+        let outbox_attempts = IntCounterVec::new(
+            Opts::new(
+                "outbox_attempts_total",
+                "hand-overs to providers by kind, channel and outcome",
+            ),
+            &["kind", "channel", "outcome"],
+        )?;
+        let outbox_lag = Histogram::with_opts(
+            HistogramOpts::new(
+                "outbox_due_to_sent_seconds",
+                "time from a message's due time to its provider taking it",
+            )
+            .buckets(vec![
+                0.1, 0.5, 1.0, 2.0, 5.0, 15.0, 60.0, 300.0, 1800.0, 7200.0,
+            ]),
+        )?;
+        registry.register(Box::new(outbox_messages.clone()))?;
+        registry.register(Box::new(outbox_depth.clone()))?;
+        registry.register(Box::new(outbox_attempts.clone()))?;
+        registry.register(Box::new(outbox_lag.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
             password_hash_busy,
+            outbox_messages,
+            outbox_depth,
+            outbox_attempts,
+            outbox_lag,
         })
     }
 

@@ -8,6 +8,7 @@ mod m20261128_000004_appointments;
 mod m20261129_000005_otp_quota;
 mod m20261129_000006_import_jobs;
 mod m20261129_000007_data_integrity;
+mod m20261129_000008_outbox;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_otp_quota::Migration),
             Box::new(m20261129_000006_import_jobs::Migration),
             Box::new(m20261129_000007_data_integrity::Migration),
+            Box::new(m20261129_000008_outbox::Migration),
         ]
     }
 }

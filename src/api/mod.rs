@@ -9,6 +9,7 @@
 pub mod appointments;
 pub mod auth;
 pub mod capacity;
+pub mod care;
 pub mod contract;
 pub mod customers;
 pub mod docs;
@@ -101,6 +102,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(appointments::reschedule)
                 .service(appointments::act)
                 .service(inbox::list)
+                .service(care::list_messages)
+                .service(care::retry_message)
+                .service(care::receipt)
                 .service(imports::import_customers)
                 .service(imports::read)
                 .service(imports::report_csv),

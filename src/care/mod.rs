@@ -1,5 +1,8 @@
-//! Customer care: message templates and the channels that carry messages.
-//! The planner and dispatcher of the care engine grow here.
+//! Customer care: the outbox every message goes through, the dispatcher that
+//! delivers it, message templates and the channels that carry messages.
+//! The planner of the care engine grows here.
 
+pub mod dispatcher;
+pub mod outbox;
 pub mod render;
 pub mod sms;

@@ -51,7 +51,10 @@ impl SmsChannel {
     ) -> anyhow::Result<Self> {
         Ok(match webhook_url {
             Some(url) => SmsChannel::Webhook {
-                client: reqwest::Client::builder().timeout(timeout).build()?,
+                client: reqwest::Client::builder()
+                    .connect_timeout(timeout.min(Duration::from_secs(5)))
+                    .timeout(timeout)
+                    .build()?,
                 url: url.to_string(),
                 secret: secret.unwrap_or_default().as_bytes().to_vec(),
             },
@@ -61,35 +64,134 @@ impl SmsChannel {
         })
     }
 
-    pub async fn send(&self, msg: &SmsMessage) -> anyhow::Result<()> {
-        let body = serde_json::to_vec(msg)?;
+    /// Hands the message over. The answer says what may be done next; it
+    /// never guesses: a call whose fate is unknown is `Lost`.
+    pub async fn send(&self, msg: &SmsMessage) -> Outcome {
+        let body = match serde_json::to_vec(msg) {
+            Ok(b) => b,
+            Err(e) => {
+                return Outcome::Rejected {
+                    status: None,
+                    error: format!("unserialisable message: {e}"),
+                };
+            }
+        };
         match self {
             SmsChannel::Webhook {
                 client,
                 url,
                 secret,
             } => {
-                let res = client
+                let sent = client
                     .post(url)
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .header(SIGNATURE_HEADER, signature(secret, &body))
                     .header("Idempotency-Key", msg.message_id.to_string())
                     .body(body)
                     .send()
-                    .await?;
-                anyhow::ensure!(
-                    res.status().is_success(),
-                    "sms webhook answered {}",
-                    res.status()
-                );
+                    .await;
+                match sent {
+                    Ok(res) => classify(&res),
+                    // refused before anything was sent: safe to try again
+                    Err(e) if e.is_connect() => Outcome::Retry {
+                        status: None,
+                        error: format!("sms webhook unreachable: {e}"),
+                        retry_after: None,
+                    },
+                    // the request may have arrived: only a receipt can tell
+                    Err(e) => Outcome::Lost {
+                        error: format!("sms webhook call interrupted: {e}"),
+                    },
+                }
             }
             SmsChannel::Files { dir } => {
-                tokio::fs::create_dir_all(dir).await?;
                 let path = dir.join(format!("sms-{}.json", msg.message_id));
-                tokio::fs::write(&path, body).await?;
-                tracing::info!(to = %msg.to, text = %msg.text, file = %path.display(), "SMS written to the outbox folder (no webhook configured)");
+                let written = async {
+                    tokio::fs::create_dir_all(dir).await?;
+                    tokio::fs::write(&path, &body).await
+                }
+                .await;
+                match written {
+                    Ok(()) => {
+                        tracing::info!(to = %msg.to, text = %msg.text, file = %path.display(), "SMS written to the outbox folder (no webhook configured)");
+                        Outcome::Sent {
+                            status: None,
+                            provider_id: None,
+                        }
+                    }
+                    Err(e) => Outcome::Retry {
+                        status: None,
+                        error: format!("{}: {e}", path.display()),
+                        retry_after: None,
+                    },
+                }
             }
         }
-        Ok(())
+    }
+}
+
+/// What became of one hand-over to a provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent {
+        status: Option<u16>,
+        provider_id: Option<String>,
+    },
+    /// Connection refused, 5xx, 429: the provider did not take it; try later.
+    Retry {
+        status: Option<u16>,
+        error: String,
+        retry_after: Option<Duration>,
+    },
+    /// Refused for good (other 4xx).
+    Rejected { status: Option<u16>, error: String },
+    /// Timed out or cut mid-call: it may have arrived.
+    Lost { error: String },
+}
+
+impl Outcome {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Outcome::Sent { status, .. }
+            | Outcome::Retry { status, .. }
+            | Outcome::Rejected { status, .. } => *status,
+            Outcome::Lost { .. } => None,
+        }
+    }
+}
+
+fn classify(res: &reqwest::Response) -> Outcome {
+    let status = res.status();
+    let code = Some(status.as_u16());
+    if status.is_success() {
+        let provider_id = res
+            .headers()
+            .get("x-message-id")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(255).collect());
+        return Outcome::Sent {
+            status: code,
+            provider_id,
+        };
+    }
+    let error = format!("sms webhook answered {status}");
+    if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        // only the delta-seconds form; a date form is rare from SMS gateways
+        let retry_after = res
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        Outcome::Retry {
+            status: code,
+            error,
+            retry_after,
+        }
+    } else {
+        Outcome::Rejected {
+            status: code,
+            error,
+        }
     }
 }

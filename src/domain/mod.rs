@@ -72,6 +72,7 @@ pub mod import;
 pub mod maintenance;
 pub mod message;
 pub mod money;
+pub mod outbox;
 pub mod phone;
 pub mod plate;
 pub mod role;

@@ -18,6 +18,8 @@ pub mod mileage_reading;
 pub mod mileage_reading_removal;
 pub mod otp_code;
 pub mod otp_quota;
+pub mod outbox_attempt;
+pub mod outbox_message;
 pub mod refresh_token;
 pub mod slot_usage;
 pub mod user;
@@ -89,5 +91,8 @@ string_column!(
     MileageSource,
     AppointmentState,
     Source,
-    JobState
+    JobState,
+    crate::domain::message::MessageKind,
+    crate::domain::outbox::MessageState,
+    crate::domain::outbox::AttemptOutcome
 );

@@ -14,8 +14,9 @@ use uuid::Uuid;
 
 use crate::auth::tokens::{new_refresh_token, same_digest, sha256_hex};
 use crate::auth::{Actor, ClientAddr};
-use crate::care::sms::SmsMessage;
-use crate::domain::customer::Locale;
+use crate::care::outbox::{self, NewMessage, OtpParams, Params};
+use crate::domain::customer::{Channel, Locale};
+use crate::domain::message::MessageKind;
 use crate::domain::{Phone, Role};
 use crate::entities::{customer, dealer, login_failure, otp_code, otp_quota, refresh_token, user};
 use crate::error::{AppError, AppResult};
@@ -316,8 +317,9 @@ fn customer_actor(dealer_id: Uuid, customer_id: Uuid) -> Actor {
 
 /// Sends a 6-digit code to a known customer's phone. The answer is the same
 /// for an unknown phone, and so is the work: both look the phone up, check
-/// the resend rule and the daily cap, store a code and render the message;
-/// only a known phone's message is then sent, after the answer. Neither the
+/// the resend rule and the daily cap, store a code and render the message in
+/// one transaction; only a known phone's message is put in the outbox (the
+/// unknown one makes the same lookup instead). Neither the
 /// body, the status nor the timing tells whether the phone is a customer's.
 ///
 /// Over the daily cap (`otp_max_sends_per_day`) the answer is still 202 and
@@ -336,10 +338,10 @@ pub async fn request_otp(state: &AppState, dealer_code: &str, phone: &str) -> Ap
         .one(&state.db)
         .await?;
     let a = &state.settings.auth;
-    // the quota row is taken first, in the transaction that stores the code:
-    // its lock (SQLite's one writer) queues parallel requests for one phone,
-    // so each sees the code the one before it stored (a burst used to pass
-    // the one-a-minute check together)
+    // the quota row is taken first, in the transaction that stores the code
+    // and its message: its lock (SQLite's one writer) queues parallel requests
+    // for one phone, so each sees the code the one before it stored (a burst
+    // used to pass the one-a-minute check together)
     let txn = state.db.begin().await?;
     let quota = OtpQuota::new(&dealer, &phone, now);
     if !quota.take(state, &txn, OtpUse::Send).await? {
@@ -360,8 +362,17 @@ pub async fn request_otp(state: &AppState, dealer_code: &str, phone: &str) -> Ap
     }
     let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
     let id = Uuid::now_v7();
-    // stored for an unknown phone too (nobody receives it): the same writes
-    // for both, and its checks count against the phone's daily cap alike
+    let params = OtpParams {
+        dealer_name: dealer.name.clone(),
+        code: code.clone(),
+        minutes: a.otp_ttl_secs / 60,
+    };
+    let locale: Locale = cust.as_ref().map(|c| c.locale).unwrap_or(Locale::ZhCn);
+    let text = state.templates.render(locale, "otp", "sms.txt", &params)?;
+    // the code and its message are one write: a code exists exactly when its
+    // SMS is in the outbox. Stored for an unknown phone too (nobody receives
+    // it): the same writes for both, and its checks count against the
+    // phone's daily cap alike
     otp_code::ActiveModel {
         id: Set(id),
         dealer_id: Set(dealer.id),
@@ -374,26 +385,36 @@ pub async fn request_otp(state: &AppState, dealer_code: &str, phone: &str) -> Ap
     }
     .insert(&txn)
     .await?;
-    txn.commit().await?;
-    let params = serde_json::json!({ "dealer_name": dealer.name, "code": code, "minutes": a.otp_ttl_secs / 60 });
-    let locale: Locale = cust.as_ref().map(|c| c.locale).unwrap_or(Locale::ZhCn);
-    let text = state.templates.render(locale, "otp", "sms.txt", &params)?;
-    if cust.is_none() {
-        return Ok(());
-    }
-    let msg = SmsMessage {
-        message_id: id,
-        to: phone.as_str().to_string(),
-        text,
-        template: "otp".into(),
-        params,
-    };
-    let sms = state.sms.clone();
-    tokio::spawn(async move {
-        if let Err(e) = sms.send(&msg).await {
-            tracing::error!(error = %e, message_id = %msg.message_id, "OTP SMS not delivered");
+    let key = id.to_string();
+    match &cust {
+        Some(c) => {
+            outbox::enqueue(
+                &txn,
+                NewMessage {
+                    dealer_id: dealer.id,
+                    customer_id: Some(c.id),
+                    kind: MessageKind::Otp,
+                    occurrence_key: key,
+                    channel: Channel::Sms,
+                    recipient: phone.as_str().to_string(),
+                    locale,
+                    params: Params::Otp(params),
+                    subject: None,
+                    body: text,
+                    due_at: now,
+                },
+                now,
+            )
+            .await?;
         }
-    });
+        // the lookup that ends an enqueue, so an unknown phone costs the same
+        // round trips; only the one small insert differs
+        None => {
+            outbox::existing(&txn, dealer.id, MessageKind::Otp, &key, Channel::Sms).await?;
+        }
+    }
+    txn.commit().await?;
+    outbox::wake(state);
     Ok(())
 }
 

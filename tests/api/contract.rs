@@ -14,6 +14,7 @@ use servicelane::domain::customer::{Calendar, Channel, ConsentSource, Locale, Pu
 use servicelane::domain::import::JobState;
 use servicelane::domain::maintenance::DueReason;
 use servicelane::domain::message::MessageKind;
+use servicelane::domain::outbox::{AttemptOutcome, MessageState, ReceiptStatus};
 use servicelane::domain::role::ActorKind;
 use servicelane::domain::vehicle::MileageSource;
 
@@ -78,6 +79,9 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
         ("Role", wire(&Role::ALL)),
         ("OtpStatus", wire(&[OtpStatus::SentIfKnown])),
         ("JobState", wire(JobState::ALL)),
+        ("MessageState", wire(MessageState::ALL)),
+        ("AttemptOutcome", wire(AttemptOutcome::ALL)),
+        ("ReceiptStatus", wire(ReceiptStatus::ALL)),
         (
             "ExportFormat",
             wire(&[ExportFormat::Csv, ExportFormat::Xlsx]),

@@ -64,34 +64,104 @@ impl Drop for TestApp {
 /// (signature header, raw body) of each webhook call received.
 type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
 
-/// What the SMS webhook listener received: the signature header and the JSON body.
+/// How the sink answers one call: a status, and a `Retry-After` in seconds.
+#[derive(Clone, Copy, Debug)]
+pub struct Answering {
+    pub status: u16,
+    pub retry_after: Option<u64>,
+}
+
+/// One call the sink received: its `Idempotency-Key` and the status it answered.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub key: String,
+    pub status: u16,
+}
+
+/// What the SMS webhook listener received: the signature header and the JSON
+/// body of each message it accepted (answered 2xx), and every call made.
 #[derive(Clone, Default)]
 pub struct SmsSink {
     pub received: Received,
+    pub calls: Arc<Mutex<Vec<Call>>>,
+    /// Answers for the next calls, in order; 200 once it is empty.
+    pub script: Arc<Mutex<std::collections::VecDeque<Answering>>>,
     pub url: String,
+    /// The app whose outbox `wait_for` drains while it waits.
+    app: Arc<OnceLock<web::Data<AppState>>>,
 }
 
 impl SmsSink {
     async fn start() -> SmsSink {
-        let received: Received = Arc::default();
-        let r = received.clone();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
+        let url = format!(
+            "http://127.0.0.1:{}/sms",
+            listener.local_addr().unwrap().port()
+        );
+        let sink = SmsSink {
+            url,
+            ..Default::default()
+        };
+        sink.serve(listener);
+        sink
+    }
+
+    /// A sink on a port picked now but only listened on later (by
+    /// [`SmsSink::start_at`]): until then, calls to it are refused.
+    pub fn down() -> (SmsSink, u16) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let sink = SmsSink {
+            url: format!("http://127.0.0.1:{port}/sms"),
+            ..Default::default()
+        };
+        (sink, port)
+    }
+
+    /// Starts listening on `port` (see [`SmsSink::down`]).
+    pub fn start_at(&self, port: u16) {
+        self.serve(std::net::TcpListener::bind(("127.0.0.1", port)).unwrap());
+    }
+
+    fn serve(&self, listener: std::net::TcpListener) {
+        let s = self.clone();
         let server = HttpServer::new(move || {
-            let r = r.clone();
+            let s = s.clone();
             App::new().route(
                 "/sms",
                 web::post().to(move |req: HttpRequest, body: web::Bytes| {
-                    let r = r.clone();
+                    let s = s.clone();
                     async move {
-                        let sig = req
-                            .headers()
-                            .get("x-servicelane-signature")
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or_default()
-                            .to_string();
-                        r.lock().unwrap().push((sig, body.to_vec()));
-                        HttpResponse::Ok().finish()
+                        let header = |name: &str| {
+                            req.headers()
+                                .get(name)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or_default()
+                                .to_string()
+                        };
+                        let answer = s.script.lock().unwrap().pop_front().unwrap_or(Answering {
+                            status: 200,
+                            retry_after: None,
+                        });
+                        s.calls.lock().unwrap().push(Call {
+                            key: header("idempotency-key"),
+                            status: answer.status,
+                        });
+                        let status = actix_web::http::StatusCode::from_u16(answer.status).unwrap();
+                        if status.is_success() {
+                            s.received
+                                .lock()
+                                .unwrap()
+                                .push((header("x-servicelane-signature"), body.to_vec()));
+                        }
+                        let mut res = HttpResponse::build(status);
+                        if let Some(r) = answer.retry_after {
+                            res.insert_header(("Retry-After", r.to_string()));
+                        }
+                        res.finish()
                     }
                 }),
             )
@@ -102,15 +172,33 @@ impl SmsSink {
         .unwrap()
         .run();
         tokio::spawn(server);
-        SmsSink {
-            received,
-            url: format!("http://127.0.0.1:{port}/sms"),
-        }
     }
 
-    /// Waits (up to 10 s) for a message to `to`; returns its body and signature.
+    /// Queues answers for the next calls.
+    pub fn answer(&self, answers: &[Answering]) {
+        self.script.lock().unwrap().extend(answers.iter().copied());
+    }
+
+    /// Calls accepted (2xx) per idempotency key.
+    pub fn accepted_by_key(&self) -> std::collections::HashMap<String, usize> {
+        let mut m = std::collections::HashMap::new();
+        for c in self.calls.lock().unwrap().iter() {
+            if (200..300).contains(&c.status) {
+                *m.entry(c.key.clone()).or_default() += 1;
+            }
+        }
+        m
+    }
+
+    /// Waits (up to 10 s) for a message to `to`, draining the app's outbox
+    /// meanwhile; returns its body and signature.
     pub async fn wait_for(&self, to: &str) -> (Value, String, Vec<u8>) {
         for _ in 0..200 {
+            if let Some(app) = self.app.get() {
+                servicelane::care::dispatcher::drain(app, Uuid::now_v7())
+                    .await
+                    .unwrap();
+            }
             if let Some(found) = self.messages_to(to).into_iter().next() {
                 return found;
             }
@@ -228,8 +316,16 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    spawn_app_with_sink(SmsSink::start().await, extra).await
+}
+
+/// Settings that leave the outbox to the test: no dispatcher runs on its
+/// own, `dispatch_pending` drains it.
+pub const NO_DISPATCHER: (&str, &str) = ("SERVICELANE__CARE__DISPATCHER", "false");
+
+/// The app, its SMS webhook pointing at `sms` (which may be down).
+pub async fn spawn_app_with_sink(sms: SmsSink, extra: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let sms = SmsSink::start().await;
     let (db_url, pg) = database_url(dir.path()).await;
     let mut env: Vec<(String, String)> = vec![
         ("SERVICELANE__PROFILE", "test"),
@@ -241,6 +337,11 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         ("SERVICELANE__DATA_DIR", dir.path().to_str().unwrap()),
         ("SERVICELANE__SMS__WEBHOOK_URL", sms.url.as_str()),
         ("SERVICELANE__SMS__WEBHOOK_SECRET", SMS_SECRET),
+        ("SERVICELANE__SMS__TIMEOUT_SECS", "5"),
+        // the dispatcher runs as in production; tests of the outbox itself
+        // turn it off (NO_DISPATCHER) and drain on demand
+        ("SERVICELANE__CARE__DISPATCHER", "true"),
+        ("SERVICELANE__CARE__POLL_MS", "100"),
         (
             "SERVICELANE__AUTH__JWT_SECRET",
             "test-secret-test-secret-test-secret-0123",
@@ -257,6 +358,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let app = Application::build(settings, clock.clone()).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();
+    let _ = sms.app.set(state.clone());
     tokio::spawn(app.run_until_stopped());
     TestApp {
         base,
@@ -311,6 +413,14 @@ impl Answer {
 }
 
 impl TestApp {
+    /// Delivers every due outbox message now, as a dispatcher of its own;
+    /// answers how many were taken.
+    pub async fn dispatch_pending(&self) -> usize {
+        servicelane::care::dispatcher::drain(&self.state, Uuid::now_v7())
+            .await
+            .unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -414,6 +524,7 @@ impl TestApp {
         .await;
         let mut code = None;
         for _ in 0..200 {
+            self.dispatch_pending().await;
             let all = codes(self);
             if all.len() > before {
                 code = all.last().cloned();

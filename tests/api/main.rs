@@ -12,5 +12,6 @@ mod hardening;
 mod import;
 mod login_limits;
 mod operations;
+mod outbox;
 mod tenancy;
 mod vehicles;

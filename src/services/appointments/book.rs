@@ -327,7 +327,7 @@ async fn book_now(
         ),
     )
     .await?;
-    let sms = notify::record(
+    notify::record(
         &txn,
         state,
         &notify::Parties {
@@ -365,7 +365,7 @@ async fn book_now(
         }
     }
     txn.commit().await?;
-    notify::send_after_commit(state, sms.into_iter().collect());
+    crate::care::outbox::wake(state);
     Ok(Box::new(view))
 }
 

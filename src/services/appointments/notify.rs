@@ -1,14 +1,14 @@
-//! Telling the customer: an inbox row written in the same transaction as the
-//! change it tells of, and an SMS sent after the commit with the inbox row's
-//! id as the provider's idempotency key (a retry is recognised, never doubled).
+//! Telling the customer, in the same transaction as the change it tells of:
+//! an inbox row (the app channel's delivery) and an SMS in the outbox, which
+//! the dispatcher delivers once committed (consent is checked again then).
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use uuid::Uuid;
 
-use crate::care::sms::SmsMessage;
-use crate::domain::customer::{Channel, Consent, Purpose, may_contact};
+use crate::care::outbox::{self, AppointmentParams, NewMessage, Params};
+use crate::domain::customer::{Channel, Consent};
 use crate::domain::message::MessageKind;
 use crate::entities::{appointment, customer, dealer, inbox_message, vehicle};
 use crate::error::AppResult;
@@ -24,14 +24,17 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn template(self) -> &'static str {
+    fn message_kind(self) -> MessageKind {
         match self {
             Kind::Booked => MessageKind::AppointmentBooked,
             Kind::Confirmed => MessageKind::AppointmentConfirmed,
             Kind::Rescheduled => MessageKind::AppointmentRescheduled,
             Kind::Cancelled => MessageKind::AppointmentCancelled,
         }
-        .as_str()
+    }
+
+    fn template(self) -> &'static str {
+        self.message_kind().as_str()
     }
 }
 
@@ -44,8 +47,8 @@ pub struct Parties<'a> {
     pub vehicle: &'a vehicle::Model,
 }
 
-/// Writes the inbox message and answers the SMS to send once committed
-/// (none when the customer refused service SMS).
+/// Writes the inbox message and puts the SMS in the outbox; the caller
+/// commits, then calls `outbox::wake`.
 pub async fn record(
     txn: &impl ConnectionTrait,
     state: &AppState,
@@ -53,7 +56,7 @@ pub async fn record(
     appt: &appointment::Model,
     kind: Kind,
     now: DateTime<Utc>,
-) -> AppResult<Option<SmsMessage>> {
+) -> AppResult<()> {
     let Parties {
         dealer,
         tz,
@@ -70,25 +73,32 @@ pub async fn record(
             }
         })
         .collect();
-    let params = serde_json::json!({
-        "dealer_name": dealer.name,
-        "when": appt.slot_start.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
-        "vehicle": vehicle.plate.clone().unwrap_or_else(|| vehicle.vin.clone()),
-        "services": if names.is_empty() { appt.concern.clone().unwrap_or_default() } else { names.join("、") },
-    });
+    let params = AppointmentParams {
+        dealer_name: dealer.name.clone(),
+        when: appt
+            .slot_start
+            .with_timezone(&tz)
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
+        vehicle: vehicle.plate.clone().unwrap_or_else(|| vehicle.vin.clone()),
+        services: if names.is_empty() {
+            appt.concern.clone().unwrap_or_default()
+        } else {
+            names.join("、")
+        },
+    };
     let title = state
         .templates
         .render(customer.locale, kind.template(), "title.txt", &params)?;
     let text = state
         .templates
         .render(customer.locale, kind.template(), "sms.txt", &params)?;
-    let id = Uuid::now_v7();
     inbox_message::ActiveModel {
-        id: Set(id),
+        id: Set(Uuid::now_v7()),
         dealer_id: Set(appt.dealer_id),
         customer_id: Set(customer.id),
         kind: Set(kind.template().to_string()),
-        title: Set(title),
+        title: Set(title.clone()),
         body: Set(text.clone()),
         subject_id: Set(Some(appt.id)),
         created_at: Set(now),
@@ -96,28 +106,30 @@ pub async fn record(
     }
     .insert(txn)
     .await?;
-    let consents: Vec<Consent> =
-        crate::services::from_stored(&customer.consents, "customer consents")?;
-    if !may_contact(&consents, Channel::Sms, Purpose::Service) {
-        return Ok(None);
-    }
-    Ok(Some(SmsMessage {
-        message_id: id,
-        to: appt.contact_phone.clone(),
-        text,
-        template: kind.template().into(),
-        params,
-    }))
-}
-
-/// Sends committed messages without holding up the answer.
-pub fn send_after_commit(state: &AppState, messages: Vec<SmsMessage>) {
-    for msg in messages {
-        let sms = state.sms.clone();
-        tokio::spawn(async move {
-            if let Err(e) = sms.send(&msg).await {
-                tracing::error!(error = %e, message_id = %msg.message_id, "appointment SMS not delivered");
-            }
-        });
-    }
+    // written whatever the consents say: the dispatcher checks them when it
+    // sends, so a change of mind in between is honoured either way. They are
+    // read strictly here too: unreadable consents fail the change loudly
+    // instead of leaving a message nobody may decide on
+    let _: Vec<Consent> = crate::services::from_stored(&customer.consents, "customer consents")?;
+    outbox::enqueue(
+        txn,
+        NewMessage {
+            dealer_id: appt.dealer_id,
+            customer_id: Some(customer.id),
+            kind: kind.message_kind(),
+            // an appointment row is booked, confirmed and cancelled once
+            // (a reschedule makes a new row); the version keeps it exact
+            occurrence_key: format!("{}:v{}", appt.id, appt.version),
+            channel: Channel::Sms,
+            recipient: appt.contact_phone.clone(),
+            locale: customer.locale,
+            params: Params::Appointment(params),
+            subject: Some(title),
+            body: text,
+            due_at: now,
+        },
+        now,
+    )
+    .await?;
+    Ok(())
 }

@@ -158,28 +158,25 @@ pub async fn change(
         Action::Cancel => Some(Kind::Cancelled),
         _ => None,
     };
-    let sms = match kind {
-        Some(k) => {
-            notify::record(
-                &txn,
-                state,
-                &notify::Parties {
-                    dealer: &cap.dealer,
-                    tz: cap.tz,
-                    customer: &c,
-                    vehicle: &v,
-                },
-                &moved,
-                k,
-                now,
-            )
-            .await?
-        }
-        None => None,
-    };
+    if let Some(k) = kind {
+        notify::record(
+            &txn,
+            state,
+            &notify::Parties {
+                dealer: &cap.dealer,
+                tz: cap.tz,
+                customer: &c,
+                vehicle: &v,
+            },
+            &moved,
+            k,
+            now,
+        )
+        .await?;
+    }
     let view = view_of(moved, &v, &c, cap.tz)?;
     txn.commit().await?;
-    notify::send_after_commit(state, sms.into_iter().collect());
+    crate::care::outbox::wake(state);
     Ok(view)
 }
 
@@ -310,7 +307,7 @@ pub async fn reschedule(
         ),
     )
     .await?;
-    let sms = notify::record(
+    notify::record(
         &txn,
         state,
         &notify::Parties {
@@ -326,7 +323,7 @@ pub async fn reschedule(
     .await?;
     let view = view_of(fresh, &v, &c, tz)?;
     txn.commit().await?;
-    notify::send_after_commit(state, sms.into_iter().collect());
+    crate::care::outbox::wake(state);
     Ok(view)
 }
 

@@ -1,0 +1,538 @@
+//! The outbox dispatcher: claims due messages, hands each to its channel, and
+//! records what became of it.
+//!
+//! A message is never sent twice on a guess. Each one goes through:
+//! 1. **claim** (one statement): a batch of due `queued` rows gets a lease
+//!    (owner, end) and a raised fence. PostgreSQL skips rows another
+//!    dispatcher holds (`FOR UPDATE SKIP LOCKED`); SQLite has one writer, so
+//!    the statement is the claim.
+//! 2. **begin** (its own transaction, committed before the call): consent is
+//!    checked again (an opt-out since enqueue suppresses it), then the row
+//!    moves to `submitting` if the fence is still ours, and an attempt row
+//!    is written.
+//! 3. **call** the provider with the message id as its idempotency key.
+//! 4. **settle**: the outcome is written only while the fence is still ours.
+//!
+//! A row left `submitting` after its lease (a crash or a stop mid-call) may
+//! or may not have reached the provider: [`sweep`] marks it `unknown`
+//! (raising the fence, so a late writer is fenced off), for a receipt or a
+//! person to settle. A claimed row that never reached `submitting` is simply
+//! claimed again when its lease ends.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use rand::Rng;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
+    QuerySelect, Set, Statement, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::care::outbox::Params;
+use crate::care::sms::{Outcome, SmsMessage};
+use crate::domain::customer::{Channel, Consent, may_contact};
+use crate::domain::outbox::{AttemptOutcome, Event, MessageState, backoff, next};
+use crate::entities::{customer, outbox_attempt, outbox_message};
+use crate::state::AppState;
+
+/// What a settled login code's text becomes.
+pub const REDACTED: &str = "(removed once settled: it held a login code)";
+
+/// A claimed message, ready to be begun.
+pub type Claimed = outbox_message::Model;
+
+/// What [`begin`] did with a claimed message.
+#[derive(Debug)]
+pub enum Begun {
+    /// Committed as `submitting`: call the provider, then settle.
+    Submitting {
+        message: Box<outbox_message::Model>,
+        attempt_id: Uuid,
+    },
+    /// The customer withdrew consent: nothing is sent.
+    Suppressed,
+    /// Another dispatcher holds it now.
+    Fenced,
+}
+
+/// Whether a settlement was written.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Settled {
+    Written(MessageState),
+    /// The lease ended and the row moved on without us: nothing written.
+    Fenced,
+}
+
+/// Marks `unknown` every message left `submitting` past its lease.
+pub async fn sweep(state: &AppState) -> anyhow::Result<u64> {
+    let now = state.clock.now();
+    let res = outbox_message::Entity::update_many()
+        .col_expr(
+            outbox_message::Column::State,
+            Expr::value(MessageState::Unknown.as_str()),
+        )
+        .col_expr(
+            outbox_message::Column::Fence,
+            plus_one(outbox_message::Column::Fence),
+        )
+        .col_expr(
+            outbox_message::Column::LeaseOwner,
+            Expr::value(Option::<Uuid>::None),
+        )
+        .col_expr(
+            outbox_message::Column::LeaseUntil,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .col_expr(
+            outbox_message::Column::LastError,
+            Expr::value(
+                "the dispatcher stopped during the provider call; it may have been delivered",
+            ),
+        )
+        .col_expr(outbox_message::Column::UpdatedAt, Expr::value(now))
+        .filter(outbox_message::Column::State.eq(MessageState::Submitting))
+        .filter(outbox_message::Column::LeaseUntil.lt(now))
+        .exec(&state.db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
+/// Takes up to `limit` due messages for `worker`, in due order.
+pub async fn claim(state: &AppState, worker: Uuid, limit: u64) -> anyhow::Result<Vec<Claimed>> {
+    let now = state.clock.now();
+    let until = now + chrono::Duration::seconds(state.settings.care.lease_secs);
+    let backend = state.db.get_database_backend();
+    let sql = match backend {
+        // SKIP LOCKED: two dispatchers take disjoint batches instead of waiting
+        DatabaseBackend::Postgres => {
+            "UPDATE outbox_messages SET lease_owner = $1, lease_until = $2, fence = fence + 1, updated_at = $3 \
+             WHERE id IN (SELECT id FROM outbox_messages \
+               WHERE state = 'queued' AND due_at <= $4 AND (lease_until IS NULL OR lease_until < $5) \
+               ORDER BY due_at LIMIT $6 FOR UPDATE SKIP LOCKED) \
+             RETURNING *"
+        }
+        // one writer at a time: the statement itself is the claim
+        _ => {
+            "UPDATE outbox_messages SET lease_owner = ?, lease_until = ?, fence = fence + 1, updated_at = ? \
+             WHERE id IN (SELECT id FROM outbox_messages \
+               WHERE state = 'queued' AND due_at <= ? AND (lease_until IS NULL OR lease_until < ?) \
+               ORDER BY due_at LIMIT ?) \
+             RETURNING *"
+        }
+    };
+    let stmt = Statement::from_sql_and_values(
+        backend,
+        sql,
+        [
+            worker.into(),
+            until.into(),
+            now.into(),
+            now.into(),
+            now.into(),
+            (limit.min(i64::MAX as u64) as i64).into(),
+        ],
+    );
+    let mut rows = outbox_message::Entity::find()
+        .from_raw_sql(stmt)
+        .all(&state.db)
+        .await?;
+    rows.sort_by_key(|m| (m.due_at, m.id));
+    Ok(rows)
+}
+
+/// Checks consent again and commits the message as `submitting` with an
+/// attempt row, while the fence is still ours.
+pub async fn begin(state: &AppState, worker: Uuid, m: &Claimed) -> anyhow::Result<Begun> {
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    if let Some(refusal) = refused(&txn, m).await? {
+        let res = mine(outbox_message::Entity::update_many(), m, worker)
+            .col_expr(
+                outbox_message::Column::State,
+                Expr::value(MessageState::Suppressed.as_str()),
+            )
+            .col_expr(outbox_message::Column::LastError, Expr::value(refusal))
+            .col_expr(
+                outbox_message::Column::LeaseOwner,
+                Expr::value(Option::<Uuid>::None),
+            )
+            .col_expr(
+                outbox_message::Column::LeaseUntil,
+                Expr::value(Option::<chrono::DateTime<Utc>>::None),
+            )
+            .col_expr(outbox_message::Column::UpdatedAt, Expr::value(now))
+            .col_expr(outbox_message::Column::SettledAt, Expr::value(now))
+            .filter(outbox_message::Column::State.eq(MessageState::Queued))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        if res.rows_affected == 0 {
+            return Ok(Begun::Fenced);
+        }
+        count(state, m, "suppressed");
+        return Ok(Begun::Suppressed);
+    }
+    debug_assert_eq!(next(m.state, Event::Submit), Some(MessageState::Submitting));
+    // the lease is renewed: it now covers the provider call
+    let until = now + chrono::Duration::seconds(state.settings.care.lease_secs);
+    let res = mine(outbox_message::Entity::update_many(), m, worker)
+        .col_expr(
+            outbox_message::Column::State,
+            Expr::value(MessageState::Submitting.as_str()),
+        )
+        .col_expr(
+            outbox_message::Column::Attempts,
+            plus_one(outbox_message::Column::Attempts),
+        )
+        .col_expr(outbox_message::Column::LeaseUntil, Expr::value(until))
+        .col_expr(outbox_message::Column::UpdatedAt, Expr::value(now))
+        .filter(outbox_message::Column::State.eq(MessageState::Queued))
+        .exec(&txn)
+        .await?;
+    if res.rows_affected == 0 {
+        txn.rollback().await?;
+        return Ok(Begun::Fenced);
+    }
+    let attempt_id = Uuid::now_v7();
+    outbox_attempt::ActiveModel {
+        id: Set(attempt_id),
+        message_id: Set(m.id),
+        attempt: Set(m.attempts + 1),
+        fence: Set(m.fence),
+        worker: Set(worker),
+        started_at: Set(now),
+        finished_at: Set(None),
+        outcome: Set(AttemptOutcome::Pending),
+        status_code: Set(None),
+        error: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    let mut message = m.clone();
+    message.state = MessageState::Submitting;
+    message.attempts += 1;
+    message.lease_until = Some(until);
+    Ok(Begun::Submitting {
+        message: Box::new(message),
+        attempt_id,
+    })
+}
+
+fn plus_one(c: outbox_message::Column) -> Expr {
+    use sea_orm::sea_query::ExprTrait;
+    Expr::col(c).add(1)
+}
+
+/// Restricts an update to the row as `worker` claimed it.
+fn mine(
+    u: sea_orm::UpdateMany<outbox_message::Entity>,
+    m: &Claimed,
+    worker: Uuid,
+) -> sea_orm::UpdateMany<outbox_message::Entity> {
+    u.filter(outbox_message::Column::Id.eq(m.id))
+        .filter(outbox_message::Column::Fence.eq(m.fence))
+        .filter(outbox_message::Column::LeaseOwner.eq(worker))
+}
+
+/// Why the customer may not be sent this now, if they may not.
+async fn refused(db: &impl ConnectionTrait, m: &Claimed) -> anyhow::Result<Option<String>> {
+    let (Some(purpose), Some(customer_id)) = (m.kind.purpose(), m.customer_id) else {
+        return Ok(None);
+    };
+    let Some(c) = customer::Entity::find_by_id(customer_id)
+        .filter(customer::Column::DealerId.eq(m.dealer_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(Some("the customer no longer exists".into()));
+    };
+    // unreadable consents are no consent: nothing is sent, and the reason says why
+    let consents: Vec<Consent> = match serde_json::from_value(c.consents.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(customer = %c.id, error = %e, "outbox: stored consents do not parse");
+            return Ok(Some(format!(
+                "the customer's stored consents do not parse: {e}"
+            )));
+        }
+    };
+    Ok((!may_contact(&consents, m.channel, purpose)).then(|| {
+        format!(
+            "the customer refused {} messages by {}",
+            purpose.as_str(),
+            m.channel.as_str()
+        )
+    }))
+}
+
+/// Hands the message to its channel, our id as the idempotency key.
+pub async fn call(state: &AppState, m: &outbox_message::Model) -> Outcome {
+    let params = match Params::from_stored(m.kind, &m.params) {
+        Ok(p) => p,
+        Err(e) => {
+            return Outcome::Rejected {
+                status: None,
+                error: e.to_string(),
+            };
+        }
+    };
+    match m.channel {
+        Channel::Sms => {
+            state
+                .sms
+                .send(&SmsMessage {
+                    message_id: m.id,
+                    to: m.recipient.clone(),
+                    text: m.body.clone(),
+                    template: m.kind.as_str().into(),
+                    params: params.to_json(),
+                })
+                .await
+        }
+        // the app inbox is written with the change itself; email is not built yet
+        other => Outcome::Rejected {
+            status: None,
+            error: format!("no dispatcher channel for {other} yet"),
+        },
+    }
+}
+
+/// Writes the call's outcome, while the fence is still ours.
+pub async fn settle(
+    state: &AppState,
+    worker: Uuid,
+    m: &outbox_message::Model,
+    attempt_id: Uuid,
+    outcome: &Outcome,
+) -> anyhow::Result<Settled> {
+    let now = state.clock.now();
+    let care = &state.settings.care;
+    let (event, attempt_outcome, error) = match outcome {
+        Outcome::Sent { .. } => (Event::Accepted, AttemptOutcome::Sent, None),
+        Outcome::Retry { error, .. } => (
+            Event::Retry {
+                exhausted: m.attempts >= care.max_attempts,
+            },
+            AttemptOutcome::Retry,
+            Some(error.clone()),
+        ),
+        Outcome::Rejected { error, .. } => {
+            (Event::Rejected, AttemptOutcome::Failed, Some(error.clone()))
+        }
+        Outcome::Lost { error } => (Event::Lost, AttemptOutcome::Unknown, Some(error.clone())),
+    };
+    let to = next(MessageState::Submitting, event)
+        .ok_or_else(|| anyhow::anyhow!("no transition from submitting on {event:?}"))?;
+    let txn = state.db.begin().await?;
+    let mut u = mine(outbox_message::Entity::update_many(), m, worker)
+        .filter(outbox_message::Column::State.eq(MessageState::Submitting))
+        .col_expr(outbox_message::Column::State, Expr::value(to.as_str()))
+        .col_expr(
+            outbox_message::Column::LastError,
+            Expr::value(error.clone()),
+        )
+        .col_expr(
+            outbox_message::Column::LeaseOwner,
+            Expr::value(Option::<Uuid>::None),
+        )
+        .col_expr(
+            outbox_message::Column::LeaseUntil,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .col_expr(outbox_message::Column::UpdatedAt, Expr::value(now));
+    match (to, outcome) {
+        (MessageState::Sent, Outcome::Sent { provider_id, .. }) => {
+            u = u
+                .col_expr(outbox_message::Column::SentAt, Expr::value(now))
+                .col_expr(
+                    outbox_message::Column::ProviderId,
+                    Expr::value(provider_id.clone()),
+                );
+        }
+        (MessageState::Queued, Outcome::Retry { retry_after, .. }) => {
+            let max = Duration::from_secs(care.backoff_max_secs);
+            let wait = backoff(
+                m.attempts,
+                Duration::from_secs(care.backoff_base_secs),
+                max,
+                rand::rng().random_range(0.0..1.0),
+                retry_after.map(|r| r.min(max)),
+            );
+            let due = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+            u = u.col_expr(outbox_message::Column::DueAt, Expr::value(due));
+        }
+        (MessageState::Queued, _) => {}
+        _ => u = u.col_expr(outbox_message::Column::SettledAt, Expr::value(now)),
+    }
+    if m.kind.carries_secret()
+        && matches!(
+            to,
+            MessageState::Sent | MessageState::Failed | MessageState::Dead
+        )
+    {
+        // a login code is kept only hashed (otp_codes); its text goes once it is out
+        let mut params = m.params.clone();
+        if let Some(code) = params.get_mut("code") {
+            *code = serde_json::Value::String(String::new());
+        }
+        u = u
+            .col_expr(outbox_message::Column::Body, Expr::value(REDACTED))
+            .col_expr(outbox_message::Column::Params, Expr::value(params));
+    }
+    let res = u.exec(&txn).await?;
+    let fenced = res.rows_affected == 0;
+    // the attempt is a fact either way: what the provider answered
+    outbox_attempt::Entity::update_many()
+        .col_expr(outbox_attempt::Column::FinishedAt, Expr::value(now))
+        .col_expr(
+            outbox_attempt::Column::Outcome,
+            Expr::value(attempt_outcome.as_str()),
+        )
+        .col_expr(
+            outbox_attempt::Column::StatusCode,
+            Expr::value(outcome.status().map(i32::from)),
+        )
+        .col_expr(
+            outbox_attempt::Column::Error,
+            Expr::value(if fenced {
+                Some(format!(
+                    "{}; not recorded on the message: its lease had ended",
+                    error.as_deref().unwrap_or("accepted")
+                ))
+            } else {
+                error
+            }),
+        )
+        .filter(outbox_attempt::Column::Id.eq(attempt_id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    count(state, m, attempt_outcome.as_str());
+    if fenced {
+        tracing::warn!(message_id = %m.id, "outbox: settlement fenced off, the lease had ended");
+        return Ok(Settled::Fenced);
+    }
+    if to == MessageState::Sent {
+        let lag = (now - m.due_at).to_std().unwrap_or_default();
+        state.metrics.outbox_lag.observe(lag.as_secs_f64());
+    }
+    Ok(Settled::Written(to))
+}
+
+fn count(state: &AppState, m: &outbox_message::Model, outcome: &str) {
+    state
+        .metrics
+        .outbox_attempts
+        .with_label_values(&[m.kind.as_str(), m.channel.as_str(), outcome])
+        .inc();
+}
+
+/// One message, claimed by `worker`, to its end.
+pub async fn deliver(state: &AppState, worker: Uuid, m: &Claimed) -> anyhow::Result<()> {
+    if let Begun::Submitting {
+        message,
+        attempt_id,
+    } = begin(state, worker, m).await?
+    {
+        let outcome = call(state, &message).await;
+        settle(state, worker, &message, attempt_id, &outcome).await?;
+    }
+    Ok(())
+}
+
+/// Sweeps, then claims and delivers batches until nothing is due; answers
+/// how many messages were taken. What tests call instead of waiting.
+pub async fn drain(state: &AppState, worker: Uuid) -> anyhow::Result<usize> {
+    drain_while(state, worker, || true).await
+}
+
+/// [`drain`], stopping between messages once `go_on` says so (a stopping
+/// worker's claimed rows are claimed again by another when their lease ends).
+pub async fn drain_while(
+    state: &AppState,
+    worker: Uuid,
+    go_on: impl Fn() -> bool,
+) -> anyhow::Result<usize> {
+    sweep(state).await?;
+    let mut taken = 0;
+    while go_on() {
+        let batch = claim(state, worker, state.settings.care.batch.max(1)).await?;
+        if batch.is_empty() {
+            break;
+        }
+        taken += batch.len();
+        for m in &batch {
+            if !go_on() {
+                break;
+            }
+            if let Err(e) = deliver(state, worker, m).await {
+                tracing::error!(error = ?e, message_id = %m.id, "outbox: delivery not recorded");
+            }
+        }
+    }
+    Ok(taken)
+}
+
+/// Counts the outbox by kind, channel and state for the metrics.
+pub async fn refresh_metrics(state: &AppState) -> anyhow::Result<()> {
+    let rows: Vec<(String, String, String, i64)> = outbox_message::Entity::find()
+        .select_only()
+        .column(outbox_message::Column::Kind)
+        .column(outbox_message::Column::Channel)
+        .column(outbox_message::Column::State)
+        .column_as(outbox_message::Column::Id.count(), "n")
+        .group_by(outbox_message::Column::Kind)
+        .group_by(outbox_message::Column::Channel)
+        .group_by(outbox_message::Column::State)
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let m = &state.metrics;
+    m.outbox_messages.reset();
+    let mut depth = 0;
+    for (kind, channel, st, n) in rows {
+        m.outbox_messages
+            .with_label_values(&[kind.as_str(), channel.as_str(), st.as_str()])
+            .set(n);
+        if st == MessageState::Queued.as_str() || st == MessageState::Submitting.as_str() {
+            depth += n;
+        }
+    }
+    m.outbox_depth.set(depth);
+    Ok(())
+}
+
+/// The dispatcher as a task: drains when woken by a local enqueue, and every
+/// `poll_ms` in any case (other instances enqueue too); ends when `stop` says so.
+pub fn spawn(
+    state: actix_web::web::Data<AppState>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let poll = Duration::from_millis(state.settings.care.poll_ms.max(10));
+    tokio::spawn(async move {
+        let worker = Uuid::now_v7();
+        let mut counted: Option<Instant> = None;
+        tracing::info!(%worker, "outbox dispatcher started");
+        while !*stop.borrow() {
+            let going = stop.clone();
+            if let Err(e) = drain_while(&state, worker, || !*going.borrow()).await {
+                tracing::error!(error = ?e, "outbox dispatcher");
+            }
+            if counted.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+                if let Err(e) = refresh_metrics(&state).await {
+                    tracing::warn!(error = ?e, "outbox metrics");
+                }
+                counted = Some(Instant::now());
+            }
+            tokio::select! {
+                _ = state.care_wakeup.notified() => {}
+                _ = tokio::time::sleep(poll) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        tracing::info!(%worker, "outbox dispatcher stopped");
+    })
+}

@@ -1,0 +1,445 @@
+//! The outbox: every message the product sends is a row here, written in the
+//! transaction of the change it announces (so a message exists exactly when
+//! its cause does), and delivered by `care::dispatcher`.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::Actor;
+use crate::domain::Role;
+use crate::domain::customer::{Channel, Locale};
+use crate::domain::message::MessageKind;
+use crate::domain::outbox::{AttemptOutcome, Event, MessageState, ReceiptStatus, next};
+use crate::entities::{outbox_attempt, outbox_message};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// A login code's values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtpParams {
+    pub dealer_name: String,
+    pub code: String,
+    pub minutes: i64,
+}
+
+/// An appointment notice's values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppointmentParams {
+    pub dealer_name: String,
+    /// The slot in the dealer's zone, `YYYY-MM-DD HH:MM`.
+    pub when: String,
+    pub vehicle: String,
+    pub services: String,
+}
+
+/// A message's template values, one shape per kind; stored as JSON and read
+/// back strictly: a row whose params do not fit its kind is an error, never
+/// a message with blanks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Params {
+    Otp(OtpParams),
+    Appointment(AppointmentParams),
+}
+
+impl Params {
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Params::Otp(p) => serde_json::to_value(p),
+            Params::Appointment(p) => serde_json::to_value(p),
+        }
+        // plain structs of strings and numbers always serialise
+        .unwrap_or_else(|_| unreachable!("params serialise"))
+    }
+
+    pub fn from_stored(kind: MessageKind, v: &serde_json::Value) -> anyhow::Result<Self> {
+        let read = match kind {
+            MessageKind::Otp => serde_json::from_value(v.clone()).map(Params::Otp),
+            MessageKind::AppointmentBooked
+            | MessageKind::AppointmentConfirmed
+            | MessageKind::AppointmentRescheduled
+            | MessageKind::AppointmentCancelled => {
+                serde_json::from_value(v.clone()).map(Params::Appointment)
+            }
+        };
+        read.map_err(|e| anyhow::anyhow!("stored params of a {kind} message do not fit: {e}"))
+    }
+}
+
+/// A message to write; `due_at` is when it may leave.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub dealer_id: Uuid,
+    pub customer_id: Option<Uuid>,
+    pub kind: MessageKind,
+    /// What makes this occurrence one: the same key on the same channel is one row.
+    pub occurrence_key: String,
+    pub channel: Channel,
+    pub recipient: String,
+    pub locale: Locale,
+    pub params: Params,
+    pub subject: Option<String>,
+    pub body: String,
+    pub due_at: DateTime<Utc>,
+}
+
+/// Writes the message inside the caller's transaction unless its occurrence
+/// is already there; answers the row's id either way. Call [`wake`] after
+/// the commit so the local dispatcher sends it at once.
+pub async fn enqueue(
+    txn: &impl ConnectionTrait,
+    m: NewMessage,
+    now: DateTime<Utc>,
+) -> Result<Uuid, sea_orm::DbErr> {
+    let id = Uuid::now_v7();
+    outbox_message::Entity::insert(outbox_message::ActiveModel {
+        id: Set(id),
+        dealer_id: Set(m.dealer_id),
+        customer_id: Set(m.customer_id),
+        kind: Set(m.kind),
+        occurrence_key: Set(m.occurrence_key.clone()),
+        channel: Set(m.channel),
+        recipient: Set(m.recipient),
+        locale: Set(m.locale),
+        params: Set(m.params.to_json()),
+        subject: Set(m.subject),
+        body: Set(m.body),
+        due_at: Set(m.due_at),
+        state: Set(MessageState::Queued),
+        attempts: Set(0),
+        last_error: Set(None),
+        lease_owner: Set(None),
+        lease_until: Set(None),
+        fence: Set(0),
+        provider_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        sent_at: Set(None),
+        settled_at: Set(None),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            outbox_message::Column::DealerId,
+            outbox_message::Column::Kind,
+            outbox_message::Column::OccurrenceKey,
+            outbox_message::Column::Channel,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    existing(txn, m.dealer_id, m.kind, &m.occurrence_key, m.channel)
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("outbox row just written".into()))
+}
+
+/// The id of an occurrence's row, if written. Also the lookup an unknown
+/// phone's OTP request makes in place of [`enqueue`], so both do alike.
+pub async fn existing(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+    kind: MessageKind,
+    occurrence_key: &str,
+    channel: Channel,
+) -> Result<Option<Uuid>, sea_orm::DbErr> {
+    Ok(outbox_message::Entity::find()
+        .filter(outbox_message::Column::DealerId.eq(dealer_id))
+        .filter(outbox_message::Column::Kind.eq(kind))
+        .filter(outbox_message::Column::OccurrenceKey.eq(occurrence_key))
+        .filter(outbox_message::Column::Channel.eq(channel))
+        .one(db)
+        .await?
+        .map(|m| m.id))
+}
+
+/// Wakes the local dispatcher: something was committed to the outbox.
+pub fn wake(state: &AppState) {
+    state.care_wakeup.notify_one();
+}
+
+/// Who may see the dealer's messages: its staff, as for the customer archive.
+pub const READERS: &[Role] = crate::services::customers::READERS;
+
+/// Who may send a dead, failed or unknown message again.
+pub const RETRIERS: &[Role] = crate::services::capacity::MANAGERS;
+
+/// The most messages one list answers.
+pub const LIST_LIMIT: u64 = 200;
+
+/// One hand-over to a provider, as staff see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptView {
+    pub attempt: i32,
+    pub outcome: AttemptOutcome,
+    /// The provider's HTTP status, when it answered.
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// An outbox message, as staff see it (the text is left out: it may carry a code).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageView {
+    pub id: Uuid,
+    pub customer_id: Option<Uuid>,
+    pub kind: MessageKind,
+    pub channel: Channel,
+    pub recipient: String,
+    pub state: MessageState,
+    pub due_at: DateTime<Utc>,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub settled_at: Option<DateTime<Utc>>,
+    pub attempt_log: Vec<AttemptView>,
+}
+
+/// Filters of the message list; `from` / `to` bound the creation time.
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub customer_id: Option<Uuid>,
+    pub kind: Option<MessageKind>,
+    pub state: Option<MessageState>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// The dealer's messages, newest first (at most [`LIST_LIMIT`]), each with
+/// every attempt.
+pub async fn list(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    f: Filter,
+) -> AppResult<Vec<MessageView>> {
+    actor.require(READERS)?;
+    let mut q =
+        outbox_message::Entity::find().filter(outbox_message::Column::DealerId.eq(actor.dealer_id));
+    if let Some(c) = f.customer_id {
+        q = q.filter(outbox_message::Column::CustomerId.eq(c));
+    }
+    if let Some(k) = f.kind {
+        q = q.filter(outbox_message::Column::Kind.eq(k));
+    }
+    if let Some(s) = f.state {
+        q = q.filter(outbox_message::Column::State.eq(s));
+    }
+    if let Some(t) = f.from {
+        q = q.filter(outbox_message::Column::CreatedAt.gte(t));
+    }
+    if let Some(t) = f.to {
+        q = q.filter(outbox_message::Column::CreatedAt.lt(t));
+    }
+    let rows = q
+        .order_by_desc(outbox_message::Column::CreatedAt)
+        .order_by_desc(outbox_message::Column::Id)
+        .limit(LIST_LIMIT)
+        .all(db)
+        .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
+    let mut attempts = outbox_attempt::Entity::find()
+        .filter(outbox_attempt::Column::MessageId.is_in(ids))
+        .order_by_asc(outbox_attempt::Column::StartedAt)
+        .order_by_asc(outbox_attempt::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|m| {
+            let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut attempts)
+                .into_iter()
+                .partition(|a| a.message_id == m.id);
+            attempts = rest;
+            MessageView {
+                id: m.id,
+                customer_id: m.customer_id,
+                kind: m.kind,
+                channel: m.channel,
+                recipient: m.recipient,
+                state: m.state,
+                due_at: m.due_at,
+                attempts: m.attempts,
+                last_error: m.last_error,
+                created_at: m.created_at,
+                sent_at: m.sent_at,
+                settled_at: m.settled_at,
+                attempt_log: mine
+                    .into_iter()
+                    .map(|a| AttemptView {
+                        attempt: a.attempt,
+                        outcome: a.outcome,
+                        status_code: a.status_code,
+                        error: a.error,
+                        started_at: a.started_at,
+                        finished_at: a.finished_at,
+                    })
+                    .collect(),
+            }
+        })
+        .collect())
+}
+
+/// Queues a dead, failed or unknown message again, due now, with its
+/// retries renewed (its attempts stay in the log). 409 from any other state,
+/// and for a login code.
+pub async fn retry(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<MessageState> {
+    actor.require(RETRIERS)?;
+    let now = state.clock.now();
+    let m = outbox_message::Entity::find_by_id(id)
+        .filter(outbox_message::Column::DealerId.eq(actor.dealer_id))
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if m.kind.carries_secret() {
+        // its text is gone once settled, and a code is short-lived anyway
+        return Err(AppError::Conflict(
+            "a login code is not sent again; the customer asks for a new one".into(),
+        ));
+    }
+    let to = next(m.state, Event::StaffRetry)
+        .ok_or_else(|| AppError::Conflict(format!("a {} message is not sent again", m.state)))?;
+    let res = outbox_message::Entity::update_many()
+        .col_expr(outbox_message::Column::State, Expr::value(to.as_str()))
+        .col_expr(outbox_message::Column::Attempts, Expr::value(0))
+        .col_expr(outbox_message::Column::DueAt, Expr::value(now))
+        .col_expr(
+            outbox_message::Column::LeaseOwner,
+            Expr::value(Option::<Uuid>::None),
+        )
+        .col_expr(
+            outbox_message::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(outbox_message::Column::Fence, Expr::value(m.fence + 1))
+        .col_expr(
+            outbox_message::Column::SettledAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(outbox_message::Column::UpdatedAt, Expr::value(now))
+        .filter(outbox_message::Column::Id.eq(m.id))
+        .filter(outbox_message::Column::State.eq(m.state))
+        .filter(outbox_message::Column::Fence.eq(m.fence))
+        .exec(&state.db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(AppError::ChangedMeanwhile(
+            "the message changed meanwhile; read it again".into(),
+        ));
+    }
+    wake(state);
+    Ok(to)
+}
+
+/// A provider's delivery receipt.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    /// Our message id (the `Idempotency-Key` the provider was given).
+    pub message_id: Uuid,
+    pub status: ReceiptStatus,
+    /// When the provider saw it happen.
+    pub at: DateTime<Utc>,
+    /// The provider's reason for a failure.
+    #[schema(max_length = 500)]
+    pub error: Option<String>,
+}
+
+/// Where a receipt left the message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptAnswer {
+    pub message_id: Uuid,
+    pub state: MessageState,
+}
+
+/// Applies a receipt for a message of `channel`. Idempotent, and states only
+/// move forward: a receipt for a message already settled changes nothing and
+/// answers where it stands. An unknown id is 404.
+pub async fn apply_receipt(
+    state: &AppState,
+    channel: Channel,
+    r: Receipt,
+) -> AppResult<ReceiptAnswer> {
+    let now = state.clock.now();
+    if r.error.as_ref().is_some_and(|e| e.chars().count() > 500) {
+        return Err(AppError::field("error", "at most 500 characters"));
+    }
+    // a receipt may race the dispatcher's own settlement: read, then move
+    // only from the state read, and read again if it moved meanwhile
+    for _ in 0..3 {
+        let m = outbox_message::Entity::find_by_id(r.message_id)
+            .filter(outbox_message::Column::Channel.eq(channel))
+            .one(&state.db)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let Some(to) = next(m.state, Event::Receipt(r.status)) else {
+            return Ok(ReceiptAnswer {
+                message_id: m.id,
+                state: m.state,
+            });
+        };
+        let error = match r.status {
+            ReceiptStatus::Failed => Some(
+                r.error
+                    .clone()
+                    .unwrap_or_else(|| "the provider reported a failure".into()),
+            ),
+            ReceiptStatus::Delivered => m.last_error.clone(),
+        };
+        let res = outbox_message::Entity::update_many()
+            .col_expr(outbox_message::Column::State, Expr::value(to.as_str()))
+            .col_expr(outbox_message::Column::LastError, Expr::value(error))
+            // a later writer with the old fence (a dispatcher mid-call) is fenced off
+            .col_expr(outbox_message::Column::Fence, Expr::value(m.fence + 1))
+            .col_expr(
+                outbox_message::Column::LeaseOwner,
+                Expr::value(Option::<Uuid>::None),
+            )
+            .col_expr(
+                outbox_message::Column::LeaseUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(outbox_message::Column::SettledAt, Expr::value(r.at))
+            .col_expr(outbox_message::Column::UpdatedAt, Expr::value(now))
+            .filter(outbox_message::Column::Id.eq(m.id))
+            .filter(outbox_message::Column::State.eq(m.state))
+            .filter(outbox_message::Column::Fence.eq(m.fence))
+            .exec(&state.db)
+            .await?;
+        if res.rows_affected == 1 {
+            return Ok(ReceiptAnswer {
+                message_id: m.id,
+                state: to,
+            });
+        }
+    }
+    Err(AppError::ChangedMeanwhile(
+        "the message changed meanwhile; send the receipt again".into(),
+    ))
+}
+
+/// Whether `signature` (`sha256=<hex>`) is the HMAC of `body` under the
+/// channel's webhook secret. No secret configured: nothing is believed.
+pub fn receipt_signed(state: &AppState, channel: Channel, body: &[u8], signature: &str) -> bool {
+    use secrecy::ExposeSecret;
+    let secret = match channel {
+        Channel::Sms => state.settings.sms.webhook_secret.as_ref(),
+        Channel::Email | Channel::App => None,
+    };
+    match secret {
+        Some(s) if !s.expose_secret().is_empty() => {
+            let expected = crate::care::sms::signature(s.expose_secret().as_bytes(), body);
+            crate::auth::tokens::same_digest(&expected, signature)
+        }
+        _ => false,
+    }
+}
