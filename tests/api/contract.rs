@@ -26,15 +26,7 @@ const COMMITTED: &str = "openapi.json";
 #[tokio::test]
 async fn the_served_document_is_the_committed_openapi_json() {
     let app = spawn_app().await;
-    let served = app
-        .http
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let served = app.text("/openapi.json").await;
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(COMMITTED);
     if std::env::var_os("UPDATE_OPENAPI").is_some() {
         std::fs::write(&path, &served).unwrap();

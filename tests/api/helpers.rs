@@ -438,6 +438,18 @@ impl TestApp {
         }
     }
 
+    /// The body of an unauthenticated GET as text (`/metrics`, `/openapi.json`).
+    pub async fn text(&self, path: &str) -> String {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Answer {
         self.send(self.http.get(self.url(path)).bearer_auth(token))
             .await

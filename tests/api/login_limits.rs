@@ -102,15 +102,7 @@ async fn with_one_hashing_slot_a_burst_gets_200_or_503_and_every_200_is_a_sessio
         );
     }
     drop(held);
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.text("/metrics").await;
     assert!(
         text.contains("servicelane_password_hash_busy_total 6"),
         "{text}"
@@ -379,16 +371,7 @@ async fn a_token_written_into_a_family_after_its_revocation_does_not_refresh() {
 #[tokio::test]
 async fn invented_methods_and_random_paths_do_not_grow_the_metrics() {
     let app = spawn_app().await;
-    let metrics = || async {
-        app.http
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
+    let metrics = || async { app.text("/metrics").await };
     let odd = |i: usize| {
         let method = reqwest::Method::from_bytes(format!("M{i}X").as_bytes()).unwrap();
         app.http

@@ -25,15 +25,7 @@ async fn health_metrics_openapi_and_docs_answer() {
         .await;
     assert_eq!(echoed.headers["x-request-id"], "tablet-42");
 
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.text("/metrics").await;
     assert!(
         metrics.contains(
             r#"servicelane_http_requests_total{method="GET",route="/api/v1/me",status="200"} 1"#
