@@ -44,11 +44,19 @@ pub async fn dealer_by_code(state: &AppState, code: &str) -> AppResult<Option<de
         .await?)
 }
 
-pub fn roles_of(user: &user::Model) -> Vec<Role> {
-    serde_json::from_value::<Vec<String>>(user.roles.clone())
-        .unwrap_or_default()
+/// The user's stored roles. A list that does not parse, or a name this build
+/// does not know, is our fault and fails loudly (a silent empty list would
+/// lock the user out with nothing in the log).
+pub fn roles_of(user: &user::Model) -> AppResult<Vec<Role>> {
+    let names: Vec<String> = serde_json::from_value(user.roles.clone())
+        .map_err(|e| anyhow::anyhow!("user {}: stored roles do not parse: {e}", user.id))?;
+    names
         .iter()
-        .filter_map(|r| Role::parse(r))
+        .map(|n| {
+            Role::parse(n).ok_or_else(|| {
+                anyhow::anyhow!("user {}: unknown stored role '{n}'", user.id).into()
+            })
+        })
         .collect()
 }
 
@@ -109,7 +117,7 @@ pub async fn login(
     let actor = Actor {
         id: user.id,
         dealer_id: user.dealer_id,
-        roles: roles_of(&user),
+        roles: roles_of(&user)?,
         customer_id: None,
     };
     issue(state, &actor, Uuid::now_v7(), now).await
@@ -243,7 +251,7 @@ pub async fn refresh(state: &AppState, token: &str) -> AppResult<TokenPair> {
             Actor {
                 id: u.id,
                 dealer_id: u.dealer_id,
-                roles: roles_of(&u),
+                roles: roles_of(&u)?,
                 customer_id: None,
             }
         }
@@ -744,6 +752,25 @@ impl Lockout<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_roles_that_do_not_parse_fail_loudly_not_as_no_roles() {
+        let user = |roles: serde_json::Value| user::Model {
+            id: Uuid::now_v7(),
+            dealer_id: Uuid::now_v7(),
+            username: "u".into(),
+            display_name: "u".into(),
+            password_hash: String::new(),
+            roles,
+            active: true,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        };
+        let ok = roles_of(&user(serde_json::json!(["service_advisor", "cashier"]))).unwrap();
+        assert_eq!(ok, vec![Role::ServiceAdvisor, Role::Cashier]);
+        assert!(roles_of(&user(serde_json::json!({"not": "a list"}))).is_err());
+        assert!(roles_of(&user(serde_json::json!(["wizard"]))).is_err());
+    }
 
     #[test]
     fn failures_slow_logins_down_step_by_step_up_to_a_cap() {

@@ -120,17 +120,18 @@ async fn plan(
         }
     }
     if let Some(a) = input.advisor_id {
-        let advisor = user::Entity::find_by_id(a).one(db).await?.filter(|u| {
-            u.dealer_id == actor.dealer_id
-                && u.active
-                && roles_of(u).iter().any(|r| {
+        let advisor = match user::Entity::find_by_id(a).one(db).await? {
+            Some(u) if u.dealer_id == actor.dealer_id && u.active => {
+                roles_of(&u)?.iter().any(|r| {
                     matches!(
                         r,
                         Role::ServiceAdvisor | Role::ServiceSupervisor | Role::ServiceManager
                     )
                 })
-        });
-        if advisor.is_none() {
+            }
+            _ => false,
+        };
+        if !advisor {
             e.add("advisor_id", "is not a service advisor of this dealer");
         }
     }
