@@ -22,17 +22,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
+    /// Read as [`OptionalJson`], where no body at all is the only difference.
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let body = read_body(req, payload);
+        let body = OptionalJson::<T>::from_request(req, payload);
         Box::pin(async move {
-            let bytes = body.await?;
-            if bytes.is_empty() {
-                return Err(AppError::BadRequest {
-                    detail: "a JSON body is required".into(),
-                    errors: vec![],
-                });
-            }
-            parse_json(&bytes).map(Json)
+            body.await?.0.map(Json).ok_or_else(|| AppError::BadRequest {
+                detail: "a JSON body is required".into(),
+                errors: vec![],
+            })
         })
     }
 }

@@ -35,6 +35,7 @@ use crate::care::sms::{Outcome, SmsMessage};
 use crate::domain::customer::{Channel, Consent, may_contact};
 use crate::domain::outbox::{AttemptOutcome, Event, MessageState, backoff, next};
 use crate::entities::{customer, outbox_attempt, outbox_message};
+use crate::services::col_plus;
 use crate::state::AppState;
 
 /// What a settled login code's text becomes.
@@ -75,7 +76,7 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<u64> {
         )
         .col_expr(
             outbox_message::Column::Fence,
-            plus_one(outbox_message::Column::Fence),
+            col_plus(outbox_message::Column::Fence, 1),
         )
         .col_expr(
             outbox_message::Column::LeaseOwner,
@@ -184,7 +185,7 @@ pub async fn begin(state: &AppState, worker: Uuid, m: &Claimed) -> anyhow::Resul
         )
         .col_expr(
             outbox_message::Column::Attempts,
-            plus_one(outbox_message::Column::Attempts),
+            col_plus(outbox_message::Column::Attempts, 1),
         )
         .col_expr(outbox_message::Column::LeaseUntil, Expr::value(until))
         .col_expr(outbox_message::Column::UpdatedAt, Expr::value(now))
@@ -219,11 +220,6 @@ pub async fn begin(state: &AppState, worker: Uuid, m: &Claimed) -> anyhow::Resul
         message: Box::new(message),
         attempt_id,
     })
-}
-
-fn plus_one(c: outbox_message::Column) -> Expr {
-    use sea_orm::sea_query::ExprTrait;
-    Expr::col(c).add(1)
 }
 
 /// Restricts an update to the row as `worker` claimed it.
