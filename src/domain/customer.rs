@@ -20,14 +20,17 @@ string_enum! {
 }
 
 string_enum! {
-    /// How a consent was given: in the app, on a paper form, at reception,
-    /// on a recorded phone call, or carried over by an import.
+    /// How a consent was given or withdrawn: in the app, on a paper form, at
+    /// reception, on a recorded phone call, carried over by an import, by an
+    /// email's unsubscribe link, or by an SMS reply (`TD`, `退订`, `STOP`).
     pub enum ConsentSource {
         App = "app",
         PaperForm = "paper_form",
         Reception = "reception",
         PhoneCall = "phone_call",
         Import = "import",
+        UnsubscribeLink = "unsubscribe_link",
+        SmsReply = "sms_reply",
     }
 }
 

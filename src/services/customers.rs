@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::domain::customer::{
-    Birthday, Channel, Consent, Locale, MAX_NAME, MAX_NOTES, parse_consents, parse_email,
-    parse_tags,
+    Birthday, Channel, Consent, ConsentSource, Locale, MAX_NAME, MAX_NOTES, Purpose, may_contact,
+    parse_consents, parse_email, parse_tags,
 };
 use crate::domain::validation::{self, nullable};
 use crate::domain::{FieldErrors, Phone, Plate, Role, Vin};
@@ -338,6 +338,58 @@ pub async fn update(
     }
     // the row is now exactly what was written: no need to read it back
     am.try_into_model()?.try_into()
+}
+
+/// Records, on the customer's own word outside the app (an email's
+/// unsubscribe link, an SMS reply), that they want no more `purpose` messages
+/// on `channel`. The version is raised like any edit, so a tablet holding the
+/// record learns of it instead of writing the old consent back. Answers
+/// whether anything changed (already refused: nothing to do). No actor: the
+/// caller has proven who the customer is (a signed link, the phone itself).
+pub async fn withdraw_consent(
+    db: &impl ConnectionTrait,
+    customer_id: Uuid,
+    channel: Channel,
+    purpose: Purpose,
+    source: ConsentSource,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    // a concurrent edit moves the version: read again and apply on top of it
+    for _ in 0..5 {
+        let current = customer::Entity::find_by_id(customer_id)
+            .one(db)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let mut all: Vec<Consent> = from_stored(&current.consents, "customer consents")?;
+        if !may_contact(&all, channel, purpose) {
+            return Ok(false);
+        }
+        all.retain(|c| !(c.channel == channel && c.purpose == purpose));
+        all.push(Consent {
+            channel,
+            purpose,
+            granted: false,
+            source,
+            at: Some(now),
+        });
+        let res = customer::Entity::update_many()
+            .col_expr(
+                customer::Column::Consents,
+                Expr::value(to_stored(&all, "consents")?),
+            )
+            .col_expr(customer::Column::Version, Expr::value(current.version + 1))
+            .col_expr(customer::Column::UpdatedAt, Expr::value(now))
+            .filter(customer::Column::Id.eq(customer_id))
+            .filter(customer::Column::Version.eq(current.version))
+            .exec(db)
+            .await?;
+        if res.rows_affected == 1 {
+            return Ok(true);
+        }
+    }
+    Err(AppError::ChangedMeanwhile(
+        "the customer's record kept changing; try again".into(),
+    ))
 }
 
 /// What a search string could be. A customer is found by any of them.
