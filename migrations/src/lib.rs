@@ -9,6 +9,7 @@ mod m20261129_000005_otp_quota;
 mod m20261129_000006_import_jobs;
 mod m20261129_000007_data_integrity;
 mod m20261129_000008_outbox;
+mod m20261129_000009_care_rules;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000006_import_jobs::Migration),
             Box::new(m20261129_000007_data_integrity::Migration),
             Box::new(m20261129_000008_outbox::Migration),
+            Box::new(m20261129_000009_care_rules::Migration),
         ]
     }
 }

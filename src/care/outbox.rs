@@ -41,6 +41,28 @@ pub struct AppointmentParams {
     pub services: String,
 }
 
+/// A service reminder's values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReminderParams {
+    pub dealer_name: String,
+    pub vehicle: String,
+    /// When it falls due, a local date `YYYY-MM-DD`.
+    pub due: String,
+    /// Why: a mileage or a time since the last service.
+    pub reason: String,
+}
+
+/// A greeting's values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GreetingParams {
+    pub dealer_name: String,
+    pub customer_name: String,
+    /// The holiday or occasion, in the customer's language.
+    pub occasion: String,
+}
+
 /// A message's template values, one shape per kind; stored as JSON and read
 /// back strictly: a row whose params do not fit its kind is an error, never
 /// a message with blanks.
@@ -48,6 +70,8 @@ pub struct AppointmentParams {
 pub enum Params {
     Otp(OtpParams),
     Appointment(AppointmentParams),
+    Reminder(ReminderParams),
+    Greeting(GreetingParams),
 }
 
 impl Params {
@@ -55,6 +79,8 @@ impl Params {
         match self {
             Params::Otp(p) => serde_json::to_value(p),
             Params::Appointment(p) => serde_json::to_value(p),
+            Params::Reminder(p) => serde_json::to_value(p),
+            Params::Greeting(p) => serde_json::to_value(p),
         }
         // plain structs of strings and numbers always serialise
         .unwrap_or_else(|_| unreachable!("params serialise"))
@@ -69,6 +95,8 @@ impl Params {
             | MessageKind::AppointmentCancelled => {
                 serde_json::from_value(v.clone()).map(Params::Appointment)
             }
+            MessageKind::MaintenanceDue => serde_json::from_value(v.clone()).map(Params::Reminder),
+            MessageKind::HolidayGreeting => serde_json::from_value(v.clone()).map(Params::Greeting),
         };
         read.map_err(|e| anyhow::anyhow!("stored params of a {kind} message do not fit: {e}"))
     }
@@ -89,6 +117,8 @@ pub struct NewMessage {
     pub subject: Option<String>,
     pub body: String,
     pub due_at: DateTime<Utc>,
+    /// The message this one falls back from, if it does.
+    pub parent_id: Option<Uuid>,
 }
 
 /// Writes the message inside the caller's transaction unless its occurrence
@@ -124,6 +154,7 @@ pub async fn enqueue(
         updated_at: Set(now),
         sent_at: Set(None),
         settled_at: Set(None),
+        parent_id: Set(m.parent_id),
     })
     .on_conflict(
         OnConflict::columns([

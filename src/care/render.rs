@@ -24,6 +24,10 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "zh-CN/appointment_rescheduled.sms.txt",
     "zh-CN/appointment_cancelled.title.txt",
     "zh-CN/appointment_cancelled.sms.txt",
+    "zh-CN/maintenance_due.title.txt",
+    "zh-CN/maintenance_due.sms.txt",
+    "zh-CN/holiday_greeting.title.txt",
+    "zh-CN/holiday_greeting.sms.txt",
     "en/otp.sms.txt",
     "en/appointment_booked.title.txt",
     "en/appointment_booked.sms.txt",
@@ -33,6 +37,10 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "en/appointment_rescheduled.sms.txt",
     "en/appointment_cancelled.title.txt",
     "en/appointment_cancelled.sms.txt",
+    "en/maintenance_due.title.txt",
+    "en/maintenance_due.sms.txt",
+    "en/holiday_greeting.title.txt",
+    "en/holiday_greeting.sms.txt",
 ];
 
 #[derive(Debug)]
@@ -80,7 +88,8 @@ mod tests {
         let t = Templates::new().unwrap();
         let ctx = minijinja::context! {
             dealer_name => "星辰4S店", code => "123456", minutes => 5,
-            when => "2027-01-04 09:00", vehicle => "京A12345", services => "小保养"
+            when => "2027-01-04 09:00", vehicle => "京A12345", services => "小保养",
+            due => "2027-03-01", reason => "5000 km", customer_name => "王先生", occasion => "春节"
         };
         for name in Templates::names() {
             let (locale, file) = name.split_once('/').unwrap();

@@ -11,6 +11,10 @@ string_enum! {
         AppointmentConfirmed = "appointment_confirmed",
         AppointmentRescheduled = "appointment_rescheduled",
         AppointmentCancelled = "appointment_cancelled",
+        /// The next service falls due (the care planner writes these).
+        MaintenanceDue = "maintenance_due",
+        /// A holiday greeting: marketing, so it needs a yes and counts against the cap.
+        HolidayGreeting = "holiday_greeting",
     }
 }
 
@@ -25,7 +29,26 @@ impl MessageKind {
     pub fn purpose(self) -> Option<Purpose> {
         match self {
             MessageKind::Otp => None,
-            _ => Some(Purpose::Service),
+            MessageKind::HolidayGreeting => Some(Purpose::Marketing),
+            MessageKind::AppointmentBooked
+            | MessageKind::AppointmentConfirmed
+            | MessageKind::AppointmentRescheduled
+            | MessageKind::AppointmentCancelled
+            | MessageKind::MaintenanceDue => Some(Purpose::Service),
+        }
+    }
+
+    /// Whether the message answers something the customer is doing now (a
+    /// login, a booking): it leaves at once, at any hour. The rest waits for
+    /// the dealer's sending window.
+    pub fn transactional(self) -> bool {
+        match self {
+            MessageKind::Otp
+            | MessageKind::AppointmentBooked
+            | MessageKind::AppointmentConfirmed
+            | MessageKind::AppointmentRescheduled
+            | MessageKind::AppointmentCancelled => true,
+            MessageKind::MaintenanceDue | MessageKind::HolidayGreeting => false,
         }
     }
 }

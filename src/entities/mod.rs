@@ -3,6 +3,7 @@
 
 pub mod appointment;
 pub mod appointment_event;
+pub mod care_setting;
 pub mod closed_date;
 pub mod customer;
 pub mod dealer;
@@ -22,6 +23,7 @@ pub mod outbox_attempt;
 pub mod outbox_message;
 pub mod refresh_token;
 pub mod slot_usage;
+pub mod suppression;
 pub mod user;
 pub mod vehicle;
 

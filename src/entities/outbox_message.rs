@@ -39,6 +39,9 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,
     pub settled_at: Option<DateTimeUtc>,
+    /// The message this one falls back from (app → SMS → email): the same
+    /// occurrence on the next channel.
+    pub parent_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

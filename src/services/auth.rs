@@ -410,6 +410,7 @@ pub async fn request_otp(state: &AppState, dealer_code: &str, phone: &str) -> Ap
                     subject: None,
                     body: text,
                     due_at: now,
+                    parent_id: None,
                 },
                 now,
             )

@@ -192,6 +192,7 @@ async fn two_dispatchers_draining_300_messages_deliver_each_exactly_once() {
                 subject: None,
                 body: format!("message {n}"),
                 due_at: now,
+                parent_id: None,
             },
             now,
         )

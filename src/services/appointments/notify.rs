@@ -127,6 +127,7 @@ pub async fn record(
             subject: Some(title),
             body: text,
             due_at: now,
+            parent_id: None,
         },
         now,
     )

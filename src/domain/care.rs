@@ -1,0 +1,203 @@
+//! The rules a message meets when it leaves, as pure functions: the dealer's
+//! sending window (quiet hours), the marketing cap, and the fallback chain
+//! of channels.
+
+use chrono::{DateTime, Duration, NaiveTime, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
+
+use crate::domain::customer::Channel;
+
+/// Local times between which messages that are not transactional may leave:
+/// `[start, end)` in the dealer's zone. `start > end` spans midnight;
+/// `start == end` is open all day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendWindow {
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+}
+
+impl Default for SendWindow {
+    fn default() -> Self {
+        SendWindow {
+            start: NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(),
+            end: NaiveTime::from_hms_opt(20, 0, 0).unwrap_or_default(),
+        }
+    }
+}
+
+impl SendWindow {
+    /// Whether a local time of day falls inside the window.
+    pub fn contains(&self, t: NaiveTime) -> bool {
+        use std::cmp::Ordering::*;
+        match self.start.cmp(&self.end) {
+            Less => self.start <= t && t < self.end,
+            Greater => t >= self.start || t < self.end,
+            Equal => true,
+        }
+    }
+
+    /// `None` when a message may leave at `at`; otherwise the next opening
+    /// of the window (in UTC), which is never earlier than `at`.
+    pub fn next_opening(&self, at: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+        let local = at.with_timezone(&tz);
+        if self.contains(local.time()) {
+            return None;
+        }
+        // outside the window the next start is today's, unless it has passed
+        let mut day = local.date_naive();
+        if local.time() >= self.start {
+            day = day.succ_opt()?;
+        }
+        // a start that falls in a clock change's gap opens at the first
+        // minute that exists after it
+        (0..=180).find_map(|m| {
+            let t = day.and_time(self.start) + Duration::minutes(m);
+            tz.from_local_datetime(&t)
+                .earliest()
+                .map(|d| d.with_timezone(&Utc))
+                .filter(|d| *d >= at)
+        })
+    }
+}
+
+/// Minutes after midnight, as stored.
+pub fn minutes_of(t: NaiveTime) -> i32 {
+    (t.hour() * 60 + t.minute()) as i32
+}
+
+/// The time of day `minutes` after midnight (0 ≤ minutes < 1440).
+pub fn time_of(minutes: i32) -> Option<NaiveTime> {
+    let m = u32::try_from(minutes).ok()?;
+    NaiveTime::from_hms_opt(m / 60, m % 60, 0)
+}
+
+/// A dealer's rules for care messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CareRules {
+    pub window: SendWindow,
+    /// Marketing messages one customer gets at most within `cap_days`.
+    pub marketing_cap: u32,
+    pub cap_days: u32,
+}
+
+impl Default for CareRules {
+    fn default() -> Self {
+        CareRules {
+            window: SendWindow::default(),
+            marketing_cap: 3,
+            cap_days: 7,
+        }
+    }
+}
+
+pub const MAX_MARKETING_CAP: u32 = 50;
+pub const MAX_CAP_DAYS: u32 = 90;
+
+/// The order in which channels are tried for a customer message: the
+/// customer's preferred channel first, then the app (push), SMS and email.
+pub fn fallback_chain(preferred: Channel) -> Vec<Channel> {
+    let mut chain = vec![preferred];
+    chain.extend(
+        [Channel::App, Channel::Sms, Channel::Email]
+            .into_iter()
+            .filter(|c| *c != preferred),
+    );
+    chain
+}
+
+/// The channel after `current` in `chain` that `usable` accepts (the
+/// customer has an address there), if any.
+pub fn next_channel(
+    chain: &[Channel],
+    current: Channel,
+    usable: impl Fn(Channel) -> bool,
+) -> Option<Channel> {
+    let at = chain.iter().position(|c| *c == current)?;
+    chain[at + 1..].iter().copied().find(|c| usable(*c))
+}
+
+/// The first channel of `chain` that `usable` accepts.
+pub fn first_channel(chain: &[Channel], usable: impl Fn(Channel) -> bool) -> Option<Channel> {
+    chain.iter().copied().find(|c| usable(*c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hm(h: u32, m: u32) -> NaiveTime {
+        NaiveTime::from_hms_opt(h, m, 0).unwrap()
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_window_opens_at_nine_local_and_closes_at_eight() {
+        let w = SendWindow::default();
+        let sh: Tz = "Asia/Shanghai".parse().unwrap();
+        // 23:00 in Shanghai is 15:00 UTC: the next opening is 09:00 local tomorrow
+        assert_eq!(
+            w.next_opening(utc("2027-03-01T15:00:00Z"), sh),
+            Some(utc("2027-03-02T01:00:00Z"))
+        );
+        // 07:30 local: today at nine
+        assert_eq!(
+            w.next_opening(utc("2027-03-01T23:30:00Z"), sh),
+            Some(utc("2027-03-02T01:00:00Z"))
+        );
+        // 09:00 sharp and 19:59 are inside; 20:00 is not
+        assert_eq!(w.next_opening(utc("2027-03-02T01:00:00Z"), sh), None);
+        assert_eq!(w.next_opening(utc("2027-03-02T11:59:00Z"), sh), None);
+        assert!(w.next_opening(utc("2027-03-02T12:00:00Z"), sh).is_some());
+    }
+
+    #[test]
+    fn a_window_across_midnight_and_an_all_day_one() {
+        let night = SendWindow {
+            start: hm(22, 0),
+            end: hm(6, 0),
+        };
+        assert!(night.contains(hm(23, 0)) && night.contains(hm(5, 59)));
+        assert!(!night.contains(hm(6, 0)) && !night.contains(hm(12, 0)));
+        let utc_tz: Tz = "UTC".parse().unwrap();
+        assert_eq!(
+            night.next_opening(utc("2027-03-01T12:00:00Z"), utc_tz),
+            Some(utc("2027-03-01T22:00:00Z"))
+        );
+        let all = SendWindow {
+            start: hm(0, 0),
+            end: hm(0, 0),
+        };
+        assert_eq!(all.next_opening(utc("2027-03-01T03:00:00Z"), utc_tz), None);
+    }
+
+    #[test]
+    fn an_opening_inside_a_clock_change_gap_moves_to_the_first_real_minute() {
+        // New York springs forward at 02:00 on 2027-03-14: 02:30 does not exist
+        let ny: Tz = "America/New_York".parse().unwrap();
+        let w = SendWindow {
+            start: hm(2, 30),
+            end: hm(20, 0),
+        };
+        let at = utc("2027-03-14T06:00:00Z"); // 01:00 EST
+        let open = w.next_opening(at, ny).unwrap();
+        assert_eq!(open, utc("2027-03-14T07:00:00Z")); // 03:00 EDT
+    }
+
+    #[test]
+    fn the_chain_starts_at_the_preferred_channel_and_skips_unusable_ones() {
+        use Channel::*;
+        assert_eq!(fallback_chain(App), vec![App, Sms, Email]);
+        assert_eq!(fallback_chain(Email), vec![Email, App, Sms]);
+        let chain = fallback_chain(App);
+        assert_eq!(next_channel(&chain, App, |_| true), Some(Sms));
+        assert_eq!(next_channel(&chain, App, |c| c != Sms), Some(Email));
+        assert_eq!(next_channel(&chain, Email, |_| true), None);
+        assert_eq!(first_channel(&chain, |c| c != App), Some(Sms));
+        assert_eq!(time_of(minutes_of(hm(20, 0))), Some(hm(20, 0)));
+        assert_eq!(time_of(1440), None);
+        assert_eq!(time_of(-1), None);
+    }
+}
