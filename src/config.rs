@@ -36,7 +36,9 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
-    pub sms: SmsSettings,
+    pub sms: WebhookSettings,
+    /// App push notifications, through the operator's push gateway.
+    pub push: WebhookSettings,
     pub email: EmailSettings,
     pub imports: ImportSettings,
     pub care: CareSettings,
@@ -97,7 +99,9 @@ pub struct AuthSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct SmsSettings {
+/// A webhook channel (SMS, push): where it posts, the key it signs with
+/// (also the key its receipts and inbound messages are signed with).
+pub struct WebhookSettings {
     pub webhook_url: Option<String>,
     pub webhook_secret: Option<SecretString>,
     pub timeout_secs: u64,
@@ -206,7 +210,10 @@ impl Settings {
         {
             anyhow::bail!("SERVICELANE__DATABASE__URL must start with postgres:// or sqlite:");
         }
-        for (key, url) in [("SERVICELANE__SMS__WEBHOOK_URL", &self.sms.webhook_url)] {
+        for (key, url) in [
+            ("SERVICELANE__SMS__WEBHOOK_URL", &self.sms.webhook_url),
+            ("SERVICELANE__PUSH__WEBHOOK_URL", &self.push.webhook_url),
+        ] {
             if let Some(u) = url
                 && reqwest::Url::parse(u)
                     .map(|u| !matches!(u.scheme(), "http" | "https"))

@@ -14,7 +14,7 @@ use utoipa_actix_web::AppExt;
 use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
 use crate::care::render::Templates;
-use crate::care::sms::SmsChannel;
+use crate::care::webhook::WebhookChannel;
 use crate::clock::SharedClock;
 use crate::config::{Profile, Settings};
 use crate::state::AppState;
@@ -144,21 +144,23 @@ pub async fn build_state(
             "demo data created: dealer DEMO, users advisor, manager, … with password 'servicelane'"
         );
     }
-    let sms = SmsChannel::new(
-        settings.sms.webhook_url.as_deref(),
-        settings
-            .sms
-            .webhook_secret
-            .as_ref()
-            .map(|s| s.expose_secret()),
-        Duration::from_secs(settings.sms.timeout_secs),
-        settings.data_dir.clone(),
-    )?;
+    let webhook = |name, w: &crate::config::WebhookSettings| {
+        WebhookChannel::new(
+            name,
+            w.webhook_url.as_deref(),
+            w.webhook_secret.as_ref().map(|s| s.expose_secret()),
+            Duration::from_secs(w.timeout_secs),
+            settings.data_dir.clone(),
+        )
+    };
+    let sms = webhook("sms", &settings.sms)?;
+    let push = webhook("push", &settings.push)?;
     Ok(web::Data::new(AppState {
         db,
         tokens: Tokens::new(&secret, settings.auth.access_ttl_secs)?,
         passwords,
         sms,
+        push,
         templates: Templates::new()?,
         metrics,
         import_wakeup: Arc::default(),

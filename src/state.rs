@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
 use crate::care::render::Templates;
-use crate::care::sms::SmsChannel;
+use crate::care::webhook::WebhookChannel;
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::telemetry::Metrics;
@@ -18,7 +18,8 @@ pub struct AppState {
     pub clock: SharedClock,
     pub tokens: Tokens,
     pub passwords: Passwords,
-    pub sms: SmsChannel,
+    pub sms: WebhookChannel,
+    pub push: WebhookChannel,
     pub templates: Templates,
     pub metrics: Metrics,
     /// Wakes the import worker when a job is queued.

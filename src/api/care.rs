@@ -1,15 +1,19 @@
-//! /api/v1/care: the outbox as staff see it, and providers' delivery receipts.
+//! /api/v1/care: the outbox as staff see it, the dealer's sending rules and
+//! suppression list, and what providers send back (receipts, SMS replies).
 
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::extract::{Query, parse_json};
+use super::extract::{Json, Query, parse_json};
 use crate::auth::Actor;
+use crate::care::inbound::{self, InboundAnswer, InboundSms, Suppression};
 use crate::care::outbox::{self, Filter, MessageView, Receipt, ReceiptAnswer};
-use crate::care::sms::SIGNATURE_HEADER;
+use crate::care::settings;
+use crate::domain::care::CareRules;
+use crate::care::webhook::SIGNATURE_HEADER;
 use crate::domain::customer::Channel;
 use crate::domain::message::MessageKind;
 use crate::domain::outbox::MessageState;
@@ -82,16 +86,84 @@ pub async fn receipt(
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let channel: Channel = channel.parse().map_err(|_| AppError::NotFound)?;
+    signed(&state, &req, channel, &body)?;
+    let r: Receipt = parse_json(&body)?;
+    Ok(HttpResponse::Ok().json(outbox::apply_receipt(&state, channel, r).await?))
+}
+
+/// 401 unless the body carries the channel's webhook signature.
+fn signed(state: &AppState, req: &HttpRequest, channel: Channel, body: &[u8]) -> AppResult<()> {
     let signature = req
         .headers()
         .get(SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if !outbox::receipt_signed(&state, channel, &body, signature) {
+    if !outbox::receipt_signed(state, channel, body, signature) {
         return Err(AppError::Unauthorized(
-            "the receipt's signature is missing or wrong",
+            "the signature is missing or wrong",
         ));
     }
-    let r: Receipt = parse_json(&body)?;
-    Ok(HttpResponse::Ok().json(outbox::apply_receipt(&state, channel, r).await?))
+    Ok(())
+}
+
+/// An SMS a customer sent, forwarded by the SMS gateway and signed like our
+/// webhook calls. `TD`, `退订`, `STOP` or `UNSUBSCRIBE` opts the number out of SMS.
+#[utoipa::path(operation_id = "postInboundSms", tag = "care", request_body = InboundSms,
+    params(("X-Servicelane-Signature" = String, Header, description = "sha256=<hex HMAC-SHA256 of the body>")),
+    responses((status = 200, body = InboundAnswer),
+        (status = 401, description = "the signature is missing or wrong", body = Problem)))]
+#[post("/care/inbound/sms")]
+pub async fn inbound_sms(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    signed(&state, &req, Channel::Sms, &body)?;
+    let sms: InboundSms = parse_json(&body)?;
+    Ok(HttpResponse::Ok().json(inbound::receive(&state, sms).await?))
+}
+
+/// The dealer's rules for care messages: the sending window and the marketing cap (staff).
+#[utoipa::path(operation_id = "getCareSettings", tag = "care", security(("bearer" = [])),
+    responses((status = 200, body = CareRules)))]
+#[get("/care/settings")]
+pub async fn get_settings(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(settings::get(&state.db, &actor).await?))
+}
+
+/// Replaces the dealer's rules for care messages (managers).
+#[utoipa::path(operation_id = "putCareSettings", tag = "care", request_body = CareRules, security(("bearer" = [])),
+    responses((status = 200, body = CareRules)))]
+#[put("/care/settings")]
+pub async fn put_settings(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: Json<CareRules>,
+) -> AppResult<HttpResponse> {
+    let now = state.clock.now();
+    Ok(HttpResponse::Ok().json(settings::put(&state.db, &actor, body.0, now).await?))
+}
+
+/// Addresses the dealer no longer sends to (hard bounces, dead numbers), newest first (staff).
+#[utoipa::path(operation_id = "listSuppressions", tag = "care", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Suppression>)))]
+#[get("/care/suppressions")]
+pub async fn list_suppressions(
+    state: web::Data<AppState>,
+    actor: Actor,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(inbound::suppressions(&state.db, &actor).await?))
+}
+
+/// Takes an address off the suppression list (managers).
+#[utoipa::path(operation_id = "deleteSuppression", tag = "care", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 204, description = "taken off the list")))]
+#[delete("/care/suppressions/{id}")]
+pub async fn delete_suppression(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    inbound::unsuppress(&state.db, &actor, id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -1,6 +1,7 @@
 //! /api/v1/inbox
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get, post, web};
+use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::error::AppResult;
@@ -12,4 +13,17 @@ use crate::state::AppState;
 #[get("/inbox")]
 pub async fn list(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(inbox::list(&state.db, &actor).await?))
+}
+
+/// Marks one message read; idempotent (the first read's time stays).
+#[utoipa::path(operation_id = "markInboxRead", tag = "inbox", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = InboxMessage)))]
+#[post("/inbox/{id}/read")]
+pub async fn mark_read(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    let now = state.clock.now();
+    Ok(HttpResponse::Ok().json(inbox::mark_read(&state.db, &actor, id.into_inner(), now).await?))
 }

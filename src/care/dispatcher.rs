@@ -31,11 +31,13 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::care::outbox::Params;
-use crate::care::sms::{Outcome, SmsMessage};
-use crate::domain::customer::{Channel, Consent, may_contact};
+use crate::care::webhook::{Outcome, WebhookMessage};
+use crate::domain::care::cap_release;
+use crate::domain::customer::{Channel, Consent, Purpose, may_contact};
+use crate::domain::message::MessageKind;
 use crate::domain::outbox::{AttemptOutcome, Event, MessageState, backoff, next};
-use crate::entities::{customer, outbox_attempt, outbox_message};
-use crate::services::col_plus;
+use crate::entities::{customer, outbox_attempt, outbox_message, suppression};
+use crate::services::{col_plus, lock_row};
 use crate::state::AppState;
 
 /// What a settled login code's text becomes.
@@ -52,8 +54,12 @@ pub enum Begun {
         message: Box<outbox_message::Model>,
         attempt_id: Uuid,
     },
-    /// The customer withdrew consent: nothing is sent.
+    /// The customer withdrew consent, or the address is suppressed: nothing
+    /// is sent on this channel (the next one in the chain is written).
     Suppressed,
+    /// Outside the sending window, or held by the marketing cap: queued
+    /// again for this time.
+    Deferred(chrono::DateTime<Utc>),
     /// Another dispatcher holds it now.
     Fenced,
 }
@@ -143,12 +149,28 @@ pub async fn claim(state: &AppState, worker: Uuid, limit: u64) -> anyhow::Result
     Ok(rows)
 }
 
-/// Checks consent again and commits the message as `submitting` with an
-/// attempt row, while the fence is still ours.
+/// Applies the sending rules again (consent, the suppression list, the
+/// sending window, the marketing cap) and commits the message as
+/// `submitting` with an attempt row, while the fence is still ours.
 pub async fn begin(state: &AppState, worker: Uuid, m: &Claimed) -> anyhow::Result<Begun> {
     let now = state.clock.now();
     let txn = state.db.begin().await?;
-    if let Some(refusal) = refused(&txn, m).await? {
+    if txn.get_database_backend() != DatabaseBackend::Postgres {
+        // SQLite: take the write lock before the reads below, so the writes
+        // that follow never have to upgrade a read (see `services::lock_row`)
+        lock_row::<outbox_message::Entity>(
+            &txn,
+            outbox_message::Column::Id,
+            outbox_message::Column::Fence,
+            m.id,
+        )
+        .await?;
+    }
+    let refusal = match refused(&txn, m).await? {
+        Some(r) => Some(r),
+        None => suppressed(&txn, m).await?,
+    };
+    if let Some(refusal) = refusal {
         let res = mine(outbox_message::Entity::update_many(), m, worker)
             .col_expr(
                 outbox_message::Column::State,
@@ -168,12 +190,39 @@ pub async fn begin(state: &AppState, worker: Uuid, m: &Claimed) -> anyhow::Resul
             .filter(outbox_message::Column::State.eq(MessageState::Queued))
             .exec(&txn)
             .await?;
+        if res.rows_affected == 0 {
+            txn.rollback().await?;
+            return Ok(Begun::Fenced);
+        }
+        let child = crate::care::route::fall_back(&txn, m, now).await?;
+        txn.commit().await?;
+        count(state, m, "suppressed");
+        if child.is_some() {
+            state.care_wakeup.notify_one();
+        }
+        return Ok(Begun::Suppressed);
+    }
+    if let Some(until) = held_until(&txn, m, now).await? {
+        let res = mine(outbox_message::Entity::update_many(), m, worker)
+            .col_expr(outbox_message::Column::DueAt, Expr::value(until))
+            .col_expr(
+                outbox_message::Column::LeaseOwner,
+                Expr::value(Option::<Uuid>::None),
+            )
+            .col_expr(
+                outbox_message::Column::LeaseUntil,
+                Expr::value(Option::<chrono::DateTime<Utc>>::None),
+            )
+            .col_expr(outbox_message::Column::UpdatedAt, Expr::value(now))
+            .filter(outbox_message::Column::State.eq(MessageState::Queued))
+            .exec(&txn)
+            .await?;
         txn.commit().await?;
         if res.rows_affected == 0 {
             return Ok(Begun::Fenced);
         }
-        count(state, m, "suppressed");
-        return Ok(Begun::Suppressed);
+        count(state, m, "deferred");
+        return Ok(Begun::Deferred(until));
     }
     debug_assert_eq!(next(m.state, Event::Submit), Some(MessageState::Submitting));
     // the lease is renewed: it now covers the provider call
@@ -264,6 +313,91 @@ async fn refused(db: &impl ConnectionTrait, m: &Claimed) -> anyhow::Result<Optio
     }))
 }
 
+/// Why the address may not be sent to, if it is on the dealer's suppression list.
+async fn suppressed(db: &impl ConnectionTrait, m: &Claimed) -> anyhow::Result<Option<String>> {
+    if m.kind.carries_secret() {
+        // a login code asked for now goes even to a number a receipt once gave up on
+        return Ok(None);
+    }
+    let hit = suppression::Entity::find()
+        .filter(suppression::Column::DealerId.eq(m.dealer_id))
+        .filter(suppression::Column::Channel.eq(m.channel))
+        .filter(suppression::Column::Address.eq(m.recipient.as_str()))
+        .one(db)
+        .await?;
+    Ok(hit.map(|s| {
+        format!(
+            "the address is on the suppression list: {}",
+            s.reason.as_deref().unwrap_or("a receipt reported it dead")
+        )
+    }))
+}
+
+/// Until when the message must wait, if it may not leave now: outside the
+/// dealer's sending window (unless transactional), or over the marketing cap.
+async fn held_until(
+    txn: &impl ConnectionTrait,
+    m: &Claimed,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<Option<chrono::DateTime<Utc>>> {
+    if m.kind.transactional() {
+        return Ok(None);
+    }
+    let (rules, tz) = crate::care::settings::rules(txn, m.dealer_id)
+        .await
+        .map_err(|e| anyhow::anyhow!("care settings: {e}"))?;
+    if let Some(open) = rules.window().next_opening(now, tz) {
+        return Ok(Some(open));
+    }
+    let (Some(Purpose::Marketing), Some(customer_id)) = (m.kind.purpose(), m.customer_id) else {
+        return Ok(None);
+    };
+    // the customer's row is the cap's lock: two dispatchers sending this
+    // customer marketing at once count one after the other
+    lock_row::<customer::Entity>(
+        txn,
+        customer::Column::Id,
+        customer::Column::Version,
+        customer_id,
+    )
+    .await?;
+    let since = now - chrono::Duration::days(i64::from(rules.marketing_cap_days));
+    let marketing: Vec<MessageKind> = MessageKind::ALL
+        .iter()
+        .copied()
+        .filter(|k| k.purpose() == Some(Purpose::Marketing))
+        .collect();
+    let recent = outbox_message::Entity::find()
+        .filter(outbox_message::Column::CustomerId.eq(customer_id))
+        .filter(outbox_message::Column::DealerId.eq(m.dealer_id))
+        .filter(outbox_message::Column::Kind.is_in(marketing))
+        .filter(outbox_message::Column::Id.ne(m.id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(outbox_message::Column::State.is_in([
+                    MessageState::Submitting,
+                    MessageState::Unknown,
+                ]))
+                .add(
+                    sea_orm::Condition::all()
+                        .add(
+                            outbox_message::Column::State
+                                .is_in([MessageState::Sent, MessageState::Delivered]),
+                        )
+                        .add(outbox_message::Column::SentAt.gte(since)),
+                ),
+        )
+        .all(txn)
+        .await?;
+    let times: Vec<_> = recent.iter().map(|r| r.sent_at.unwrap_or(now)).collect();
+    Ok(cap_release(
+        &times,
+        rules.marketing_cap,
+        rules.marketing_cap_days,
+        now,
+    ))
+}
+
 /// Hands the message to its channel, our id as the idempotency key.
 pub async fn call(state: &AppState, m: &outbox_message::Model) -> Outcome {
     let params = match Params::from_stored(m.kind, &m.params) {
@@ -275,23 +409,20 @@ pub async fn call(state: &AppState, m: &outbox_message::Model) -> Outcome {
             };
         }
     };
+    let message = |title: Option<String>| WebhookMessage {
+        message_id: m.id,
+        to: m.recipient.clone(),
+        title,
+        text: m.body.clone(),
+        template: m.kind.as_str().into(),
+        params: params.to_json(),
+    };
     match m.channel {
-        Channel::Sms => {
-            state
-                .sms
-                .send(&SmsMessage {
-                    message_id: m.id,
-                    to: m.recipient.clone(),
-                    text: m.body.clone(),
-                    template: m.kind.as_str().into(),
-                    params: params.to_json(),
-                })
-                .await
-        }
-        // the app inbox is written with the change itself; email is not built yet
-        other => Outcome::Rejected {
+        Channel::Sms => state.sms.send(&message(None)).await,
+        Channel::App => state.push.send(&message(m.subject.clone())).await,
+        Channel::Email => Outcome::Rejected {
             status: None,
-            error: format!("no dispatcher channel for {other} yet"),
+            error: "no dispatcher channel for email yet".into(),
         },
     }
 }
@@ -380,6 +511,12 @@ pub async fn settle(
     }
     let res = u.exec(&txn).await?;
     let fenced = res.rows_affected == 0;
+    // failed for good here: the next channel of the chain carries it
+    let child = if !fenced && matches!(to, MessageState::Failed | MessageState::Dead) {
+        crate::care::route::fall_back(&txn, m, now).await?
+    } else {
+        None
+    };
     // the attempt is a fact either way: what the provider answered
     outbox_attempt::Entity::update_many()
         .col_expr(outbox_attempt::Column::FinishedAt, Expr::value(now))
@@ -407,6 +544,9 @@ pub async fn settle(
         .await?;
     txn.commit().await?;
     count(state, m, attempt_outcome.as_str());
+    if child.is_some() {
+        state.care_wakeup.notify_one();
+    }
     if fenced {
         tracing::warn!(message_id = %m.id, "outbox: settlement fenced off, the lease had ended");
         return Ok(Settled::Fenced);

@@ -3,6 +3,9 @@
 //! The planner of the care engine grows here.
 
 pub mod dispatcher;
+pub mod inbound;
 pub mod outbox;
 pub mod render;
-pub mod sms;
+pub mod route;
+pub mod settings;
+pub mod webhook;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    QuerySelect, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -17,7 +17,7 @@ use crate::domain::Role;
 use crate::domain::customer::{Channel, Locale};
 use crate::domain::message::MessageKind;
 use crate::domain::outbox::{AttemptOutcome, Event, MessageState, ReceiptStatus, next};
-use crate::entities::{outbox_attempt, outbox_message};
+use crate::entities::{outbox_attempt, outbox_message, suppression};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -383,7 +383,14 @@ pub struct Receipt {
     /// The provider's reason for a failure.
     #[schema(max_length = 500)]
     pub error: Option<String>,
+    /// The address will never work (a hard bounce, a dead number): it goes
+    /// on the dealer's suppression list for the channel.
+    #[serde(default)]
+    pub permanent: bool,
 }
+
+/// How far ahead of our clock a receipt's `at` may be (the provider's clock may run fast).
+pub const RECEIPT_SKEW_MINUTES: i64 = 5;
 
 /// Where a receipt left the message.
 #[derive(Debug, Serialize, ToSchema)]
@@ -404,15 +411,27 @@ pub async fn apply_receipt(
     if r.error.as_ref().is_some_and(|e| e.chars().count() > 500) {
         return Err(AppError::field("error", "at most 500 characters"));
     }
+    if r.at > now + chrono::Duration::minutes(RECEIPT_SKEW_MINUTES) {
+        return Err(AppError::field("at", "must not be in the future"));
+    }
     // a receipt may race the dispatcher's own settlement: read, then move
     // only from the state read, and read again if it moved meanwhile
     for _ in 0..3 {
-        let m = outbox_message::Entity::find_by_id(r.message_id)
-            .filter(outbox_message::Column::Channel.eq(channel))
-            .one(&state.db)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let txn = state.db.begin().await?;
+        let m = crate::services::lock_row::<outbox_message::Entity>(
+            &txn,
+            outbox_message::Column::Id,
+            outbox_message::Column::Fence,
+            r.message_id,
+        )
+        .await?
+        .filter(|m| m.channel == channel)
+        .ok_or(AppError::NotFound)?;
+        if r.status == ReceiptStatus::Failed && r.permanent {
+            suppress_address(&txn, &m, r.error.as_deref(), now).await?;
+        }
         let Some(to) = next(m.state, Event::Receipt(r.status)) else {
+            txn.commit().await?;
             return Ok(ReceiptAnswer {
                 message_id: m.id,
                 state: m.state,
@@ -439,23 +458,75 @@ pub async fn apply_receipt(
                 outbox_message::Column::LeaseUntil,
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
-            .col_expr(outbox_message::Column::SettledAt, Expr::value(r.at))
+            // the provider's time, but never one before the message existed
+            .col_expr(
+                outbox_message::Column::SettledAt,
+                Expr::value(r.at.clamp(m.created_at, now)),
+            )
             .col_expr(outbox_message::Column::UpdatedAt, Expr::value(now))
             .filter(outbox_message::Column::Id.eq(m.id))
             .filter(outbox_message::Column::State.eq(m.state))
             .filter(outbox_message::Column::Fence.eq(m.fence))
-            .exec(&state.db)
+            .exec(&txn)
             .await?;
         if res.rows_affected == 1 {
+            // it did not arrive: the next channel of the chain carries it
+            let child = if to == MessageState::Failed {
+                crate::care::route::fall_back(&txn, &m, now).await?
+            } else {
+                None
+            };
+            txn.commit().await?;
+            if child.is_some() {
+                wake(state);
+            }
             return Ok(ReceiptAnswer {
                 message_id: m.id,
                 state: to,
             });
         }
+        txn.rollback().await?;
     }
     Err(AppError::ChangedMeanwhile(
         "the message changed meanwhile; send the receipt again".into(),
     ))
+}
+
+/// Puts the message's address on the dealer's suppression list for its
+/// channel (once: a second report changes nothing).
+async fn suppress_address(
+    txn: &impl ConnectionTrait,
+    m: &outbox_message::Model,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    suppression::Entity::insert(suppression::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        dealer_id: Set(m.dealer_id),
+        channel: Set(m.channel),
+        address: Set(m.recipient.clone()),
+        reason: Set(Some(
+            reason
+                .unwrap_or("the provider reported the address dead")
+                .chars()
+                .take(500)
+                .collect(),
+        )),
+        message_id: Set(Some(m.id)),
+        created_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            suppression::Column::DealerId,
+            suppression::Column::Channel,
+            suppression::Column::Address,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
 }
 
 /// Whether `signature` (`sha256=<hex>`) is the HMAC of `body` under the
@@ -464,11 +535,12 @@ pub fn receipt_signed(state: &AppState, channel: Channel, body: &[u8], signature
     use secrecy::ExposeSecret;
     let secret = match channel {
         Channel::Sms => state.settings.sms.webhook_secret.as_ref(),
-        Channel::Email | Channel::App => None,
+        Channel::App => state.settings.push.webhook_secret.as_ref(),
+        Channel::Email => None,
     };
     match secret {
         Some(s) if !s.expose_secret().is_empty() => {
-            let expected = crate::care::sms::signature(s.expose_secret().as_bytes(), body);
+            let expected = crate::care::webhook::signature(s.expose_secret().as_bytes(), body);
             crate::auth::tokens::same_digest(&expected, signature)
         }
         _ => false,

@@ -5,6 +5,9 @@
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
+use serde::{Deserialize, Serialize};
+
+use crate::domain::FieldErrors;
 use crate::domain::customer::Channel;
 
 /// Local times between which messages that are not transactional may leave:
@@ -71,27 +74,107 @@ pub fn time_of(minutes: i32) -> Option<NaiveTime> {
     NaiveTime::from_hms_opt(m / 60, m % 60, 0)
 }
 
-/// A dealer's rules for care messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A dealer's rules for care messages (`GET/PUT /api/v1/care/settings`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CareRules {
-    pub window: SendWindow,
-    /// Marketing messages one customer gets at most within `cap_days`.
+    /// Local time from which messages that are not transactional may leave.
+    #[schema(value_type = String, example = "09:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+    #[serde(with = "crate::domain::schedule::hhmm")]
+    pub send_window_start: NaiveTime,
+    /// Local time until which they may leave (before `start`: the window spans midnight).
+    #[schema(value_type = String, example = "20:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+    #[serde(with = "crate::domain::schedule::hhmm")]
+    pub send_window_end: NaiveTime,
+    /// Marketing messages one customer receives at most within `marketing_cap_days`.
+    #[schema(minimum = 1, maximum = 50)]
     pub marketing_cap: u32,
-    pub cap_days: u32,
+    #[schema(minimum = 1, maximum = 90)]
+    pub marketing_cap_days: u32,
 }
 
 impl Default for CareRules {
     fn default() -> Self {
+        let w = SendWindow::default();
         CareRules {
-            window: SendWindow::default(),
+            send_window_start: w.start,
+            send_window_end: w.end,
             marketing_cap: 3,
-            cap_days: 7,
+            marketing_cap_days: 7,
         }
     }
 }
 
 pub const MAX_MARKETING_CAP: u32 = 50;
 pub const MAX_CAP_DAYS: u32 = 90;
+
+impl CareRules {
+    pub fn window(&self) -> SendWindow {
+        SendWindow {
+            start: self.send_window_start,
+            end: self.send_window_end,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), FieldErrors> {
+        let mut e = FieldErrors::new();
+        if !(1..=MAX_MARKETING_CAP).contains(&self.marketing_cap) {
+            e.add("marketing_cap", format!("must be 1 to {MAX_MARKETING_CAP}"));
+        }
+        if !(1..=MAX_CAP_DAYS).contains(&self.marketing_cap_days) {
+            e.add("marketing_cap_days", format!("must be 1 to {MAX_CAP_DAYS}"));
+        }
+        e.into_result()
+    }
+}
+
+/// When a marketing message held by the cap may leave: once the oldest of
+/// the messages counted against it is `days` old. `None` when the cap is
+/// not reached. `recent` are the send times of the customer's marketing
+/// messages in the last `days` (or in flight, as `now`).
+pub fn cap_release(
+    recent: &[DateTime<Utc>],
+    cap: u32,
+    days: u32,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    if (recent.len() as u64) < u64::from(cap) {
+        return None;
+    }
+    let mut sorted = recent.to_vec();
+    sorted.sort();
+    // the count drops below the cap when enough of the oldest have aged out
+    let must_age = sorted.len() + 1 - cap as usize;
+    let release = sorted[must_age - 1] + Duration::days(i64::from(days));
+    Some(release.max(now + Duration::minutes(1)))
+}
+
+string_enum! {
+    /// What an inbound SMS did.
+    pub enum InboundAction {
+        /// An opt-out keyword: the number gets no more SMS from the dealers it belongs to.
+        OptedOut = "opted_out",
+        /// Nothing this build acts on (kept for the customer centre's later use).
+        Ignored = "ignored",
+    }
+}
+
+/// Whether an SMS reply asks for no more messages: `TD`, `退订`, `STOP` or
+/// `UNSUBSCRIBE`, in any case, full- or half-width, with spaces or a
+/// trailing punctuation mark around it.
+pub fn is_opt_out(text: &str) -> bool {
+    let word: String = text
+        .chars()
+        // full-width ASCII (ＴＤ) to half-width
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
+        .filter(|c| !c.is_whitespace() && !matches!(c, '.' | '!' | '。' | '！' | '\u{3000}'))
+        .collect::<String>()
+        .to_uppercase();
+    matches!(word.as_str(), "TD" | "退订" | "STOP" | "UNSUBSCRIBE")
+}
 
 /// The order in which channels are tried for a customer message: the
 /// customer's preferred channel first, then the app (push), SMS and email.
@@ -184,6 +267,49 @@ mod tests {
         let at = utc("2027-03-14T06:00:00Z"); // 01:00 EST
         let open = w.next_opening(at, ny).unwrap();
         assert_eq!(open, utc("2027-03-14T07:00:00Z")); // 03:00 EDT
+    }
+
+    #[test]
+    fn the_cap_holds_the_fourth_until_the_oldest_ages_out() {
+        let now = utc("2027-03-08T10:00:00Z");
+        let sent = [
+            utc("2027-03-02T10:00:00Z"),
+            utc("2027-03-05T10:00:00Z"),
+            utc("2027-03-07T10:00:00Z"),
+        ];
+        assert_eq!(cap_release(&sent[..2], 3, 7, now), None);
+        assert_eq!(
+            cap_release(&sent, 3, 7, now),
+            Some(utc("2027-03-09T10:00:00Z"))
+        );
+        // over the cap (a lowered setting): the count must fall below it
+        assert_eq!(
+            cap_release(&sent, 2, 7, now),
+            Some(utc("2027-03-12T10:00:00Z"))
+        );
+        // only messages in flight: try again a little later, never now
+        assert_eq!(
+            cap_release(&[now, now, now], 3, 7, now),
+            Some(now + Duration::days(7))
+        );
+        let rules = CareRules {
+            marketing_cap: 0,
+            marketing_cap_days: 91,
+            ..CareRules::default()
+        };
+        let e = rules.validate().unwrap_err();
+        assert_eq!(e.0.len(), 2);
+        assert!(CareRules::default().validate().is_ok());
+    }
+
+    #[test]
+    fn opt_out_words_are_read_loosely_and_nothing_else_is() {
+        for yes in ["TD", "td", " Td ", "ＴＤ", "退订", "退订。", "STOP", "stop!", "Unsubscribe"] {
+            assert!(is_opt_out(yes), "{yes}");
+        }
+        for no in ["", "10", "TDD", "不要退订了谢谢", "stop by tomorrow", "好"] {
+            assert!(!is_opt_out(no), "{no}");
+        }
     }
 
     #[test]

@@ -27,7 +27,8 @@ pub struct OpeningHours {
     pub close: NaiveTime,
 }
 
-mod hhmm {
+/// A time of day on the wire: `HH:MM`.
+pub(crate) mod hhmm {
     use chrono::NaiveTime;
     use serde::{Deserialize, Deserializer, Serializer};
 

@@ -38,19 +38,54 @@ pub async fn list(
         .limit(100)
         .all(db)
         .await?;
-    rows.into_iter()
-        .map(|r| {
-            // a stored kind this build does not know is our fault, not an empty inbox
-            let kind = r.kind.parse::<MessageKind>().map_err(anyhow::Error::new)?;
-            Ok(InboxMessage {
-                id: r.id,
-                kind,
-                title: r.title,
-                body: r.body,
-                subject_id: r.subject_id,
-                created_at: r.created_at,
-                read_at: r.read_at,
-            })
-        })
-        .collect()
+    rows.into_iter().map(view).collect()
+}
+
+fn view(r: inbox_message::Model) -> AppResult<InboxMessage> {
+    // a stored kind this build does not know is our fault, not an empty inbox
+    let kind = r.kind.parse::<MessageKind>().map_err(anyhow::Error::new)?;
+    Ok(InboxMessage {
+        id: r.id,
+        kind,
+        title: r.title,
+        body: r.body,
+        subject_id: r.subject_id,
+        created_at: r.created_at,
+        read_at: r.read_at,
+    })
+}
+
+/// Marks one of the customer's messages read (customers only). Idempotent:
+/// the first read's time stays. 404 for a message that is not theirs.
+pub async fn mark_read(
+    db: &impl ConnectionTrait,
+    actor: &crate::auth::Actor,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<InboxMessage> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let Some(own) = actor.customer_id else {
+        return Err(crate::error::AppError::Forbidden(
+            "the inbox is the customer's",
+        ));
+    };
+    let mine = || {
+        inbox_message::Column::Id
+            .eq(id)
+            .and(inbox_message::Column::CustomerId.eq(own))
+            .and(inbox_message::Column::DealerId.eq(actor.dealer_id))
+    };
+    inbox_message::Entity::update_many()
+        .col_expr(inbox_message::Column::ReadAt, Expr::value(now))
+        .filter(mine())
+        .filter(inbox_message::Column::ReadAt.is_null())
+        .exec(db)
+        .await?;
+    let row = inbox_message::Entity::find()
+        .filter(mine())
+        .one(db)
+        .await?
+        .ok_or(crate::error::AppError::NotFound)?;
+    view(row)
 }

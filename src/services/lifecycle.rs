@@ -17,8 +17,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{
-    ActiveModelBehavior, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
-    QuerySelect,
+    ActiveModelBehavior, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
 use uuid::Uuid;
 
@@ -61,24 +60,9 @@ pub trait Lifecycle: EntityTrait {
 /// once, so the transaction never has to upgrade a read lock later (which
 /// SQLite answers with "database is locked" instead of waiting).
 pub async fn lock<E: Lifecycle>(txn: &impl ConnectionTrait, id: Uuid) -> AppResult<E::Model> {
-    let found = match txn.get_database_backend() {
-        DatabaseBackend::Postgres => {
-            E::find()
-                .filter(E::id_column().eq(id))
-                .lock_exclusive()
-                .one(txn)
-                .await?
-        }
-        _ => {
-            E::update_many()
-                .col_expr(E::version_column(), Expr::col(E::version_column()))
-                .filter(E::id_column().eq(id))
-                .exec(txn)
-                .await?;
-            E::find().filter(E::id_column().eq(id)).one(txn).await?
-        }
-    };
-    found.ok_or(AppError::NotFound)
+    crate::services::lock_row::<E>(txn, E::id_column(), E::version_column(), id)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// Moves the row from (`from`, `version`) to `to`, raising its version and

@@ -75,6 +75,38 @@ pub fn etag(version: i32) -> String {
 
 /// `column + n` as an expression, spelled without bringing sea-query's
 /// ExprTrait (whose `min`/`max` shadow std's) into every module.
+/// Takes the row of `E` whose `id_col` is `id` for the rest of the
+/// transaction and reads it as it is now. PostgreSQL: `SELECT … FOR UPDATE`.
+/// SQLite has no row locks: a write that changes nothing (`touch` set to
+/// itself) takes the database's write lock at once, so the transaction
+/// never has to upgrade a read lock later (which SQLite answers with
+/// "database is locked" instead of waiting).
+pub async fn lock_row<E: sea_orm::EntityTrait>(
+    txn: &impl sea_orm::ConnectionTrait,
+    id_col: E::Column,
+    touch: E::Column,
+    id: Uuid,
+) -> Result<Option<E::Model>, sea_orm::DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    match txn.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            E::find()
+                .filter(id_col.eq(id))
+                .lock_exclusive()
+                .one(txn)
+                .await
+        }
+        _ => {
+            E::update_many()
+                .col_expr(touch, sea_orm::sea_query::Expr::col(touch))
+                .filter(id_col.eq(id))
+                .exec(txn)
+                .await?;
+            E::find().filter(id_col.eq(id)).one(txn).await
+        }
+    }
+}
+
 pub fn col_plus(
     col: impl sea_orm::sea_query::IntoColumnRef,
     n: i64,

@@ -1,6 +1,7 @@
 //! Telling the customer, in the same transaction as the change it tells of:
-//! an inbox row (the app channel's delivery) and an SMS in the outbox, which
-//! the dispatcher delivers once committed (consent is checked again then).
+//! an inbox row in the app and a message in the outbox on the customer's
+//! preferred channel, which the dispatcher delivers once committed (consent
+//! is checked again then, and a failure falls back down the chain).
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -8,7 +9,8 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use uuid::Uuid;
 
 use crate::care::outbox::{self, AppointmentParams, NewMessage, Params};
-use crate::domain::customer::{Channel, Consent};
+use crate::care::route::Addresses;
+use crate::domain::customer::Consent;
 use crate::domain::message::MessageKind;
 use crate::entities::{appointment, customer, dealer, inbox_message, vehicle};
 use crate::error::AppResult;
@@ -111,6 +113,13 @@ pub async fn record(
     // read strictly here too: unreadable consents fail the change loudly
     // instead of leaving a message nobody may decide on
     let _: Vec<Consent> = crate::services::from_stored(&customer.consents, "customer consents")?;
+    // the customer's preferred channel, falling back down the chain; SMS goes
+    // to the phone given for this booking
+    let mut to = Addresses::of(txn, customer).await?;
+    to.phone = appt.contact_phone.clone();
+    let Some((channel, recipient)) = to.first() else {
+        return Ok(());
+    };
     outbox::enqueue(
         txn,
         NewMessage {
@@ -120,8 +129,8 @@ pub async fn record(
             // an appointment row is booked, confirmed and cancelled once
             // (a reschedule makes a new row); the version keeps it exact
             occurrence_key: format!("{}:v{}", appt.id, appt.version),
-            channel: Channel::Sms,
-            recipient: appt.contact_phone.clone(),
+            channel,
+            recipient,
             locale: customer.locale,
             params: Params::Appointment(params),
             subject: Some(title),

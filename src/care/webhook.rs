@@ -1,5 +1,6 @@
-//! The SMS channel: a signed JSON POST to the operator's webhook, or, with no
-//! webhook configured, a file under `<data_dir>/outbox/` so a newcomer sees it.
+//! The webhook channels (SMS and app push): a signed JSON POST to the
+//! operator's gateway, or, with no webhook configured, a file under
+//! `<data_dir>/outbox/` so a newcomer sees it.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,19 +10,30 @@ use serde::Serialize;
 use sha2::Sha256;
 use uuid::Uuid;
 
+/// What the gateway receives.
 #[derive(Debug, Clone, Serialize)]
-pub struct SmsMessage {
+pub struct WebhookMessage {
     /// Also the provider-side idempotency key: a retry carries the same id.
     pub message_id: Uuid,
-    /// E.164
+    /// SMS: the phone, E.164; push: the customer's id (the gateway knows their devices).
     pub to: String,
+    /// A push notification's title.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     pub text: String,
     pub template: String,
     pub params: serde_json::Value,
 }
 
 #[derive(Debug, Clone)]
-pub enum SmsChannel {
+pub struct WebhookChannel {
+    /// `sms` or `push`: names the files and the errors.
+    name: &'static str,
+    to: Target,
+}
+
+#[derive(Debug, Clone)]
+enum Target {
     Webhook {
         client: reqwest::Client,
         url: String,
@@ -42,15 +54,16 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-impl SmsChannel {
+impl WebhookChannel {
     pub fn new(
+        name: &'static str,
         webhook_url: Option<&str>,
         secret: Option<&str>,
         timeout: Duration,
         data_dir: PathBuf,
     ) -> anyhow::Result<Self> {
-        Ok(match webhook_url {
-            Some(url) => SmsChannel::Webhook {
+        let to = match webhook_url {
+            Some(url) => Target::Webhook {
                 client: reqwest::Client::builder()
                     .connect_timeout(timeout.min(Duration::from_secs(5)))
                     .timeout(timeout)
@@ -58,15 +71,17 @@ impl SmsChannel {
                 url: url.to_string(),
                 secret: secret.unwrap_or_default().as_bytes().to_vec(),
             },
-            None => SmsChannel::Files {
+            None => Target::Files {
                 dir: data_dir.join("outbox"),
             },
-        })
+        };
+        Ok(WebhookChannel { name, to })
     }
 
     /// Hands the message over. The answer says what may be done next; it
     /// never guesses: a call whose fate is unknown is `Lost`.
-    pub async fn send(&self, msg: &SmsMessage) -> Outcome {
+    pub async fn send(&self, msg: &WebhookMessage) -> Outcome {
+        let name = self.name;
         let body = match serde_json::to_vec(msg) {
             Ok(b) => b,
             Err(e) => {
@@ -76,8 +91,8 @@ impl SmsChannel {
                 };
             }
         };
-        match self {
-            SmsChannel::Webhook {
+        match &self.to {
+            Target::Webhook {
                 client,
                 url,
                 secret,
@@ -91,21 +106,21 @@ impl SmsChannel {
                     .send()
                     .await;
                 match sent {
-                    Ok(res) => classify(&res),
+                    Ok(res) => classify(name, &res),
                     // refused before anything was sent: safe to try again
                     Err(e) if e.is_connect() => Outcome::Retry {
                         status: None,
-                        error: format!("sms webhook unreachable: {e}"),
+                        error: format!("{name} webhook unreachable: {e}"),
                         retry_after: None,
                     },
                     // the request may have arrived: only a receipt can tell
                     Err(e) => Outcome::Lost {
-                        error: format!("sms webhook call interrupted: {e}"),
+                        error: format!("{name} webhook call interrupted: {e}"),
                     },
                 }
             }
-            SmsChannel::Files { dir } => {
-                let path = dir.join(format!("sms-{}.json", msg.message_id));
+            Target::Files { dir } => {
+                let path = dir.join(format!("{name}-{}.json", msg.message_id));
                 let written = async {
                     tokio::fs::create_dir_all(dir).await?;
                     tokio::fs::write(&path, &body).await
@@ -113,7 +128,7 @@ impl SmsChannel {
                 .await;
                 match written {
                     Ok(()) => {
-                        tracing::info!(to = %msg.to, text = %msg.text, file = %path.display(), "SMS written to the outbox folder (no webhook configured)");
+                        tracing::info!(channel = name, to = %msg.to, text = %msg.text, file = %path.display(), "message written to the outbox folder (no webhook configured)");
                         Outcome::Sent {
                             status: None,
                             provider_id: None,
@@ -160,7 +175,7 @@ impl Outcome {
     }
 }
 
-fn classify(res: &reqwest::Response) -> Outcome {
+fn classify(name: &str, res: &reqwest::Response) -> Outcome {
     let status = res.status();
     let code = Some(status.as_u16());
     if status.is_success() {
@@ -174,7 +189,7 @@ fn classify(res: &reqwest::Response) -> Outcome {
             provider_id,
         };
     }
-    let error = format!("sms webhook answered {status}");
+    let error = format!("{name} webhook answered {status}");
     if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
         // only the delta-seconds form; a date form is rare from SMS gateways
         let retry_after = res
