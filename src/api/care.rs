@@ -12,8 +12,8 @@ use crate::auth::Actor;
 use crate::care::inbound::{self, InboundAnswer, InboundSms, Suppression};
 use crate::care::outbox::{self, Filter, MessageView, Receipt, ReceiptAnswer};
 use crate::care::settings;
-use crate::domain::care::CareRules;
 use crate::care::webhook::SIGNATURE_HEADER;
+use crate::domain::care::CareRules;
 use crate::domain::customer::Channel;
 use crate::domain::message::MessageKind;
 use crate::domain::outbox::MessageState;
@@ -99,9 +99,7 @@ fn signed(state: &AppState, req: &HttpRequest, channel: Channel, body: &[u8]) ->
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     if !outbox::receipt_signed(state, channel, body, signature) {
-        return Err(AppError::Unauthorized(
-            "the signature is missing or wrong",
-        ));
+        return Err(AppError::Unauthorized("the signature is missing or wrong"));
     }
     Ok(())
 }

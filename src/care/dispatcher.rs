@@ -374,10 +374,10 @@ async fn held_until(
         .filter(outbox_message::Column::Id.ne(m.id))
         .filter(
             sea_orm::Condition::any()
-                .add(outbox_message::Column::State.is_in([
-                    MessageState::Submitting,
-                    MessageState::Unknown,
-                ]))
+                .add(
+                    outbox_message::Column::State
+                        .is_in([MessageState::Submitting, MessageState::Unknown]),
+                )
                 .add(
                     sea_orm::Condition::all()
                         .add(

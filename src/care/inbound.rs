@@ -66,17 +66,15 @@ pub async fn receive(state: &AppState, sms: InboundSms) -> AppResult<InboundAnsw
         .all(&state.db)
         .await?;
     for c in &owners {
-        for purpose in [Purpose::Marketing, Purpose::Service] {
-            withdraw_consent(
-                &state.db,
-                c.id,
-                Channel::Sms,
-                purpose,
-                ConsentSource::SmsReply,
-                now,
-            )
-            .await?;
-        }
+        withdraw_consent(
+            &state.db,
+            c.id,
+            Channel::Sms,
+            &[Purpose::Service, Purpose::Marketing],
+            ConsentSource::SmsReply,
+            now,
+        )
+        .await?;
     }
     tracing::info!(customers = owners.len(), "SMS opt-out received");
     Ok(InboundAnswer {

@@ -24,7 +24,10 @@ pub struct Addresses {
 }
 
 impl Addresses {
-    pub async fn of(db: &impl ConnectionTrait, c: &customer::Model) -> Result<Self, sea_orm::DbErr> {
+    pub async fn of(
+        db: &impl ConnectionTrait,
+        c: &customer::Model,
+    ) -> Result<Self, sea_orm::DbErr> {
         let has_app = refresh_token::Entity::find()
             .filter(refresh_token::Column::CustomerId.eq(c.id))
             .count(db)

@@ -29,7 +29,12 @@ pub async fn rules(db: &impl ConnectionTrait, dealer_id: Uuid) -> AppResult<(Car
 
 fn from_row(s: &care_setting::Model) -> AppResult<CareRules> {
     // a stored row this build cannot read is our fault: loud, never the defaults
-    let bad = || AppError::Internal(anyhow::anyhow!("care settings of {} do not read", s.dealer_id));
+    let bad = || {
+        AppError::Internal(anyhow::anyhow!(
+            "care settings of {} do not read",
+            s.dealer_id
+        ))
+    };
     Ok(CareRules {
         send_window_start: time_of(s.send_window_start).ok_or_else(bad)?,
         send_window_end: time_of(s.send_window_end).ok_or_else(bad)?,

@@ -304,7 +304,17 @@ mod tests {
 
     #[test]
     fn opt_out_words_are_read_loosely_and_nothing_else_is() {
-        for yes in ["TD", "td", " Td ", "ＴＤ", "退订", "退订。", "STOP", "stop!", "Unsubscribe"] {
+        for yes in [
+            "TD",
+            "td",
+            " Td ",
+            "ＴＤ",
+            "退订",
+            "退订。",
+            "STOP",
+            "stop!",
+            "Unsubscribe",
+        ] {
             assert!(is_opt_out(yes), "{yes}");
         }
         for no in ["", "10", "TDD", "不要退订了谢谢", "stop by tomorrow", "好"] {

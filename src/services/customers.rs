@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::domain::customer::{
-    Birthday, Channel, Consent, ConsentSource, Locale, MAX_NAME, MAX_NOTES, Purpose, may_contact,
+    Birthday, Channel, Consent, ConsentSource, Locale, MAX_NAME, MAX_NOTES, Purpose,
     parse_consents, parse_email, parse_tags,
 };
 use crate::domain::validation::{self, nullable};
@@ -341,16 +341,17 @@ pub async fn update(
 }
 
 /// Records, on the customer's own word outside the app (an email's
-/// unsubscribe link, an SMS reply), that they want no more `purpose` messages
-/// on `channel`. The version is raised like any edit, so a tablet holding the
-/// record learns of it instead of writing the old consent back. Answers
-/// whether anything changed (already refused: nothing to do). No actor: the
-/// caller has proven who the customer is (a signed link, the phone itself).
+/// unsubscribe link, an SMS reply), that they want no more messages for
+/// `purposes` on `channel`, in one write. The version is raised like any
+/// edit, so a tablet holding the record learns of it instead of writing the
+/// old consent back. Answers whether anything changed (already refused:
+/// nothing to do). No actor: the caller has proven who the customer is (a
+/// signed link, the phone itself).
 pub async fn withdraw_consent(
     db: &impl ConnectionTrait,
     customer_id: Uuid,
     channel: Channel,
-    purpose: Purpose,
+    purposes: &[Purpose],
     source: ConsentSource,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
@@ -361,17 +362,29 @@ pub async fn withdraw_consent(
             .await?
             .ok_or(AppError::NotFound)?;
         let mut all: Vec<Consent> = from_stored(&current.consents, "customer consents")?;
-        if !may_contact(&all, channel, purpose) {
+        // an explicit refusal is kept even where the default already refuses
+        // (marketing): it is the customer's word, and a later import cannot
+        // read silence as room for a yes
+        let refused = |all: &[Consent], p: Purpose| {
+            all.iter()
+                .any(|c| c.channel == channel && c.purpose == p && !c.granted)
+        };
+        let fresh: Vec<Purpose> = purposes
+            .iter()
+            .copied()
+            .filter(|p| !refused(&all, *p))
+            .collect();
+        if fresh.is_empty() {
             return Ok(false);
         }
-        all.retain(|c| !(c.channel == channel && c.purpose == purpose));
-        all.push(Consent {
+        all.retain(|c| !(c.channel == channel && fresh.contains(&c.purpose)));
+        all.extend(fresh.iter().map(|&purpose| Consent {
             channel,
             purpose,
             granted: false,
             source,
             at: Some(now),
-        });
+        }));
         let res = customer::Entity::update_many()
             .col_expr(
                 customer::Column::Consents,

@@ -92,7 +92,7 @@ pub struct SmsSink {
 }
 
 impl SmsSink {
-    async fn start() -> SmsSink {
+    pub async fn start() -> SmsSink {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!(
             "http://127.0.0.1:{}/sms",
@@ -249,6 +249,10 @@ fn pg_template(admin_url: &str) -> &'static str {
                     .unwrap();
                 for row in stale {
                     let db: String = row.try_get("", "datname").unwrap();
+                    if !abandoned(&db) {
+                        // another run of the suite on this machine is using it
+                        continue;
+                    }
                     let _ = admin
                         .execute_unprepared(&format!(
                             "DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"
@@ -308,6 +312,30 @@ async fn database_url(dir: &std::path::Path) -> (String, Option<(String, String)
             format!("sqlite://{}?mode=rwc", dir.join("test.db").display()),
             None,
         ),
+    }
+}
+
+/// Whether a test database was left by a run that is over: a template whose
+/// process is gone, or a test database older than three hours (its name is
+/// a UUID v7, which carries its creation time).
+fn abandoned(db: &str) -> bool {
+    if let Some(pid) = db.strip_prefix("sl_tpl_") {
+        return !std::path::Path::new(&format!("/proc/{pid}")).exists();
+    }
+    let created = db
+        .strip_prefix("sl_test_")
+        .and_then(|u| Uuid::parse_str(u).ok())
+        .and_then(|u| u.get_timestamp())
+        .map(|t| t.to_unix().0);
+    match created {
+        Some(secs) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            now.saturating_sub(secs) > 3 * 3600
+        }
+        None => true,
     }
 }
 
@@ -598,6 +626,20 @@ impl TestApp {
         self.user(id, &username, role).await;
         let tokens = self.login_as(dealer_code, &username).await;
         (id, tokens["access_token"].as_str().unwrap().to_string())
+    }
+
+    /// POSTs raw JSON signed like a provider's webhook (receipts, inbound SMS).
+    pub async fn post_signed(&self, path: &str, body: &Value, secret: &str) -> Answer {
+        let raw = serde_json::to_vec(body).unwrap();
+        let sig = servicelane::care::webhook::signature(secret.as_bytes(), &raw);
+        self.send(
+            self.http
+                .post(self.url(path))
+                .header("content-type", "application/json")
+                .header("x-servicelane-signature", sig)
+                .body(raw),
+        )
+        .await
     }
 
     pub async fn create_customer(&self, token: &str, name: &str, phone: &str) -> Value {

@@ -63,16 +63,8 @@ fn answering(status: u16, retry_after: Option<u64>) -> Answering {
 }
 
 async fn post_receipt(app: &TestApp, body: &serde_json::Value, secret: &str) -> Answer {
-    let raw = serde_json::to_vec(body).unwrap();
-    let sig = servicelane::care::webhook::signature(secret.as_bytes(), &raw);
-    app.send(
-        app.http
-            .post(app.url("/api/v1/care/receipts/sms"))
-            .header("content-type", "application/json")
-            .header("x-servicelane-signature", sig)
-            .body(raw),
-    )
-    .await
+    app.post_signed("/api/v1/care/receipts/sms", body, secret)
+        .await
 }
 
 #[tokio::test]
