@@ -40,6 +40,10 @@ pub struct Settings {
     /// App push notifications, through the operator's push gateway.
     pub push: WebhookSettings,
     pub email: EmailSettings,
+    /// Aliyun SMS, when `care.sms_provider` is `aliyun`.
+    pub aliyun: AliyunSettings,
+    /// Tencent Cloud SMS, when `care.sms_provider` is `tencent`.
+    pub tencent: TencentSettings,
     pub imports: ImportSettings,
     pub care: CareSettings,
     pub log: LogSettings,
@@ -107,6 +111,39 @@ pub struct WebhookSettings {
     pub timeout_secs: u64,
 }
 
+/// Which operator carries SMS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmsProviderKind {
+    /// The signed JSON webhook (`sms.webhook_url`), or files when unset.
+    Webhook,
+    Aliyun,
+    Tencent,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AliyunSettings {
+    pub endpoint: String,
+    pub region: String,
+    pub access_key_id: Option<String>,
+    pub access_key_secret: Option<SecretString>,
+    /// The secret part of the delivery-report URL given to Aliyun
+    /// (`/api/v1/care/reports/aliyun/{token}`); unset: reports are refused.
+    pub report_token: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TencentSettings {
+    pub endpoint: String,
+    pub region: String,
+    pub secret_id: Option<String>,
+    pub secret_key: Option<SecretString>,
+    pub sdk_app_id: Option<String>,
+    /// The secret part of the status-callback URL given to Tencent
+    /// (`/api/v1/care/reports/tencent/{token}`); unset: callbacks are refused.
+    pub report_token: Option<SecretString>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct EmailSettings {
     /// May carry the relay's password (`smtp://user:pass@host`).
@@ -128,6 +165,8 @@ pub struct ImportSettings {
 pub struct CareSettings {
     /// Run the outbox dispatcher in this process (`serve --no-care` turns it off).
     pub dispatcher: bool,
+    /// Which operator carries SMS: `webhook`, `aliyun` or `tencent`.
+    pub sms_provider: SmsProviderKind,
     /// How often the dispatcher looks for due messages when not woken.
     pub poll_ms: u64,
     /// Messages claimed at once.

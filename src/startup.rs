@@ -155,12 +155,14 @@ pub async fn build_state(
     };
     let sms = webhook("sms", &settings.sms)?;
     let push = webhook("push", &settings.push)?;
+    let sms_provider = crate::care::templated::SmsProvider::from_settings(&settings)?;
     Ok(web::Data::new(AppState {
         db,
         tokens: Tokens::new(&secret, settings.auth.access_ttl_secs)?,
         passwords,
         sms,
         push,
+        sms_provider,
         templates: Templates::new()?,
         metrics,
         import_wakeup: Arc::default(),

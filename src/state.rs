@@ -20,6 +20,8 @@ pub struct AppState {
     pub passwords: Passwords,
     pub sms: WebhookChannel,
     pub push: WebhookChannel,
+    /// The templated SMS operator, when SMS does not go by the webhook.
+    pub sms_provider: Option<crate::care::templated::SmsProvider>,
     pub templates: Templates,
     pub metrics: Metrics,
     /// Wakes the import worker when a job is queued.

@@ -10,6 +10,7 @@ mod m20261129_000006_import_jobs;
 mod m20261129_000007_data_integrity;
 mod m20261129_000008_outbox;
 mod m20261129_000009_care_rules;
+mod m20261129_000010_provider_templates;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000007_data_integrity::Migration),
             Box::new(m20261129_000008_outbox::Migration),
             Box::new(m20261129_000009_care_rules::Migration),
+            Box::new(m20261129_000010_provider_templates::Migration),
         ]
     }
 }

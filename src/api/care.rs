@@ -11,8 +11,8 @@ use super::extract::{Json, Query, parse_json};
 use crate::auth::Actor;
 use crate::care::inbound::{self, InboundAnswer, InboundSms, Suppression};
 use crate::care::outbox::{self, Filter, MessageView, Receipt, ReceiptAnswer};
-use crate::care::settings;
 use crate::care::webhook::SIGNATURE_HEADER;
+use crate::care::{aliyun, reports, settings, tencent};
 use crate::domain::care::CareRules;
 use crate::domain::customer::Channel;
 use crate::domain::message::MessageKind;
@@ -164,4 +164,40 @@ pub async fn delete_suppression(
 ) -> AppResult<HttpResponse> {
     inbound::unsuppress(&state.db, &actor, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Aliyun SMS delivery reports (SmsReport over HTTP), at the URL given to
+/// Aliyun with its secret token; unknown messages are skipped.
+#[utoipa::path(operation_id = "postAliyunSmsReports", tag = "care", request_body = Vec<aliyun::Report>,
+    params(("token" = String, Path, description = "SERVICELANE__ALIYUN__REPORT_TOKEN")),
+    responses((status = 200, body = aliyun::ReportAnswer)))]
+#[post("/care/reports/aliyun/{token}")]
+pub async fn aliyun_reports(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    body: Json<Vec<aliyun::Report>>,
+) -> AppResult<HttpResponse> {
+    let applied = reports::aliyun(&state, &token, body.0).await?;
+    Ok(HttpResponse::Ok().json(aliyun::ReportAnswer {
+        code: 0,
+        msg: format!("成功 ({applied})"),
+    }))
+}
+
+/// Tencent Cloud SMS status callbacks, at the URL given to Tencent with its
+/// secret token; unknown messages are skipped.
+#[utoipa::path(operation_id = "postTencentSmsReports", tag = "care", request_body = Vec<tencent::Report>,
+    params(("token" = String, Path, description = "SERVICELANE__TENCENT__REPORT_TOKEN")),
+    responses((status = 200, body = tencent::ReportAnswer)))]
+#[post("/care/reports/tencent/{token}")]
+pub async fn tencent_reports(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    body: Json<Vec<tencent::Report>>,
+) -> AppResult<HttpResponse> {
+    let applied = reports::tencent(&state, &token, body.0).await?;
+    Ok(HttpResponse::Ok().json(tencent::ReportAnswer {
+        result: 0,
+        errmsg: format!("OK ({applied})"),
+    }))
 }

@@ -18,6 +18,7 @@ pub mod health;
 pub mod imports;
 pub mod inbox;
 pub mod menu;
+pub mod provider_templates;
 pub mod vehicles;
 
 use actix_web::{HttpResponse, web};
@@ -111,6 +112,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(care::put_settings)
                 .service(care::list_suppressions)
                 .service(care::delete_suppression)
+                .service(care::aliyun_reports)
+                .service(care::tencent_reports)
+                .service(provider_templates::list)
+                .service(provider_templates::put)
+                .service(provider_templates::remove)
                 .service(imports::import_customers)
                 .service(imports::read)
                 .service(imports::report_csv),
@@ -128,6 +134,10 @@ pub fn openapi() -> serde_json::Value {
     let schemas = &mut doc.components.get_or_insert_with(Default::default).schemas;
     schemas.insert(StateAction::name().into(), StateAction::schema());
     schemas.insert(ExportFormat::name().into(), ExportFormat::schema());
+    schemas.insert(
+        crate::domain::care::TemplateChannel::name().into(),
+        crate::domain::care::TemplateChannel::schema(),
+    );
     contract::finish(doc)
 }
 

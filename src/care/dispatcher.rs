@@ -418,7 +418,10 @@ pub async fn call(state: &AppState, m: &outbox_message::Model) -> Outcome {
         params: params.to_json(),
     };
     match m.channel {
-        Channel::Sms => state.sms.send(&message(None)).await,
+        Channel::Sms => match &state.sms_provider {
+            Some(p) => crate::care::templated::send(state, p, m, &params).await,
+            None => state.sms.send(&message(None)).await,
+        },
         Channel::App => state.push.send(&message(m.subject.clone())).await,
         Channel::Email => Outcome::Rejected {
             status: None,

@@ -2,10 +2,15 @@
 //! delivers it, message templates and the channels that carry messages.
 //! The planner of the care engine grows here.
 
+pub mod aliyun;
 pub mod dispatcher;
 pub mod inbound;
 pub mod outbox;
+pub mod provider_templates;
 pub mod render;
+pub mod reports;
 pub mod route;
 pub mod settings;
+pub mod templated;
+pub mod tencent;
 pub mod webhook;

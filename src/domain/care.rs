@@ -150,6 +150,11 @@ pub fn cap_release(
 }
 
 string_enum! {
+    /// A channel whose operator sends only pre-approved templates.
+    pub enum TemplateChannel { Sms = "sms", Wechat = "wechat" }
+}
+
+string_enum! {
     /// What an inbound SMS did.
     pub enum InboundAction {
         /// An opt-out keyword: the number gets no more SMS from the dealers it belongs to.

@@ -38,6 +38,20 @@ impl MessageKind {
         }
     }
 
+    /// The names of the kind's template values (`care::outbox::Params`), which
+    /// a provider template's variables are filled from.
+    pub fn param_names(self) -> &'static [&'static str] {
+        match self {
+            MessageKind::Otp => &["dealer_name", "code", "minutes"],
+            MessageKind::AppointmentBooked
+            | MessageKind::AppointmentConfirmed
+            | MessageKind::AppointmentRescheduled
+            | MessageKind::AppointmentCancelled => &["dealer_name", "when", "vehicle", "services"],
+            MessageKind::MaintenanceDue => &["dealer_name", "vehicle", "due", "reason"],
+            MessageKind::HolidayGreeting => &["dealer_name", "customer_name", "occasion"],
+        }
+    }
+
     /// Whether the message answers something the customer is doing now (a
     /// login, a booking): it leaves at once, at any hour. The rest waits for
     /// the dealer's sending window.

@@ -21,6 +21,7 @@ pub mod otp_code;
 pub mod otp_quota;
 pub mod outbox_attempt;
 pub mod outbox_message;
+pub mod provider_template;
 pub mod refresh_token;
 pub mod slot_usage;
 pub mod suppression;
@@ -78,6 +79,13 @@ macro_rules! string_column {
         }
 
         impl sea_orm::sea_query::postgres_array::NotU8 for $ty {}
+
+        // a part of a composite primary key; never an auto-increment one
+        impl sea_orm::TryFromU64 for $ty {
+            fn try_from_u64(_: u64) -> Result<Self, sea_orm::DbErr> {
+                Err(sea_orm::DbErr::ConvertFromU64(stringify!($ty)))
+            }
+        }
     )+};
 }
 
@@ -96,5 +104,6 @@ string_column!(
     JobState,
     crate::domain::message::MessageKind,
     crate::domain::outbox::MessageState,
-    crate::domain::outbox::AttemptOutcome
+    crate::domain::outbox::AttemptOutcome,
+    crate::domain::care::TemplateChannel
 );

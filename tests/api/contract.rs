@@ -10,7 +10,7 @@ use servicelane::api::auth::OtpStatus;
 use servicelane::api::customers::ExportFormat;
 use servicelane::domain::Role;
 use servicelane::domain::appointment::{AppointmentState, Source, StateAction, WarningKind};
-use servicelane::domain::care::InboundAction;
+use servicelane::domain::care::{InboundAction, TemplateChannel};
 use servicelane::domain::customer::{Calendar, Channel, ConsentSource, Locale, Purpose};
 use servicelane::domain::import::JobState;
 use servicelane::domain::maintenance::DueReason;
@@ -76,6 +76,7 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
         ("AttemptOutcome", wire(AttemptOutcome::ALL)),
         ("ReceiptStatus", wire(ReceiptStatus::ALL)),
         ("InboundAction", wire(InboundAction::ALL)),
+        ("TemplateChannel", wire(TemplateChannel::ALL)),
         (
             "ExportFormat",
             wire(&[ExportFormat::Csv, ExportFormat::Xlsx]),
