@@ -121,10 +121,15 @@ impl Tencent {
                 "SERVICELANE__TENCENT__SECRET_ID, __SECRET_KEY and __SDK_APP_ID are required for Tencent SMS"
             );
         };
-        let host = reqwest::Url::parse(&s.endpoint)?
+        // the Host header as sent: with the port when it is not the scheme's own
+        let url = reqwest::Url::parse(&s.endpoint)?;
+        let name = url
             .host_str()
-            .ok_or_else(|| anyhow::anyhow!("SERVICELANE__TENCENT__ENDPOINT has no host"))?
-            .to_string();
+            .ok_or_else(|| anyhow::anyhow!("SERVICELANE__TENCENT__ENDPOINT has no host"))?;
+        let host = match url.port() {
+            Some(p) => format!("{name}:{p}"),
+            None => name.to_string(),
+        };
         Ok(Tencent {
             client: reqwest::Client::builder()
                 .connect_timeout(timeout.min(Duration::from_secs(5)))

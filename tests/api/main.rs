@@ -14,5 +14,6 @@ mod import;
 mod login_limits;
 mod operations;
 mod outbox;
+mod sms_providers;
 mod tenancy;
 mod vehicles;
