@@ -11,6 +11,7 @@ mod m20261129_000007_data_integrity;
 mod m20261129_000008_outbox;
 mod m20261129_000009_care_rules;
 mod m20261129_000010_provider_templates;
+mod m20261129_000011_wechat;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000008_outbox::Migration),
             Box::new(m20261129_000009_care_rules::Migration),
             Box::new(m20261129_000010_provider_templates::Migration),
+            Box::new(m20261129_000011_wechat::Migration),
         ]
     }
 }

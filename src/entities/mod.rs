@@ -22,11 +22,14 @@ pub mod otp_quota;
 pub mod outbox_attempt;
 pub mod outbox_message;
 pub mod provider_template;
+pub mod provider_token;
 pub mod refresh_token;
 pub mod slot_usage;
 pub mod suppression;
 pub mod user;
 pub mod vehicle;
+pub mod wechat_binding;
+pub mod wechat_grant;
 
 /// Lets a domain enum made by `string_enum!` be a column, stored as its name.
 macro_rules! string_column {
