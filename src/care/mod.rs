@@ -6,3 +6,4 @@ pub mod dispatcher;
 pub mod outbox;
 pub mod render;
 pub mod sms;
+pub mod unsubscribe;
