@@ -13,6 +13,7 @@ use utoipa_actix_web::AppExt;
 
 use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
+use crate::care::email::EmailChannel;
 use crate::care::render::Templates;
 use crate::care::sms::SmsChannel;
 use crate::clock::SharedClock;
@@ -154,11 +155,32 @@ pub async fn build_state(
         Duration::from_secs(settings.sms.timeout_secs),
         settings.data_dir.clone(),
     )?;
+    if settings.profile == Profile::Production
+        && reqwest::Url::parse(&settings.server.public_base_url)
+            .ok()
+            .and_then(|u| {
+                u.host_str()
+                    .map(|h| h == "localhost" || h.starts_with("127."))
+            })
+            .unwrap_or(false)
+    {
+        tracing::warn!(
+            url = %settings.server.public_base_url,
+            "SERVICELANE__SERVER__PUBLIC_BASE_URL is a loopback address: links in emails (unsubscribe) will not reach customers"
+        );
+    }
+    let email = EmailChannel::new(
+        settings.email.smtp_url.as_ref().map(|s| s.expose_secret()),
+        &settings.email.from,
+        Duration::from_secs(settings.email.timeout_secs),
+        settings.data_dir.clone(),
+    )?;
     Ok(web::Data::new(AppState {
         db,
         tokens: Tokens::new(&secret, settings.auth.access_ttl_secs)?,
         passwords,
         sms,
+        email,
         templates: Templates::new()?,
         metrics,
         import_wakeup: Arc::default(),

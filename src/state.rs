@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
+use crate::care::email::EmailChannel;
 use crate::care::render::Templates;
 use crate::care::sms::SmsChannel;
 use crate::clock::SharedClock;
@@ -19,6 +20,7 @@ pub struct AppState {
     pub tokens: Tokens,
     pub passwords: Passwords,
     pub sms: SmsChannel,
+    pub email: EmailChannel,
     pub templates: Templates,
     pub metrics: Metrics,
     /// Wakes the import worker when a job is queued.

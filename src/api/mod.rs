@@ -18,6 +18,7 @@ pub mod health;
 pub mod imports;
 pub mod inbox;
 pub mod menu;
+pub mod unsubscribe;
 pub mod vehicles;
 
 use actix_web::{HttpResponse, web};
@@ -62,6 +63,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health::live)
         .service(health::ready)
         .service(health::metrics)
+        // the link in customers' emails: no login, not under /api/v1
+        .service(unsubscribe::show)
+        .service(unsubscribe::unsubscribe)
         .service(
             scope("/api/v1")
                 .service(auth::login)

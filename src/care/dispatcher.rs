@@ -288,7 +288,8 @@ pub async fn call(state: &AppState, m: &outbox_message::Model) -> Outcome {
                 })
                 .await
         }
-        // the app inbox is written with the change itself; email is not built yet
+        Channel::Email => crate::care::email::deliver(state, m, &params).await,
+        // the app inbox is written with the change itself
         other => Outcome::Rejected {
             status: None,
             error: format!("no dispatcher channel for {other} yet"),

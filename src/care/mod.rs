@@ -3,6 +3,7 @@
 //! The planner of the care engine grows here.
 
 pub mod dispatcher;
+pub mod email;
 pub mod outbox;
 pub mod render;
 pub mod sms;
