@@ -7,6 +7,7 @@ mod auth;
 mod cli;
 mod contract;
 mod customers;
+mod email;
 mod errors;
 mod hardening;
 mod import;
