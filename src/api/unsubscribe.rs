@@ -17,9 +17,9 @@ use crate::state::AppState;
 /// sends it too). It is not required: an empty POST unsubscribes as well.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct OneClick {
-    #[serde(rename = "List-Unsubscribe")]
+    #[serde(rename = "List-Unsubscribe", default)]
     #[schema(example = "One-Click")]
-    pub list_unsubscribe: Option<String>,
+    pub list_unsubscribe: String,
 }
 
 /// The unsubscribe page: what the link withdraws, and a button that does it

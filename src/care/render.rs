@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::domain::customer::Locale;
 
-/// (name, source) for each file named, read from templates/messages at build time.
+/// (name, source) for each file named, read from `templates/<dir>/` at build time.
 macro_rules! templates {
     ($dir:literal: $($name:literal),+ $(,)?) => {
         &[$(($name, include_str!(concat!("../../templates/", $dir, "/", $name)))),+]
