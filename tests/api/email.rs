@@ -27,16 +27,15 @@ struct Shop {
     advisor: String,
 }
 
-/// A dealer STAR with a customer, the app sending mail to `smtp` (or, with
-/// `None`, to files), drained by the test.
-async fn shop_with(smtp: Option<&SmtpSink>) -> Shop {
-    let url = smtp.map(SmtpSink::url);
+/// A dealer STAR with a customer, the app sending mail to `smtp_url` (with
+/// `None`, to files), drained by the test; `smtp` is the listener to watch.
+async fn shop_on(smtp_url: Option<&str>, smtp: SmtpSink) -> Shop {
     let mut env = vec![
         NO_DISPATCHER,
         ("SERVICELANE__SERVER__PUBLIC_BASE_URL", BASE),
     ];
-    if let Some(u) = &url {
-        env.push(("SERVICELANE__EMAIL__SMTP_URL", u.as_str()));
+    if let Some(u) = smtp_url {
+        env.push(("SERVICELANE__EMAIL__SMTP_URL", u));
     }
     let app = spawn_app_with(&env).await;
     let (dealer, advisor) = app.staff("STAR", Role::ServiceAdvisor).await;
@@ -44,10 +43,7 @@ async fn shop_with(smtp: Option<&SmtpSink>) -> Shop {
     let customer = c["id"].as_str().unwrap().parse().unwrap();
     Shop {
         app,
-        smtp: match smtp {
-            Some(s) => s.clone(),
-            None => SmtpSink::start().await,
-        },
+        smtp,
         dealer,
         customer,
         advisor,
@@ -56,7 +52,7 @@ async fn shop_with(smtp: Option<&SmtpSink>) -> Shop {
 
 async fn shop() -> Shop {
     let smtp = SmtpSink::start().await;
-    shop_with(Some(&smtp)).await
+    shop_on(Some(&smtp.url()), smtp).await
 }
 
 impl Shop {
@@ -278,23 +274,11 @@ async fn a_relay_that_refuses_connections_leaves_the_email_queued_for_a_retry() 
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let app = spawn_app_with(&[
-        NO_DISPATCHER,
-        (
-            "SERVICELANE__EMAIL__SMTP_URL",
-            &format!("smtp://127.0.0.1:{port}?tls=none"),
-        ),
-    ])
+    let s = shop_on(
+        Some(&format!("smtp://127.0.0.1:{port}?tls=none")),
+        SmtpSink::start().await,
+    )
     .await;
-    let (dealer, advisor) = app.staff("STAR", Role::ServiceAdvisor).await;
-    let c = app.create_customer(&advisor, "王伟", "13912345678").await;
-    let s = Shop {
-        customer: c["id"].as_str().unwrap().parse().unwrap(),
-        smtp: SmtpSink::start().await,
-        app,
-        dealer,
-        advisor,
-    };
     let id = s
         .enqueue(MessageKind::AppointmentBooked, "a1", Locale::En)
         .await;
@@ -305,8 +289,28 @@ async fn a_relay_that_refuses_connections_leaves_the_email_queued_for_a_retry() 
 }
 
 #[tokio::test]
+async fn a_bare_smtp_url_requires_starttls_and_never_falls_back_to_plain_text() {
+    // the sink offers no STARTTLS: with `smtp://` (no tls=none) nothing may go
+    let smtp = SmtpSink::start().await;
+    let url = format!("smtp://127.0.0.1:{}", smtp.port);
+    let s = shop_on(Some(&url), smtp).await;
+    let id = s
+        .enqueue(MessageKind::AppointmentBooked, "a1", Locale::En)
+        .await;
+    s.app.dispatch_pending().await;
+    let m = s.message(id).await;
+    assert_eq!(m.state, MessageState::Queued, "{m:?}");
+    assert!(
+        m.last_error.as_deref().unwrap().contains("STARTTLS"),
+        "{m:?}"
+    );
+    assert_eq!(*s.smtp.transactions.lock().unwrap(), 0);
+    assert!(s.smtp.messages().is_empty());
+}
+
+#[tokio::test]
 async fn with_no_smtp_configured_the_email_is_written_as_an_eml_file() {
-    let s = shop_with(None).await;
+    let s = shop_on(None, SmtpSink::start().await).await;
     let id = s
         .enqueue(MessageKind::AppointmentBooked, "a1", Locale::En)
         .await;
