@@ -59,6 +59,9 @@ pub struct ServerSettings {
     /// reverse proxy. Empty: the TCP peer is the client.
     #[serde(deserialize_with = "cidr_list")]
     pub trusted_proxies: Vec<IpNet>,
+    /// Where customers reach this server from outside (links in emails:
+    /// unsubscribe, later surveys), without a trailing slash.
+    pub public_base_url: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -147,8 +150,12 @@ pub struct TencentSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct EmailSettings {
     /// May carry the relay's password (`smtp://user:pass@host`).
+    /// Unset: messages are written as `.eml` files under `<data_dir>/outbox/`.
     pub smtp_url: Option<SecretString>,
     pub from: String,
+    /// The whole SMTP conversation, connection included; a send cut by it
+    /// after the message went over the wire is `unknown`, never resent.
+    pub timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -266,6 +273,22 @@ impl Settings {
                 || u.expose_secret().starts_with("smtps://"))
         {
             anyhow::bail!("SERVICELANE__EMAIL__SMTP_URL must start with smtp:// or smtps://");
+        }
+        if self.email.timeout_secs == 0 {
+            anyhow::bail!("SERVICELANE__EMAIL__TIMEOUT_SECS must be positive");
+        }
+        // links are written into HTML unescaped: only characters that need no escaping
+        let base = &self.server.public_base_url;
+        if reqwest::Url::parse(base)
+            .map(|u| !matches!(u.scheme(), "http" | "https") || u.query().is_some())
+            .unwrap_or(true)
+            || !base
+                .chars()
+                .all(|c| c.is_ascii_graphic() && !"\"'<>&`\\".contains(c))
+        {
+            anyhow::bail!(
+                "SERVICELANE__SERVER__PUBLIC_BASE_URL must be an http(s) URL without a query, quotes, <, > or &"
+            );
         }
         if self.auth.otp_max_sends_per_day < 1 || self.auth.otp_max_verifications_per_day < 1 {
             anyhow::bail!(

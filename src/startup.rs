@@ -13,6 +13,7 @@ use utoipa_actix_web::AppExt;
 
 use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
+use crate::care::email::EmailChannel;
 use crate::care::render::Templates;
 use crate::care::webhook::WebhookChannel;
 use crate::clock::SharedClock;
@@ -156,6 +157,26 @@ pub async fn build_state(
     let sms = webhook("sms", &settings.sms)?;
     let push = webhook("push", &settings.push)?;
     let sms_provider = crate::care::templated::SmsProvider::from_settings(&settings)?;
+    if settings.profile == Profile::Production
+        && reqwest::Url::parse(&settings.server.public_base_url)
+            .ok()
+            .and_then(|u| {
+                u.host_str()
+                    .map(|h| h == "localhost" || h.starts_with("127."))
+            })
+            .unwrap_or(false)
+    {
+        tracing::warn!(
+            url = %settings.server.public_base_url,
+            "SERVICELANE__SERVER__PUBLIC_BASE_URL is a loopback address: links in emails (unsubscribe) will not reach customers"
+        );
+    }
+    let email = EmailChannel::new(
+        settings.email.smtp_url.as_ref().map(|s| s.expose_secret()),
+        &settings.email.from,
+        Duration::from_secs(settings.email.timeout_secs),
+        settings.data_dir.clone(),
+    )?;
     Ok(web::Data::new(AppState {
         db,
         tokens: Tokens::new(&secret, settings.auth.access_ttl_secs)?,
@@ -163,6 +184,7 @@ pub async fn build_state(
         sms,
         push,
         sms_provider,
+        email,
         templates: Templates::new()?,
         metrics,
         import_wakeup: Arc::default(),

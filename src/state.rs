@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
+use crate::care::email::EmailChannel;
 use crate::care::render::Templates;
 use crate::care::webhook::WebhookChannel;
 use crate::clock::SharedClock;
@@ -22,6 +23,7 @@ pub struct AppState {
     pub push: WebhookChannel,
     /// The templated SMS operator, when SMS does not go by the webhook.
     pub sms_provider: Option<crate::care::templated::SmsProvider>,
+    pub email: EmailChannel,
     pub templates: Templates,
     pub metrics: Metrics,
     /// Wakes the import worker when a job is queued.

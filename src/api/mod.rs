@@ -19,6 +19,7 @@ pub mod imports;
 pub mod inbox;
 pub mod menu;
 pub mod provider_templates;
+pub mod unsubscribe;
 pub mod vehicles;
 
 use actix_web::{HttpResponse, web};
@@ -63,6 +64,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health::live)
         .service(health::ready)
         .service(health::metrics)
+        // the link in customers' emails: no login, not under /api/v1
+        .service(unsubscribe::show)
+        .service(unsubscribe::unsubscribe)
         .service(
             scope("/api/v1")
                 .service(auth::login)

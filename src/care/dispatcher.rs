@@ -423,10 +423,7 @@ pub async fn call(state: &AppState, m: &outbox_message::Model) -> Outcome {
             None => state.sms.send(&message(None)).await,
         },
         Channel::App => state.push.send(&message(m.subject.clone())).await,
-        Channel::Email => Outcome::Rejected {
-            status: None,
-            error: "no dispatcher channel for email yet".into(),
-        },
+        Channel::Email => crate::care::email::deliver(state, m, &params).await,
     }
 }
 

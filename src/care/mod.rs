@@ -4,6 +4,7 @@
 
 pub mod aliyun;
 pub mod dispatcher;
+pub mod email;
 pub mod inbound;
 pub mod outbox;
 pub mod provider_templates;
@@ -13,4 +14,5 @@ pub mod route;
 pub mod settings;
 pub mod templated;
 pub mod tencent;
+pub mod unsubscribe;
 pub mod webhook;

@@ -6,15 +6,17 @@ use serde::Serialize;
 
 use crate::domain::customer::Locale;
 
-/// (name, source) for each file named, read from templates/messages at build time.
+/// (name, source) for each file named, read from `templates/<dir>/` at build time.
 macro_rules! templates {
-    ($($name:literal),+ $(,)?) => {
-        &[$(($name, include_str!(concat!("../../templates/messages/", $name)))),+]
+    ($dir:literal: $($name:literal),+ $(,)?) => {
+        &[$(($name, include_str!(concat!("../../templates/", $dir, "/", $name)))),+]
     };
 }
 
 /// Every message template. Adding a file here is adding a message.
-const TEMPLATES: &[(&str, &str)] = templates![
+/// Email parts (`email.txt`, `email.html`) exist for every kind but `otp`:
+/// login codes go by SMS only.
+const TEMPLATES: &[(&str, &str)] = templates!["messages":
     "zh-CN/otp.sms.txt",
     "zh-CN/appointment_booked.title.txt",
     "zh-CN/appointment_booked.sms.txt",
@@ -28,6 +30,18 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "zh-CN/maintenance_due.sms.txt",
     "zh-CN/holiday_greeting.title.txt",
     "zh-CN/holiday_greeting.sms.txt",
+    "zh-CN/appointment_booked.email.txt",
+    "zh-CN/appointment_booked.email.html",
+    "zh-CN/appointment_confirmed.email.txt",
+    "zh-CN/appointment_confirmed.email.html",
+    "zh-CN/appointment_rescheduled.email.txt",
+    "zh-CN/appointment_rescheduled.email.html",
+    "zh-CN/appointment_cancelled.email.txt",
+    "zh-CN/appointment_cancelled.email.html",
+    "zh-CN/maintenance_due.email.txt",
+    "zh-CN/maintenance_due.email.html",
+    "zh-CN/holiday_greeting.email.txt",
+    "zh-CN/holiday_greeting.email.html",
     "en/otp.sms.txt",
     "en/appointment_booked.title.txt",
     "en/appointment_booked.sms.txt",
@@ -41,7 +55,22 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "en/maintenance_due.sms.txt",
     "en/holiday_greeting.title.txt",
     "en/holiday_greeting.sms.txt",
+    "en/appointment_booked.email.txt",
+    "en/appointment_booked.email.html",
+    "en/appointment_confirmed.email.txt",
+    "en/appointment_confirmed.email.html",
+    "en/appointment_rescheduled.email.txt",
+    "en/appointment_rescheduled.email.html",
+    "en/appointment_cancelled.email.txt",
+    "en/appointment_cancelled.email.html",
+    "en/maintenance_due.email.txt",
+    "en/maintenance_due.email.html",
+    "en/holiday_greeting.email.txt",
+    "en/holiday_greeting.email.html",
 ];
+
+/// Server-rendered pages (`templates/web/`), named `web/<file>`.
+const PAGES: &[(&str, &str)] = templates!["web": "unsubscribe.html"];
 
 #[derive(Debug)]
 pub struct Templates {
@@ -54,6 +83,10 @@ impl Templates {
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
         for (name, source) in TEMPLATES {
             env.add_template(name, source)?;
+        }
+        // `.html` names are HTML-escaped (minijinja's default by extension)
+        for (name, source) in PAGES {
+            env.add_template_owned(format!("web/{name}"), *source)?;
         }
         Ok(Self { env })
     }
@@ -77,6 +110,11 @@ impl Templates {
         };
         Ok(tpl.render(ctx)?.trim_end().to_string())
     }
+
+    /// Renders the page `templates/web/<name>`.
+    pub fn page(&self, name: &str, ctx: impl Serialize) -> anyhow::Result<String> {
+        Ok(self.env.get_template(&format!("web/{name}"))?.render(ctx)?)
+    }
 }
 
 #[cfg(test)]
@@ -89,7 +127,8 @@ mod tests {
         let ctx = minijinja::context! {
             dealer_name => "星辰4S店", code => "123456", minutes => 5,
             when => "2027-01-04 09:00", vehicle => "京A12345", services => "小保养",
-            due => "2027-03-01", reason => "5000 km", customer_name => "王先生", occasion => "春节"
+            due => "2027-03-01", reason => "5000 km", customer_name => "王先生", occasion => "春节",
+            unsubscribe_url => "https://dealer.example/u/abc"
         };
         for name in Templates::names() {
             let (locale, file) = name.split_once('/').unwrap();
@@ -105,5 +144,43 @@ mod tests {
             .render(Locale::En, "appointment_booked", "sms.txt", &ctx)
             .unwrap();
         assert!(booked.contains("京A12345") && booked.contains("2027-01-04 09:00"));
+        // every kind a customer can be emailed has both parts, each with the unsubscribe link
+        let kinds: Vec<&str> = Templates::names()
+            .filter_map(|n| n.strip_suffix(".sms.txt"))
+            .filter_map(|n| n.strip_prefix("zh-CN/"))
+            .filter(|k| *k != "otp")
+            .collect();
+        assert_eq!(kinds.len(), 6);
+        for locale in [Locale::ZhCn, Locale::En] {
+            for kind in &kinds {
+                for part in ["email.txt", "email.html"] {
+                    let name = format!("{}/{kind}.{part}", locale.as_str());
+                    assert!(Templates::names().any(|n| n == name), "{name} missing");
+                    let text = t.render(locale, kind, part, &ctx).unwrap();
+                    assert!(text.contains("https://dealer.example/u/abc"), "{name}");
+                }
+            }
+        }
+        // HTML parts escape what a customer or staff typed; the text part keeps it
+        let odd = minijinja::context! {
+            dealer_name => "<b>&</b>", customer_name => "<script>", occasion => "春节",
+            unsubscribe_url => ()
+        };
+        let html = t
+            .render(Locale::En, "holiday_greeting", "email.html", &odd)
+            .unwrap();
+        assert!(html.contains("&lt;script&gt;") && !html.contains("<script>"));
+        assert!(!html.contains("/u/"), "no link without a token");
+        let txt = t
+            .render(Locale::En, "holiday_greeting", "email.txt", &odd)
+            .unwrap();
+        assert!(txt.contains("<script>"));
+        let page = t
+            .page(
+                "unsubscribe.html",
+                minijinja::context! { done => false, purpose_zh => "服务消息", purpose_en => "service messages", channel_zh => "邮件", channel_en => "email" },
+            )
+            .unwrap();
+        assert!(page.contains("<form method=\"post\"") && page.contains("服务消息"));
     }
 }

@@ -750,3 +750,259 @@ impl TestApp {
         panic!("import {id} did not finish");
     }
 }
+
+/// A real SMTP listener on loopback: greets, answers EHLO/HELO, MAIL, RCPT,
+/// DATA, RSET, NOOP and QUIT, and records the raw text of each message it
+/// accepts. It can be told to refuse the next messages (4xx or 5xx at the
+/// end of DATA, where a relay refuses a message it has read).
+#[derive(Clone)]
+pub struct SmtpSink {
+    pub port: u16,
+    /// Each accepted message's raw text (dot-stuffing undone).
+    accepted: Arc<Mutex<Vec<String>>>,
+    /// Codes for the next messages, in order; empty: 250.
+    refusals: Arc<Mutex<std::collections::VecDeque<u16>>>,
+    /// Messages whose DATA ended, accepted or refused.
+    pub transactions: Arc<Mutex<usize>>,
+}
+
+impl SmtpSink {
+    /// Not a code: the line is cut once the message is read, with no answer.
+    pub const CUT: u16 = 0;
+
+    pub async fn start() -> SmtpSink {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sink = SmtpSink {
+            port: listener.local_addr().unwrap().port(),
+            accepted: Arc::default(),
+            refusals: Arc::default(),
+            transactions: Arc::default(),
+        };
+        let s = sink.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let _ = s.session(socket).await;
+                });
+            }
+        });
+        sink
+    }
+
+    /// `SERVICELANE__EMAIL__SMTP_URL` for this listener (plain text).
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}?tls=none", self.port)
+    }
+
+    /// The next messages are answered with these codes (then 250 again);
+    /// [`SmtpSink::CUT`] hangs up instead of answering.
+    pub fn refuse_next(&self, codes: &[u16]) {
+        self.refusals.lock().unwrap().extend(codes.iter().copied());
+    }
+
+    pub fn messages(&self) -> Vec<String> {
+        self.accepted.lock().unwrap().clone()
+    }
+
+    async fn session(&self, socket: tokio::net::TcpStream) -> std::io::Result<()> {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let (read, mut write) = socket.into_split();
+        let mut lines = BufReader::new(read);
+        write.write_all(b"220 sink.test ESMTP ready\r\n").await?;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if lines.read_line(&mut line).await? == 0 {
+                return Ok(());
+            }
+            let verb = line
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_ascii_uppercase();
+            let reply: &[u8] = match verb.as_str() {
+                "EHLO" => b"250-sink.test\r\n250-8BITMIME\r\n250 SIZE 10485760\r\n",
+                "HELO" | "MAIL" | "RCPT" | "RSET" | "NOOP" => b"250 2.0.0 ok\r\n",
+                "QUIT" => {
+                    write.write_all(b"221 2.0.0 bye\r\n").await?;
+                    return Ok(());
+                }
+                "DATA" => {
+                    write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
+                    let mut raw = String::new();
+                    loop {
+                        line.clear();
+                        if lines.read_line(&mut line).await? == 0 {
+                            return Ok(());
+                        }
+                        if line == ".\r\n" {
+                            break;
+                        }
+                        raw.push_str(line.strip_prefix('.').unwrap_or(&line));
+                    }
+                    *self.transactions.lock().unwrap() += 1;
+                    let code = self.refusals.lock().unwrap().pop_front();
+                    match code {
+                        Some(Self::CUT) => return Ok(()),
+                        Some(c) => {
+                            let text = format!("{c} {}.0.0 refused by the test\r\n", c / 100);
+                            write.write_all(text.as_bytes()).await?;
+                            continue;
+                        }
+                        None => {
+                            let n = {
+                                let mut a = self.accepted.lock().unwrap();
+                                a.push(raw);
+                                a.len()
+                            };
+                            let text = format!("250 2.0.0 queued as Q{n}\r\n");
+                            write.write_all(text.as_bytes()).await?;
+                            continue;
+                        }
+                    }
+                }
+                _ => b"500 5.5.2 unknown command\r\n",
+            };
+            write.write_all(reply).await?;
+        }
+    }
+}
+
+/// A parsed email as the sink received it: unfolded headers, and the
+/// decoded text of each leaf part by content type.
+pub struct ReceivedEmail {
+    pub headers: Vec<(String, String)>,
+    pub parts: Vec<(String, String)>,
+}
+
+impl ReceivedEmail {
+    pub fn parse(raw: &str) -> ReceivedEmail {
+        let (head, body) = split_head(raw);
+        let headers = header_list(head);
+        let mut email = ReceivedEmail {
+            headers,
+            parts: vec![],
+        };
+        collect_parts(&email.headers.clone(), body, &mut email.parts);
+        email
+    }
+
+    /// Every value of a header (case-insensitive name).
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    pub fn header(&self, name: &str) -> String {
+        let all = self.all(name);
+        assert_eq!(all.len(), 1, "one {name} header expected: {all:?}");
+        all[0].clone()
+    }
+
+    pub fn part(&self, content_type: &str) -> String {
+        let found: Vec<&String> = self
+            .parts
+            .iter()
+            .filter(|(t, _)| t.starts_with(content_type))
+            .map(|(_, b)| b)
+            .collect();
+        assert_eq!(found.len(), 1, "one {content_type} part expected");
+        found[0].clone()
+    }
+}
+
+fn split_head(raw: &str) -> (&str, &str) {
+    match raw.find("\r\n\r\n") {
+        Some(i) => (&raw[..i], &raw[i + 4..]),
+        None => (raw, ""),
+    }
+}
+
+fn header_list(head: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in head.split("\r\n") {
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = out.last_mut() {
+                last.1.push(' ');
+                last.1.push_str(line.trim());
+            }
+        } else if let Some((n, v)) = line.split_once(':') {
+            out.push((n.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    out
+}
+
+fn get<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn collect_parts(headers: &[(String, String)], body: &str, out: &mut Vec<(String, String)>) {
+    let ctype = get(headers, "content-type").unwrap_or("text/plain");
+    if ctype.to_ascii_lowercase().starts_with("multipart/") {
+        let boundary = ctype
+            .split(';')
+            .filter_map(|p| p.trim().strip_prefix("boundary="))
+            .next()
+            .unwrap()
+            .trim_matches('"');
+        let delim = format!("--{boundary}");
+        for chunk in body.split(delim.as_str()).skip(1) {
+            if chunk.starts_with("--") {
+                break;
+            }
+            let chunk = chunk.strip_prefix("\r\n").unwrap_or(chunk);
+            let (h, b) = split_head(chunk);
+            let b = b.strip_suffix("\r\n").unwrap_or(b);
+            collect_parts(&header_list(h), b, out);
+        }
+        return;
+    }
+    let text = match get(headers, "content-transfer-encoding")
+        .unwrap_or("7bit")
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "base64" => {
+            use base64::Engine;
+            let joined: String = body.split_whitespace().collect();
+            String::from_utf8(
+                base64::engine::general_purpose::STANDARD
+                    .decode(joined)
+                    .unwrap(),
+            )
+            .unwrap()
+        }
+        "quoted-printable" => quoted_printable(body),
+        _ => body.to_string(),
+    };
+    out.push((ctype.to_string(), text));
+}
+
+fn quoted_printable(s: &str) -> String {
+    let s = s.replace("=\r\n", "");
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Some(hex) = s.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}

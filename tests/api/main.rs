@@ -8,6 +8,7 @@ mod care_rules;
 mod cli;
 mod contract;
 mod customers;
+mod email;
 mod errors;
 mod hardening;
 mod import;

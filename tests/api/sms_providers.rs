@@ -277,7 +277,11 @@ async fn aliyun_sends_the_dealers_template_signed_retries_throttling_and_takes_r
     assert_eq!(ok.body["code"], 0);
     let r = row(&app, second).await;
     assert_eq!(r.state, MessageState::Delivered);
-    assert_eq!(r.settled_at, Some(at("2027-03-01T03:10:00Z")), "Beijing time read as such");
+    assert_eq!(
+        r.settled_at,
+        Some(at("2027-03-01T03:10:00Z")),
+        "Beijing time read as such"
+    );
 }
 
 #[tokio::test]
