@@ -44,6 +44,8 @@ pub struct Settings {
     pub aliyun: AliyunSettings,
     /// Tencent Cloud SMS, when `care.sms_provider` is `tencent`.
     pub tencent: TencentSettings,
+    /// The WeChat mini-program: login and subscribe messages.
+    pub wechat: WechatSettings,
     pub imports: ImportSettings,
     pub care: CareSettings,
     pub log: LogSettings,
@@ -145,6 +147,18 @@ pub struct TencentSettings {
     /// The secret part of the status-callback URL given to Tencent
     /// (`/api/v1/care/reports/tencent/{token}`); unset: callbacks are refused.
     pub report_token: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WechatSettings {
+    /// `https://api.weixin.qq.com` (a private relay or a test listener elsewhere).
+    pub api_base: String,
+    /// Unset: WeChat login and messages are off.
+    pub app_id: Option<String>,
+    pub app_secret: Option<SecretString>,
+    /// The mini-program page a subscribe message opens.
+    pub page: String,
+    pub timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -184,6 +184,7 @@ pub async fn build_state(
         sms,
         push,
         sms_provider,
+        wechat: crate::care::wechat::Wechat::new(&settings.wechat)?,
         email,
         templates: Templates::new()?,
         metrics,

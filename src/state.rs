@@ -24,6 +24,8 @@ pub struct AppState {
     /// The templated SMS operator, when SMS does not go by the webhook.
     pub sms_provider: Option<crate::care::templated::SmsProvider>,
     pub email: EmailChannel,
+    /// The WeChat mini-program, when configured.
+    pub wechat: Option<crate::care::wechat::Wechat>,
     pub templates: Templates,
     pub metrics: Metrics,
     /// Wakes the import worker when a job is queued.

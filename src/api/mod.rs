@@ -21,6 +21,7 @@ pub mod menu;
 pub mod provider_templates;
 pub mod unsubscribe;
 pub mod vehicles;
+pub mod wechat;
 
 use actix_web::{HttpResponse, web};
 use utoipa::{OpenApi, PartialSchema, ToSchema};
@@ -74,6 +75,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(auth::logout)
                 .service(auth::otp)
                 .service(auth::otp_verify)
+                .service(wechat::login)
+                .service(wechat::choose)
                 .service(auth::me)
                 .service(customers::list)
                 .service(customers::create)

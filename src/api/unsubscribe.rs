@@ -59,6 +59,7 @@ fn page(state: &AppState, s: &Subject, done: bool) -> AppResult<HttpResponse> {
         Channel::Email => ("邮件", "email"),
         Channel::Sms => ("短信", "SMS"),
         Channel::App => ("APP推送", "app notifications"),
+        Channel::Wechat => ("微信消息", "WeChat messages"),
     };
     let html = state
         .templates

@@ -424,6 +424,7 @@ pub async fn call(state: &AppState, m: &outbox_message::Model) -> Outcome {
         },
         Channel::App => state.push.send(&message(m.subject.clone())).await,
         Channel::Email => crate::care::email::deliver(state, m, &params).await,
+        Channel::Wechat => crate::care::wechat::deliver(state, m, &params).await,
     }
 }
 

@@ -16,3 +16,4 @@ pub mod templated;
 pub mod tencent;
 pub mod unsubscribe;
 pub mod webhook;
+pub mod wechat;

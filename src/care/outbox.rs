@@ -536,7 +536,7 @@ pub fn receipt_signed(state: &AppState, channel: Channel, body: &[u8], signature
     let secret = match channel {
         Channel::Sms => state.settings.sms.webhook_secret.as_ref(),
         Channel::App => state.settings.push.webhook_secret.as_ref(),
-        Channel::Email => None,
+        Channel::Email | Channel::Wechat => None,
     };
     match secret {
         Some(s) if !s.expose_secret().is_empty() => {

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::care::outbox::{self, NewMessage, Params};
 use crate::domain::care::{fallback_chain, first_channel, next_channel};
 use crate::domain::customer::Channel;
-use crate::entities::{customer, outbox_message, refresh_token};
+use crate::entities::{customer, outbox_message, refresh_token, wechat_binding};
 
 /// Where the customer is reached on each channel.
 pub struct Addresses {
@@ -19,6 +19,8 @@ pub struct Addresses {
     pub email: Option<String>,
     /// Signed in to the app at least once: the push gateway knows a device.
     pub has_app: bool,
+    /// The customer's WeChat openid, once bound.
+    pub openid: Option<String>,
     pub preferred: Channel,
     pub customer_id: Uuid,
 }
@@ -33,7 +35,14 @@ impl Addresses {
             .count(db)
             .await?
             > 0;
+        let openid = wechat_binding::Entity::find()
+            .filter(wechat_binding::Column::DealerId.eq(c.dealer_id))
+            .filter(wechat_binding::Column::CustomerId.eq(c.id))
+            .one(db)
+            .await?
+            .map(|b| b.openid);
         Ok(Addresses {
+            openid,
             phone: c.phone.clone(),
             email: c.email.clone(),
             has_app,
@@ -48,6 +57,7 @@ impl Addresses {
             Channel::Sms => Some(self.phone.clone()),
             Channel::Email => self.email.clone(),
             Channel::App => self.has_app.then(|| self.customer_id.to_string()),
+            Channel::Wechat => self.openid.clone(),
         }
     }
 

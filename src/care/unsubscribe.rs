@@ -47,6 +47,7 @@ fn channel_code(c: Channel) -> u8 {
         Channel::Sms => 1,
         Channel::Email => 2,
         Channel::App => 3,
+        Channel::Wechat => 4,
     }
 }
 
@@ -55,6 +56,7 @@ fn channel_of(b: u8) -> Option<Channel> {
         1 => Channel::Sms,
         2 => Channel::Email,
         3 => Channel::App,
+        4 => Channel::Wechat,
         _ => return None,
     })
 }

@@ -182,11 +182,12 @@ pub fn is_opt_out(text: &str) -> bool {
 }
 
 /// The order in which channels are tried for a customer message: the
-/// customer's preferred channel first, then the app (push), SMS and email.
+/// customer's preferred channel first, then WeChat, the app (push), SMS and
+/// email.
 pub fn fallback_chain(preferred: Channel) -> Vec<Channel> {
     let mut chain = vec![preferred];
     chain.extend(
-        [Channel::App, Channel::Sms, Channel::Email]
+        [Channel::Wechat, Channel::App, Channel::Sms, Channel::Email]
             .into_iter()
             .filter(|c| *c != preferred),
     );
@@ -330,13 +331,19 @@ mod tests {
     #[test]
     fn the_chain_starts_at_the_preferred_channel_and_skips_unusable_ones() {
         use Channel::*;
-        assert_eq!(fallback_chain(App), vec![App, Sms, Email]);
-        assert_eq!(fallback_chain(Email), vec![Email, App, Sms]);
+        assert_eq!(fallback_chain(App), vec![App, Wechat, Sms, Email]);
+        assert_eq!(fallback_chain(Email), vec![Email, Wechat, App, Sms]);
         let chain = fallback_chain(App);
-        assert_eq!(next_channel(&chain, App, |_| true), Some(Sms));
-        assert_eq!(next_channel(&chain, App, |c| c != Sms), Some(Email));
+        assert_eq!(next_channel(&chain, App, |c| c != Wechat), Some(Sms));
+        assert_eq!(
+            next_channel(&chain, App, |c| c != Sms && c != Wechat),
+            Some(Email)
+        );
         assert_eq!(next_channel(&chain, Email, |_| true), None);
-        assert_eq!(first_channel(&chain, |c| c != App), Some(Sms));
+        assert_eq!(
+            first_channel(&chain, |c| c != App && c != Wechat),
+            Some(Sms)
+        );
         assert_eq!(time_of(minutes_of(hm(20, 0))), Some(hm(20, 0)));
         assert_eq!(time_of(1440), None);
         assert_eq!(time_of(-1), None);

@@ -7,7 +7,7 @@ use super::validation::{self, FieldErrors};
 
 string_enum! {
     /// How a customer prefers to be reached.
-    pub enum Channel { Sms = "sms", Email = "email", App = "app" }
+    pub enum Channel { Sms = "sms", Email = "email", App = "app", Wechat = "wechat" }
 }
 
 string_enum! {

@@ -517,6 +517,29 @@ pub async fn verify_otp(
     phone: &str,
     code: &str,
 ) -> AppResult<TokenPair> {
+    let cust = otp_customer(state, dealer_code, phone, code).await?;
+    issue_customer(state, &cust).await
+}
+
+/// Tokens for a customer whose identity was just proven.
+pub(crate) async fn issue_customer(state: &AppState, c: &customer::Model) -> AppResult<TokenPair> {
+    issue(
+        state,
+        &customer_actor(c.dealer_id, c.id),
+        Uuid::now_v7(),
+        state.clock.now(),
+    )
+    .await
+}
+
+/// The customer a code proves (consuming the code), under the same rules as
+/// [`verify_otp`].
+pub(crate) async fn otp_customer(
+    state: &AppState,
+    dealer_code: &str,
+    phone: &str,
+    code: &str,
+) -> AppResult<customer::Model> {
     let phone = Phone::parse(phone).map_err(|e| AppError::field("phone", e.to_string()))?;
     let now = state.clock.now();
     let Some(dealer) = dealer_by_code(state, dealer_code).await? else {
@@ -578,13 +601,7 @@ pub async fn verify_otp(
     else {
         return Err(AppError::Unauthorized(BAD_CODE));
     };
-    issue(
-        state,
-        &customer_actor(dealer.id, cust.id),
-        Uuid::now_v7(),
-        now,
-    )
-    .await
+    Ok(cust)
 }
 
 /// Counts attempts per key (`account:…` or `address:…`) in the database, so

@@ -15,6 +15,7 @@ pub mod lifecycle;
 pub mod menu;
 pub mod seed;
 pub mod vehicles;
+pub mod wechat;
 
 use base64::Engine;
 use serde::Serialize;
@@ -85,13 +86,13 @@ pub async fn lock_row<E: sea_orm::EntityTrait>(
     txn: &impl sea_orm::ConnectionTrait,
     id_col: E::Column,
     touch: E::Column,
-    id: Uuid,
+    id: impl Into<sea_orm::Value> + Clone,
 ) -> Result<Option<E::Model>, sea_orm::DbErr> {
     use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
     match txn.get_database_backend() {
         sea_orm::DatabaseBackend::Postgres => {
             E::find()
-                .filter(id_col.eq(id))
+                .filter(id_col.eq(id.clone()))
                 .lock_exclusive()
                 .one(txn)
                 .await
@@ -99,7 +100,7 @@ pub async fn lock_row<E: sea_orm::EntityTrait>(
         _ => {
             E::update_many()
                 .col_expr(touch, sea_orm::sea_query::Expr::col(touch))
-                .filter(id_col.eq(id))
+                .filter(id_col.eq(id.clone()))
                 .exec(txn)
                 .await?;
             E::find().filter(id_col.eq(id)).one(txn).await

@@ -18,3 +18,4 @@ mod outbox;
 mod sms_providers;
 mod tenancy;
 mod vehicles;
+mod wechat;

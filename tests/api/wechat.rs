@@ -1,0 +1,370 @@
+//! The WeChat mini-program against a loopback stand-in for WeChat's API:
+//! login binds an openid only with proof of the phone, subscribe messages
+//! spend one grant each and fall back when none is left, and the access
+//! token is fetched once for many sends.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use reqwest::StatusCode;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use servicelane::care::outbox::{self, NewMessage, Params, ReminderParams};
+use servicelane::care::route::Addresses;
+use servicelane::domain::Role;
+use servicelane::domain::customer::{Channel, Locale};
+use servicelane::domain::message::MessageKind;
+use servicelane::domain::outbox::MessageState;
+use servicelane::entities::{customer, outbox_message, wechat_binding};
+use uuid::Uuid;
+
+use crate::helpers::*;
+
+/// WeChat's API on loopback: answers per path from a script (then the
+/// path's default), and records each call's path, query and body.
+#[derive(Clone, Default)]
+struct WechatStub {
+    url: String,
+    calls: Arc<Mutex<Vec<(String, String, Value)>>>,
+    script: Arc<Mutex<HashMap<String, VecDeque<Value>>>>,
+}
+
+fn default_answer(path: &str) -> Value {
+    match path {
+        "/sns/jscode2session" => json!({"openid": "o-1", "session_key": "k"}),
+        "/cgi-bin/token" => json!({"access_token": "token-1", "expires_in": 7200}),
+        "/cgi-bin/message/subscribe/send" => json!({"errcode": 0, "errmsg": "ok", "msgid": 123}),
+        _ => json!({"errcode": 40001, "errmsg": "unexpected"}),
+    }
+}
+
+impl WechatStub {
+    fn start() -> WechatStub {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let stub = WechatStub {
+            url: format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port()),
+            ..Default::default()
+        };
+        let s = stub.clone();
+        let server = HttpServer::new(move || {
+            let s = s.clone();
+            App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
+                let s = s.clone();
+                async move {
+                    let path = req.path().to_string();
+                    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    s.calls.lock().unwrap().push((
+                        path.clone(),
+                        req.query_string().to_string(),
+                        body,
+                    ));
+                    let answer = s
+                        .script
+                        .lock()
+                        .unwrap()
+                        .get_mut(&path)
+                        .and_then(|q| q.pop_front())
+                        .unwrap_or_else(|| default_answer(&path));
+                    HttpResponse::Ok().json(answer)
+                }
+            }))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .unwrap()
+        .run();
+        tokio::spawn(server);
+        stub
+    }
+
+    fn answer(&self, path: &str, body: Value) {
+        self.script
+            .lock()
+            .unwrap()
+            .entry(path.into())
+            .or_default()
+            .push_back(body);
+    }
+
+    fn calls_to(&self, path: &str) -> Vec<(String, Value)> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _, _)| p == path)
+            .map(|(_, q, b)| (q.clone(), b.clone()))
+            .collect()
+    }
+}
+
+async fn wechat_app(stub: &WechatStub, extra: &[(&str, &str)]) -> TestApp {
+    let mut env = vec![
+        NO_DISPATCHER,
+        ("SERVICELANE__WECHAT__API_BASE", stub.url.as_str()),
+        ("SERVICELANE__WECHAT__APP_ID", "wx-test-app"),
+        ("SERVICELANE__WECHAT__APP_SECRET", "wx-test-secret"),
+    ];
+    env.extend_from_slice(extra);
+    spawn_app_with(&env).await
+}
+
+/// Dealer STAR with an advisor and the customer 张伟 (preferring WeChat);
+/// answers the advisor's token and the customer's id.
+async fn star(app: &TestApp) -> (String, Uuid) {
+    app.dealer_in("STAR", "Asia/Shanghai").await;
+    let (_, advisor) = app.staff("STAR", Role::ServiceAdvisor).await;
+    let c = app
+        .post(
+            "/api/v1/customers",
+            Some(&advisor),
+            &json!({"name": "张伟", "phone": "13912345678", "preferred_channel": "wechat"}),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
+    (advisor, c.body["id"].as_str().unwrap().parse().unwrap())
+}
+
+/// Logs in with a WeChat code, proving the phone by SMS code.
+async fn login_with_sms_code(app: &TestApp) -> Answer {
+    let before = app.sms.messages_to("+8613912345678").len();
+    app.post(
+        "/api/v1/auth/otp",
+        None,
+        &json!({"dealer_code": "STAR", "phone": "13912345678"}),
+    )
+    .await;
+    app.dispatch_pending().await;
+    let all = app.sms.messages_to("+8613912345678");
+    assert_eq!(all.len(), before + 1);
+    let code = all.last().unwrap().0["params"]["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.post(
+        "/api/v1/auth/wechat",
+        None,
+        &json!({"dealer_code": "STAR", "code": "wx-code",
+                "otp": {"phone": "13912345678", "code": code}}),
+    )
+    .await
+}
+
+async fn bindings(app: &TestApp) -> Vec<wechat_binding::Model> {
+    wechat_binding::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_openid_is_bound_only_with_proof_of_the_phone_and_then_logs_in_alone() {
+    let stub = WechatStub::start();
+    let app = wechat_app(&stub, &[]).await;
+    app.clock.set("2027-03-01T03:00:00Z".parse().unwrap());
+    let (_, customer) = star(&app).await;
+    let login = json!({"dealer_code": "STAR", "code": "wx-code"});
+
+    stub.answer(
+        "/sns/jscode2session",
+        json!({"errcode": 40029, "errmsg": "invalid code"}),
+    );
+    let bad = app.post("/api/v1/auth/wechat", None, &login).await;
+    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+
+    let unproven = app.post("/api/v1/auth/wechat", None, &login).await;
+    assert_eq!(unproven.status, StatusCode::FORBIDDEN, "{}", unproven.body);
+    assert_eq!(unproven.content_type(), "application/problem+json");
+
+    // WeChat confirms a phone nobody at this dealer has: nothing is bound
+    stub.answer(
+        "/wxa/business/getuserphonenumber",
+        json!({"errcode": 0, "phone_info": {"phoneNumber": "+86 13800000000",
+               "purePhoneNumber": "13800000000", "countryCode": "86"}}),
+    );
+    let stranger = app
+        .post(
+            "/api/v1/auth/wechat",
+            None,
+            &json!({"dealer_code": "STAR", "code": "wx-code", "phone_code": "pc-1"}),
+        )
+        .await;
+    assert_eq!(stranger.status, StatusCode::FORBIDDEN, "{}", stranger.body);
+    assert!(bindings(&app).await.is_empty());
+
+    // a wrong SMS code binds nothing either
+    let wrong = app
+        .post(
+            "/api/v1/auth/wechat",
+            None,
+            &json!({"dealer_code": "STAR", "code": "wx-code",
+                    "otp": {"phone": "13912345678", "code": "000000"}}),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(bindings(&app).await.is_empty());
+
+    let proven = login_with_sms_code(&app).await;
+    assert_eq!(proven.status, StatusCode::OK, "{}", proven.body);
+    let b = bindings(&app).await;
+    assert_eq!(b.len(), 1);
+    assert_eq!((b[0].openid.as_str(), b[0].customer_id), ("o-1", customer));
+
+    let again = app.post("/api/v1/auth/wechat", None, &login).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    let me = app
+        .get("/api/v1/me", again.body["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(me.body["customer_id"], customer.to_string(), "{}", me.body);
+}
+
+#[tokio::test]
+async fn subscribe_messages_spend_one_grant_each_share_one_token_and_fall_back_when_none_is_left() {
+    let stub = WechatStub::start();
+    // the app's push gateway knows no device for a mini-program user
+    let push = SmsSink::start().await;
+    push.answer(&[Answering {
+        status: 410,
+        retry_after: None,
+    }]);
+    let push_url = push.url.clone();
+    let app = wechat_app(
+        &stub,
+        &[
+            ("SERVICELANE__PUSH__WEBHOOK_URL", push_url.as_str()),
+            ("SERVICELANE__PUSH__WEBHOOK_SECRET", "push-secret"),
+        ],
+    )
+    .await;
+    app.clock.set("2027-03-01T03:00:00Z".parse().unwrap());
+    let (_, customer_id) = star(&app).await;
+    let (_, manager) = app.staff("STAR", Role::ServiceManager).await;
+    let tokens = login_with_sms_code(&app).await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.body);
+    let token = tokens.body["access_token"].as_str().unwrap().to_string();
+
+    let put = app
+        .put(
+            "/api/v1/care/provider-templates/wechat/maintenance_due",
+            &manager,
+            &json!({"template_code": "tmpl-1", "params": {"thing1": "vehicle", "time2": "due"}}),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    let mut open = 0;
+    for _ in 0..3 {
+        let g = app
+            .post(
+                "/api/v1/me/wechat-subscriptions",
+                Some(&token),
+                &json!({"template_id": "tmpl-1", "granted": true}),
+            )
+            .await;
+        assert_eq!(g.status, StatusCode::OK, "{}", g.body);
+        open = g.body["open_grants"].as_u64().unwrap();
+    }
+    assert_eq!(open, 3);
+    let staff = app
+        .post(
+            "/api/v1/me/wechat-subscriptions",
+            Some(&manager),
+            &json!({"template_id": "tmpl-1", "granted": true}),
+        )
+        .await;
+    assert_eq!(staff.status, StatusCode::FORBIDDEN);
+
+    let c = customer::Entity::find_by_id(customer_id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let (channel, openid) = Addresses::of(&app.state.db, &c)
+        .await
+        .unwrap()
+        .first()
+        .unwrap();
+    assert_eq!((channel, openid.as_str()), (Channel::Wechat, "o-1"));
+    let now = app.clock.now_utc();
+    let mut ids = vec![];
+    for n in 0..4 {
+        ids.push(
+            outbox::enqueue(
+                &app.state.db,
+                NewMessage {
+                    dealer_id: c.dealer_id,
+                    customer_id: Some(c.id),
+                    kind: MessageKind::MaintenanceDue,
+                    occurrence_key: format!("w{n}"),
+                    channel,
+                    recipient: openid.clone(),
+                    locale: Locale::ZhCn,
+                    params: Params::Reminder(ReminderParams {
+                        dealer_name: "STAR".into(),
+                        vehicle: "京A12345".into(),
+                        due: "2027-03-10".into(),
+                        reason: "5000 km".into(),
+                    }),
+                    subject: Some("保养提醒".into()),
+                    body: format!("reminder {n}"),
+                    due_at: now,
+                    parent_id: None,
+                },
+                now,
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    app.dispatch_pending().await;
+
+    let sent = stub.calls_to("/cgi-bin/message/subscribe/send");
+    assert_eq!(sent.len(), 3, "one message per grant");
+    assert_eq!(
+        stub.calls_to("/cgi-bin/token").len(),
+        1,
+        "one token for every send"
+    );
+    assert!(sent.iter().all(|(q, _)| q.contains("access_token=token-1")));
+    assert_eq!(
+        sent[0].1,
+        json!({"touser": "o-1", "template_id": "tmpl-1", "page": "pages/index/index",
+               "data": {"thing1": {"value": "京A12345"}, "time2": {"value": "2027-03-10"}}})
+    );
+    let rows = outbox_message::Entity::find()
+        .filter(outbox_message::Column::Kind.eq(MessageKind::MaintenanceDue))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    let wechat_states: Vec<_> = ids
+        .iter()
+        .map(|id| rows.iter().find(|r| r.id == *id).unwrap().state)
+        .collect();
+    assert_eq!(
+        wechat_states
+            .iter()
+            .filter(|s| **s == MessageState::Sent)
+            .count(),
+        3
+    );
+    let last = rows.iter().find(|r| r.id == ids[3]).unwrap();
+    assert_eq!(last.state, MessageState::Failed);
+    assert!(last.last_error.as_deref().unwrap().contains("grant"));
+    // no grant left: the app (no device: 410), then the SMS carries it, once
+    let sms = app.sms.messages_to("+8613912345678");
+    assert_eq!(
+        sms.iter()
+            .filter(|m| m.0["template"] == "maintenance_due")
+            .count(),
+        1
+    );
+    assert_eq!(rows.len(), 6, "4 WeChat rows, one app and one SMS child");
+    let open = app
+        .post(
+            "/api/v1/me/wechat-subscriptions",
+            Some(&token),
+            &json!({"template_id": "tmpl-1", "granted": false}),
+        )
+        .await;
+    assert_eq!(open.body["open_grants"], 0);
+}
