@@ -158,6 +158,9 @@ pub struct WechatSettings {
     pub app_secret: Option<SecretString>,
     /// The mini-program page a subscribe message opens.
     pub page: String,
+    /// The token of WeChat's message push (消息推送) configuration, which signs
+    /// the delivery events sent to `/api/v1/care/reports/wechat`.
+    pub push_token: Option<SecretString>,
     pub timeout_secs: u64,
 }
 

@@ -201,3 +201,43 @@ pub async fn tencent_reports(
         errmsg: format!("OK ({applied})"),
     }))
 }
+
+/// WeChat's address check for its message push: the signed `echostr` is
+/// echoed back (text/plain).
+#[utoipa::path(operation_id = "checkWechatPush", tag = "care", params(reports::WechatSignature),
+    responses((status = 200, description = "the echostr", content_type = "text/plain", body = String),
+        (status = 401, description = "the signature is missing or wrong", body = Problem)))]
+#[get("/care/reports/wechat")]
+pub async fn wechat_check(
+    state: web::Data<AppState>,
+    q: Query<reports::WechatSignature>,
+) -> AppResult<HttpResponse> {
+    if !reports::wechat_signed(&state, &q.0) {
+        return Err(AppError::Unauthorized("the signature is missing or wrong"));
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(q.0.echostr.unwrap_or_default()))
+}
+
+/// WeChat's message push (JSON form): subscribe-message delivery events
+/// settle the messages they name; other events are taken and ignored.
+#[utoipa::path(operation_id = "postWechatPush", tag = "care", params(reports::WechatSignature),
+    request_body = Object,
+    responses((status = 200, description = "`success`", content_type = "text/plain", body = String),
+        (status = 401, description = "the signature is missing or wrong", body = Problem)))]
+#[post("/care/reports/wechat")]
+pub async fn wechat_push(
+    state: web::Data<AppState>,
+    q: Query<reports::WechatSignature>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    if !reports::wechat_signed(&state, &q.0) {
+        return Err(AppError::Unauthorized("the signature is missing or wrong"));
+    }
+    let event: serde_json::Value = parse_json(&body)?;
+    reports::wechat(&state, event).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body("success"))
+}

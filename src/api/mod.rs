@@ -121,6 +121,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(care::delete_suppression)
                 .service(care::aliyun_reports)
                 .service(care::tencent_reports)
+                .service(care::wechat_check)
+                .service(care::wechat_push)
                 .service(provider_templates::list)
                 .service(provider_templates::put)
                 .service(provider_templates::remove)

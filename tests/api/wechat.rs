@@ -99,12 +99,25 @@ impl WechatStub {
     }
 }
 
+const PUSH_TOKEN: &str = "wx-push-token";
+
+/// The query WeChat signs a push with: sha1 of the sorted token, timestamp, nonce.
+fn push_query(token: &str) -> String {
+    use sha1::{Digest, Sha1};
+    let (timestamp, nonce) = ("1772334000", "nonce-1");
+    let mut parts = [token, timestamp, nonce];
+    parts.sort_unstable();
+    let signature = hex::encode(Sha1::digest(parts.concat().as_bytes()));
+    format!("signature={signature}&timestamp={timestamp}&nonce={nonce}")
+}
+
 async fn wechat_app(stub: &WechatStub, extra: &[(&str, &str)]) -> TestApp {
     let mut env = vec![
         NO_DISPATCHER,
         ("SERVICELANE__WECHAT__API_BASE", stub.url.as_str()),
         ("SERVICELANE__WECHAT__APP_ID", "wx-test-app"),
         ("SERVICELANE__WECHAT__APP_SECRET", "wx-test-secret"),
+        ("SERVICELANE__WECHAT__PUSH_TOKEN", PUSH_TOKEN),
     ];
     env.extend_from_slice(extra);
     spawn_app_with(&env).await
@@ -316,6 +329,12 @@ async fn subscribe_messages_spend_one_grant_each_share_one_token_and_fall_back_w
             .unwrap(),
         );
     }
+    for msgid in [101, 102, 103] {
+        stub.answer(
+            "/cgi-bin/message/subscribe/send",
+            json!({"errcode": 0, "errmsg": "ok", "msgid": msgid}),
+        );
+    }
     app.dispatch_pending().await;
 
     let sent = stub.calls_to("/cgi-bin/message/subscribe/send");
@@ -359,6 +378,44 @@ async fn subscribe_messages_spend_one_grant_each_share_one_token_and_fall_back_w
         1
     );
     assert_eq!(rows.len(), 6, "4 WeChat rows, one app and one SMS child");
+    // WeChat's delivery event settles the first message; a forged push is refused
+    let check = app
+        .send(app.http.get(app.url(&format!(
+            "/api/v1/care/reports/wechat?{}&echostr=hello",
+            push_query(PUSH_TOKEN)
+        ))))
+        .await;
+    assert_eq!(check.status, StatusCode::OK);
+    let event = json!({"ToUserName": "gh_1", "FromUserName": "o-1", "CreateTime": 1772334000,
+        "MsgType": "event", "Event": "subscribe_msg_sent_event",
+        "SubscribeMsgSentEvent": {"List": {"TemplateId": "tmpl-1", "MsgID": "101",
+            "ErrorCode": "0", "ErrorStatus": "success"}}});
+    let forged = app
+        .post(
+            &format!(
+                "/api/v1/care/reports/wechat?{}",
+                push_query("not-the-token")
+            ),
+            None,
+            &event,
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+    let pushed = app
+        .post(
+            &format!("/api/v1/care/reports/wechat?{}", push_query(PUSH_TOKEN)),
+            None,
+            &event,
+        )
+        .await;
+    assert_eq!(pushed.status, StatusCode::OK);
+    let first = outbox_message::Entity::find_by_id(ids[0])
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.state, MessageState::Delivered);
+
     let open = app
         .post(
             "/api/v1/me/wechat-subscriptions",
