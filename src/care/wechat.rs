@@ -36,8 +36,11 @@ pub struct Wechat {
     app_secret: SecretString,
     page: String,
     /// This instance's copy of the shared token.
-    cached: Arc<Mutex<Option<(String, DateTime<Utc>)>>>,
+    cached: Arc<Mutex<Option<CachedToken>>>,
 }
+
+/// An access token and when it ends.
+type CachedToken = (String, DateTime<Utc>);
 
 /// WeChat's answers share `errcode` / `errmsg`; the rest depends on the call.
 #[derive(Debug, Deserialize)]
