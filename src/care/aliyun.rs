@@ -12,8 +12,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::care::templated::{TemplateSms, percent_encode, transport_failure};
-use crate::care::webhook::Outcome;
+use crate::care::templated::{TemplateSms, percent_encode};
+use crate::care::webhook::{Outcome, transport_failure};
 use crate::config::AliyunSettings;
 
 #[derive(Debug, Clone)]

@@ -32,7 +32,7 @@ use uuid::Uuid;
 
 use crate::care::outbox::Params;
 use crate::care::unsubscribe;
-use crate::care::webhook::Outcome;
+use crate::care::webhook::{Outcome, write_file};
 use crate::entities::outbox_message;
 use crate::state::AppState;
 
@@ -194,26 +194,8 @@ impl EmailChannel {
         match &self.transport {
             Transport::Smtp(relay) => self.over_smtp(relay, msg).await,
             Transport::Files(dir) => {
-                let path = dir.join(format!("email-{}.eml", msg.message_id));
-                let written = async {
-                    tokio::fs::create_dir_all(dir).await?;
-                    tokio::fs::write(&path, &msg.raw).await
-                }
-                .await;
-                match written {
-                    Ok(()) => {
-                        tracing::info!(to = %msg.to, file = %path.display(), "email written to the outbox folder (no SMTP configured)");
-                        Outcome::Sent {
-                            status: None,
-                            provider_id: None,
-                        }
-                    }
-                    Err(e) => Outcome::Retry {
-                        status: None,
-                        error: format!("{}: {e}", path.display()),
-                        retry_after: None,
-                    },
-                }
+                tracing::info!(to = %msg.to, "no SMTP configured: the email is written to the outbox folder");
+                write_file(dir, &format!("email-{}.eml", msg.message_id), &msg.raw).await
             }
         }
     }

@@ -153,22 +153,6 @@ pub fn percent_encode(s: &str) -> String {
     out
 }
 
-/// What an HTTP failure to reach a provider means: refused before sending
-/// (try again) or cut after (it may have arrived).
-pub fn transport_failure(name: &str, e: &reqwest::Error) -> Outcome {
-    if e.is_connect() {
-        Outcome::Retry {
-            status: None,
-            error: format!("{name} unreachable: {e}"),
-            retry_after: None,
-        }
-    } else {
-        Outcome::Lost {
-            error: format!("{name} call interrupted: {e}"),
-        }
-    }
-}
-
 /// A report's time in UTC: both operators write Beijing time,
 /// `YYYY-MM-DD HH:MM:SS`. `None` if unreadable.
 pub fn beijing_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use crate::care::templated::{TemplateSms, transport_failure};
-use crate::care::webhook::Outcome;
+use crate::care::templated::TemplateSms;
+use crate::care::webhook::{Outcome, transport_failure};
 use crate::config::TencentSettings;
 
 #[derive(Debug, Clone)]

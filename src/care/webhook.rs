@@ -107,40 +107,55 @@ impl WebhookChannel {
                     .await;
                 match sent {
                     Ok(res) => classify(name, &res),
-                    // refused before anything was sent: safe to try again
-                    Err(e) if e.is_connect() => Outcome::Retry {
-                        status: None,
-                        error: format!("{name} webhook unreachable: {e}"),
-                        retry_after: None,
-                    },
-                    // the request may have arrived: only a receipt can tell
-                    Err(e) => Outcome::Lost {
-                        error: format!("{name} webhook call interrupted: {e}"),
-                    },
+                    Err(e) => transport_failure(&format!("{name} webhook"), &e),
                 }
             }
             Target::Files { dir } => {
-                let path = dir.join(format!("{name}-{}.json", msg.message_id));
-                let written = async {
-                    tokio::fs::create_dir_all(dir).await?;
-                    tokio::fs::write(&path, &body).await
-                }
-                .await;
-                match written {
-                    Ok(()) => {
-                        tracing::info!(channel = name, to = %msg.to, text = %msg.text, file = %path.display(), "message written to the outbox folder (no webhook configured)");
-                        Outcome::Sent {
-                            status: None,
-                            provider_id: None,
-                        }
-                    }
-                    Err(e) => Outcome::Retry {
-                        status: None,
-                        error: format!("{}: {e}", path.display()),
-                        retry_after: None,
-                    },
-                }
+                tracing::info!(channel = name, to = %msg.to, text = %msg.text, "no webhook configured: written to the outbox folder");
+                write_file(dir, &format!("{name}-{}.json", msg.message_id), &body).await
             }
+        }
+    }
+}
+
+/// Writes a message a channel has no provider for into the outbox folder,
+/// so a newcomer sees it: sent, or a retry when the folder cannot be written.
+pub async fn write_file(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Outcome {
+    let path = dir.join(name);
+    let written = async {
+        tokio::fs::create_dir_all(dir).await?;
+        tokio::fs::write(&path, bytes).await
+    }
+    .await;
+    match written {
+        Ok(()) => {
+            tracing::info!(file = %path.display(), "message written to the outbox folder");
+            Outcome::Sent {
+                status: None,
+                provider_id: None,
+            }
+        }
+        Err(e) => Outcome::Retry {
+            status: None,
+            error: format!("{}: {e}", path.display()),
+            retry_after: None,
+        },
+    }
+}
+
+/// What an HTTP failure to reach a provider means: refused before anything
+/// was sent (safe to try again), or cut after (it may have arrived: only a
+/// receipt can tell).
+pub fn transport_failure(name: &str, e: &reqwest::Error) -> Outcome {
+    if e.is_connect() {
+        Outcome::Retry {
+            status: None,
+            error: format!("{name} unreachable: {e}"),
+            retry_after: None,
+        }
+    } else {
+        Outcome::Lost {
+            error: format!("{name} call interrupted: {e}"),
         }
     }
 }

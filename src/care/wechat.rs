@@ -16,8 +16,7 @@ use uuid::Uuid;
 
 use crate::care::outbox::Params;
 use crate::care::provider_templates;
-use crate::care::templated::transport_failure;
-use crate::care::webhook::Outcome;
+use crate::care::webhook::{Outcome, transport_failure};
 use crate::config::WechatSettings;
 use crate::domain::care::TemplateChannel;
 use crate::entities::{outbox_message, provider_token, wechat_grant};
