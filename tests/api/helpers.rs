@@ -1006,3 +1006,98 @@ fn quoted_printable(s: &str) -> String {
     }
     String::from_utf8(out).unwrap()
 }
+
+/// One request a [`ProviderStub`] received.
+#[derive(Clone, Debug)]
+pub struct StubRequest {
+    pub path: String,
+    pub query: String,
+    pub headers: std::collections::HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl StubRequest {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// A provider's HTTP API on loopback (an SMS operator, WeChat): records every
+/// request and answers, per path, the scripted JSON bodies in order, then
+/// what `default` says for the path.
+#[derive(Clone)]
+pub struct ProviderStub {
+    pub url: String,
+    requests: Arc<Mutex<Vec<StubRequest>>>,
+    script: Arc<Mutex<std::collections::HashMap<String, std::collections::VecDeque<Value>>>>,
+}
+
+impl ProviderStub {
+    pub fn start(default: fn(&str) -> Value) -> ProviderStub {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let stub = ProviderStub {
+            url: format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port()),
+            requests: Arc::default(),
+            script: Arc::default(),
+        };
+        let s = stub.clone();
+        let server = actix_web::HttpServer::new(move || {
+            let s = s.clone();
+            actix_web::App::new().default_service(web::to(
+                move |req: actix_web::HttpRequest, body: web::Bytes| {
+                    let s = s.clone();
+                    async move {
+                        let path = req.path().to_string();
+                        s.requests.lock().unwrap().push(StubRequest {
+                            path: path.clone(),
+                            query: req.query_string().to_string(),
+                            headers: req
+                                .headers()
+                                .iter()
+                                .map(|(k, v)| {
+                                    (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())
+                                })
+                                .collect(),
+                            body: body.to_vec(),
+                        });
+                        let answer = s
+                            .script
+                            .lock()
+                            .unwrap()
+                            .get_mut(&path)
+                            .and_then(|q| q.pop_front())
+                            .unwrap_or_else(|| default(&path));
+                        HttpResponse::Ok().json(answer)
+                    }
+                },
+            ))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .unwrap()
+        .run();
+        tokio::spawn(server);
+        stub
+    }
+
+    /// Queues an answer for the next request to `path`.
+    pub fn answer(&self, path: &str, body: Value) {
+        self.script
+            .lock()
+            .unwrap()
+            .entry(path.into())
+            .or_default()
+            .push_back(body);
+    }
+
+    pub fn requests_to(&self, path: &str) -> Vec<StubRequest> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
+    }
+}

@@ -3,10 +3,8 @@
 //! the signature recomputed with the published algorithm (whose unit tests
 //! pin it to the operators' published examples).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use sea_orm::EntityTrait;
@@ -23,73 +21,16 @@ use crate::helpers::*;
 
 const REPORT_TOKEN: &str = "report-token-0123456789";
 
-/// One request the operator's listener received.
-#[derive(Clone, Debug)]
-struct Request {
-    headers: HashMap<String, String>,
-    body: Vec<u8>,
+/// The operator's whole API is one path; its answer when nothing is scripted
+/// is success.
+fn aliyun_ok(_: &str) -> Value {
+    json!({"Code": "OK", "Message": "OK", "BizId": "biz-1", "RequestId": "r"})
 }
 
-/// A stand-in for the operator's API on loopback: records every request and
-/// answers the scripted JSON bodies in order, then `ok`.
-#[derive(Clone)]
-struct Operator {
-    url: String,
-    requests: Arc<Mutex<Vec<Request>>>,
-    script: Arc<Mutex<VecDeque<Value>>>,
-}
-
-impl Operator {
-    fn start(ok: Value) -> Operator {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let op = Operator {
-            url: format!(
-                "http://127.0.0.1:{}/",
-                listener.local_addr().unwrap().port()
-            ),
-            requests: Arc::default(),
-            script: Arc::default(),
-        };
-        let s = op.clone();
-        let server = HttpServer::new(move || {
-            let s = s.clone();
-            let ok = ok.clone();
-            App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
-                let s = s.clone();
-                let ok = ok.clone();
-                async move {
-                    let headers = req
-                        .headers()
-                        .iter()
-                        .map(|(k, v)| {
-                            (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())
-                        })
-                        .collect();
-                    s.requests.lock().unwrap().push(Request {
-                        headers,
-                        body: body.to_vec(),
-                    });
-                    let answer = s.script.lock().unwrap().pop_front().unwrap_or(ok);
-                    HttpResponse::Ok().json(answer)
-                }
-            }))
-        })
-        .workers(1)
-        .disable_signals()
-        .listen(listener)
-        .unwrap()
-        .run();
-        tokio::spawn(server);
-        op
-    }
-
-    fn answer(&self, body: Value) {
-        self.script.lock().unwrap().push_back(body);
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.requests.lock().unwrap().clone()
-    }
+fn tencent_ok(_: &str) -> Value {
+    json!({"Response": {"SendStatusSet": [{"SerialNo": "sn-1",
+        "PhoneNumber": "+8613912345678", "Fee": 1, "Code": "Ok", "Message": "send success"}],
+        "RequestId": "r"}})
 }
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -156,12 +97,12 @@ async fn row(app: &TestApp, id: Uuid) -> outbox_message::Model {
 
 #[tokio::test]
 async fn aliyun_sends_the_dealers_template_signed_retries_throttling_and_takes_reports() {
-    let op =
-        Operator::start(json!({"Code": "OK", "Message": "OK", "BizId": "biz-1", "RequestId": "r"}));
+    let op = ProviderStub::start(aliyun_ok);
+    let endpoint = format!("{}/", op.url);
     let app = spawn_app_with(&[
         NO_DISPATCHER,
         ("SERVICELANE__CARE__SMS_PROVIDER", "aliyun"),
-        ("SERVICELANE__ALIYUN__ENDPOINT", op.url.as_str()),
+        ("SERVICELANE__ALIYUN__ENDPOINT", endpoint.as_str()),
         ("SERVICELANE__ALIYUN__ACCESS_KEY_ID", "test-key-id"),
         ("SERVICELANE__ALIYUN__ACCESS_KEY_SECRET", "test-key-secret"),
         ("SERVICELANE__ALIYUN__REPORT_TOKEN", REPORT_TOKEN),
@@ -183,7 +124,7 @@ async fn aliyun_sends_the_dealers_template_signed_retries_throttling_and_takes_r
         "{:?}",
         r.last_error
     );
-    assert!(op.requests().is_empty());
+    assert!(op.requests_to("/").is_empty());
     let children = servicelane::entities::outbox_message::Entity::find()
         .all(&app.state.db)
         .await
@@ -225,7 +166,10 @@ async fn aliyun_sends_the_dealers_template_signed_retries_throttling_and_takes_r
     assert_eq!(listed.body[0]["template_code"], "SMS_71390007");
 
     // throttled once, then taken: one send recorded, two attempts
-    op.answer(json!({"Code": "isv.BUSINESS_LIMIT_CONTROL", "Message": "触发分钟级流控"}));
+    op.answer(
+        "/",
+        json!({"Code": "isv.BUSINESS_LIMIT_CONTROL", "Message": "触发分钟级流控"}),
+    );
     let second = remind(&app, dealer, customer, "templated").await;
     app.dispatch_pending().await;
     assert_eq!(row(&app, second).await.state, MessageState::Queued);
@@ -236,7 +180,7 @@ async fn aliyun_sends_the_dealers_template_signed_retries_throttling_and_takes_r
     assert_eq!(r.attempts, 2);
     assert_eq!(r.provider_id.as_deref(), Some("biz-1"));
 
-    let requests = op.requests();
+    let requests = op.requests_to("/");
     assert_eq!(requests.len(), 2);
     let form: BTreeMap<String, String> = form_urlencoded::parse(&requests[1].body)
         .into_owned()
@@ -286,13 +230,12 @@ async fn aliyun_sends_the_dealers_template_signed_retries_throttling_and_takes_r
 
 #[tokio::test]
 async fn tencent_sends_positional_variables_signed_with_tc3_and_takes_status_callbacks() {
-    let op = Operator::start(json!({"Response": {"SendStatusSet": [{"SerialNo": "sn-1",
-        "PhoneNumber": "+8613912345678", "Fee": 1, "Code": "Ok", "Message": "send success"}],
-        "RequestId": "r"}}));
+    let op = ProviderStub::start(tencent_ok);
+    let endpoint = format!("{}/", op.url);
     let app = spawn_app_with(&[
         NO_DISPATCHER,
         ("SERVICELANE__CARE__SMS_PROVIDER", "tencent"),
-        ("SERVICELANE__TENCENT__ENDPOINT", op.url.as_str()),
+        ("SERVICELANE__TENCENT__ENDPOINT", endpoint.as_str()),
         ("SERVICELANE__TENCENT__SECRET_ID", "AKIDtest"),
         ("SERVICELANE__TENCENT__SECRET_KEY", "tencent-secret-key"),
         ("SERVICELANE__TENCENT__SDK_APP_ID", "1400000000"),
@@ -312,7 +255,7 @@ async fn tencent_sends_positional_variables_signed_with_tc3_and_takes_status_cal
     assert_eq!(put.status, StatusCode::OK, "{}", put.body);
 
     // a bad template is failed at once, with Tencent's reason
-    op.answer(json!({"Response": {"SendStatusSet": [{"Code": "FailedOperation.TemplateIncorrectOrUnapproved",
+    op.answer("/", json!({"Response": {"SendStatusSet": [{"Code": "FailedOperation.TemplateIncorrectOrUnapproved",
         "Message": "template is not approved"}], "RequestId": "r"}}));
     let refused = remind(&app, dealer, customer, "refused").await;
     app.dispatch_pending().await;
@@ -330,7 +273,7 @@ async fn tencent_sends_positional_variables_signed_with_tc3_and_takes_status_cal
     assert_eq!(r.state, MessageState::Sent);
     assert_eq!(r.provider_id.as_deref(), Some("sn-1"));
 
-    let req = op.requests().pop().unwrap();
+    let req = op.requests_to("/").pop().unwrap();
     let body: Value = serde_json::from_slice(&req.body).unwrap();
     assert_eq!(body["PhoneNumberSet"], json!(["+8613912345678"]));
     assert_eq!(body["SmsSdkAppId"], "1400000000");

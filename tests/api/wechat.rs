@@ -3,10 +3,6 @@
 //! spend one grant each and fall back when none is left, and the access
 //! token is fetched once for many sends.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
-
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -21,81 +17,13 @@ use uuid::Uuid;
 
 use crate::helpers::*;
 
-/// WeChat's API on loopback: answers per path from a script (then the
-/// path's default), and records each call's path, query and body.
-#[derive(Clone, Default)]
-struct WechatStub {
-    url: String,
-    calls: Arc<Mutex<Vec<(String, String, Value)>>>,
-    script: Arc<Mutex<HashMap<String, VecDeque<Value>>>>,
-}
-
+/// WeChat's answers when nothing is scripted: every call succeeds.
 fn default_answer(path: &str) -> Value {
     match path {
         "/sns/jscode2session" => json!({"openid": "o-1", "session_key": "k"}),
         "/cgi-bin/token" => json!({"access_token": "token-1", "expires_in": 7200}),
         "/cgi-bin/message/subscribe/send" => json!({"errcode": 0, "errmsg": "ok", "msgid": 123}),
         _ => json!({"errcode": 40001, "errmsg": "unexpected"}),
-    }
-}
-
-impl WechatStub {
-    fn start() -> WechatStub {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let stub = WechatStub {
-            url: format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port()),
-            ..Default::default()
-        };
-        let s = stub.clone();
-        let server = HttpServer::new(move || {
-            let s = s.clone();
-            App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
-                let s = s.clone();
-                async move {
-                    let path = req.path().to_string();
-                    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                    s.calls.lock().unwrap().push((
-                        path.clone(),
-                        req.query_string().to_string(),
-                        body,
-                    ));
-                    let answer = s
-                        .script
-                        .lock()
-                        .unwrap()
-                        .get_mut(&path)
-                        .and_then(|q| q.pop_front())
-                        .unwrap_or_else(|| default_answer(&path));
-                    HttpResponse::Ok().json(answer)
-                }
-            }))
-        })
-        .workers(1)
-        .disable_signals()
-        .listen(listener)
-        .unwrap()
-        .run();
-        tokio::spawn(server);
-        stub
-    }
-
-    fn answer(&self, path: &str, body: Value) {
-        self.script
-            .lock()
-            .unwrap()
-            .entry(path.into())
-            .or_default()
-            .push_back(body);
-    }
-
-    fn calls_to(&self, path: &str) -> Vec<(String, Value)> {
-        self.calls
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(p, _, _)| p == path)
-            .map(|(_, q, b)| (q.clone(), b.clone()))
-            .collect()
     }
 }
 
@@ -111,7 +39,7 @@ fn push_query(token: &str) -> String {
     format!("signature={signature}&timestamp={timestamp}&nonce={nonce}")
 }
 
-async fn wechat_app(stub: &WechatStub, extra: &[(&str, &str)]) -> TestApp {
+async fn wechat_app(stub: &ProviderStub, extra: &[(&str, &str)]) -> TestApp {
     let mut env = vec![
         NO_DISPATCHER,
         ("SERVICELANE__WECHAT__API_BASE", stub.url.as_str()),
@@ -173,7 +101,7 @@ async fn bindings(app: &TestApp) -> Vec<wechat_binding::Model> {
 
 #[tokio::test]
 async fn an_openid_is_bound_only_with_proof_of_the_phone_and_then_logs_in_alone() {
-    let stub = WechatStub::start();
+    let stub = ProviderStub::start(default_answer);
     let app = wechat_app(&stub, &[]).await;
     app.clock.set("2027-03-01T03:00:00Z".parse().unwrap());
     let (_, customer) = star(&app).await;
@@ -234,7 +162,7 @@ async fn an_openid_is_bound_only_with_proof_of_the_phone_and_then_logs_in_alone(
 
 #[tokio::test]
 async fn subscribe_messages_spend_one_grant_each_share_one_token_and_fall_back_when_none_is_left() {
-    let stub = WechatStub::start();
+    let stub = ProviderStub::start(default_answer);
     // the app's push gateway knows no device for a mini-program user
     let push = SmsSink::start().await;
     push.answer(&[Answering {
@@ -337,16 +265,19 @@ async fn subscribe_messages_spend_one_grant_each_share_one_token_and_fall_back_w
     }
     app.dispatch_pending().await;
 
-    let sent = stub.calls_to("/cgi-bin/message/subscribe/send");
+    let sent = stub.requests_to("/cgi-bin/message/subscribe/send");
     assert_eq!(sent.len(), 3, "one message per grant");
     assert_eq!(
-        stub.calls_to("/cgi-bin/token").len(),
+        stub.requests_to("/cgi-bin/token").len(),
         1,
         "one token for every send"
     );
-    assert!(sent.iter().all(|(q, _)| q.contains("access_token=token-1")));
+    assert!(
+        sent.iter()
+            .all(|r| r.query.contains("access_token=token-1"))
+    );
     assert_eq!(
-        sent[0].1,
+        sent[0].json(),
         json!({"touser": "o-1", "template_id": "tmpl-1", "page": "pages/index/index",
                "data": {"thing1": {"value": "京A12345"}, "time2": {"value": "2027-03-10"}}})
     );
