@@ -254,6 +254,15 @@ pub async fn list(
     f: Filter,
 ) -> AppResult<Vec<MessageView>> {
     actor.require(READERS)?;
+    // a year like -262143 is a typo or an attack, and outside PostgreSQL's
+    // timestamp range (a 500 there)
+    let mut e = crate::domain::FieldErrors::new();
+    for (field, t) in [("from", f.from), ("to", f.to)] {
+        if let Some(t) = t {
+            e.check(field, crate::domain::dates::in_range(t.date_naive()));
+        }
+    }
+    e.into_result()?;
     let mut q =
         outbox_message::Entity::find().filter(outbox_message::Column::DealerId.eq(actor.dealer_id));
     if let Some(c) = f.customer_id {

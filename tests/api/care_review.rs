@@ -1,0 +1,190 @@
+//! The outbox's public edges tried from outside: dates out of every range,
+//! a receipt read by an instance whose clock is behind, and the same
+//! receipt, SMS reply and unsubscribe POST sent 20 times at once.
+
+use chrono::{DateTime, Utc};
+use futures_util::future::join_all;
+use reqwest::StatusCode;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+use servicelane::care::outbox::{self, NewMessage, Params, ReminderParams};
+use servicelane::care::unsubscribe;
+use servicelane::domain::Role;
+use servicelane::domain::customer::{Channel, Locale, Purpose};
+use servicelane::domain::message::MessageKind;
+use servicelane::entities::{outbox_message, suppression};
+use uuid::Uuid;
+
+use crate::helpers::*;
+
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn id(v: &Value) -> Uuid {
+    v["id"].as_str().unwrap().parse().unwrap()
+}
+
+/// Dealer STAR with a customer reachable by SMS and email; answers
+/// (dealer, customer, advisor token).
+async fn shop(app: &TestApp) -> (Uuid, Value, String) {
+    let dealer = app.dealer_in("STAR", "Asia/Shanghai").await;
+    let (_, advisor) = app.staff("STAR", Role::ServiceAdvisor).await;
+    let a = app
+        .post(
+            "/api/v1/customers",
+            Some(&advisor),
+            &json!({"name": "张伟", "phone": "13912345678", "email": "zhang@example.com"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    (dealer, a.body, advisor)
+}
+
+async fn reminder(app: &TestApp, dealer: Uuid, c: &Value, key: &str) -> Uuid {
+    let now = app.clock.now_utc();
+    outbox::enqueue(
+        &app.state.db,
+        NewMessage {
+            dealer_id: dealer,
+            customer_id: Some(id(c)),
+            kind: MessageKind::MaintenanceDue,
+            occurrence_key: key.into(),
+            channel: Channel::Sms,
+            recipient: c["phone"].as_str().unwrap().into(),
+            locale: Locale::ZhCn,
+            params: Params::Reminder(ReminderParams {
+                dealer_name: "STAR".into(),
+                vehicle: "京A12345".into(),
+                due: "2027-03-10".into(),
+                reason: "5000 km".into(),
+            }),
+            subject: None,
+            body: format!("reminder {key}"),
+            due_at: now,
+            parent_id: None,
+        },
+        now,
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn message_list_dates_out_of_range_are_refused_by_field() {
+    let app = spawn_app_with(&[NO_DISPATCHER]).await;
+    let (_, manager) = app.staff("STAR", Role::ServiceManager).await;
+    for (q, field) in [
+        ("from=-262143-01-01T00:00:00Z", "from"),
+        ("to=%2B262142-12-31T00:00:00Z", "to"),
+        ("from=0001-01-01T00:00:00Z", "from"),
+    ] {
+        let a = app
+            .get(&format!("/api/v1/care/messages?{q}"), &manager)
+            .await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{q}: {}",
+            a.body
+        );
+        assert_eq!(a.content_type(), "application/problem+json");
+        assert_eq!(a.problem_fields(), vec![field], "{q}");
+    }
+    let ok = app
+        .get(
+            "/api/v1/care/messages?from=2026-01-01T00:00:00Z&to=2200-12-31T00:00:00Z",
+            &manager,
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+}
+
+#[tokio::test]
+async fn twenty_copies_of_a_dead_number_receipt_at_once_make_one_suppression_and_one_fallback() {
+    let app = spawn_app_with(&[NO_DISPATCHER]).await;
+    app.clock.set(at("2027-03-01T03:00:00Z"));
+    let (dealer, c, _) = shop(&app).await;
+    let m = reminder(&app, dealer, &c, "dead").await;
+    app.dispatch_pending().await;
+    let receipt = json!({"message_id": m, "status": "failed", "at": app.clock.now_utc(),
+                         "error": "UNDELIVERABLE", "permanent": true});
+    let answers = join_all(
+        (0..20).map(|_| app.post_signed("/api/v1/care/receipts/sms", &receipt, SMS_SECRET)),
+    )
+    .await;
+    for a in &answers {
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        assert_eq!(a.body["state"], "failed");
+    }
+    let suppressions = suppression::Entity::find()
+        .filter(suppression::Column::DealerId.eq(dealer))
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(suppressions, 1);
+    let children = outbox_message::Entity::find()
+        .filter(outbox_message::Column::ParentId.eq(m))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(children.len(), 1, "{children:?}");
+    assert_eq!(children[0].channel, Channel::Email);
+}
+
+#[tokio::test]
+async fn twenty_copies_of_an_sms_reply_and_of_an_unsubscribe_post_at_once_withdraw_once() {
+    let app = spawn_app_with(&[NO_DISPATCHER]).await;
+    app.clock.set(at("2027-03-01T03:00:00Z"));
+    let (dealer, c, advisor) = shop(&app).await;
+    let reply =
+        json!({"from": "+8613912345678", "text": "退订", "received_at": "2027-03-01T02:59:00Z"});
+    let token = unsubscribe::token(
+        &app.state.tokens,
+        &unsubscribe::Subject {
+            dealer_id: dealer,
+            customer_id: id(&c),
+            channel: Channel::Email,
+            purpose: Purpose::Marketing,
+        },
+    );
+    let url = app.url(&format!("/u/{token}"));
+    let replies = (0..20).map(|_| async {
+        let a = app
+            .post_signed("/api/v1/care/inbound/sms", &reply, SMS_SECRET)
+            .await;
+        (a.status, a.body.to_string())
+    });
+    let posts = (0..20).map(|_| async {
+        let a = app
+            .send(
+                app.http
+                    .post(url.clone())
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body("List-Unsubscribe=One-Click"),
+            )
+            .await;
+        (a.status, a.body.to_string())
+    });
+    let (replies, posts) = tokio::join!(join_all(replies), join_all(posts));
+    for (status, body) in replies.iter().chain(posts.iter()) {
+        assert_eq!(*status, StatusCode::OK, "{body}");
+    }
+    let record = app
+        .get(&format!("/api/v1/customers/{}", id(&c)), &advisor)
+        .await;
+    // one change for the SMS reply, one for the link, however many copies
+    assert_eq!(
+        record.body["version"],
+        c["version"].as_i64().unwrap() + 2,
+        "{}",
+        record.body
+    );
+    let refusals: Vec<&Value> = record.body["consents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["granted"] == false)
+        .collect();
+    assert_eq!(refusals.len(), 3, "{refusals:?}");
+}
