@@ -468,9 +468,11 @@ pub async fn apply_receipt(
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
             // the provider's time, but never one before the message existed
+            // (nor after now; not `clamp`: it panics when another instance
+            // whose clock runs ahead wrote the message, created_at > now)
             .col_expr(
                 outbox_message::Column::SettledAt,
-                Expr::value(r.at.clamp(m.created_at, now)),
+                Expr::value(r.at.min(now).max(m.created_at)),
             )
             .col_expr(outbox_message::Column::UpdatedAt, Expr::value(now))
             .filter(outbox_message::Column::Id.eq(m.id))

@@ -101,6 +101,30 @@ async fn message_list_dates_out_of_range_are_refused_by_field() {
 }
 
 #[tokio::test]
+async fn a_receipt_is_applied_by_an_instance_whose_clock_is_behind_the_message() {
+    let app = spawn_app_with(&[NO_DISPATCHER]).await;
+    app.clock.set(at("2027-03-01T03:00:00Z"));
+    let (dealer, c, _) = shop(&app).await;
+    let m = reminder(&app, dealer, &c, "skew").await;
+    app.dispatch_pending().await;
+    // the receipt reaches an instance whose clock is two seconds behind the
+    // one that wrote the message
+    app.clock.set(at("2027-03-01T02:59:58Z"));
+    let receipt = json!({"message_id": m, "status": "delivered", "at": "2027-03-01T02:59:58Z"});
+    let a = app
+        .post_signed("/api/v1/care/receipts/sms", &receipt, SMS_SECRET)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["state"], "delivered");
+    let row = outbox_message::Entity::find_by_id(m)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.settled_at, Some(row.created_at));
+}
+
+#[tokio::test]
 async fn twenty_copies_of_a_dead_number_receipt_at_once_make_one_suppression_and_one_fallback() {
     let app = spawn_app_with(&[NO_DISPATCHER]).await;
     app.clock.set(at("2027-03-01T03:00:00Z"));
