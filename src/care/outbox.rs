@@ -197,8 +197,24 @@ pub fn wake(state: &AppState) {
     state.care_wakeup.notify_one();
 }
 
-/// Who may see the dealer's messages: its staff, as for the customer archive.
-pub const READERS: &[Role] = crate::services::customers::READERS;
+/// Who may see the dealer's messages, suppression list, care settings and
+/// provider templates: its staff, as for the customer archive, but never a
+/// customer (`customers::READERS` lets a customer read their own record;
+/// these lists hold every customer's addresses).
+pub const READERS: &[Role] = &[
+    Role::ServiceManager,
+    Role::ServiceSupervisor,
+    Role::ServiceAdvisor,
+    Role::WorkshopForeman,
+    Role::Technician,
+    Role::QcInspector,
+    Role::WarrantyClerk,
+    Role::CustomerCare,
+    Role::Parts,
+    Role::Cashier,
+    Role::DealerAdmin,
+    Role::NetworkAdmin,
+];
 
 /// Who may send a dead, failed or unknown message again.
 pub const RETRIERS: &[Role] = crate::services::capacity::MANAGERS;

@@ -212,3 +212,45 @@ async fn twenty_copies_of_an_sms_reply_and_of_an_unsubscribe_post_at_once_withdr
         .collect();
     assert_eq!(refusals.len(), 3, "{refusals:?}");
 }
+
+#[tokio::test]
+async fn a_customer_reads_none_of_the_dealers_outbox_suppressions_settings_or_templates() {
+    let app = spawn_app_with(&[NO_DISPATCHER]).await;
+    app.clock.set(at("2027-03-01T03:00:00Z"));
+    let (dealer, c, advisor) = shop(&app).await;
+    // another customer's message and suppressed number at the same dealer
+    let m = reminder(&app, dealer, &c, "other").await;
+    app.dispatch_pending().await;
+    let dead = json!({"message_id": m, "status": "failed", "at": app.clock.now_utc(),
+                      "permanent": true});
+    let a = app
+        .post_signed("/api/v1/care/receipts/sms", &dead, SMS_SECRET)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let other = app
+        .post(
+            "/api/v1/customers",
+            Some(&advisor),
+            &json!({"name": "李娜", "phone": "13812345678"}),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::CREATED, "{}", other.body);
+    let customer = app.customer_token("STAR", "13812345678").await;
+    for path in [
+        "/api/v1/care/messages",
+        "/api/v1/care/suppressions",
+        "/api/v1/care/settings",
+        "/api/v1/care/provider-templates",
+    ] {
+        let a = app.get(path, &customer).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{path}: {}", a.body);
+        assert_eq!(a.content_type(), "application/problem+json");
+        assert!(!a.body.to_string().contains("13912345678"), "{path}");
+    }
+    // staff still read them
+    for path in ["/api/v1/care/messages", "/api/v1/care/suppressions"] {
+        let a = app.get(path, &advisor).await;
+        assert_eq!(a.status, StatusCode::OK, "{path}: {}", a.body);
+        assert!(a.body.to_string().contains("+8613912345678"), "{path}");
+    }
+}
