@@ -254,3 +254,50 @@ async fn a_customer_reads_none_of_the_dealers_outbox_suppressions_settings_or_te
         assert!(a.body.to_string().contains("+8613912345678"), "{path}");
     }
 }
+
+#[tokio::test]
+async fn a_failure_receipt_racing_the_dispatchers_own_rejection_writes_one_fallback() {
+    use servicelane::care::dispatcher::{self, Begun, Settled};
+    let app = spawn_app_with(&[NO_DISPATCHER]).await;
+    app.clock.set(at("2027-03-01T03:00:00Z"));
+    let (dealer, c, _) = shop(&app).await;
+    let m = reminder(&app, dealer, &c, "race").await;
+    // the provider refuses the call for good (4xx), and its receipt saying
+    // so overtakes our own record of the answer
+    app.sms.answer(&[Answering {
+        status: 400,
+        retry_after: None,
+    }]);
+    let worker = Uuid::now_v7();
+    let claimed = dispatcher::claim(&app.state, worker, 10).await.unwrap();
+    let Begun::Submitting {
+        message,
+        attempt_id,
+    } = dispatcher::begin(&app.state, worker, &claimed[0])
+        .await
+        .unwrap()
+    else {
+        panic!("not begun")
+    };
+    let outcome = dispatcher::call(&app.state, &message).await;
+    let receipt = json!({"message_id": m, "status": "failed", "at": app.clock.now_utc(),
+                         "error": "REJECTED"});
+    let a = app
+        .post_signed("/api/v1/care/receipts/sms", &receipt, SMS_SECRET)
+        .await;
+    assert_eq!(a.body["state"], "failed", "{}", a.body);
+    let settled = dispatcher::settle(&app.state, worker, &message, attempt_id, &outcome)
+        .await
+        .unwrap();
+    assert_eq!(settled, Settled::Fenced);
+    // a second dispatcher finds nothing to resend
+    app.dispatch_pending().await;
+    let children = outbox_message::Entity::find()
+        .filter(outbox_message::Column::ParentId.eq(m))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(children.len(), 1, "{children:?}");
+    assert_eq!(children[0].channel, Channel::Email);
+    assert_eq!(app.sms.calls.lock().unwrap().len(), 1, "the SMS left once");
+}
