@@ -301,3 +301,80 @@ async fn a_failure_receipt_racing_the_dispatchers_own_rejection_writes_one_fallb
     assert_eq!(children[0].channel, Channel::Email);
     assert_eq!(app.sms.calls.lock().unwrap().len(), 1, "the SMS left once");
 }
+
+#[tokio::test]
+async fn another_dealers_manager_sees_and_changes_none_of_the_care_records() {
+    let app = spawn_app_with(&[NO_DISPATCHER]).await;
+    app.clock.set(at("2027-03-01T03:00:00Z"));
+    let (dealer, c, _) = shop(&app).await;
+    let (_, star) = app.staff("STAR", Role::ServiceManager).await;
+    let m = reminder(&app, dealer, &c, "tenancy").await;
+    app.dispatch_pending().await;
+    let dead = json!({"message_id": m, "status": "failed", "at": app.clock.now_utc(),
+                      "permanent": true});
+    let a = app
+        .post_signed("/api/v1/care/receipts/sms", &dead, SMS_SECRET)
+        .await;
+    assert_eq!(a.body["state"], "failed", "{}", a.body);
+    let template = json!({"template_code": "SMS_1", "sign_name": "星辉奔驰",
+                          "params": {"vehicle": "vehicle"}});
+    let a = app
+        .put(
+            "/api/v1/care/provider-templates/sms/maintenance_due",
+            &star,
+            &template,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let sid = app.get("/api/v1/care/suppressions", &star).await.body[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    app.dealer("MOON").await;
+    let (_, moon) = app.staff("MOON", Role::ServiceManager).await;
+    for path in [
+        "/api/v1/care/messages",
+        "/api/v1/care/suppressions",
+        "/api/v1/care/provider-templates",
+    ] {
+        let a = app.get(path, &moon).await;
+        assert_eq!(a.status, StatusCode::OK, "{path}");
+        assert_eq!(a.body, json!([]), "{path}");
+    }
+    let retry = app
+        .post(&format!("/api/v1/care/messages/{m}/retry"), Some(&moon), &json!({}))
+        .await;
+    assert_eq!(retry.status, StatusCode::NOT_FOUND, "{}", retry.body);
+    for path in [
+        format!("/api/v1/care/suppressions/{sid}"),
+        "/api/v1/care/provider-templates/sms/maintenance_due".to_string(),
+    ] {
+        let a = app
+            .send(app.http.delete(app.url(&path)).bearer_auth(&moon))
+            .await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let rules = json!({"send_window_start": "00:00", "send_window_end": "00:00",
+                       "marketing_cap": 50, "marketing_cap_days": 1});
+    assert_eq!(
+        app.put("/api/v1/care/settings", &moon, &rules).await.status,
+        StatusCode::OK
+    );
+    // STAR's records are as they were
+    assert_eq!(
+        app.get("/api/v1/care/suppressions", &star).await.body[0]["id"],
+        sid.as_str()
+    );
+    let t = app.get("/api/v1/care/provider-templates", &star).await;
+    assert_eq!(t.body.as_array().unwrap().len(), 1);
+    let s = app.get("/api/v1/care/settings", &star).await;
+    assert_eq!(s.body["send_window_start"], "09:00");
+    assert_eq!(s.body["marketing_cap"], 3);
+    let row = outbox_message::Entity::find_by_id(m)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.state.as_str(), "failed");
+}
