@@ -470,7 +470,11 @@ pub async fn apply_receipt(
             ),
             ReceiptStatus::Delivered => m.last_error.clone(),
         };
-        let res = outbox_message::Entity::update_many()
+        // the provider's time, but never one before the message existed
+        // (nor after now; not `clamp`: it panics when another instance
+        // whose clock runs ahead wrote the message, created_at > now)
+        let settled = r.at.min(now).max(m.created_at);
+        let mut u = outbox_message::Entity::update_many()
             .col_expr(outbox_message::Column::State, Expr::value(to.as_str()))
             .col_expr(outbox_message::Column::LastError, Expr::value(error))
             // a later writer with the old fence (a dispatcher mid-call) is fenced off
@@ -483,14 +487,29 @@ pub async fn apply_receipt(
                 outbox_message::Column::LeaseUntil,
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
-            // the provider's time, but never one before the message existed
-            // (nor after now; not `clamp`: it panics when another instance
-            // whose clock runs ahead wrote the message, created_at > now)
-            .col_expr(
-                outbox_message::Column::SettledAt,
-                Expr::value(r.at.min(now).max(m.created_at)),
-            )
-            .col_expr(outbox_message::Column::UpdatedAt, Expr::value(now))
+            .col_expr(outbox_message::Column::SettledAt, Expr::value(settled))
+            .col_expr(outbox_message::Column::UpdatedAt, Expr::value(now));
+        // the receipt may settle a row the dispatcher never got to record
+        // (it overtook the provider's answer, which is now fenced off, or
+        // the row was unknown): do what that record would have done
+        if to == MessageState::Delivered && m.sent_at.is_none() {
+            // delivered means sent: the marketing cap and the lag count it
+            u = u.col_expr(outbox_message::Column::SentAt, Expr::value(settled));
+        }
+        if m.kind.carries_secret() {
+            // a login code's text goes once it is settled
+            let mut params = m.params.clone();
+            if let Some(code) = params.get_mut("code") {
+                *code = serde_json::Value::String(String::new());
+            }
+            u = u
+                .col_expr(
+                    outbox_message::Column::Body,
+                    Expr::value(crate::care::dispatcher::REDACTED),
+                )
+                .col_expr(outbox_message::Column::Params, Expr::value(params));
+        }
+        let res = u
             .filter(outbox_message::Column::Id.eq(m.id))
             .filter(outbox_message::Column::State.eq(m.state))
             .filter(outbox_message::Column::Fence.eq(m.fence))

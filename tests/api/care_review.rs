@@ -343,7 +343,11 @@ async fn another_dealers_manager_sees_and_changes_none_of_the_care_records() {
         assert_eq!(a.body, json!([]), "{path}");
     }
     let retry = app
-        .post(&format!("/api/v1/care/messages/{m}/retry"), Some(&moon), &json!({}))
+        .post(
+            &format!("/api/v1/care/messages/{m}/retry"),
+            Some(&moon),
+            &json!({}),
+        )
         .await;
     assert_eq!(retry.status, StatusCode::NOT_FOUND, "{}", retry.body);
     for path in [
@@ -377,4 +381,144 @@ async fn another_dealers_manager_sees_and_changes_none_of_the_care_records() {
         .unwrap()
         .unwrap();
     assert_eq!(row.state.as_str(), "failed");
+}
+
+/// Sends `m` as a dispatcher would, but the provider's receipt that it was
+/// delivered arrives before the dispatcher records the provider's answer
+/// (a fast gateway): the receipt settles the row, the late settle is fenced.
+async fn delivered_before_settled(app: &TestApp, m: Uuid) {
+    use servicelane::care::dispatcher::{self, Begun, Settled};
+    let worker = Uuid::now_v7();
+    let claimed = dispatcher::claim(&app.state, worker, 10).await.unwrap();
+    let mine = claimed.iter().find(|c| c.id == m).expect("claimed");
+    let Begun::Submitting {
+        message,
+        attempt_id,
+    } = dispatcher::begin(&app.state, worker, mine).await.unwrap()
+    else {
+        panic!("not begun")
+    };
+    let outcome = dispatcher::call(&app.state, &message).await;
+    let receipt = json!({"message_id": m, "status": "delivered", "at": app.clock.now_utc()});
+    let a = app
+        .post_signed("/api/v1/care/receipts/sms", &receipt, SMS_SECRET)
+        .await;
+    assert_eq!(a.body["state"], "delivered", "{}", a.body);
+    let settled = dispatcher::settle(&app.state, worker, &message, attempt_id, &outcome)
+        .await
+        .unwrap();
+    assert_eq!(settled, Settled::Fenced);
+}
+
+#[tokio::test]
+async fn a_greeting_a_receipt_settled_before_the_dispatcher_still_counts_against_the_cap() {
+    use servicelane::care::outbox::GreetingParams;
+    let app = spawn_app_with(&[NO_DISPATCHER]).await;
+    app.clock.set(at("2027-03-01T03:00:00Z")); // 11:00 local
+    let dealer = app.dealer_in("STAR", "Asia/Shanghai").await;
+    let (_, manager) = app.staff("STAR", Role::ServiceManager).await;
+    let rules = json!({"send_window_start": "09:00", "send_window_end": "20:00",
+                       "marketing_cap": 1, "marketing_cap_days": 7});
+    assert_eq!(
+        app.put("/api/v1/care/settings", &manager, &rules)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let yes = json!([{"channel": "sms", "purpose": "marketing", "granted": true, "source": "paper_form"}]);
+    let c = app
+        .post(
+            "/api/v1/customers",
+            Some(&manager),
+            &json!({"name": "张伟", "phone": "13912345678", "consents": yes}),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
+    let greet = |key: &'static str| {
+        let now = app.clock.now_utc();
+        outbox::enqueue(
+            &app.state.db,
+            NewMessage {
+                dealer_id: dealer,
+                customer_id: Some(id(&c.body)),
+                kind: MessageKind::HolidayGreeting,
+                occurrence_key: key.into(),
+                channel: Channel::Sms,
+                recipient: "+8613912345678".into(),
+                locale: Locale::ZhCn,
+                params: Params::Greeting(GreetingParams {
+                    dealer_name: "STAR".into(),
+                    customer_name: "张伟".into(),
+                    occasion: "春节".into(),
+                }),
+                subject: None,
+                body: format!("greeting {key}"),
+                due_at: now,
+                parent_id: None,
+            },
+            now,
+        )
+    };
+    let first = greet("g1").await.unwrap();
+    delivered_before_settled(&app, first).await;
+    let row = outbox_message::Entity::find_by_id(first)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        row.sent_at.is_some(),
+        "a delivered message was sent: {row:?}"
+    );
+
+    app.clock.advance(chrono::Duration::hours(1));
+    let second = greet("g2").await.unwrap();
+    app.dispatch_pending().await;
+    let greetings = app
+        .sms
+        .messages_to("+8613912345678")
+        .iter()
+        .filter(|m| m.0["template"] == "holiday_greeting")
+        .count();
+    assert_eq!(greetings, 1, "one marketing message in 7 days");
+    let held = outbox_message::Entity::find_by_id(second)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(held.state.as_str(), "queued");
+    assert!(held.due_at > app.clock.now_utc());
+}
+
+#[tokio::test]
+async fn a_login_code_settled_by_a_receipt_loses_its_text_too() {
+    let app = spawn_app_with(&[NO_DISPATCHER]).await;
+    app.clock.set(at("2027-03-01T03:00:00Z"));
+    shop(&app).await;
+    let a = app
+        .post(
+            "/api/v1/auth/otp",
+            None,
+            &json!({"dealer_code": "STAR", "phone": "13912345678"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.body);
+    let otp = outbox_message::Entity::find()
+        .filter(outbox_message::Column::Kind.eq(MessageKind::Otp))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let code = otp.params["code"].as_str().unwrap().to_string();
+    assert!(!code.is_empty());
+    delivered_before_settled(&app, otp.id).await;
+    let row = outbox_message::Entity::find_by_id(otp.id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.state.as_str(), "delivered");
+    assert!(!row.body.contains(&code), "{}", row.body);
+    assert_eq!(row.body, servicelane::care::dispatcher::REDACTED);
+    assert_eq!(row.params["code"], "");
 }
