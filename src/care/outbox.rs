@@ -197,8 +197,24 @@ pub fn wake(state: &AppState) {
     state.care_wakeup.notify_one();
 }
 
-/// Who may see the dealer's messages: its staff, as for the customer archive.
-pub const READERS: &[Role] = crate::services::customers::READERS;
+/// Who may see the dealer's messages, suppression list, care settings and
+/// provider templates: its staff, as for the customer archive, but never a
+/// customer (`customers::READERS` lets a customer read their own record;
+/// these lists hold every customer's addresses).
+pub const READERS: &[Role] = &[
+    Role::ServiceManager,
+    Role::ServiceSupervisor,
+    Role::ServiceAdvisor,
+    Role::WorkshopForeman,
+    Role::Technician,
+    Role::QcInspector,
+    Role::WarrantyClerk,
+    Role::CustomerCare,
+    Role::Parts,
+    Role::Cashier,
+    Role::DealerAdmin,
+    Role::NetworkAdmin,
+];
 
 /// Who may send a dead, failed or unknown message again.
 pub const RETRIERS: &[Role] = crate::services::capacity::MANAGERS;
@@ -254,6 +270,15 @@ pub async fn list(
     f: Filter,
 ) -> AppResult<Vec<MessageView>> {
     actor.require(READERS)?;
+    // a year like -262143 is a typo or an attack, and outside PostgreSQL's
+    // timestamp range (a 500 there)
+    let mut e = crate::domain::FieldErrors::new();
+    for (field, t) in [("from", f.from), ("to", f.to)] {
+        if let Some(t) = t {
+            e.check(field, crate::domain::dates::in_range(t.date_naive()));
+        }
+    }
+    e.into_result()?;
     let mut q =
         outbox_message::Entity::find().filter(outbox_message::Column::DealerId.eq(actor.dealer_id));
     if let Some(c) = f.customer_id {
@@ -445,7 +470,11 @@ pub async fn apply_receipt(
             ),
             ReceiptStatus::Delivered => m.last_error.clone(),
         };
-        let res = outbox_message::Entity::update_many()
+        // the provider's time, but never one before the message existed
+        // (nor after now; not `clamp`: it panics when another instance
+        // whose clock runs ahead wrote the message, created_at > now)
+        let settled = r.at.min(now).max(m.created_at);
+        let mut u = outbox_message::Entity::update_many()
             .col_expr(outbox_message::Column::State, Expr::value(to.as_str()))
             .col_expr(outbox_message::Column::LastError, Expr::value(error))
             // a later writer with the old fence (a dispatcher mid-call) is fenced off
@@ -458,12 +487,29 @@ pub async fn apply_receipt(
                 outbox_message::Column::LeaseUntil,
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
-            // the provider's time, but never one before the message existed
-            .col_expr(
-                outbox_message::Column::SettledAt,
-                Expr::value(r.at.clamp(m.created_at, now)),
-            )
-            .col_expr(outbox_message::Column::UpdatedAt, Expr::value(now))
+            .col_expr(outbox_message::Column::SettledAt, Expr::value(settled))
+            .col_expr(outbox_message::Column::UpdatedAt, Expr::value(now));
+        // the receipt may settle a row the dispatcher never got to record
+        // (it overtook the provider's answer, which is now fenced off, or
+        // the row was unknown): do what that record would have done
+        if to == MessageState::Delivered && m.sent_at.is_none() {
+            // delivered means sent: the marketing cap and the lag count it
+            u = u.col_expr(outbox_message::Column::SentAt, Expr::value(settled));
+        }
+        if m.kind.carries_secret() {
+            // a login code's text goes once it is settled
+            let mut params = m.params.clone();
+            if let Some(code) = params.get_mut("code") {
+                *code = serde_json::Value::String(String::new());
+            }
+            u = u
+                .col_expr(
+                    outbox_message::Column::Body,
+                    Expr::value(crate::care::dispatcher::REDACTED),
+                )
+                .col_expr(outbox_message::Column::Params, Expr::value(params));
+        }
+        let res = u
             .filter(outbox_message::Column::Id.eq(m.id))
             .filter(outbox_message::Column::State.eq(m.state))
             .filter(outbox_message::Column::Fence.eq(m.fence))
