@@ -43,6 +43,24 @@ use crate::state::AppState;
 /// What a settled login code's text becomes.
 pub const REDACTED: &str = "(removed once settled: it held a login code)";
 
+/// Removes a login code's text from the update's row (a no-op for other
+/// kinds): the code is kept only hashed (`otp_codes`), and its text goes as
+/// soon as the message is settled one way or another.
+pub fn redact(
+    u: sea_orm::UpdateMany<outbox_message::Entity>,
+    m: &outbox_message::Model,
+) -> sea_orm::UpdateMany<outbox_message::Entity> {
+    if !m.kind.carries_secret() {
+        return u;
+    }
+    let mut params = m.params.clone();
+    if let Some(code) = params.get_mut("code") {
+        *code = serde_json::Value::String(String::new());
+    }
+    u.col_expr(outbox_message::Column::Body, Expr::value(REDACTED))
+        .col_expr(outbox_message::Column::Params, Expr::value(params))
+}
+
 /// A claimed message, ready to be begun.
 pub type Claimed = outbox_message::Model;
 
@@ -103,6 +121,21 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<u64> {
         .filter(outbox_message::Column::LeaseUntil.lt(now))
         .exec(&state.db)
         .await?;
+    if res.rows_affected > 0 {
+        // an unknown login code is never sent again: its text goes now
+        let codes = outbox_message::Entity::find()
+            .filter(outbox_message::Column::Kind.eq(MessageKind::Otp))
+            .filter(outbox_message::Column::State.eq(MessageState::Unknown))
+            .filter(outbox_message::Column::Body.ne(REDACTED))
+            .all(&state.db)
+            .await?;
+        for m in codes {
+            redact(outbox_message::Entity::update_many(), &m)
+                .filter(outbox_message::Column::Id.eq(m.id))
+                .exec(&state.db)
+                .await?;
+        }
+    }
     Ok(res.rows_affected)
 }
 
@@ -495,20 +528,11 @@ pub async fn settle(
         (MessageState::Queued, _) => {}
         _ => u = u.col_expr(outbox_message::Column::SettledAt, Expr::value(now)),
     }
-    if m.kind.carries_secret()
-        && matches!(
-            to,
-            MessageState::Sent | MessageState::Failed | MessageState::Dead
-        )
-    {
-        // a login code is kept only hashed (otp_codes); its text goes once it is out
-        let mut params = m.params.clone();
-        if let Some(code) = params.get_mut("code") {
-            *code = serde_json::Value::String(String::new());
-        }
-        u = u
-            .col_expr(outbox_message::Column::Body, Expr::value(REDACTED))
-            .col_expr(outbox_message::Column::Params, Expr::value(params));
+    if matches!(
+        to,
+        MessageState::Sent | MessageState::Failed | MessageState::Dead
+    ) {
+        u = redact(u, m);
     }
     let res = u.exec(&txn).await?;
     let fenced = res.rows_affected == 0;

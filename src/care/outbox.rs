@@ -496,19 +496,8 @@ pub async fn apply_receipt(
             // delivered means sent: the marketing cap and the lag count it
             u = u.col_expr(outbox_message::Column::SentAt, Expr::value(settled));
         }
-        if m.kind.carries_secret() {
-            // a login code's text goes once it is settled
-            let mut params = m.params.clone();
-            if let Some(code) = params.get_mut("code") {
-                *code = serde_json::Value::String(String::new());
-            }
-            u = u
-                .col_expr(
-                    outbox_message::Column::Body,
-                    Expr::value(crate::care::dispatcher::REDACTED),
-                )
-                .col_expr(outbox_message::Column::Params, Expr::value(params));
-        }
+        // a login code's text goes once it is settled
+        u = crate::care::dispatcher::redact(u, &m);
         let res = u
             .filter(outbox_message::Column::Id.eq(m.id))
             .filter(outbox_message::Column::State.eq(m.state))
