@@ -320,11 +320,20 @@ async fn refused(db: &impl ConnectionTrait, m: &Claimed) -> anyhow::Result<Optio
     let (Some(purpose), Some(customer_id)) = (m.kind.purpose(), m.customer_id) else {
         return Ok(None);
     };
-    let Some(c) = customer::Entity::find_by_id(customer_id)
-        .filter(customer::Column::DealerId.eq(m.dealer_id))
-        .one(db)
-        .await?
-    else {
+    let mut q = customer::Entity::find_by_id(customer_id)
+        .filter(customer::Column::DealerId.eq(m.dealer_id));
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        // an opt-out being written now is waited for and read, not overtaken
+        // (SQLite's begin already holds the write lock). Marketing takes the
+        // row exclusively at once: the cap locks it so later, and two shares
+        // both upgrading would deadlock
+        q = if purpose == Purpose::Marketing {
+            q.lock_exclusive()
+        } else {
+            q.lock_shared()
+        };
+    }
+    let Some(c) = q.one(db).await? else {
         return Ok(Some("the customer no longer exists".into()));
     };
     // unreadable consents are no consent: nothing is sent, and the reason says why
