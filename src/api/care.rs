@@ -10,9 +10,10 @@ use uuid::Uuid;
 use super::extract::{Json, Query, parse_json};
 use crate::auth::Actor;
 use crate::care::inbound::{self, InboundAnswer, InboundSms, Suppression};
-use crate::care::outbox::{self, Filter, MessageView, Receipt, ReceiptAnswer};
+use crate::care::outbox::{self, Filter, MessageView};
+use crate::care::receipts::{self, Receipt, ReceiptAnswer};
 use crate::care::webhook::SIGNATURE_HEADER;
-use crate::care::{aliyun, reports, settings, tencent};
+use crate::care::{aliyun, settings, tencent};
 use crate::domain::care::CareRules;
 use crate::domain::customer::Channel;
 use crate::domain::message::MessageKind;
@@ -88,7 +89,7 @@ pub async fn receipt(
     let channel: Channel = channel.parse().map_err(|_| AppError::NotFound)?;
     signed(&state, &req, channel, &body)?;
     let r: Receipt = parse_json(&body)?;
-    Ok(HttpResponse::Ok().json(outbox::apply_receipt(&state, channel, r).await?))
+    Ok(HttpResponse::Ok().json(receipts::apply_receipt(&state, channel, r).await?))
 }
 
 /// 401 unless the body carries the channel's webhook signature.
@@ -98,7 +99,7 @@ fn signed(state: &AppState, req: &HttpRequest, channel: Channel, body: &[u8]) ->
         .get(SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if !outbox::receipt_signed(state, channel, body, signature) {
+    if !receipts::receipt_signed(state, channel, body, signature) {
         return Err(AppError::Unauthorized("the signature is missing or wrong"));
     }
     Ok(())
@@ -177,7 +178,7 @@ pub async fn aliyun_reports(
     token: web::Path<String>,
     body: Json<Vec<aliyun::Report>>,
 ) -> AppResult<HttpResponse> {
-    let applied = reports::aliyun(&state, &token, body.0).await?;
+    let applied = receipts::aliyun(&state, &token, body.0).await?;
     Ok(HttpResponse::Ok().json(aliyun::ReportAnswer {
         code: 0,
         msg: format!("成功 ({applied})"),
@@ -195,7 +196,7 @@ pub async fn tencent_reports(
     token: web::Path<String>,
     body: Json<Vec<tencent::Report>>,
 ) -> AppResult<HttpResponse> {
-    let applied = reports::tencent(&state, &token, body.0).await?;
+    let applied = receipts::tencent(&state, &token, body.0).await?;
     Ok(HttpResponse::Ok().json(tencent::ReportAnswer {
         result: 0,
         errmsg: format!("OK ({applied})"),
@@ -204,15 +205,15 @@ pub async fn tencent_reports(
 
 /// WeChat's address check for its message push: the signed `echostr` is
 /// echoed back (text/plain).
-#[utoipa::path(operation_id = "checkWechatPush", tag = "care", params(reports::WechatSignature),
+#[utoipa::path(operation_id = "checkWechatPush", tag = "care", params(receipts::WechatSignature),
     responses((status = 200, description = "the echostr", content_type = "text/plain", body = String),
         (status = 401, description = "the signature is missing or wrong", body = Problem)))]
 #[get("/care/reports/wechat")]
 pub async fn wechat_check(
     state: web::Data<AppState>,
-    q: Query<reports::WechatSignature>,
+    q: Query<receipts::WechatSignature>,
 ) -> AppResult<HttpResponse> {
-    if !reports::wechat_signed(&state, &q.0) {
+    if !receipts::wechat_signed(&state, &q.0) {
         return Err(AppError::Unauthorized("the signature is missing or wrong"));
     }
     Ok(HttpResponse::Ok()
@@ -222,21 +223,21 @@ pub async fn wechat_check(
 
 /// WeChat's message push (JSON form): subscribe-message delivery events
 /// settle the messages they name; other events are taken and ignored.
-#[utoipa::path(operation_id = "postWechatPush", tag = "care", params(reports::WechatSignature),
+#[utoipa::path(operation_id = "postWechatPush", tag = "care", params(receipts::WechatSignature),
     request_body = Object,
     responses((status = 200, description = "`success`", content_type = "text/plain", body = String),
         (status = 401, description = "the signature is missing or wrong", body = Problem)))]
 #[post("/care/reports/wechat")]
 pub async fn wechat_push(
     state: web::Data<AppState>,
-    q: Query<reports::WechatSignature>,
+    q: Query<receipts::WechatSignature>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    if !reports::wechat_signed(&state, &q.0) {
+    if !receipts::wechat_signed(&state, &q.0) {
         return Err(AppError::Unauthorized("the signature is missing or wrong"));
     }
     let event: serde_json::Value = parse_json(&body)?;
-    reports::wechat(&state, event).await?;
+    receipts::wechat(&state, event).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body("success"))

@@ -30,7 +30,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::care::outbox::Params;
+use crate::care::outbox::{Params, REDACTED, redact};
 use crate::care::webhook::{Outcome, WebhookMessage};
 use crate::domain::care::cap_release;
 use crate::domain::customer::{Channel, Consent, Purpose, may_contact};
@@ -39,27 +39,6 @@ use crate::domain::outbox::{AttemptOutcome, Event, MessageState, backoff, next};
 use crate::entities::{customer, outbox_attempt, outbox_message, suppression};
 use crate::services::{col_plus, lock_row};
 use crate::state::AppState;
-
-/// What a settled login code's text becomes.
-pub const REDACTED: &str = "(removed once settled: it held a login code)";
-
-/// Removes a login code's text from the update's row (a no-op for other
-/// kinds): the code is kept only hashed (`otp_codes`), and its text goes as
-/// soon as the message is settled one way or another.
-pub fn redact(
-    u: sea_orm::UpdateMany<outbox_message::Entity>,
-    m: &outbox_message::Model,
-) -> sea_orm::UpdateMany<outbox_message::Entity> {
-    if !m.kind.carries_secret() {
-        return u;
-    }
-    let mut params = m.params.clone();
-    if let Some(code) = params.get_mut("code") {
-        *code = serde_json::Value::String(String::new());
-    }
-    u.col_expr(outbox_message::Column::Body, Expr::value(REDACTED))
-        .col_expr(outbox_message::Column::Params, Expr::value(params))
-}
 
 /// A claimed message, ready to be begun.
 pub type Claimed = outbox_message::Model;

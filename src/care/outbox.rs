@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -16,8 +16,8 @@ use crate::auth::Actor;
 use crate::domain::Role;
 use crate::domain::customer::{Channel, Locale};
 use crate::domain::message::MessageKind;
-use crate::domain::outbox::{AttemptOutcome, Event, MessageState, ReceiptStatus, next};
-use crate::entities::{outbox_attempt, outbox_message, suppression};
+use crate::domain::outbox::{AttemptOutcome, Event, MessageState, next};
+use crate::entities::{outbox_attempt, outbox_message};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -396,188 +396,23 @@ pub async fn retry(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<Messa
     Ok(to)
 }
 
-/// A provider's delivery receipt.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Receipt {
-    /// Our message id (the `Idempotency-Key` the provider was given).
-    pub message_id: Uuid,
-    pub status: ReceiptStatus,
-    /// When the provider saw it happen.
-    pub at: DateTime<Utc>,
-    /// The provider's reason for a failure.
-    #[schema(max_length = 500)]
-    pub error: Option<String>,
-    /// The address will never work (a hard bounce, a dead number): it goes
-    /// on the dealer's suppression list for the channel.
-    #[serde(default)]
-    pub permanent: bool,
-}
+/// What a settled login code's text becomes.
+pub const REDACTED: &str = "(removed once settled: it held a login code)";
 
-/// How far ahead of our clock a receipt's `at` may be (the provider's clock may run fast).
-pub const RECEIPT_SKEW_MINUTES: i64 = 5;
-
-/// Where a receipt left the message.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReceiptAnswer {
-    pub message_id: Uuid,
-    pub state: MessageState,
-}
-
-/// Applies a receipt for a message of `channel`. Idempotent, and states only
-/// move forward: a receipt for a message already settled changes nothing and
-/// answers where it stands. An unknown id is 404.
-pub async fn apply_receipt(
-    state: &AppState,
-    channel: Channel,
-    r: Receipt,
-) -> AppResult<ReceiptAnswer> {
-    let now = state.clock.now();
-    if r.error.as_ref().is_some_and(|e| e.chars().count() > 500) {
-        return Err(AppError::field("error", "at most 500 characters"));
-    }
-    if r.at > now + chrono::Duration::minutes(RECEIPT_SKEW_MINUTES) {
-        return Err(AppError::field("at", "must not be in the future"));
-    }
-    // a receipt may race the dispatcher's own settlement: read, then move
-    // only from the state read, and read again if it moved meanwhile
-    for _ in 0..3 {
-        let txn = state.db.begin().await?;
-        let m = crate::services::lock_row::<outbox_message::Entity>(
-            &txn,
-            outbox_message::Column::Id,
-            outbox_message::Column::Fence,
-            r.message_id,
-        )
-        .await?
-        .filter(|m| m.channel == channel)
-        .ok_or(AppError::NotFound)?;
-        if r.status == ReceiptStatus::Failed && r.permanent {
-            suppress_address(&txn, &m, r.error.as_deref(), now).await?;
-        }
-        let Some(to) = next(m.state, Event::Receipt(r.status)) else {
-            txn.commit().await?;
-            return Ok(ReceiptAnswer {
-                message_id: m.id,
-                state: m.state,
-            });
-        };
-        let error = match r.status {
-            ReceiptStatus::Failed => Some(
-                r.error
-                    .clone()
-                    .unwrap_or_else(|| "the provider reported a failure".into()),
-            ),
-            ReceiptStatus::Delivered => m.last_error.clone(),
-        };
-        // the provider's time, but never one before the message existed
-        // (nor after now; not `clamp`: it panics when another instance
-        // whose clock runs ahead wrote the message, created_at > now)
-        let settled = r.at.min(now).max(m.created_at);
-        let mut u = outbox_message::Entity::update_many()
-            .col_expr(outbox_message::Column::State, Expr::value(to.as_str()))
-            .col_expr(outbox_message::Column::LastError, Expr::value(error))
-            // a later writer with the old fence (a dispatcher mid-call) is fenced off
-            .col_expr(outbox_message::Column::Fence, Expr::value(m.fence + 1))
-            .col_expr(
-                outbox_message::Column::LeaseOwner,
-                Expr::value(Option::<Uuid>::None),
-            )
-            .col_expr(
-                outbox_message::Column::LeaseUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .col_expr(outbox_message::Column::SettledAt, Expr::value(settled))
-            .col_expr(outbox_message::Column::UpdatedAt, Expr::value(now));
-        // the receipt may settle a row the dispatcher never got to record
-        // (it overtook the provider's answer, which is now fenced off, or
-        // the row was unknown): do what that record would have done
-        if to == MessageState::Delivered && m.sent_at.is_none() {
-            // delivered means sent: the marketing cap and the lag count it
-            u = u.col_expr(outbox_message::Column::SentAt, Expr::value(settled));
-        }
-        // a login code's text goes once it is settled
-        u = crate::care::dispatcher::redact(u, &m);
-        let res = u
-            .filter(outbox_message::Column::Id.eq(m.id))
-            .filter(outbox_message::Column::State.eq(m.state))
-            .filter(outbox_message::Column::Fence.eq(m.fence))
-            .exec(&txn)
-            .await?;
-        if res.rows_affected == 1 {
-            // it did not arrive: the next channel of the chain carries it
-            let child = if to == MessageState::Failed {
-                crate::care::route::fall_back(&txn, &m, now).await?
-            } else {
-                None
-            };
-            txn.commit().await?;
-            if child.is_some() {
-                wake(state);
-            }
-            return Ok(ReceiptAnswer {
-                message_id: m.id,
-                state: to,
-            });
-        }
-        txn.rollback().await?;
-    }
-    Err(AppError::ChangedMeanwhile(
-        "the message changed meanwhile; send the receipt again".into(),
-    ))
-}
-
-/// Puts the message's address on the dealer's suppression list for its
-/// channel (once: a second report changes nothing).
-async fn suppress_address(
-    txn: &impl ConnectionTrait,
+/// Removes a login code's text from the update's row (a no-op for other
+/// kinds): the code is kept only hashed (`otp_codes`), and its text goes as
+/// soon as the message is settled one way or another.
+pub fn redact(
+    u: sea_orm::UpdateMany<outbox_message::Entity>,
     m: &outbox_message::Model,
-    reason: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<(), sea_orm::DbErr> {
-    suppression::Entity::insert(suppression::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        dealer_id: Set(m.dealer_id),
-        channel: Set(m.channel),
-        address: Set(m.recipient.clone()),
-        reason: Set(Some(
-            reason
-                .unwrap_or("the provider reported the address dead")
-                .chars()
-                .take(500)
-                .collect(),
-        )),
-        message_id: Set(Some(m.id)),
-        created_at: Set(now),
-    })
-    .on_conflict(
-        OnConflict::columns([
-            suppression::Column::DealerId,
-            suppression::Column::Channel,
-            suppression::Column::Address,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
-    .exec_without_returning(txn)
-    .await?;
-    Ok(())
-}
-
-/// Whether `signature` (`sha256=<hex>`) is the HMAC of `body` under the
-/// channel's webhook secret. No secret configured: nothing is believed.
-pub fn receipt_signed(state: &AppState, channel: Channel, body: &[u8], signature: &str) -> bool {
-    use secrecy::ExposeSecret;
-    let secret = match channel {
-        Channel::Sms => state.settings.sms.webhook_secret.as_ref(),
-        Channel::App => state.settings.push.webhook_secret.as_ref(),
-        Channel::Email | Channel::Wechat => None,
-    };
-    match secret {
-        Some(s) if !s.expose_secret().is_empty() => {
-            let expected = crate::care::webhook::signature(s.expose_secret().as_bytes(), body);
-            crate::auth::tokens::same_digest(&expected, signature)
-        }
-        _ => false,
+) -> sea_orm::UpdateMany<outbox_message::Entity> {
+    if !m.kind.carries_secret() {
+        return u;
     }
+    let mut params = m.params.clone();
+    if let Some(code) = params.get_mut("code") {
+        *code = serde_json::Value::String(String::new());
+    }
+    u.col_expr(outbox_message::Column::Body, Expr::value(REDACTED))
+        .col_expr(outbox_message::Column::Params, Expr::value(params))
 }

@@ -519,6 +519,6 @@ async fn a_login_code_settled_by_a_receipt_loses_its_text_too() {
         .unwrap();
     assert_eq!(row.state.as_str(), "delivered");
     assert!(!row.body.contains(&code), "{}", row.body);
-    assert_eq!(row.body, servicelane::care::dispatcher::REDACTED);
+    assert_eq!(row.body, servicelane::care::outbox::REDACTED);
     assert_eq!(row.params["code"], "");
 }

@@ -232,7 +232,7 @@ async fn a_dispatcher_stopped_mid_call_leaves_the_message_unknown_until_a_receip
     let m = &messages(&app).await[0];
     assert_eq!(m.state, MessageState::Unknown);
     // never sent again, so the login code's text is gone at once
-    assert_eq!(m.body, dispatcher::REDACTED);
+    assert_eq!(m.body, servicelane::care::outbox::REDACTED);
     assert_eq!(m.params["code"], "");
     app.clock.advance(Duration::hours(1));
     app.dispatch_pending().await;
