@@ -76,6 +76,10 @@ fn sink(seen: Seen) -> anyhow::Result<String> {
 
 /// Enqueues `rows` appointment notices to `customers` round the clock, in
 /// transactions of 500, four writers at once; answers the seconds taken.
+///
+/// The first 2,000 go in alone, then the table is analysed: a lookup planned
+/// once on the empty table (a generic plan of a prepared statement) would
+/// otherwise scan the whole table for each of the rest.
 async fn enqueue(
     db: &DatabaseConnection,
     dealer_id: Uuid,
@@ -84,13 +88,28 @@ async fn enqueue(
     run: usize,
 ) -> anyhow::Result<f64> {
     let started = Instant::now();
+    let first = rows.min(2_000);
+    enqueue_range(db, dealer_id, customers, 0..first, run).await?;
+    db.execute_unprepared("ANALYZE outbox_messages").await?;
+    enqueue_range(db, dealer_id, customers, first..rows, run).await?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+async fn enqueue_range(
+    db: &DatabaseConnection,
+    dealer_id: Uuid,
+    customers: &Arc<Vec<(Uuid, String)>>,
+    range: std::ops::Range<usize>,
+    run: usize,
+) -> anyhow::Result<()> {
     let writers = 4;
     let mut tasks = Vec::new();
     for w in 0..writers {
         let db = db.clone();
         let customers = customers.clone();
+        let range = range.clone();
         tasks.push(tokio::spawn(async move {
-            let mine: Vec<usize> = (w..rows).step_by(writers).collect();
+            let mine: Vec<usize> = range.skip(w).step_by(writers).collect();
             for chunk in mine.chunks(500) {
                 let now = Utc::now();
                 let txn = db.begin().await?;
@@ -131,7 +150,7 @@ async fn enqueue(
     for t in tasks {
         t.await??;
     }
-    Ok(started.elapsed().as_secs_f64())
+    Ok(())
 }
 
 #[tokio::main]
