@@ -195,6 +195,9 @@ pub struct CareSettings {
     pub poll_ms: u64,
     /// Messages claimed at once.
     pub batch: u64,
+    /// Messages a dispatcher has in hand at once (begun, at the provider, or
+    /// being settled). SQLite takes one database step at a time whatever this says.
+    pub concurrency: usize,
     /// How long a claim holds; a message still `submitting` after it is `unknown`.
     pub lease_secs: i64,
     /// Attempts before a message is `dead`.

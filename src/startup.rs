@@ -45,7 +45,7 @@ impl CareWorker {
         }
     }
 
-    /// Lets the message in hand finish, then ends the task.
+    /// Lets the messages in hand finish, then ends the task.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;

@@ -44,6 +44,12 @@ pub struct Served {
 
 /// Creates database `name` afresh and serves the application on it (production profile).
 pub async fn serve(name: &str) -> anyhow::Result<Served> {
+    serve_with(name, &[]).await
+}
+
+/// [`serve`] with settings of the bench's own (`SERVICELANE__…` pairs); the
+/// process environment still overrides them.
+pub async fn serve_with(name: &str, extra: &[(&str, &str)]) -> anyhow::Result<Served> {
     let admin_url = admin_url();
     let admin = Database::connect(&admin_url).await?;
     admin
@@ -69,6 +75,7 @@ pub async fn serve(name: &str) -> anyhow::Result<Served> {
     let settings = Settings::load_from(
         &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config"),
         vars.iter()
+            .chain(extra)
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .chain(std::env::vars()),
     )?;

@@ -19,15 +19,18 @@
 //! person to settle. A claimed row that never reached `submitting` is simply
 //! claimed again when its lease ends.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use futures_util::{FutureExt, StreamExt, stream};
 use rand::Rng;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
     QuerySelect, Set, Statement, TransactionTrait,
 };
+use tokio::sync::{Semaphore, SemaphorePermit};
 use uuid::Uuid;
 
 use crate::care::outbox::{Params, REDACTED, redact};
@@ -581,15 +584,49 @@ fn count(state: &AppState, m: &outbox_message::Model, outcome: &str) {
 
 /// One message, claimed by `worker`, to its end.
 pub async fn deliver(state: &AppState, worker: Uuid, m: &Claimed) -> anyhow::Result<()> {
+    deliver_in_turn(state, worker, m, None).await
+}
+
+/// [`deliver`], its database steps ([`begin`], [`settle`]) each waiting for
+/// a permit of `steps` when given; the provider call takes none.
+async fn deliver_in_turn(
+    state: &AppState,
+    worker: Uuid,
+    m: &Claimed,
+    steps: Option<&Semaphore>,
+) -> anyhow::Result<()> {
+    let begun = {
+        let _turn = turn(steps).await?;
+        begin(state, worker, m).await?
+    };
     if let Begun::Submitting {
         message,
         attempt_id,
-    } = begin(state, worker, m).await?
+    } = begun
     {
         let outcome = call(state, &message).await;
+        let _turn = turn(steps).await?;
         settle(state, worker, &message, attempt_id, &outcome).await?;
     }
     Ok(())
+}
+
+async fn turn(steps: Option<&Semaphore>) -> anyhow::Result<Option<SemaphorePermit<'_>>> {
+    Ok(match steps {
+        Some(s) => Some(s.acquire().await?),
+        None => None,
+    })
+}
+
+/// How many database steps (claim, begin, settle) one drain takes at once:
+/// SQLite has one writer, and a transaction that reads before it writes
+/// fails rather than waits when another wrote meanwhile, so one; PostgreSQL,
+/// half the pool, so the API keeps the other half.
+fn database_steps(state: &AppState) -> usize {
+    match state.db.get_database_backend() {
+        DatabaseBackend::Sqlite => 1,
+        _ => (state.settings.database.max_connections as usize / 2).max(1),
+    }
 }
 
 /// Sweeps, then claims and delivers batches until nothing is due; answers
@@ -598,31 +635,111 @@ pub async fn drain(state: &AppState, worker: Uuid) -> anyhow::Result<usize> {
     drain_while(state, worker, || true).await
 }
 
-/// [`drain`], stopping between messages once `go_on` says so (a stopping
-/// worker's claimed rows are claimed again by another when their lease ends).
+/// [`drain`], starting no further message once `go_on` says so (those in
+/// hand are finished; a stopping worker's claimed rows are claimed again by
+/// another when their lease ends).
+///
+/// Up to `care.concurrency` messages are in hand at once, each through
+/// begin, call, settle as [`deliver`] takes it; the next batch is claimed as
+/// soon as the last of the previous one has begun, so the provider calls
+/// never wait for a batch's slowest.
 pub async fn drain_while(
     state: &AppState,
     worker: Uuid,
-    go_on: impl Fn() -> bool,
+    go_on: impl Fn() -> bool + Sync,
 ) -> anyhow::Result<usize> {
     sweep(state).await?;
+    // a pass ends when a claim finds nothing while the last messages are
+    // still in hand; what they wrote (a fallback, a retry due now) is taken
+    // by the next pass
     let mut taken = 0;
-    while go_on() {
-        let batch = claim(state, worker, state.settings.care.batch.max(1)).await?;
-        if batch.is_empty() {
-            break;
-        }
-        taken += batch.len();
-        for m in &batch {
-            if !go_on() {
-                break;
-            }
-            if let Err(e) = deliver(state, worker, m).await {
-                tracing::error!(error = ?e, message_id = %m.id, "outbox: delivery not recorded");
-            }
+    loop {
+        let n = pass(state, worker, &go_on).await?;
+        taken += n;
+        if n == 0 || !go_on() {
+            return Ok(taken);
         }
     }
-    Ok(taken)
+}
+
+/// Claims and delivers batches, up to `care.concurrency` messages in hand,
+/// until a claim finds nothing due; answers how many were taken.
+async fn pass(
+    state: &AppState,
+    worker: Uuid,
+    go_on: &(impl Fn() -> bool + Sync),
+) -> anyhow::Result<usize> {
+    let care = &state.settings.care;
+    let size = care.batch.max(1);
+    let steps = Semaphore::new(database_steps(state));
+    let taken = AtomicUsize::new(0);
+    // a failed claim ends the drain once the messages in hand are settled
+    let failed = std::sync::Mutex::new(None);
+    let (steps, taken, failed) = (&steps, &taken, &failed);
+    stream::unfold((), move |()| {
+        next_batch(state, worker, size, go_on, steps, taken, failed)
+    })
+    .flatten()
+    .for_each_concurrent(care.concurrency.max(1), move |m| {
+        in_hand(state, worker, m, go_on, steps)
+    })
+    // boxed: without it the compiler cannot see the spawned dispatcher's
+    // future is Send (the closures' lifetimes are erased here)
+    .boxed()
+    .await;
+    if let Some(e) = failed.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        return Err(e);
+    }
+    Ok(taken.load(Ordering::Relaxed))
+}
+
+/// The next claimed batch as a stream, or `None` once nothing is due, `go_on`
+/// says stop, or the claim failed (kept in `failed`).
+async fn next_batch(
+    state: &AppState,
+    worker: Uuid,
+    size: u64,
+    go_on: &(impl Fn() -> bool + Sync),
+    steps: &Semaphore,
+    taken: &AtomicUsize,
+    failed: &std::sync::Mutex<Option<anyhow::Error>>,
+) -> Option<(stream::Iter<std::vec::IntoIter<Claimed>>, ())> {
+    if !go_on() {
+        return None;
+    }
+    // a database step too: on SQLite it must not write between a begin's read and write
+    let claimed = async {
+        let _turn = steps.acquire().await?;
+        claim(state, worker, size).await
+    }
+    .await;
+    match claimed {
+        Ok(batch) if batch.is_empty() => None,
+        Ok(batch) => {
+            taken.fetch_add(batch.len(), Ordering::Relaxed);
+            Some((stream::iter(batch), ()))
+        }
+        Err(e) => {
+            *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+            None
+        }
+    }
+}
+
+/// One claimed message to its end, unless `go_on` says stop before it begins.
+async fn in_hand(
+    state: &AppState,
+    worker: Uuid,
+    m: Claimed,
+    go_on: &(impl Fn() -> bool + Sync),
+    steps: &Semaphore,
+) {
+    if !go_on() {
+        return;
+    }
+    if let Err(e) = deliver_in_turn(state, worker, &m, Some(steps)).await {
+        tracing::error!(error = ?e, message_id = %m.id, "outbox: delivery not recorded");
+    }
 }
 
 /// Counts the outbox by kind, channel and state for the metrics.
