@@ -426,6 +426,18 @@ async fn run(state: &AppState, job: &import_job::Model, attempts: i32) -> anyhow
         let end = (start + BATCH).min(total);
         let now = state.clock.now();
         let txn = db.begin().await?;
+        // SQLite: the batch reads before it writes; taking the write lock
+        // first means a writer committing in between (the outbox dispatcher)
+        // cannot make the first insert fail with "database is locked"
+        if txn.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+            crate::services::lock_row::<import_job::Entity>(
+                &txn,
+                import_job::Column::Id,
+                import_job::Column::RowsDone,
+                job.id,
+            )
+            .await?;
+        }
         let batch =
             import::import_rows(&txn, job.dealer_id, &table, start..end, now, dry.as_mut()).await?;
         // the report keeps the first MAX_REPORTED rejected rows: a file of
