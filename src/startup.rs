@@ -190,6 +190,7 @@ pub async fn build_state(
         metrics,
         import_wakeup: Arc::default(),
         care_wakeup: Arc::default(),
+        feed: crate::services::feed::Feed::default(),
         settings: Arc::new(settings),
         clock,
     }))

@@ -12,6 +12,7 @@ mod m20261129_000008_outbox;
 mod m20261129_000009_care_rules;
 mod m20261129_000010_provider_templates;
 mod m20261129_000011_wechat;
+mod m20261130_000012_repair_orders;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000009_care_rules::Migration),
             Box::new(m20261129_000010_provider_templates::Migration),
             Box::new(m20261129_000011_wechat::Migration),
+            Box::new(m20261130_000012_repair_orders::Migration),
         ]
     }
 }

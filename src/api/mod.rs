@@ -19,6 +19,7 @@ pub mod imports;
 pub mod inbox;
 pub mod menu;
 pub mod provider_templates;
+pub mod repair_orders;
 pub mod unsubscribe;
 pub mod vehicles;
 pub mod wechat;
@@ -128,7 +129,20 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(provider_templates::remove)
                 .service(imports::import_customers)
                 .service(imports::read)
-                .service(imports::report_csv),
+                .service(imports::report_csv)
+                .service(repair_orders::create)
+                .service(repair_orders::list)
+                .service(repair_orders::read)
+                .service(repair_orders::update)
+                .service(repair_orders::timeline)
+                .service(repair_orders::add_job)
+                .service(repair_orders::update_job)
+                .service(repair_orders::remove_job)
+                .service(repair_orders::create_estimate)
+                .service(repair_orders::read_estimate)
+                .service(repair_orders::accept_estimate)
+                .service(repair_orders::get_settings)
+                .service(repair_orders::put_settings),
         );
 }
 

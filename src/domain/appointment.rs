@@ -9,6 +9,8 @@ string_enum! {
         Cancelled = "cancelled",
         NoShow = "no_show",
         Rescheduled = "rescheduled",
+        /// Checked in and become a repair order.
+        InService = "in_service",
     }
 }
 
@@ -25,6 +27,8 @@ string_enum! {
         Cancel = "cancel",
         NoShow = "no-show",
         Reschedule = "reschedule",
+        /// The checked-in car's repair order is opened.
+        StartService = "start-service",
     }
 }
 
@@ -77,6 +81,7 @@ impl Action {
             Action::Cancel => "cancelled",
             Action::NoShow => "marked no-show",
             Action::Reschedule => "rescheduled",
+            Action::StartService => "made a repair order",
         }
     }
 }
@@ -92,6 +97,7 @@ impl AppointmentState {
             (Booked | Confirmed, Action::Cancel) => Cancelled,
             (Booked | Confirmed, Action::NoShow) => NoShow,
             (Booked | Confirmed, Action::Reschedule) => Rescheduled,
+            (CheckedIn, Action::StartService) => InService,
             _ => {
                 return Err(TransitionError {
                     from: self,
@@ -119,7 +125,9 @@ mod tests {
         assert_eq!(Confirmed.apply(Action::CheckIn), Ok(CheckedIn));
         assert_eq!(Confirmed.apply(Action::Reschedule), Ok(Rescheduled));
         assert!(Confirmed.apply(Action::Confirm).is_err());
-        for closed in [CheckedIn, Cancelled, NoShow, Rescheduled] {
+        assert_eq!(CheckedIn.apply(Action::StartService), Ok(InService));
+        assert!(Booked.apply(Action::StartService).is_err());
+        for closed in [CheckedIn, Cancelled, NoShow, Rescheduled, InService] {
             for a in [
                 Action::Confirm,
                 Action::CheckIn,

@@ -76,6 +76,7 @@ pub mod money;
 pub mod outbox;
 pub mod phone;
 pub mod plate;
+pub mod repair_order;
 pub mod role;
 pub mod schedule;
 pub mod validation;

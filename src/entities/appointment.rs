@@ -23,6 +23,8 @@ pub struct Model {
     pub advisor_id: Option<Uuid>,
     pub rescheduled_from: Option<Uuid>,
     pub rescheduled_to: Option<Uuid>,
+    /// The repair order the visit became (state `in_service`).
+    pub repair_order_id: Option<Uuid>,
     pub created_by: Uuid,
     pub version: i32,
     pub created_at: DateTimeUtc,

@@ -4,6 +4,7 @@
 pub mod appointment;
 pub mod appointment_event;
 pub mod care_setting;
+pub mod clock_interval;
 pub mod closed_date;
 pub mod customer;
 pub mod dealer;
@@ -21,15 +22,25 @@ pub mod otp_code;
 pub mod otp_quota;
 pub mod outbox_attempt;
 pub mod outbox_message;
+pub mod payment;
 pub mod provider_template;
 pub mod provider_token;
+pub mod qc_check;
 pub mod refresh_token;
+pub mod repair_order;
+pub mod repair_order_counter;
+pub mod repair_order_estimate;
+pub mod repair_order_event;
+pub mod repair_order_job;
+pub mod repair_order_photo;
 pub mod slot_usage;
 pub mod suppression;
 pub mod user;
 pub mod vehicle;
+pub mod warranty_case;
 pub mod wechat_binding;
 pub mod wechat_grant;
+pub mod workshop_setting;
 
 /// Lets a domain enum made by `string_enum!` be a column, stored as its name.
 macro_rules! string_column {
@@ -108,5 +119,18 @@ string_column!(
     crate::domain::message::MessageKind,
     crate::domain::outbox::MessageState,
     crate::domain::outbox::AttemptOutcome,
-    crate::domain::care::TemplateChannel
+    crate::domain::care::TemplateChannel,
+    crate::domain::repair_order::OrderState,
+    crate::domain::repair_order::RepairJobState,
+    crate::domain::repair_order::Skill,
+    crate::domain::repair_order::PayType,
+    crate::domain::repair_order::JobOrigin,
+    crate::domain::repair_order::Approval,
+    crate::domain::repair_order::ApprovalChannel,
+    crate::domain::repair_order::Priority,
+    crate::domain::repair_order::PhotoPurpose,
+    crate::domain::repair_order::QcLevel,
+    crate::domain::repair_order::PaymentMethod,
+    crate::domain::repair_order::ClockOff,
+    crate::domain::repair_order::EventKind,
 );

@@ -11,6 +11,8 @@ pub struct Model {
     pub display_name: String,
     pub password_hash: String,
     pub roles: Json,
+    /// The skills a technician holds (`["mechanical", …]`), for dispatch.
+    pub skills: Json,
     pub active: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -780,6 +780,7 @@ mod tests {
             display_name: "u".into(),
             password_hash: String::new(),
             roles,
+            skills: serde_json::json!([]),
             active: true,
             created_at: Utc::now(),
             updated_at: Utc::now(),

@@ -175,6 +175,7 @@ async fn rederive_counters(
         AppointmentState::Booked,
         AppointmentState::Confirmed,
         AppointmentState::CheckedIn,
+        AppointmentState::InService,
     ];
     // the bookings that hold places from now on, rows taken in id order
     let mut q = appointment::Entity::find()

@@ -74,6 +74,7 @@ pub async fn create_user(
         display_name: Set(username),
         password_hash: Set(hash),
         roles: Set(serde_json::to_value(roles).unwrap_or_default()),
+        skills: Set(serde_json::json!([])),
         active: Set(true),
         created_at: Set(now),
         updated_at: Set(now),

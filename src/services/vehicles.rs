@@ -458,6 +458,23 @@ pub async fn record_mileage<C: ConnectionTrait + TransactionTrait>(
         .map_err(|e| AppError::field("mileage_km", e.to_string()))?;
 
     let txn = db.begin().await?;
+    let m = record_mileage_in(&txn, actor, &v, &input, read_on, now).await?;
+    txn.commit().await?;
+    Ok(m)
+}
+
+/// Records a reading (already checked against `v` as read) inside the
+/// caller's transaction: the repair order records its odometer this way, so
+/// the reading and the order are written together or not at all.
+pub async fn record_mileage_in(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    v: &vehicle::Model,
+    input: &NewMileage,
+    read_on: NaiveDate,
+    now: DateTime<Utc>,
+) -> AppResult<MileageReading> {
+    let vehicle_id = v.id;
     // the odometer is part of the vehicle's body, so its version (ETag) moves too
     let mut raise = vehicle::Entity::update_many()
         .col_expr(vehicle::Column::OdometerKm, Expr::value(input.mileage_km))
@@ -475,10 +492,10 @@ pub async fn record_mileage<C: ConnectionTrait + TransactionTrait>(
                 .add(vehicle::Column::OdometerKm.lte(input.mileage_km)),
         );
     }
-    if raise.exec(&txn).await?.rows_affected == 0 {
+    if raise.exec(txn).await?.rows_affected == 0 {
         // someone recorded a higher reading between our read and our write
         let latest = vehicle::Entity::find_by_id(vehicle_id)
-            .one(&txn)
+            .one(txn)
             .await?
             .and_then(|v| v.odometer_km);
         let msg = check_reading(latest, input.mileage_km, false)
@@ -500,9 +517,8 @@ pub async fn record_mileage<C: ConnectionTrait + TransactionTrait>(
         recorded_by: Set(Some(actor.id)),
         created_at: Set(now),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    txn.commit().await?;
     Ok(m.into())
 }
 

@@ -41,6 +41,8 @@ async fn the_served_document_is_the_committed_openapi_json() {
     );
 }
 
+use servicelane::domain::repair_order as ro;
+
 fn wire<T: Serialize>(all: &[T]) -> Vec<String> {
     all.iter()
         .map(|v| {
@@ -77,6 +79,16 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
         ("ReceiptStatus", wire(ReceiptStatus::ALL)),
         ("InboundAction", wire(InboundAction::ALL)),
         ("TemplateChannel", wire(TemplateChannel::ALL)),
+        ("OrderState", wire(ro::OrderState::ALL)),
+        ("RepairJobState", wire(ro::RepairJobState::ALL)),
+        ("Skill", wire(ro::Skill::ALL)),
+        ("PayType", wire(ro::PayType::ALL)),
+        ("JobOrigin", wire(ro::JobOrigin::ALL)),
+        ("Approval", wire(ro::Approval::ALL)),
+        ("ApprovalChannel", wire(ro::ApprovalChannel::ALL)),
+        ("Priority", wire(ro::Priority::ALL)),
+        ("SignatureKind", wire(ro::SignatureKind::ALL)),
+        ("EventKind", wire(ro::EventKind::ALL)),
         (
             "ExportFormat",
             wire(&[ExportFormat::Csv, ExportFormat::Xlsx]),

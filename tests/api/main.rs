@@ -16,6 +16,7 @@ mod import;
 mod login_limits;
 mod operations;
 mod outbox;
+mod repair_orders;
 mod sms_providers;
 mod tenancy;
 mod vehicles;

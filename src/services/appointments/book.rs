@@ -308,6 +308,7 @@ async fn book_now(
         advisor_id: Set(input.advisor_id),
         rescheduled_from: Set(None),
         rescheduled_to: Set(None),
+        repair_order_id: Set(None),
         created_by: Set(actor.id),
         version: Set(1),
         created_at: Set(now),

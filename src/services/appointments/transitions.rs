@@ -286,6 +286,7 @@ pub async fn reschedule(
         state: Set(old.state),
         rescheduled_from: Set(Some(old.id)),
         rescheduled_to: Set(None),
+        repair_order_id: Set(None),
         version: Set(1),
         created_by: Set(actor.id),
         created_at: Set(now),

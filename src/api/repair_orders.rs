@@ -1,0 +1,232 @@
+//! /api/v1/repair-orders: reception, jobs, estimate and signature, the
+//! timeline; /api/v1/workshop/settings.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, delete, get, patch, post, put, web};
+use uuid::Uuid;
+
+use super::contract::headers::{IdempotencyKeyHeader, IfMatchHeader};
+use super::extract::{IdempotencyHeader, IfMatch, Json, Query};
+use super::with_etag;
+use crate::auth::Actor;
+use crate::error::{AppResult, Problem};
+use crate::services::Version;
+use crate::services::idempotency::{Outcome, Saved};
+use crate::services::repair_orders::estimate::{self, Acceptance, Estimate};
+use crate::services::repair_orders::jobs::{self, JobPatch, NewJob};
+use crate::services::repair_orders::journal::{self, TimelineEvent};
+use crate::services::repair_orders::open::{self, ListQuery, NewRepairOrder, RepairOrderPatch};
+use crate::services::repair_orders::settings::{self, WorkshopSettings};
+use crate::services::repair_orders::{self, RepairOrder, RepairOrderPage};
+use crate::state::AppState;
+
+/// A fresh order answer with its ETag, or a replayed one as first sent.
+fn created(outcome: Outcome<Box<RepairOrder>>) -> HttpResponse {
+    match outcome {
+        Outcome::Fresh(o) => with_etag(StatusCode::CREATED, o.version, o),
+        Outcome::Replayed(saved) => replayed(saved),
+    }
+}
+
+/// A saved answer, sent again as it was first sent.
+pub fn replayed(saved: Saved) -> HttpResponse {
+    let status = StatusCode::from_u16(saved.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponse::build(status)
+        .insert_header(("Idempotent-Replayed", "true"))
+        .content_type(if status.is_success() {
+            "application/json"
+        } else {
+            "application/problem+json"
+        })
+        .body(saved.body)
+}
+
+/// Opens a repair order (《维修委托书》) from a checked-in appointment or for a
+/// walk-in. Send `Idempotency-Key`: a retried request answers the same order.
+#[utoipa::path(operation_id = "openRepairOrder", tag = "repair-orders", request_body = NewRepairOrder, security(("bearer" = [])),
+    params(IdempotencyKeyHeader),
+    responses((status = 201, body = RepairOrder, headers(("ETag" = String),
+            ("Idempotent-Replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same key"))),
+        (status = 409, description = "the appointment is not checked in or already an order, or a request with the same key is in progress", body = Problem)))]
+#[post("/repair-orders")]
+pub async fn create(
+    state: web::Data<AppState>,
+    actor: Actor,
+    key: IdempotencyHeader,
+    body: Json<NewRepairOrder>,
+) -> AppResult<HttpResponse> {
+    Ok(created(
+        open::open(&state, &actor, body.0, key.0.as_ref()).await?,
+    ))
+}
+
+/// The orders, newest first; customers see their own.
+#[utoipa::path(operation_id = "listRepairOrders", tag = "repair-orders", params(ListQuery), security(("bearer" = [])),
+    responses((status = 200, body = RepairOrderPage)))]
+#[get("/repair-orders")]
+pub async fn list(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: Query<ListQuery>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(open::list(&state.db, &actor, q.0).await?))
+}
+
+#[utoipa::path(operation_id = "getRepairOrder", tag = "repair-orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = RepairOrder, headers(("ETag" = String)))))]
+#[get("/repair-orders/{id}")]
+pub async fn read(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    let o = repair_orders::get(&state.db, &actor, id.into_inner()).await?;
+    Ok(with_etag(StatusCode::OK, o.version, o))
+}
+
+/// Changes `promised_at`, `concerns`, `fuel_level`, `notes`. Send `If-Match`
+/// with the ETag you read (412 if the order changed since).
+#[utoipa::path(operation_id = "updateRepairOrder", tag = "repair-orders", request_body = RepairOrderPatch, security(("bearer" = [])),
+    params(("id" = Uuid, Path), IfMatchHeader),
+    responses((status = 200, body = RepairOrder, headers(("ETag" = String))),
+        (status = 409, description = "the order is closed or cancelled", body = Problem)))]
+#[patch("/repair-orders/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: Json<RepairOrderPatch>,
+) -> AppResult<HttpResponse> {
+    let version = Version::required(if_match.0)?;
+    let o = open::update(&state, &actor, id.into_inner(), version, body.0).await?;
+    Ok(with_etag(StatusCode::OK, o.version, o))
+}
+
+/// Every change of the order: who, when, what. `seq` is the SSE event id.
+#[utoipa::path(operation_id = "getRepairOrderTimeline", tag = "repair-orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<TimelineEvent>)))]
+#[get("/repair-orders/{id}/timeline")]
+pub async fn timeline(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(journal::timeline(&state.db, &actor, id.into_inner()).await?))
+}
+
+/// Adds a job while the estimate is being made (menu code, or description and hours).
+#[utoipa::path(operation_id = "addRepairOrderJob", tag = "repair-orders", request_body = NewJob, security(("bearer" = [])),
+    params(("id" = Uuid, Path), IdempotencyKeyHeader),
+    responses((status = 201, body = RepairOrder, headers(("ETag" = String))),
+        (status = 409, description = "the estimate is accepted: jobs change only through extra work", body = Problem)))]
+#[post("/repair-orders/{id}/jobs")]
+pub async fn add_job(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    key: IdempotencyHeader,
+    body: Json<NewJob>,
+) -> AppResult<HttpResponse> {
+    Ok(created(
+        jobs::add(&state, &actor, id.into_inner(), body.0, key.0.as_ref()).await?,
+    ))
+}
+
+/// Changes a job before the estimate is accepted; `If-Match` carries the job's `version`.
+#[utoipa::path(operation_id = "updateRepairOrderJob", tag = "repair-orders", request_body = JobPatch, security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("job_id" = Uuid, Path), IfMatchHeader),
+    responses((status = 200, body = RepairOrder, headers(("ETag" = String))),
+        (status = 409, description = "the estimate is accepted", body = Problem)))]
+#[patch("/repair-orders/{id}/jobs/{job_id}")]
+pub async fn update_job(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<(Uuid, Uuid)>,
+    if_match: IfMatch,
+    body: Json<JobPatch>,
+) -> AppResult<HttpResponse> {
+    let (id, job_id) = path.into_inner();
+    let version = Version::required(if_match.0)?;
+    let o = jobs::update(&state, &actor, id, job_id, version, body.0).await?;
+    Ok(with_etag(StatusCode::OK, o.version, o))
+}
+
+/// Removes a job before the estimate is accepted; `If-Match` carries the job's `version`.
+#[utoipa::path(operation_id = "removeRepairOrderJob", tag = "repair-orders", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("job_id" = Uuid, Path), IfMatchHeader),
+    responses((status = 200, body = RepairOrder, headers(("ETag" = String))),
+        (status = 409, description = "the estimate is accepted", body = Problem)))]
+#[delete("/repair-orders/{id}/jobs/{job_id}")]
+pub async fn remove_job(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<(Uuid, Uuid)>,
+    if_match: IfMatch,
+) -> AppResult<HttpResponse> {
+    let (id, job_id) = path.into_inner();
+    let version = Version::required(if_match.0)?;
+    let o = jobs::remove(&state, &actor, id, job_id, version).await?;
+    Ok(with_etag(StatusCode::OK, o.version, o))
+}
+
+/// Freezes the current jobs as the next estimate version, with its totals and SHA-256.
+#[utoipa::path(operation_id = "createEstimate", tag = "repair-orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 201, body = Estimate),
+        (status = 409, description = "no jobs, or the order is delivered, closed or cancelled", body = Problem)))]
+#[post("/repair-orders/{id}/estimate")]
+pub async fn create_estimate(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Created().json(estimate::freeze(&state, &actor, id.into_inner()).await?))
+}
+
+/// The latest estimate (what the customer is asked to sign).
+#[utoipa::path(operation_id = "getEstimate", tag = "repair-orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = Estimate)))]
+#[get("/repair-orders/{id}/estimate")]
+pub async fn read_estimate(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(estimate::latest(&state.db, &actor, id.into_inner()).await?))
+}
+
+/// Accepts the latest estimate: the customer in the app (`kind: app`), or
+/// signed on the advisor's tablet (`drawn` with a PNG, or `typed`).
+#[utoipa::path(operation_id = "acceptEstimate", tag = "repair-orders", request_body = Acceptance, security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Estimate),
+        (status = 409, description = "the version is not the latest, is already accepted, or the order is closed", body = Problem)))]
+#[post("/repair-orders/{id}/estimate/accept")]
+pub async fn accept_estimate(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    body: Json<Acceptance>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(estimate::accept(&state, &actor, id.into_inner(), body.0).await?))
+}
+
+/// Labour rates per skill, VAT, and the walk-around and health-check checklists.
+#[utoipa::path(operation_id = "getWorkshopSettings", tag = "repair-orders", security(("bearer" = [])),
+    responses((status = 200, body = WorkshopSettings)))]
+#[get("/workshop/settings")]
+pub async fn get_settings(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(settings::get(&state.db, &actor).await?))
+}
+
+/// Replaces the workshop settings (service manager, dealer admin).
+#[utoipa::path(operation_id = "putWorkshopSettings", tag = "repair-orders", request_body = WorkshopSettings, security(("bearer" = [])),
+    responses((status = 200, body = WorkshopSettings)))]
+#[put("/workshop/settings")]
+pub async fn put_settings(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: Json<WorkshopSettings>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(settings::put(&state.db, &actor, body.0, state.clock.now()).await?))
+}
