@@ -7,6 +7,7 @@ pub mod capacity;
 pub mod customers;
 pub mod dealers;
 pub mod export;
+pub mod feed;
 pub mod idempotency;
 pub mod import;
 pub mod import_jobs;
