@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{FutureExt, StreamExt};
-use sea_orm::{DatabaseBackend, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseBackend, TransactionTrait};
 use serde_json::json;
 use servicelane::error::AppResult;
 use servicelane::services::feed::{self, Batch, Feed, SseEvent};
@@ -86,6 +86,42 @@ async fn an_announce_reaches_a_second_instance_at_commit_and_never_after_a_rollb
         .await
         .expect("the committed event wakes the second instance");
     assert!(bystander.changed().now_or_never().is_none());
+}
+
+#[tokio::test]
+async fn a_listener_that_loses_its_connection_wakes_every_topic_and_listens_again() {
+    let app = spawn_app().await;
+    if !is_postgres(&app) {
+        return; // no listener on SQLite
+    }
+    let second = Feed::new(Duration::from_secs(3600));
+    let listener = second.listen(&app.database_url);
+    tokio::time::timeout(HANG, listener.ready())
+        .await
+        .expect("the second instance listens");
+    let order = Uuid::now_v7();
+    let mut sub = second.subscribe(order);
+    // the listeners' connections are cut (a restart, a proxy's idle timeout)
+    let cut = app
+        .state
+        .db
+        .execute_unprepared(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query ILIKE 'LISTEN%' \
+               AND pid <> pg_backend_pid()",
+        )
+        .await
+        .unwrap();
+    assert!(cut.rows_affected() >= 1, "no listener connection found");
+    tokio::time::timeout(HANG, sub.changed())
+        .await
+        .expect("a reconnection wakes the topics followed");
+    let txn = app.state.db.begin().await.unwrap();
+    feed::announce(&txn, order).await.unwrap();
+    txn.commit().await.unwrap();
+    tokio::time::timeout(HANG, sub.changed())
+        .await
+        .expect("notifications arrive again");
 }
 
 /// Events of one topic in memory, as a repair order's event table would
