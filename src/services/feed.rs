@@ -428,6 +428,19 @@ where
     }
 }
 
+/// The answer carrying an event stream: `text/event-stream`, not cached,
+/// and not buffered by a proxy (nginx's `X-Accel-Buffering`).
+pub fn sse_response<S>(body: S) -> actix_web::HttpResponse
+where
+    S: Stream<Item = Result<Bytes, actix_web::Error>> + 'static,
+{
+    actix_web::HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(body)
+}
+
 /// The event id a reconnecting client resumes after (`Last-Event-ID`);
 /// `None` when absent or empty. Anything but a non-negative integer is a
 /// validation error naming the header.
@@ -544,6 +557,28 @@ mod tests {
         assert_eq!(&chunk[..], b": keep-alive\n\n");
         // one fetch, from the id resumed after; no wake and no poll since
         assert_eq!(*calls.lock().unwrap(), [7]);
+    }
+
+    #[tokio::test]
+    async fn a_finished_stream_is_a_whole_event_stream_answer() {
+        let fetch = |after| async move {
+            Ok(Batch {
+                events: vec![SseEvent {
+                    id: after + 1,
+                    event: "closed".into(),
+                    data: json!({}),
+                }],
+                finished: true,
+            })
+        };
+        let res = sse_response(sse_stream(feed(), Uuid::now_v7(), 4, fetch));
+        assert_eq!(
+            res.headers().get("content-type").unwrap(),
+            "text/event-stream"
+        );
+        assert_eq!(res.headers().get("cache-control").unwrap(), "no-cache");
+        let body = actix_web::body::to_bytes(res.into_body()).await.unwrap();
+        assert_eq!(&body[..], b"id: 5\nevent: closed\ndata: {}\n\n");
     }
 
     fn request(value: Option<&str>) -> HttpRequest {
