@@ -48,6 +48,7 @@ pub struct Settings {
     pub wechat: WechatSettings,
     pub imports: ImportSettings,
     pub care: CareSettings,
+    pub feed: FeedSettings,
     pub log: LogSettings,
 }
 
@@ -206,6 +207,14 @@ pub struct CareSettings {
     pub backoff_max_secs: u64,
 }
 
+/// The event feed behind the live streams (`services::feed`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct FeedSettings {
+    /// How often a stream fetches again when nothing woke it: the longest
+    /// an event waits when its notification was lost.
+    pub poll_secs: u64,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct LogSettings {
     /// tracing filter, e.g. `info,sqlx=warn`; `RUST_LOG` wins when set.
@@ -317,6 +326,9 @@ impl Settings {
         }
         if self.imports.lease_secs <= 0 || self.imports.max_upload_bytes == 0 {
             anyhow::bail!("SERVICELANE__IMPORTS__LEASE_SECS and MAX_UPLOAD_BYTES must be positive");
+        }
+        if self.feed.poll_secs == 0 {
+            anyhow::bail!("SERVICELANE__FEED__POLL_SECS must be positive");
         }
         if self.auth.access_ttl_secs <= 0 || self.auth.refresh_ttl_days <= 0 {
             anyhow::bail!(

@@ -18,6 +18,7 @@ use crate::care::render::Templates;
 use crate::care::webhook::WebhookChannel;
 use crate::clock::SharedClock;
 use crate::config::{Profile, Settings};
+use crate::services::feed::{Feed, Listener};
 use crate::state::AppState;
 use crate::telemetry::{self, Metrics};
 use crate::{api, db};
@@ -28,6 +29,8 @@ pub struct Application {
     state: web::Data<AppState>,
     /// The outbox dispatcher beside the server, stopped with it.
     care: Option<CareWorker>,
+    /// PostgreSQL: the event feed's listener, stopped with the server.
+    feed: Option<Listener>,
 }
 
 /// A running outbox dispatcher and the switch that stops it.
@@ -96,11 +99,15 @@ impl Application {
             .care
             .dispatcher
             .then(|| CareWorker::start(state.clone()));
+        // other instances' events reach this one's streams (SQLite: one instance)
+        let feed = (!state.settings.is_sqlite())
+            .then(|| state.feed.listen(&state.settings.database_url()));
         Ok(Self {
             port,
             server,
             state,
             care,
+            feed,
         })
     }
 
@@ -114,6 +121,7 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
+        drop(self.feed);
         if let Some(care) = self.care {
             care.stop().await;
         }
@@ -190,7 +198,7 @@ pub async fn build_state(
         metrics,
         import_wakeup: Arc::default(),
         care_wakeup: Arc::default(),
-        feed: crate::services::feed::Feed::default(),
+        feed: Feed::new(Duration::from_secs(settings.feed.poll_secs)),
         settings: Arc::new(settings),
         clock,
     }))

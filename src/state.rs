@@ -32,6 +32,6 @@ pub struct AppState {
     pub import_wakeup: Arc<tokio::sync::Notify>,
     /// Wakes the outbox dispatcher when a message is committed.
     pub care_wakeup: Arc<tokio::sync::Notify>,
-    /// Tells the live streams of this instance (and, on PostgreSQL, of every instance) what changed.
+    /// Wakes the live event streams of a topic (across instances on PostgreSQL).
     pub feed: crate::services::feed::Feed,
 }

@@ -11,6 +11,7 @@ mod contract;
 mod customers;
 mod email;
 mod errors;
+mod feed;
 mod hardening;
 mod import;
 mod login_limits;
