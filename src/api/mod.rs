@@ -141,6 +141,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(repair_orders::create_estimate)
                 .service(repair_orders::read_estimate)
                 .service(repair_orders::accept_estimate)
+                .service(repair_orders::put_walkaround)
+                .service(repair_orders::get_walkaround)
                 .service(repair_orders::get_settings)
                 .service(repair_orders::put_settings),
         );

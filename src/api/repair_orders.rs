@@ -13,6 +13,7 @@ use crate::error::{AppResult, Problem};
 use crate::services::Version;
 use crate::services::idempotency::{Outcome, Saved};
 use crate::services::repair_orders::estimate::{self, Acceptance, Estimate};
+use crate::services::repair_orders::inspection::{self, Walkaround, WalkaroundInput};
 use crate::services::repair_orders::jobs::{self, JobPatch, NewJob};
 use crate::services::repair_orders::journal::{self, TimelineEvent};
 use crate::services::repair_orders::open::{self, ListQuery, NewRepairOrder, RepairOrderPatch};
@@ -229,4 +230,34 @@ pub async fn put_settings(
     body: Json<WorkshopSettings>,
 ) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(settings::put(&state.db, &actor, body.0, state.clock.now()).await?))
+}
+
+/// Records the walk-around (环车检查): checklist items with marks and photos,
+/// fuel, valuables, the protection set. Needed before any job starts.
+#[utoipa::path(operation_id = "putWalkaround", tag = "repair-orders", request_body = WalkaroundInput, security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Walkaround),
+        (status = 409, description = "the order is closed or cancelled", body = Problem)))]
+#[put("/repair-orders/{id}/walkaround")]
+pub async fn put_walkaround(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    body: Json<WalkaroundInput>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok()
+        .json(inspection::put_walkaround(&state, &actor, id.into_inner(), body.0).await?))
+}
+
+/// The walk-around as recorded (404 while there is none).
+#[utoipa::path(operation_id = "getWalkaround", tag = "repair-orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = Walkaround)))]
+#[get("/repair-orders/{id}/walkaround")]
+pub async fn get_walkaround(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok()
+        .json(inspection::get_walkaround(&state.db, &actor, id.into_inner()).await?))
 }

@@ -89,6 +89,7 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
         ("Priority", wire(ro::Priority::ALL)),
         ("SignatureKind", wire(ro::SignatureKind::ALL)),
         ("EventKind", wire(ro::EventKind::ALL)),
+        ("WalkStatus", wire(ro::WalkStatus::ALL)),
         (
             "ExportFormat",
             wire(&[ExportFormat::Csv, ExportFormat::Xlsx]),

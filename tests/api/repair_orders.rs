@@ -51,6 +51,7 @@ pub(crate) async fn add_job(app: &TestApp, token: &str, order: &str, body: Value
 }
 
 /// Freezes and accepts the estimate on the tablet with a typed name.
+#[allow(dead_code)] // used by the workshop tests
 pub(crate) async fn estimate_and_accept(app: &TestApp, s: &Shop, order: &str) -> Value {
     let e = app
         .post(
@@ -461,4 +462,86 @@ async fn a_retried_open_with_the_same_key_answers_the_first_order() {
     assert_eq!(a.body["id"], b.body["id"]);
     let list = app.get("/api/v1/repair-orders", &s.advisor).await;
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
+}
+
+/// Records a clean walk-around; answers it.
+pub(crate) async fn walkaround(app: &TestApp, s: &Shop, order: &str) -> Value {
+    let w = app
+        .put(
+            &format!("/api/v1/repair-orders/{order}/walkaround"),
+            &s.advisor,
+            &json!({"items": [{"code": "BODY_PANELS", "status": "damage", "note": "左后门划痕", "position": {"x": 0.2, "y": 0.7}},
+                              {"code": "PROTECTION", "status": "ok"}],
+                    "fuel_level": 50, "valuables": "行车记录仪", "protection_fitted": true}),
+        )
+        .await;
+    assert_eq!(w.status, StatusCode::OK, "{}", w.body);
+    w.body
+}
+
+#[tokio::test]
+async fn the_walkaround_takes_only_checklist_items_and_is_on_the_timeline() {
+    let app = spawn_app().await;
+    let s = shop(&app, "ROWA", "Asia/Shanghai", 3, 3).await;
+    let (_, v) = owner(&app, &s, 1).await;
+    let o = walk_in(&app, &s, &v).await;
+    let id = o["id"].as_str().unwrap();
+    let path = format!("/api/v1/repair-orders/{id}/walkaround");
+    assert_eq!(
+        app.get(&path, &s.advisor).await.status,
+        StatusCode::NOT_FOUND
+    );
+    for (body, field) in [
+        (
+            json!({"items": [{"code": "TELEPORTER", "status": "ok"}], "protection_fitted": true}),
+            "items[0].code",
+        ),
+        (
+            json!({"items": [{"code": "GLASS", "status": "ok", "position": {"x": 2.0, "y": 0.1}}], "protection_fitted": true}),
+            "items[0].position",
+        ),
+        (
+            json!({"items": [{"code": "GLASS", "status": "ok", "photo_ids": [o["id"]]}], "protection_fitted": true}),
+            "items[0].photo_ids",
+        ),
+        (
+            json!({"items": [], "fuel_level": 120, "protection_fitted": true}),
+            "fuel_level",
+        ),
+    ] {
+        let a = app.put(&path, &s.advisor, &body).await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            a.body
+        );
+        assert_eq!(a.problem_fields(), [field], "{}", a.body);
+    }
+    let (_, tech) = app.staff(&s.code, Role::Technician).await;
+    assert_eq!(
+        app.put(
+            &path,
+            &tech,
+            &json!({"items": [], "protection_fitted": true})
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let w = walkaround(&app, &s, id).await;
+    assert_eq!(w["items"][0]["status"], "damage");
+    let read = app.get(&path, &s.advisor).await;
+    assert_eq!(read.body["valuables"], "行车记录仪");
+    let order = app
+        .get(&format!("/api/v1/repair-orders/{id}"), &s.advisor)
+        .await;
+    assert_eq!(order.body["walkaround_done"], true);
+    assert_eq!(order.body["fuel_level"], 50);
+    let t = app
+        .get(&format!("/api/v1/repair-orders/{id}/timeline"), &s.advisor)
+        .await;
+    let last = t.body.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["kind"], "walkaround_recorded");
+    assert_eq!(last["data"]["damage"], 1);
 }

@@ -5,6 +5,7 @@
 //! writes them.
 
 pub mod estimate;
+pub mod inspection;
 pub mod jobs;
 pub mod journal;
 pub mod open;
