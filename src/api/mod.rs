@@ -135,6 +135,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(repair_orders::read)
                 .service(repair_orders::update)
                 .service(repair_orders::timeline)
+                .service(repair_orders::events)
                 .service(repair_orders::add_job)
                 .service(repair_orders::update_job)
                 .service(repair_orders::remove_job)

@@ -261,3 +261,23 @@ pub async fn get_walkaround(
     Ok(HttpResponse::Ok()
         .json(inspection::get_walkaround(&state.db, &actor, id.into_inner()).await?))
 }
+
+/// The order's events as Server-Sent Events: each `id:` is the event's
+/// `seq`, `event:` its kind, `data:` the timeline entry. Send `Last-Event-ID`
+/// to resume after the last event you have; the stream ends when a closed or
+/// cancelled order has sent its last event.
+#[utoipa::path(operation_id = "streamRepairOrderEvents", tag = "repair-orders", security(("bearer" = [])),
+    params(("id" = Uuid, Path),
+        ("Last-Event-ID" = Option<i64>, Header, description = "resume after this event (the `id:` of the last event received)")),
+    responses((status = 200, description = "an event stream (`id:`, `event:`, `data:` per event)", body = String, content_type = "text/event-stream")))]
+#[get("/repair-orders/{id}/events")]
+pub async fn events(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    req: actix_web::HttpRequest,
+) -> AppResult<HttpResponse> {
+    let after = crate::services::feed::last_event_id(&req)?.unwrap_or(0);
+    let stream = journal::stream(&state, &actor, id.into_inner(), after).await?;
+    Ok(crate::services::feed::sse_response(stream))
+}

@@ -545,3 +545,116 @@ async fn the_walkaround_takes_only_checklist_items_and_is_on_the_timeline() {
     assert_eq!(last["kind"], "walkaround_recorded");
     assert_eq!(last["data"]["damage"], 1);
 }
+
+/// Reads SSE frames from `resp` until `n` events have come (or 10 s pass);
+/// answers (id, event, data) of each.
+pub(crate) async fn sse_events(
+    resp: &mut reqwest::Response,
+    n: usize,
+) -> Vec<(i64, String, Value)> {
+    let mut buf = String::new();
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while out.len() < n {
+        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+            .await
+            .expect("the stream went quiet")
+            .unwrap()
+            .expect("the stream ended");
+        buf.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = buf.find("\n\n") {
+            let frame: String = buf.drain(..end + 2).collect();
+            let (mut id, mut event, mut data) = (None, String::new(), Value::Null);
+            for line in frame.lines() {
+                if let Some(v) = line.strip_prefix("id: ") {
+                    id = Some(v.parse::<i64>().unwrap());
+                } else if let Some(v) = line.strip_prefix("event: ") {
+                    event = v.to_string();
+                } else if let Some(v) = line.strip_prefix("data: ") {
+                    data = serde_json::from_str(v).unwrap();
+                }
+            }
+            if let Some(id) = id {
+                out.push((id, event, data));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_event_stream_carries_each_change_and_resumes_from_last_event_id() {
+    let app = spawn_app().await;
+    let s = shop(&app, "ROSSE", "Asia/Shanghai", 3, 3).await;
+    let (_, v) = owner(&app, &s, 1).await;
+    let o = walk_in(&app, &s, &v).await;
+    let id = o["id"].as_str().unwrap();
+    let url = app.url(&format!("/api/v1/repair-orders/{id}/events"));
+    let customer = app.customer_token(&s.code, "13900000001").await;
+    let mut live = app
+        .http
+        .get(&url)
+        .bearer_auth(&customer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), StatusCode::OK);
+    assert!(
+        live.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let first = sse_events(&mut live, 1).await;
+    assert_eq!((first[0].0, first[0].1.as_str()), (1, "opened"));
+    assert_eq!(first[0].2["kind"], "opened");
+
+    // a change made after the stream opened arrives on it
+    let etag = format!("\"{}\"", o["version"]);
+    let p = app
+        .patch(
+            &format!("/api/v1/repair-orders/{id}"),
+            &s.advisor,
+            Some(&etag),
+            &json!({"notes": "客户等候"}),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    let next = sse_events(&mut live, 1).await;
+    assert_eq!((next[0].0, next[0].1.as_str()), (2, "updated"));
+    assert_eq!(next[0].2["data"]["notes"], "客户等候");
+    drop(live);
+
+    // more happens while the app is away; it resumes after the last id it had
+    add_job(
+        &app,
+        &s.advisor,
+        id,
+        json!({"description": "检查异响", "labour_hours": "0.5"}),
+    )
+    .await;
+    let mut resumed = app
+        .http
+        .get(&url)
+        .bearer_auth(&customer)
+        .header("Last-Event-ID", "2")
+        .send()
+        .await
+        .unwrap();
+    let got = sse_events(&mut resumed, 1).await;
+    assert_eq!((got[0].0, got[0].1.as_str()), (3, "job_added"));
+
+    let bad = app
+        .send(
+            app.http
+                .get(&url)
+                .bearer_auth(&customer)
+                .header("Last-Event-ID", "yesterday"),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, _) = owner(&app, &s, 2).await;
+    let other = app.customer_token(&s.code, "13900000002").await;
+    let refused = app.send(app.http.get(&url).bearer_auth(&other)).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+}

@@ -265,3 +265,50 @@ pub async fn timeline(
     allow(actor, Act::Read)?;
     after(db, id, 0, 10_000).await
 }
+
+/// The page size of the live stream's reads.
+const STREAM_PAGE: u64 = 500;
+
+/// The live stream of an order (`text/event-stream`): everything after
+/// `after` (the client's `Last-Event-ID`), then each new event as it is
+/// written, on whichever instance; it ends once a closed or cancelled order
+/// has sent its last event.
+pub async fn stream(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    after: i64,
+) -> AppResult<
+    impl futures_util::Stream<Item = Result<actix_web::web::Bytes, actix_web::Error>> + 'static,
+> {
+    load(&state.db, actor, id).await?;
+    allow(actor, Act::Read)?;
+    let db = state.db.clone();
+    Ok(crate::services::feed::sse_stream(
+        state.feed.clone(),
+        id,
+        after,
+        move |after| {
+            let db = db.clone();
+            async move {
+                let events = self::after(&db, id, after, STREAM_PAGE).await?;
+                let order = repair_order::Entity::find_by_id(id)
+                    .one(&db)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                let last_page = (events.len() as u64) < STREAM_PAGE;
+                Ok(crate::services::feed::Batch {
+                    finished: order.state.is_final() && last_page,
+                    events: events
+                        .into_iter()
+                        .map(|e| crate::services::feed::SseEvent {
+                            id: e.seq,
+                            event: e.kind.as_str().to_string(),
+                            data: serde_json::to_value(&e).unwrap_or_default(),
+                        })
+                        .collect(),
+                })
+            }
+        },
+    ))
+}
