@@ -21,9 +21,27 @@ from sl_client.api.appointments import (
     list_appointment_slots,
 )
 from sl_client.api.auth import get_me, login, request_otp, verify_otp
+from sl_client.api.repair_orders import (
+    accept_estimate,
+    add_repair_order_job,
+    create_estimate,
+    get_repair_order,
+    get_repair_order_timeline,
+    open_repair_order,
+    put_walkaround,
+)
 from sl_client.api.customers import list_customer_vehicles, list_customers
 from sl_client.models import (
+    Acceptance,
     AppointmentState,
+    NewJob,
+    NewRepairOrder,
+    OrderState,
+    Signature,
+    SignatureKind,
+    WalkaroundInput,
+    WalkItem,
+    WalkStatus,
     LoginRequest,
     NewAppointment,
     OtpRequest,
@@ -96,6 +114,30 @@ a = act(advisor, a, StateAction.CONFIRM, AppointmentState.CONFIRMED)
 a = act(advisor, a, StateAction.CHECK_IN, AppointmentState.CHECKED_IN)
 again = change_appointment_state.sync_detailed(id=a.id, action=StateAction.CANCEL, client=advisor)
 check(again.status_code == 409 and isinstance(again.parsed, Problem), "cancelling a checked-in booking is a 409 problem")
+
+# the checked-in car becomes a repair order: walk-around, a job, estimate, signature
+key = str(uuid.uuid4())
+body = NewRepairOrder(appointment_id=a.id, concerns=["刹车异响 brake noise"])
+res = open_repair_order.sync_detailed(client=advisor, body=body, idempotency_key=key)
+check(res.status_code == 201, "the order is opened", f"(got {res.status_code}: {res.content[:300]!r})")
+ro = res.parsed
+check(ro.number.startswith("RO") and ro.state == OrderState.OPEN, "the order has its number and is open")
+replay = open_repair_order.sync_detailed(client=advisor, body=body, idempotency_key=key)
+check(replay.status_code == 201 and replay.parsed.id == ro.id, "a retried open answers the same order")
+walk = put_walkaround.sync_detailed(id=ro.id, client=advisor, body=WalkaroundInput(
+    items=[WalkItem(code="BODY_PANELS", status=WalkStatus.DAMAGE, note="scratch")], protection_fitted=True))
+check(walk.status_code == 200, "the walk-around is recorded", f"(got {walk.status_code}: {walk.content[:300]!r})")
+job = add_repair_order_job.sync_detailed(id=ro.id, client=advisor, body=NewJob(description="更换刹车片 brake pads", labour_hours="1.5"))
+check(job.status_code == 201 and len(job.parsed.jobs) == len(ro.jobs) + 1, "a job is added", f"(got {job.status_code}: {job.content[:300]!r})")
+est = create_estimate.sync_detailed(id=ro.id, client=advisor)
+check(est.status_code == 201 and len(est.parsed.sha256) == 64, "the estimate is frozen with its hash")
+acc = accept_estimate.sync_detailed(id=ro.id, client=advisor, body=Acceptance(
+    version=est.parsed.version, signature=Signature(kind=SignatureKind.TYPED, name="王小明")))
+check(acc.status_code == 200 and acc.parsed.accepted_at is not None, "the estimate is signed")
+ro = get_repair_order.sync(id=ro.id, client=advisor)
+check(ro.state == OrderState.ESTIMATE_ACCEPTED, "the order's estimate is accepted")
+timeline = get_repair_order_timeline.sync(id=ro.id, client=advisor)
+check([e.seq for e in timeline] == list(range(1, len(timeline) + 1)), "the timeline parses, in order")
 
 b = book(advisor, v2.id, free_slot(advisor), customer_id=second.id)
 b = act(advisor, b, StateAction.CANCEL, AppointmentState.CANCELLED)
