@@ -658,3 +658,43 @@ async fn the_event_stream_carries_each_change_and_resumes_from_last_event_id() {
     let refused = app.send(app.http.get(&url).bearer_auth(&other)).await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_stream_on_one_instance_hears_a_change_made_on_another() {
+    let a = spawn_app().await;
+    if !a.database_url.starts_with("postgres") {
+        // one instance per SQLite file: the feed is local there
+        return;
+    }
+    // the second instance polls only hourly: what reaches it comes by LISTEN/NOTIFY
+    let b = crate::helpers::spawn_app_with(&[
+        ("SERVICELANE__DATABASE__URL", a.database_url.as_str()),
+        ("SERVICELANE__FEED__POLL_SECS", "3600"),
+    ])
+    .await;
+    let s = shop(&a, "ROINST", "Asia/Shanghai", 3, 3).await;
+    let (_, v) = owner(&a, &s, 1).await;
+    let o = walk_in(&a, &s, &v).await;
+    let id = o["id"].as_str().unwrap();
+    let mut on_b = b
+        .http
+        .get(b.url(&format!("/api/v1/repair-orders/{id}/events")))
+        .bearer_auth(&s.advisor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(on_b.status(), StatusCode::OK);
+    assert_eq!(sse_events(&mut on_b, 1).await[0].1, "opened");
+    let etag = format!("\"{}\"", o["version"]);
+    let p = a
+        .patch(
+            &format!("/api/v1/repair-orders/{id}"),
+            &s.advisor,
+            Some(&etag),
+            &json!({"notes": "来自另一台实例"}),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    let got = sse_events(&mut on_b, 1).await;
+    assert_eq!((got[0].0, got[0].1.as_str()), (2, "updated"));
+}
