@@ -3,6 +3,7 @@
 //! (`totals`). Everything here is pure.
 
 pub mod access;
+pub mod workshop;
 pub mod totals;
 
 string_enum! {
