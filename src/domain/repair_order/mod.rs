@@ -3,8 +3,8 @@
 //! (`totals`). Everything here is pure.
 
 pub mod access;
-pub mod workshop;
 pub mod totals;
+pub mod workshop;
 
 string_enum! {
     /// `open → estimate_accepted → in_work → qc → ready → delivered → closed`, or

@@ -92,8 +92,16 @@ mod tests {
             qc_next(None, Foreman).unwrap_err(),
             "the self check must pass before the foreman check"
         );
-        assert!(qc_next(Some(SelfCheck), SelfCheck).unwrap_err().contains("already"));
-        assert!(qc_next(Some(Foreman), SelfCheck).unwrap_err().contains("already"));
+        assert!(
+            qc_next(Some(SelfCheck), SelfCheck)
+                .unwrap_err()
+                .contains("already")
+        );
+        assert!(
+            qc_next(Some(Foreman), SelfCheck)
+                .unwrap_err()
+                .contains("already")
+        );
         assert!(qc_next(Some(Final), Final).unwrap_err().contains("already"));
         assert!(qc_next(Some(SelfCheck), Final).is_err());
     }
@@ -117,7 +125,12 @@ mod tests {
             assert!(!promise_at_risk(s, at(-5), 500, now), "{s}");
         }
         // 0.01 h is a minute, not nothing
-        assert!(promise_at_risk(InWork, Some(now + Duration::seconds(30)), 1, now));
+        assert!(promise_at_risk(
+            InWork,
+            Some(now + Duration::seconds(30)),
+            1,
+            now
+        ));
     }
 
     #[test]

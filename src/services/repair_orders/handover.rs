@@ -173,7 +173,8 @@ async fn reckon(db: &impl ConnectionTrait, o: &repair_order::Model) -> AppResult
     let mut final_customer = Money::ZERO;
     let mut lines = Vec::new();
     for j in counted(&rows) {
-        let a = line_amounts(&jobs::priced(j)?).map_err(|e| AppError::field("jobs", e.to_string()))?;
+        let a =
+            line_amounts(&jobs::priced(j)?).map_err(|e| AppError::field("jobs", e.to_string()))?;
         if j.pay_type == PayType::Customer {
             final_customer = final_customer
                 .checked_add(a.total)
@@ -424,7 +425,8 @@ pub async fn wash(state: &AppState, actor: &Actor, order_id: Uuid) -> AppResult<
     w.order.washed_at = Some(w.now);
     w.set(repair_order::Column::WashedAt, Expr::value(w.now));
     w.event(EventKind::Washed, serde_json::json!({})).await?;
-    w.transition(OrderAction::Wash, serde_json::json!({})).await?;
+    w.transition(OrderAction::Wash, serde_json::json!({}))
+        .await?;
     finish(w, state, None, 200).await
 }
 
@@ -469,7 +471,8 @@ async fn pay_now(
     input: &PaymentInput,
     r: Option<&Reservation>,
 ) -> AppResult<Box<PaymentReceipt>> {
-    let amount = Money::parse(input.amount).map_err(|e| AppError::field("amount", e.to_string()))?;
+    let amount =
+        Money::parse(input.amount).map_err(|e| AppError::field("amount", e.to_string()))?;
     let mut w = Write::begin(state, actor, order_id, Act::Pay).await?;
     w.require(
         &[
@@ -568,8 +571,11 @@ pub async fn deliver(
         .await?;
     if r.balance == Money::ZERO {
         close(&mut w);
-        w.transition(OrderAction::Close, serde_json::json!({"paid": r.invoice.paid}))
-            .await?;
+        w.transition(
+            OrderAction::Close,
+            serde_json::json!({"paid": r.invoice.paid}),
+        )
+        .await?;
     }
     finish(w, state, None, 200).await
 }
@@ -581,8 +587,7 @@ pub async fn cancel(
     order_id: Uuid,
     input: CancelInput,
 ) -> AppResult<RepairOrder> {
-    let reason =
-        validation::text(&input.reason, 500).map_err(|m| AppError::field("reason", m))?;
+    let reason = validation::text(&input.reason, 500).map_err(|m| AppError::field("reason", m))?;
     let mut w = Write::begin(state, actor, order_id, Act::Cancel).await?;
     w.transition(OrderAction::Cancel, serde_json::json!({"reason": reason}))
         .await?;

@@ -207,7 +207,23 @@ pub async fn set_skills(
         .await?
         .filter(|u| u.dealer_id == actor.dealer_id)
         .ok_or(AppError::NotFound)?;
-    let held: HashSet<Skill> = input.skills.into_iter().collect();
+    let skills = store_skills(&state.db, u.id, &input.skills, state.clock.now()).await?;
+    Ok(UserSkills {
+        id: u.id,
+        username: u.username,
+        display_name: u.display_name,
+        skills,
+    })
+}
+
+/// Stores the skills of a user (each once, in the order of `Skill::ALL`).
+pub async fn store_skills(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    skills: &[Skill],
+    now: DateTime<Utc>,
+) -> AppResult<Vec<Skill>> {
+    let held: HashSet<Skill> = skills.iter().copied().collect();
     let skills: Vec<Skill> = Skill::ALL
         .iter()
         .copied()
@@ -218,16 +234,11 @@ pub async fn set_skills(
             user::Column::Skills,
             Expr::value(to_stored(&skills, "user skills")?),
         )
-        .col_expr(user::Column::UpdatedAt, Expr::value(state.clock.now()))
-        .filter(user::Column::Id.eq(u.id))
-        .exec(&state.db)
+        .col_expr(user::Column::UpdatedAt, Expr::value(now))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(db)
         .await?;
-    Ok(UserSkills {
-        id: u.id,
-        username: u.username,
-        display_name: u.display_name,
-        skills,
-    })
+    Ok(skills)
 }
 
 /// Minutes per job from the intervals of `order_ids`, an open one counted up to `now`.
@@ -652,7 +663,11 @@ pub async fn clock_off(
 }
 
 /// The board: what waits, who works on what, who carries how much, which promises are at risk.
-pub async fn board(db: &impl ConnectionTrait, actor: &Actor, now: DateTime<Utc>) -> AppResult<Board> {
+pub async fn board(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> AppResult<Board> {
     staff_only(actor)?;
     journal::allow(actor, Act::Dispatch)?;
     let orders: HashMap<Uuid, repair_order::Model> = repair_order::Entity::find()
@@ -708,7 +723,13 @@ pub async fn board(db: &impl ConnectionTrait, actor: &Actor, now: DateTime<Utc>)
             in_work.push(line(j, o));
         }
     }
-    let order_key = |b: &BoardJob| (b.priority != Priority::High, b.order_number.clone(), b.job_id);
+    let order_key = |b: &BoardJob| {
+        (
+            b.priority != Priority::High,
+            b.order_number.clone(),
+            b.job_id,
+        )
+    };
     waiting.sort_by_key(order_key);
     in_work.sort_by_key(order_key);
     let mut at_risk: Vec<AtRisk> = orders
