@@ -47,7 +47,7 @@ pub async fn put_skills(
     responses((status = 200, body = Vec<Technician>)))]
 #[get("/technicians")]
 pub async fn technicians(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(workshop::technicians(&state.db, &actor, state.clock.now()).await?))
+    Ok(HttpResponse::Ok().json(workshop::technicians(&state.db, &actor).await?))
 }
 
 /// The dispatch board (派工看板): jobs waiting, jobs in work with clocked

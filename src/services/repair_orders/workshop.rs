@@ -260,13 +260,8 @@ async fn minutes_of(
 }
 
 /// The active technicians of the dealer with their skills, current job and load.
-pub async fn technicians(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    now: DateTime<Utc>,
-) -> AppResult<Vec<Technician>> {
+pub async fn technicians(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Vec<Technician>> {
     staff_only(actor)?;
-    let _ = now;
     let mut techs = Vec::new();
     for u in user::Entity::find()
         .filter(user::Column::DealerId.eq(actor.dealer_id))
@@ -684,7 +679,7 @@ pub async fn board(
         .all(db)
         .await?;
     let (minutes, _) = minutes_of(db, order_ids, now).await?;
-    let technicians = technicians(db, actor, now).await?;
+    let technicians = technicians(db, actor).await?;
     let names: HashMap<Uuid, String> = technicians
         .iter()
         .map(|t| (t.id, t.display_name.clone()))
