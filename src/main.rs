@@ -9,7 +9,8 @@ use servicelane::clock::{SharedClock, SystemClock};
 use servicelane::config::Settings;
 use servicelane::domain::Role;
 use servicelane::domain::customer::Locale;
-use servicelane::services::{auth, dealers, import};
+use servicelane::domain::repair_order::Skill;
+use servicelane::services::{auth, dealers, import, repair_orders};
 use servicelane::startup::{Application, CareWorker, build_state};
 use servicelane::{db, telemetry};
 
@@ -72,6 +73,9 @@ enum Admin {
         /// A role name such as service_advisor; repeat for more.
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
+        /// A skill for dispatch (mechanical, body_paint, electrical); repeat for more.
+        #[arg(long = "skill")]
+        skills: Vec<String>,
     },
 }
 
@@ -181,11 +185,19 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             dealer,
             username,
             roles,
+            skills,
         }) => {
             let state = build_state(settings, clock.clone()).await?;
             let roles = roles
                 .iter()
                 .map(|r| Role::parse(r).ok_or_else(|| anyhow::anyhow!("unknown role '{r}'")))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let skills = skills
+                .iter()
+                .map(|s| {
+                    s.parse::<Skill>()
+                        .map_err(|_| anyhow::anyhow!("unknown skill '{s}'"))
+                })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let d = auth::dealer_by_code(&state, &dealer)
                 .await?
@@ -203,6 +215,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 clock.now(),
             )
             .await?;
+            if !skills.is_empty() {
+                repair_orders::workshop::store_skills(&state.db, u.id, &skills, clock.now())
+                    .await?;
+            }
             println!("user {} created in {} ({})", u.username, d.code, u.id);
         }
         Command::Import(Import::Customers {

@@ -23,6 +23,7 @@ pub mod repair_orders;
 pub mod unsubscribe;
 pub mod vehicles;
 pub mod wechat;
+pub mod workshop;
 
 use actix_web::{HttpResponse, web};
 use utoipa::{OpenApi, PartialSchema, ToSchema};
@@ -145,7 +146,21 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(repair_orders::put_walkaround)
                 .service(repair_orders::get_walkaround)
                 .service(repair_orders::get_settings)
-                .service(repair_orders::put_settings),
+                .service(repair_orders::put_settings)
+                // the workshop and the handover
+                .service(workshop::put_skills)
+                .service(workshop::technicians)
+                .service(workshop::board)
+                .service(workshop::my_jobs)
+                .service(workshop::dispatch)
+                .service(workshop::clock_on)
+                .service(workshop::clock_off)
+                .service(workshop::qc)
+                .service(workshop::wash_done)
+                .service(workshop::invoice)
+                .service(workshop::pay)
+                .service(workshop::deliver)
+                .service(workshop::cancel),
         );
 }
 

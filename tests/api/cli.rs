@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::helpers::*;
 
 /// Runs `servicelane <command line>` (split on spaces) beside the test's app.
-fn servicelane(app: &TestApp, command: &str, stdin: &str) -> (bool, String) {
+pub(crate) fn servicelane(app: &TestApp, command: &str, stdin: &str) -> (bool, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_servicelane"))
         .args(command.split_whitespace())
         .env(

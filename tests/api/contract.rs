@@ -90,6 +90,9 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
         ("SignatureKind", wire(ro::SignatureKind::ALL)),
         ("EventKind", wire(ro::EventKind::ALL)),
         ("WalkStatus", wire(ro::WalkStatus::ALL)),
+        ("ClockOff", wire(ro::ClockOff::ALL)),
+        ("PaymentMethod", wire(ro::PaymentMethod::ALL)),
+        ("QcLevel", wire(ro::QcLevel::ALL)),
         (
             "ExportFormat",
             wire(&[ExportFormat::Csv, ExportFormat::Xlsx]),

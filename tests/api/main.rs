@@ -22,3 +22,4 @@ mod sms_providers;
 mod tenancy;
 mod vehicles;
 mod wechat;
+mod workshop;

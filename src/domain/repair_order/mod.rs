@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod totals;
+pub mod workshop;
 
 string_enum! {
     /// `open → estimate_accepted → in_work → qc → ready → delivered → closed`, or

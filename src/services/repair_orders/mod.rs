@@ -5,11 +5,13 @@
 //! writes them.
 
 pub mod estimate;
+pub mod handover;
 pub mod inspection;
 pub mod jobs;
 pub mod journal;
 pub mod open;
 pub mod settings;
+pub mod workshop;
 
 use std::collections::HashMap;
 
