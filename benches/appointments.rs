@@ -116,6 +116,7 @@ async fn main() -> anyhow::Result<()> {
                     advisor_id: Set(None),
                     rescheduled_from: Set(None),
                     rescheduled_to: Set(None),
+                    repair_order_id: Set(None),
                     created_by: Set(manager.id),
                     version: Set(1),
                     created_at: Set(now),

@@ -141,6 +141,7 @@ async fn main() -> anyhow::Result<()> {
             display_name: Set(format!("bench{i:04}")),
             password_hash: Set(hash.clone()),
             roles: Set(serde_json::json!([Role::ServiceAdvisor])),
+            skills: Set(serde_json::json!([])),
             active: Set(true),
             created_at: Set(now),
             updated_at: Set(now),

@@ -13,6 +13,7 @@ pub mod care;
 pub mod contract;
 pub mod customers;
 pub mod docs;
+pub mod extra_work;
 pub mod extract;
 pub mod health;
 pub mod imports;
@@ -142,7 +143,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(repair_orders::read_estimate)
                 .service(repair_orders::accept_estimate)
                 .service(repair_orders::get_settings)
-                .service(repair_orders::put_settings),
+                .service(repair_orders::put_settings)
+                // extra work and warranty cases
+                .service(extra_work::propose)
+                .service(extra_work::approve)
+                .service(extra_work::decline)
+                .service(extra_work::list_cases)
+                .service(extra_work::read_case),
         );
 }
 

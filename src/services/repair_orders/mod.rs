@@ -5,10 +5,12 @@
 //! writes them.
 
 pub mod estimate;
+pub mod extra_work;
 pub mod jobs;
 pub mod journal;
 pub mod open;
 pub mod settings;
+pub mod warranty;
 
 use std::collections::HashMap;
 
