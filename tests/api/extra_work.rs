@@ -203,7 +203,10 @@ async fn extra_work_is_approved_line_by_line_and_declined_work_is_offered_again(
 
     // every answer is in the timeline
     let t = app
-        .get(&format!("/api/v1/repair-orders/{order}/timeline"), &s.advisor)
+        .get(
+            &format!("/api/v1/repair-orders/{order}/timeline"),
+            &s.advisor,
+        )
         .await;
     let kinds: Vec<&str> = t
         .body
@@ -271,7 +274,9 @@ async fn only_the_orders_customer_answers_and_lines_are_checked() {
     let path = format!("/api/v1/repair-orders/{order}/extra-work");
 
     // lines are checked: none, an unknown health item, hours and parts
-    let none = app.post(&path, Some(&s.advisor), &json!({"lines": []})).await;
+    let none = app
+        .post(&path, Some(&s.advisor), &json!({"lines": []}))
+        .await;
     assert_eq!(none.problem_fields(), ["lines"], "{}", none.body);
     let bad = app
         .post(
@@ -323,7 +328,11 @@ async fn only_the_orders_customer_answers_and_lines_are_checked() {
     let (_, _) = owner(&app, &s, 2).await;
     let other = app.customer_token(&s.code, "13900000002").await;
     let stranger = app
-        .post(&format!("{path}/{battery}/approve"), Some(&other), &json!({}))
+        .post(
+            &format!("{path}/{battery}/approve"),
+            Some(&other),
+            &json!({}),
+        )
         .await;
     assert_eq!(stranger.status, StatusCode::NOT_FOUND, "{}", stranger.body);
     // the customer answers only as themselves, in the app
@@ -338,7 +347,11 @@ async fn only_the_orders_customer_answers_and_lines_are_checked() {
     assert_eq!(as_phone.problem_fields(), ["by"]);
     // a job of the estimate is not a line of extra work
     let not_a_line = app
-        .post(&format!("{path}/{estimate_job}/approve"), Some(&mine), &json!({}))
+        .post(
+            &format!("{path}/{estimate_job}/approve"),
+            Some(&mine),
+            &json!({}),
+        )
         .await;
     assert_eq!(not_a_line.status, StatusCode::NOT_FOUND);
     // a technician may not answer for the customer
@@ -428,7 +441,10 @@ async fn warranty_jobs_are_listed_for_the_warranty_clerk_only() {
         .get(&format!("/api/v1/warranty-cases?cursor={cursor}"), &clerk)
         .await;
     assert_eq!(rest.body["items"].as_array().unwrap().len(), 1);
-    assert_eq!(rest.body["items"][0]["job_description"], "水泵异响，保修更换");
+    assert_eq!(
+        rest.body["items"][0]["job_description"],
+        "水泵异响，保修更换"
+    );
     assert!(rest.body["next_cursor"].is_null());
     let id = c["id"].as_str().unwrap();
     let one = app
@@ -439,7 +455,10 @@ async fn warranty_jobs_are_listed_for_the_warranty_clerk_only() {
 
     // not for the customer, nor a technician; another dealer's clerk sees none of it
     let me = app.customer_token(&s.code, "13900000001").await;
-    for path in ["/api/v1/warranty-cases".to_string(), format!("/api/v1/warranty-cases/{id}")] {
+    for path in [
+        "/api/v1/warranty-cases".to_string(),
+        format!("/api/v1/warranty-cases/{id}"),
+    ] {
         let a = app.get(&path, &me).await;
         assert_eq!(a.status, StatusCode::FORBIDDEN, "{path}: {}", a.body);
     }

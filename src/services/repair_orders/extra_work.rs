@@ -243,10 +243,7 @@ fn named(lines: &[String], locale: Locale) -> String {
             "; ",
             format!(" and {} more", lines.len().saturating_sub(NAMED_IN_MESSAGE)),
         ),
-        _ => (
-            "、",
-            format!("等{}项", lines.len()),
-        ),
+        _ => ("、", format!("等{}项", lines.len())),
     };
     let mut s = lines
         .iter()
@@ -404,7 +401,10 @@ pub async fn answer(
     };
     repair_order_job::Entity::update_many()
         .col_expr(repair_order_job::Column::Approval, Expr::value(approval))
-        .col_expr(repair_order_job::Column::ApprovalBy, Expr::value(w.actor_id))
+        .col_expr(
+            repair_order_job::Column::ApprovalBy,
+            Expr::value(w.actor_id),
+        )
         .col_expr(repair_order_job::Column::ApprovalAt, Expr::value(w.now))
         .col_expr(
             repair_order_job::Column::ApprovalChannel,
@@ -414,7 +414,10 @@ pub async fn answer(
             repair_order_job::Column::ApprovalNote,
             Expr::value(note.clone()),
         )
-        .col_expr(repair_order_job::Column::Version, Expr::value(j.version + 1))
+        .col_expr(
+            repair_order_job::Column::Version,
+            Expr::value(j.version + 1),
+        )
         .col_expr(repair_order_job::Column::UpdatedAt, Expr::value(w.now))
         .filter(repair_order_job::Column::Id.eq(j.id))
         .exec(&w.txn)
@@ -456,22 +459,23 @@ pub async fn declined_since(
         .filter(repair_order_job::Column::DealerId.eq(dealer_id))
         .filter(repair_order_job::Column::Origin.eq(JobOrigin::ExtraWork))
         .filter(repair_order_job::Column::Approval.eq(Approval::Declined))
+        // answered after the order arrived, so this only narrows the scan
+        .filter(repair_order_job::Column::ApprovalAt.gte(since))
         .all(db)
         .await?;
     if jobs.is_empty() {
         return Ok(vec![]);
     }
     let ids: Vec<Uuid> = jobs.iter().map(|j| j.order_id).collect();
-    let orders: std::collections::HashMap<Uuid, repair_order::Model> =
-        repair_order::Entity::find()
-            .filter(repair_order::Column::Id.is_in(ids))
-            .filter(repair_order::Column::ArrivedAt.gte(since))
-            .filter(repair_order::Column::State.ne(OrderState::Cancelled))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|o| (o.id, o))
-            .collect();
+    let orders: std::collections::HashMap<Uuid, repair_order::Model> = repair_order::Entity::find()
+        .filter(repair_order::Column::Id.is_in(ids))
+        .filter(repair_order::Column::ArrivedAt.gte(since))
+        .filter(repair_order::Column::State.ne(OrderState::Cancelled))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o))
+        .collect();
     Ok(jobs
         .into_iter()
         .filter_map(|j| orders.get(&j.order_id).cloned().map(|o| (o, j)))

@@ -101,10 +101,7 @@ pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> AppResul
         .await?
         .filter(|c| c.dealer_id == actor.dealer_id)
         .ok_or(AppError::NotFound)?;
-    views(db, vec![row])
-        .await?
-        .pop()
-        .ok_or(AppError::NotFound)
+    views(db, vec![row]).await?.pop().ok_or(AppError::NotFound)
 }
 
 /// The cases with their orders, jobs and photos, in three queries.
