@@ -310,15 +310,42 @@ async fn only_the_orders_customer_answers_and_lines_are_checked() {
         .await;
     assert_eq!(unknown.problem_fields(), ["lines[0].health_item_code"]);
 
+    // once a health check is recorded, the code must be one of its items
+    // (the check is written by its own endpoint; here the stored shape is set)
+    {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        use servicelane::entities::repair_order;
+        repair_order::Entity::update_many()
+            .col_expr(
+                repair_order::Column::HealthCheck,
+                Expr::value(
+                    json!({"items": [{"code": "BATTERY", "rating": "red", "photo_ids": []}]}),
+                ),
+            )
+            .filter(repair_order::Column::Id.eq(order.parse::<uuid::Uuid>().unwrap()))
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+    }
+    let unchecked = app
+        .post(
+            &path,
+            Some(&s.advisor),
+            &json!({"lines": [{"description": "更换雨刮片", "labour_hours": "0.3", "health_item_code": "WIPERS"}]}),
+        )
+        .await;
+    assert_eq!(unchecked.problem_fields(), ["lines[0].health_item_code"]);
+
     let p = app
         .post(
             &path,
             Some(&s.advisor),
-            &json!({"lines": [{"description": "更换蓄电池", "labour_hours": "0.5", "skill": "electrical",
+            &json!({"lines": [{"description": "更换蓄电池", "labour_hours": "0.5", "skill": "electrical", "health_item_code": "BATTERY",
                     "parts": [{"part_number": "BAT-60", "name": "蓄电池", "quantity": "1", "unit_price": "680.00"}]}]}),
         )
         .await;
     assert_eq!(p.status, StatusCode::CREATED, "{}", p.body);
+    assert_eq!(p.body["jobs"][1]["health_item_code"], "BATTERY");
     // the electrical rate of the dealer: 0.5 × 320 + 680
     assert_eq!(p.body["jobs"][1]["total"], "840.00");
     let battery = p.body["jobs"][1]["id"].as_str().unwrap().to_string();
