@@ -13,6 +13,7 @@ pub mod care;
 pub mod contract;
 pub mod customers;
 pub mod docs;
+pub mod extra_work;
 pub mod extract;
 pub mod health;
 pub mod imports;
@@ -160,7 +161,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(workshop::invoice)
                 .service(workshop::pay)
                 .service(workshop::deliver)
-                .service(workshop::cancel),
+                .service(workshop::cancel)
+                // extra work and warranty cases
+                .service(extra_work::propose)
+                .service(extra_work::approve)
+                .service(extra_work::decline)
+                .service(extra_work::list_cases)
+                .service(extra_work::read_case),
         );
 }
 

@@ -63,6 +63,18 @@ pub struct GreetingParams {
     pub occasion: String,
 }
 
+/// Extra work awaiting the customer's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraWorkParams {
+    pub dealer_name: String,
+    pub vehicle: String,
+    /// The repair order's number (`RO…`).
+    pub order_number: String,
+    /// The proposed lines' descriptions, joined.
+    pub lines: String,
+}
+
 /// A message's template values, one shape per kind; stored as JSON and read
 /// back strictly: a row whose params do not fit its kind is an error, never
 /// a message with blanks.
@@ -72,6 +84,7 @@ pub enum Params {
     Appointment(AppointmentParams),
     Reminder(ReminderParams),
     Greeting(GreetingParams),
+    ExtraWork(ExtraWorkParams),
 }
 
 impl Params {
@@ -81,6 +94,7 @@ impl Params {
             Params::Appointment(p) => serde_json::to_value(p),
             Params::Reminder(p) => serde_json::to_value(p),
             Params::Greeting(p) => serde_json::to_value(p),
+            Params::ExtraWork(p) => serde_json::to_value(p),
         }
         // plain structs of strings and numbers always serialise
         .unwrap_or_else(|_| unreachable!("params serialise"))
@@ -97,6 +111,9 @@ impl Params {
             }
             MessageKind::MaintenanceDue => serde_json::from_value(v.clone()).map(Params::Reminder),
             MessageKind::HolidayGreeting => serde_json::from_value(v.clone()).map(Params::Greeting),
+            MessageKind::ExtraWorkApproval => {
+                serde_json::from_value(v.clone()).map(Params::ExtraWork)
+            }
         };
         read.map_err(|e| anyhow::anyhow!("stored params of a {kind} message do not fit: {e}"))
     }

@@ -30,6 +30,8 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
     "zh-CN/maintenance_due.sms.txt",
     "zh-CN/holiday_greeting.title.txt",
     "zh-CN/holiday_greeting.sms.txt",
+    "zh-CN/extra_work_approval.title.txt",
+    "zh-CN/extra_work_approval.sms.txt",
     "zh-CN/layout.email.html",
     "zh-CN/appointment_booked.email.txt",
     "zh-CN/appointment_booked.email.html",
@@ -43,6 +45,8 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
     "zh-CN/maintenance_due.email.html",
     "zh-CN/holiday_greeting.email.txt",
     "zh-CN/holiday_greeting.email.html",
+    "zh-CN/extra_work_approval.email.txt",
+    "zh-CN/extra_work_approval.email.html",
     "en/otp.sms.txt",
     "en/appointment_booked.title.txt",
     "en/appointment_booked.sms.txt",
@@ -56,6 +60,8 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
     "en/maintenance_due.sms.txt",
     "en/holiday_greeting.title.txt",
     "en/holiday_greeting.sms.txt",
+    "en/extra_work_approval.title.txt",
+    "en/extra_work_approval.sms.txt",
     "en/layout.email.html",
     "en/appointment_booked.email.txt",
     "en/appointment_booked.email.html",
@@ -69,6 +75,8 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
     "en/maintenance_due.email.html",
     "en/holiday_greeting.email.txt",
     "en/holiday_greeting.email.html",
+    "en/extra_work_approval.email.txt",
+    "en/extra_work_approval.email.html",
 ];
 
 /// Server-rendered pages (`templates/web/`), named `web/<file>`.
@@ -130,6 +138,7 @@ mod tests {
             dealer_name => "星辰4S店", code => "123456", minutes => 5,
             when => "2027-01-04 09:00", vehicle => "京A12345", services => "小保养",
             due => "2027-03-01", reason => "5000 km", customer_name => "王先生", occasion => "春节",
+            order_number => "RO202703010007", lines => "更换雨刮片、更换空调滤清器",
             unsubscribe_url => "https://dealer.example/u/abc"
         };
         for name in Templates::names() {
@@ -146,13 +155,17 @@ mod tests {
             .render(Locale::En, "appointment_booked", "sms.txt", &ctx)
             .unwrap();
         assert!(booked.contains("京A12345") && booked.contains("2027-01-04 09:00"));
+        let extra = t
+            .render(Locale::ZhCn, "extra_work_approval", "sms.txt", &ctx)
+            .unwrap();
+        assert!(extra.contains("RO202703010007") && extra.contains("更换雨刮片"));
         // every kind a customer can be emailed has both parts, each with the unsubscribe link
         let kinds: Vec<&str> = Templates::names()
             .filter_map(|n| n.strip_suffix(".sms.txt"))
             .filter_map(|n| n.strip_prefix("zh-CN/"))
             .filter(|k| *k != "otp")
             .collect();
-        assert_eq!(kinds.len(), 6);
+        assert_eq!(kinds.len(), 7);
         for locale in [Locale::ZhCn, Locale::En] {
             for kind in &kinds {
                 for part in ["email.txt", "email.html"] {

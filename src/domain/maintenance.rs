@@ -5,7 +5,14 @@
 use chrono::{Duration, Months, NaiveDate};
 
 string_enum! {
-    pub enum DueReason { ByMileage = "due_by_mileage", ByTime = "due_by_time", FirstService = "first_service" }
+    /// Why a vehicle is invited: a service falls due by mileage or time, its
+    /// first service, or extra work the customer declined on a repair order.
+    pub enum DueReason {
+        ByMileage = "due_by_mileage",
+        ByTime = "due_by_time",
+        FirstService = "first_service",
+        DeclinedWork = "declined_work",
+    }
 }
 
 /// What is known of a vehicle's use.

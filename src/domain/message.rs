@@ -15,6 +15,8 @@ string_enum! {
         MaintenanceDue = "maintenance_due",
         /// A holiday greeting: marketing, so it needs a yes and counts against the cap.
         HolidayGreeting = "holiday_greeting",
+        /// Extra work (追加维修) on a car in the workshop awaits the customer's answer.
+        ExtraWorkApproval = "extra_work_approval",
     }
 }
 
@@ -34,7 +36,8 @@ impl MessageKind {
             | MessageKind::AppointmentConfirmed
             | MessageKind::AppointmentRescheduled
             | MessageKind::AppointmentCancelled
-            | MessageKind::MaintenanceDue => Some(Purpose::Service),
+            | MessageKind::MaintenanceDue
+            | MessageKind::ExtraWorkApproval => Some(Purpose::Service),
         }
     }
 
@@ -49,11 +52,12 @@ impl MessageKind {
             | MessageKind::AppointmentCancelled => &["dealer_name", "when", "vehicle", "services"],
             MessageKind::MaintenanceDue => &["dealer_name", "vehicle", "due", "reason"],
             MessageKind::HolidayGreeting => &["dealer_name", "customer_name", "occasion"],
+            MessageKind::ExtraWorkApproval => &["dealer_name", "vehicle", "order_number", "lines"],
         }
     }
 
     /// Whether the message answers something the customer is doing now (a
-    /// login, a booking): it leaves at once, at any hour. The rest waits for
+    /// login, a booking, their car in the workshop): it leaves at once, at any hour. The rest waits for
     /// the dealer's sending window.
     pub fn transactional(self) -> bool {
         match self {
@@ -61,7 +65,8 @@ impl MessageKind {
             | MessageKind::AppointmentBooked
             | MessageKind::AppointmentConfirmed
             | MessageKind::AppointmentRescheduled
-            | MessageKind::AppointmentCancelled => true,
+            | MessageKind::AppointmentCancelled
+            | MessageKind::ExtraWorkApproval => true,
             MessageKind::MaintenanceDue | MessageKind::HolidayGreeting => false,
         }
     }

@@ -11,6 +11,7 @@ mod contract;
 mod customers;
 mod email;
 mod errors;
+mod extra_work;
 mod feed;
 mod hardening;
 mod import;

@@ -31,6 +31,10 @@ pub struct Range {
     pub to: NaiveDate,
 }
 
+/// What to propose. For `declined_work` the names are the declined line's
+/// description, `code` its menu or health-check item code (else
+/// `EXTRA_WORK`), `due_on` the local day it was declined, and the order and
+/// line are named.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Suggestion {
     pub code: String,
@@ -38,6 +42,10 @@ pub struct Suggestion {
     pub name_en: String,
     pub due_on: NaiveDate,
     pub reason: DueReason,
+    /// `declined_work`: the repair order the line was declined on.
+    pub repair_order_id: Option<Uuid>,
+    /// `declined_work`: the declined line (a job of that order).
+    pub job_id: Option<Uuid>,
 }
 
 /// A vehicle to invite, with what to propose and why.
@@ -63,8 +71,8 @@ struct ReadingSpan {
 }
 
 /// Vehicles falling due between `from` and `to` (and those already overdue),
-/// without an open appointment. Declined work joins this list once repair
-/// orders record it.
+/// and vehicles with extra work declined on an order of the last 12 months
+/// (reason `declined_work`), without an open appointment.
 pub async fn invitations(
     db: &impl ConnectionTrait,
     actor: &Actor,
@@ -87,7 +95,8 @@ pub async fn invitations(
         .into_iter()
         .filter(|m| m.interval_km.is_some() || m.interval_months.is_some())
         .collect();
-    if items.is_empty() {
+    let declined = declined_work(db, actor.dealer_id, now).await?;
+    if items.is_empty() && declined.is_empty() {
         return Ok(vec![]);
     }
     let spans: HashMap<Uuid, ReadingSpan> = mileage_reading::Entity::find()
@@ -163,9 +172,27 @@ pub async fn invitations(
                     name_en: m.name_en.clone(),
                     due_on,
                     reason,
+                    repair_order_id: None,
+                    job_id: None,
                 })
             })
             .collect();
+        if let Some(lines) = declined.get(&v.id) {
+            suggested.extend(
+                lines
+                    .iter()
+                    .filter(|s| s.due_on <= r.to)
+                    .map(|s| Suggestion {
+                        code: s.code.clone(),
+                        name_zh: s.name_zh.clone(),
+                        name_en: s.name_en.clone(),
+                        due_on: s.due_on,
+                        reason: s.reason,
+                        repair_order_id: s.repair_order_id,
+                        job_id: s.job_id,
+                    }),
+            );
+        }
         if suggested.is_empty() {
             continue;
         }
@@ -219,6 +246,41 @@ pub async fn invitations(
             .then(a.vehicle.id.cmp(&b.vehicle.id))
     });
     Ok(list)
+}
+
+/// Declined extra work per vehicle, from orders that arrived in the last 12
+/// months, as suggestions dated the local day of the decline.
+async fn declined_work(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<HashMap<Uuid, Vec<Suggestion>>> {
+    let since = now
+        .checked_sub_months(chrono::Months::new(12))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let lines =
+        crate::services::repair_orders::extra_work::declined_since(db, dealer_id, since).await?;
+    if lines.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let (_, tz) = super::dealer_zone(db, dealer_id).await?;
+    let mut out: HashMap<Uuid, Vec<Suggestion>> = HashMap::new();
+    for (order, job) in lines {
+        let at = job.approval_at.unwrap_or(job.updated_at);
+        out.entry(order.vehicle_id).or_default().push(Suggestion {
+            code: job
+                .menu_code
+                .or(job.health_item_code)
+                .unwrap_or_else(|| "EXTRA_WORK".into()),
+            name_zh: job.description.clone(),
+            name_en: job.description,
+            due_on: at.with_timezone(&tz).date_naive(),
+            reason: DueReason::DeclinedWork,
+            repair_order_id: Some(order.id),
+            job_id: Some(job.id),
+        });
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -144,6 +144,10 @@ pub struct Job {
     pub approval: Approval,
     pub approval_channel: Option<ApprovalChannel>,
     pub approval_at: Option<chrono::DateTime<Utc>>,
+    /// Who recorded the answer: the customer in the app, or the advisor (phone, tablet).
+    pub approval_by: Option<Uuid>,
+    /// What the customer said (a phone answer always has one).
+    pub approval_note: Option<String>,
     pub health_item_code: Option<String>,
     pub state: RepairJobState,
     pub technician_id: Option<Uuid>,
@@ -225,6 +229,8 @@ pub fn view(j: &repair_order_job::Model, clocked_minutes: i64) -> AppResult<Job>
         approval: j.approval,
         approval_channel: j.approval_channel,
         approval_at: j.approval_at,
+        approval_by: j.approval_by,
+        approval_note: j.approval_note.clone(),
         health_item_code: j.health_item_code.clone(),
         state: j.state,
         technician_id: j.technician_id,

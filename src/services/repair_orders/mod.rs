@@ -7,11 +7,13 @@
 pub mod estimate;
 pub mod handover;
 pub mod inspection;
+pub mod extra_work;
 pub mod jobs;
 pub mod journal;
 pub mod open;
 pub mod settings;
 pub mod workshop;
+pub mod warranty;
 
 use std::collections::HashMap;
 
