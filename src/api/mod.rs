@@ -16,6 +16,7 @@ pub mod docs;
 pub mod extract;
 pub mod health;
 pub mod imports;
+pub mod inspection;
 pub mod inbox;
 pub mod menu;
 pub mod provider_templates;
@@ -144,7 +145,19 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(repair_orders::put_walkaround)
                 .service(repair_orders::get_walkaround)
                 .service(repair_orders::get_settings)
-                .service(repair_orders::put_settings),
+                .service(repair_orders::put_settings)
+                // at the car and on paper (api::inspection)
+                .service(inspection::add_photo)
+                .service(inspection::list_photos)
+                .service(inspection::get_photo)
+                .service(inspection::put_health_check)
+                .service(inspection::get_health_check)
+                .service(inspection::get_walkaround_checklist)
+                .service(inspection::put_walkaround_checklist)
+                .service(inspection::get_health_checklist)
+                .service(inspection::put_health_checklist)
+                .service(inspection::document)
+                .service(inspection::qc_report),
         );
 }
 

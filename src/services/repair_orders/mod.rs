@@ -4,11 +4,13 @@
 //! The rules are pure, in `domain::repair_order`; this module reads and
 //! writes them.
 
+pub mod documents;
 pub mod estimate;
 pub mod inspection;
 pub mod jobs;
 pub mod journal;
 pub mod open;
+pub mod photos;
 pub mod settings;
 
 use std::collections::HashMap;
