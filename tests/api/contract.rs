@@ -90,6 +90,8 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
         ("SignatureKind", wire(ro::SignatureKind::ALL)),
         ("EventKind", wire(ro::EventKind::ALL)),
         ("WalkStatus", wire(ro::WalkStatus::ALL)),
+        ("PhotoPurpose", wire(ro::PhotoPurpose::ALL)),
+        ("Rating", wire(ro::Rating::ALL)),
         (
             "ExportFormat",
             wire(&[ExportFormat::Csv, ExportFormat::Xlsx]),

@@ -14,6 +14,7 @@ mod errors;
 mod feed;
 mod hardening;
 mod import;
+mod inspection;
 mod login_limits;
 mod operations;
 mod outbox;
