@@ -41,10 +41,7 @@ pub enum AppError {
     },
     /// The content (a form's `field`) is of a type not taken here.
     #[error("{detail}")]
-    UnsupportedMediaType {
-        field: &'static str,
-        detail: String,
-    },
+    UnsupportedMediaType { field: &'static str, detail: String },
     #[error("{0}")]
     Conflict(String),
     /// Lost a race with a concurrent change; the same request may succeed

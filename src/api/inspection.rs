@@ -220,7 +220,8 @@ pub async fn get_walkaround_checklist(
     state: web::Data<AppState>,
     actor: Actor,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(settings::get_checklist(&state.db, &actor, Checklist::Walkaround).await?))
+    Ok(HttpResponse::Ok()
+        .json(settings::get_checklist(&state.db, &actor, Checklist::Walkaround).await?))
 }
 
 /// Replaces the walk-around checklist (service manager, dealer admin).
@@ -246,7 +247,8 @@ pub async fn get_health_checklist(
     state: web::Data<AppState>,
     actor: Actor,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(settings::get_checklist(&state.db, &actor, Checklist::Health).await?))
+    Ok(HttpResponse::Ok()
+        .json(settings::get_checklist(&state.db, &actor, Checklist::Health).await?))
 }
 
 /// Replaces the health checklist (service manager, dealer admin).
@@ -259,9 +261,8 @@ pub async fn put_health_checklist(
     body: Json<ChecklistBody>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
-    Ok(HttpResponse::Ok().json(
-        settings::put_checklist(&state.db, &actor, Checklist::Health, body.0, now).await?,
-    ))
+    Ok(HttpResponse::Ok()
+        .json(settings::put_checklist(&state.db, &actor, Checklist::Health, body.0, now).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams, ToSchema)]
@@ -316,4 +317,3 @@ pub async fn qc_report(
         documents::qc_report(&state.db, &actor, id.into_inner(), locale, now).await?,
     ))
 }
-

@@ -60,7 +60,9 @@ mod tests {
         let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
         assert_eq!(sniff(png), Some(ImageType::Png));
         assert_eq!(sniff(b"RIFF\x24\0\0\0WEBPVP8 "), Some(ImageType::Webp));
-        for brand in ["heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1"] {
+        for brand in [
+            "heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1",
+        ] {
             let mut b = b"\0\0\0\x18ftyp".to_vec();
             b.extend_from_slice(brand.as_bytes());
             b.extend_from_slice(b"\0\0\0\0");

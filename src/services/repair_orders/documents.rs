@@ -426,7 +426,8 @@ pub async fn qc_report(
         .into_iter()
         .map(|r| {
             let items: Vec<QcItem> = from_stored(&r.checklist, "QC checklist").unwrap_or_default();
-            let rework: Vec<Uuid> = from_stored(&r.rework_job_ids, "rework jobs").unwrap_or_default();
+            let rework: Vec<Uuid> =
+                from_stored(&r.rework_job_ids, "rework jobs").unwrap_or_default();
             QcRow {
                 round: r.round,
                 level: qc_level(r.level, locale),

@@ -87,7 +87,10 @@ fn check(u: &Upload) -> AppResult<Checked> {
     let purpose = match u.purpose.as_deref().map(str::trim) {
         None | Some("") => return Err(AppError::field("purpose", "is required")),
         Some(p) => p.parse::<PhotoPurpose>().map_err(|e| {
-            AppError::field("purpose", format!("must be one of {}", e.expected.join(", ")))
+            AppError::field(
+                "purpose",
+                format!("must be one of {}", e.expected.join(", ")),
+            )
         })?,
     };
     let item_code = match u.item_code.as_deref().map(str::trim) {
@@ -130,7 +133,16 @@ pub async fn add(
             Outcome::Replayed(saved) => return Ok(Outcome::Replayed(saved)),
             Outcome::Fresh(r) => r,
         };
-    match add_now(state, actor, order_id, &checked, upload.bytes, Some(&reservation)).await {
+    match add_now(
+        state,
+        actor,
+        order_id,
+        &checked,
+        upload.bytes,
+        Some(&reservation),
+    )
+    .await
+    {
         Ok(done) => Ok(Outcome::Fresh(done)),
         Err(e) => {
             idempotency::fail(&state.db, &reservation, &e).await?;

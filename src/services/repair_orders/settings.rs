@@ -174,7 +174,11 @@ impl WorkshopSettings {
         {
             errors.add("vat_percent", "must be 0 to 30 with at most 2 decimals");
         }
-        check_list(&mut errors, "walkaround_checklist", &mut self.walkaround_checklist);
+        check_list(
+            &mut errors,
+            "walkaround_checklist",
+            &mut self.walkaround_checklist,
+        );
         check_list(&mut errors, "health_checklist", &mut self.health_checklist);
         errors.into_result()?;
         Ok(self)
