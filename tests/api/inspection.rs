@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::appointments::{Shop, owner, shop};
-use crate::helpers::{Answer, TestApp, multipart, spawn_app, spawn_app_with};
+use crate::helpers::{Answer, NowUtc, TestApp, multipart, spawn_app, spawn_app_with};
 use crate::repair_orders::{add_job, estimate_and_accept, walk_in};
 use servicelane::domain::Role;
 
@@ -487,4 +487,75 @@ async fn the_document_prints_the_order_escaped_in_either_language() {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // with QC levels recorded (by the QC endpoints, here written directly): who, when, items
+    let dealer: uuid::Uuid = o.body["dealer_id"].as_str().unwrap().parse().unwrap();
+    app.staff(&s.code, Role::QcInspector).await;
+    let inspector = {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        servicelane::entities::user::Entity::find()
+            .filter(servicelane::entities::user::Column::DealerId.eq(dealer))
+            .filter(servicelane::entities::user::Column::Username.eq("qc_inspector"))
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    for (level, passed, note) in [
+        (
+            servicelane::domain::repair_order::QcLevel::Foreman,
+            true,
+            "ok",
+        ),
+        (
+            servicelane::domain::repair_order::QcLevel::Final,
+            false,
+            "<b>刹车异响</b>",
+        ),
+    ] {
+        use sea_orm::{EntityTrait, Set};
+        servicelane::entities::qc_check::Entity::insert(
+            servicelane::entities::qc_check::ActiveModel {
+                id: Set(uuid::Uuid::now_v7()),
+                dealer_id: Set(dealer),
+                order_id: Set(id.parse().unwrap()),
+                round: Set(1),
+                level: Set(level),
+                passed: Set(passed),
+                checklist: Set(json!([{"code": "BRAKES", "ok": passed, "note": note}])),
+                rework_job_ids: Set(json!([])),
+                checked_by: Set(inspector.id),
+                at: Set(app.clock.now_utc()),
+            },
+        )
+        .exec_without_returning(&app.state.db)
+        .await
+        .unwrap();
+    }
+    let (status, _, body) = raw(
+        &app,
+        &format!("/api/v1/repair-orders/{id}/qc-report"),
+        &s.advisor,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let page = String::from_utf8(body).unwrap();
+    assert!(
+        page.contains("班组长互检") && page.contains("终检"),
+        "{page}"
+    );
+    assert!(page.contains(&inspector.display_name), "who checked");
+    assert!(page.contains("不合格") && page.contains("BRAKES"));
+    assert!(page.contains("&lt;b&gt;刹车异响") && !page.contains("<b>刹车异响"));
+    let (_, _, body) = raw(
+        &app,
+        &format!("/api/v1/repair-orders/{id}/qc-report?locale=en"),
+        &s.advisor,
+    )
+    .await;
+    let page = String::from_utf8(body).unwrap();
+    assert!(
+        page.contains("Final Quality Inspection Report")
+            && page.contains("Final inspection: failed")
+    );
 }

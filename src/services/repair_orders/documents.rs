@@ -19,7 +19,9 @@ use super::{load, settings};
 use crate::auth::Actor;
 use crate::domain::customer::Locale;
 use crate::domain::repair_order::access::Act;
-use crate::domain::repair_order::{Approval, PayType, QcLevel, SignatureKind, WalkStatus};
+use crate::domain::repair_order::{
+    Approval, OrderState, PayType, QcLevel, SignatureKind, WalkStatus,
+};
 use crate::entities::{qc_check, repair_order_estimate, user};
 use crate::error::{AppError, AppResult};
 use crate::services::from_stored;
@@ -113,6 +115,27 @@ fn qc_level(q: QcLevel, l: Locale) -> &'static str {
     }
 }
 
+fn order_state(s: OrderState, l: Locale) -> &'static str {
+    match (s, l) {
+        (OrderState::Open, Locale::ZhCn) => "接车中",
+        (OrderState::EstimateAccepted, Locale::ZhCn) => "已确认估价",
+        (OrderState::InWork, Locale::ZhCn) => "维修中",
+        (OrderState::Qc, Locale::ZhCn) => "质检中",
+        (OrderState::Ready, Locale::ZhCn) => "待交车",
+        (OrderState::Delivered, Locale::ZhCn) => "已交车",
+        (OrderState::Closed, Locale::ZhCn) => "已结算",
+        (OrderState::Cancelled, Locale::ZhCn) => "已取消",
+        (OrderState::Open, Locale::En) => "Open",
+        (OrderState::EstimateAccepted, Locale::En) => "Estimate accepted",
+        (OrderState::InWork, Locale::En) => "In work",
+        (OrderState::Qc, Locale::En) => "Quality check",
+        (OrderState::Ready, Locale::En) => "Ready",
+        (OrderState::Delivered, Locale::En) => "Delivered",
+        (OrderState::Closed, Locale::En) => "Closed",
+        (OrderState::Cancelled, Locale::En) => "Cancelled",
+    }
+}
+
 fn stamp(tz: Tz, t: DateTime<Utc>) -> String {
     t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
 }
@@ -195,7 +218,7 @@ struct Signed {
 struct OrderDoc {
     dealer: String,
     number: String,
-    state: String,
+    state: &'static str,
     customer: Party,
     vehicle: Car,
     odometer_km: Option<i64>,
@@ -322,7 +345,7 @@ pub async fn repair_order(
     let doc = OrderDoc {
         dealer: dealer.name,
         number: o.number,
-        state: o.state.to_string(),
+        state: order_state(o.state, locale),
         customer: Party {
             name: o.customer.name,
             phone: o.customer.phone,

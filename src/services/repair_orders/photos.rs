@@ -159,6 +159,16 @@ async fn add_now(
     bytes: Vec<u8>,
     reservation: Option<&Reservation>,
 ) -> AppResult<(Photo, bool)> {
+    // the blob before the row, and outside the order's lock: a row never
+    // points at missing bytes; a blob whose row is not written is harmless
+    // (content-addressed, the next try finds it)
+    let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
+    let sha = state.blobs.put(bytes).await?;
+    if sha != c.sha256 {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "the blob store answered another hash"
+        )));
+    }
     let mut w = Write::begin(state, actor, order_id, Act::Photo).await?;
     if w.order.state.is_final() {
         return Err(AppError::Conflict(format!(
@@ -179,15 +189,6 @@ async fn add_now(
         }
         w.txn.commit().await?;
         return Ok((p, false));
-    }
-    // the blob before the row: a row never points at missing bytes (a blob
-    // whose row is rolled back is harmless, and found again by the next try)
-    let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
-    let sha = state.blobs.put(bytes).await?;
-    if sha != c.sha256 {
-        return Err(AppError::Internal(anyhow::anyhow!(
-            "the blob store answered another hash"
-        )));
     }
     let m = repair_order_photo::Model {
         id: Uuid::now_v7(),
