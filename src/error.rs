@@ -39,9 +39,13 @@ pub enum AppError {
         limit: usize,
         field: Option<&'static str>,
     },
-    /// The content (a form's `field`) is of a type not taken here.
-    #[error("{detail}")]
-    UnsupportedMediaType { field: &'static str, detail: String },
+    /// A form's `field` holds content of a type not taken here; `message`
+    /// says what is wrong with it ("is not a … image").
+    #[error("{field} {message}")]
+    UnsupportedMediaType {
+        field: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     Conflict(String),
     /// Lost a race with a concurrent change; the same request may succeed
@@ -170,11 +174,11 @@ impl AppError {
                     .into_iter()
                     .collect(),
             ),
-            AppError::UnsupportedMediaType { field, detail } => (
-                detail.clone(),
+            AppError::UnsupportedMediaType { field, message } => (
+                format!("{field} {message}"),
                 vec![FieldError {
                     field: (*field).into(),
-                    message: detail.clone(),
+                    message: message.clone(),
                 }],
             ),
             AppError::Conflict(d)

@@ -204,6 +204,14 @@ async fn a_text_file_sent_as_jpeg_is_415_and_a_bad_purpose_422() {
     assert_eq!(a.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", a.body);
     assert_eq!(a.content_type(), "application/problem+json");
     assert_eq!(a.problem_fields(), ["file"]);
+    assert!(
+        a.body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("file is not"),
+        "{}",
+        a.body
+    );
     let b = upload(
         &app,
         &s.advisor,

@@ -102,7 +102,7 @@ fn check(u: &Upload) -> AppResult<Checked> {
     }
     let kind = photo::sniff(&u.bytes).ok_or_else(|| AppError::UnsupportedMediaType {
         field: "file",
-        detail: "is not a JPEG, PNG, WebP or HEIC image (told from its bytes)".into(),
+        message: "is not a JPEG, PNG, WebP or HEIC image (told from its bytes)".into(),
     })?;
     Ok(Checked {
         sha256: sha256_hex(&u.bytes),
