@@ -49,6 +49,7 @@ pub struct Settings {
     pub imports: ImportSettings,
     pub care: CareSettings,
     pub feed: FeedSettings,
+    pub storage: StorageSettings,
     pub log: LogSettings,
 }
 
@@ -215,6 +216,25 @@ pub struct FeedSettings {
     pub poll_secs: u64,
 }
 
+/// Where photos (and later other files) are kept (`services::storage`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct StorageSettings {
+    /// The blob folder; unset: `<data_dir>/blobs`.
+    pub dir: Option<PathBuf>,
+    /// Largest photo `POST /repair-orders/{id}/photos` accepts (413 above it).
+    pub max_photo_bytes: usize,
+}
+
+impl Settings {
+    /// The blob folder in force.
+    pub fn blob_dir(&self) -> PathBuf {
+        self.storage
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("blobs"))
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct LogSettings {
     /// tracing filter, e.g. `info,sqlx=warn`; `RUST_LOG` wins when set.
@@ -326,6 +346,9 @@ impl Settings {
         }
         if self.imports.lease_secs <= 0 || self.imports.max_upload_bytes == 0 {
             anyhow::bail!("SERVICELANE__IMPORTS__LEASE_SECS and MAX_UPLOAD_BYTES must be positive");
+        }
+        if self.storage.max_photo_bytes == 0 {
+            anyhow::bail!("SERVICELANE__STORAGE__MAX_PHOTO_BYTES must be positive");
         }
         if self.feed.poll_secs == 0 {
             anyhow::bail!("SERVICELANE__FEED__POLL_SECS must be positive");

@@ -39,6 +39,13 @@ pub enum AppError {
         limit: usize,
         field: Option<&'static str>,
     },
+    /// A form's `field` holds content of a type not taken here; `message`
+    /// says what is wrong with it ("is not a … image").
+    #[error("{field} {message}")]
+    UnsupportedMediaType {
+        field: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     Conflict(String),
     /// Lost a race with a concurrent change; the same request may succeed
@@ -124,6 +131,9 @@ impl AppError {
             AppError::NoRoute => ("no-route", "No such route"),
             AppError::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
             AppError::PayloadTooLarge { .. } => ("payload-too-large", "Body too large"),
+            AppError::UnsupportedMediaType { .. } => {
+                ("unsupported-media-type", "Unsupported media type")
+            }
             AppError::Conflict(_) => ("conflict", "Conflict"),
             AppError::ChangedMeanwhile(_) => ("changed-meanwhile", "Changed meanwhile"),
             AppError::SlotFull { .. } => ("slot-full", "Slot full"),
@@ -163,6 +173,13 @@ impl AppError {
                     })
                     .into_iter()
                     .collect(),
+            ),
+            AppError::UnsupportedMediaType { field, message } => (
+                format!("{field} {message}"),
+                vec![FieldError {
+                    field: (*field).into(),
+                    message: message.clone(),
+                }],
             ),
             AppError::Conflict(d)
             | AppError::ChangedMeanwhile(d)
@@ -213,6 +230,7 @@ impl ResponseError for AppError {
             AppError::NotFound | AppError::NoRoute => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Conflict(_)
             | AppError::ChangedMeanwhile(_)
             | AppError::SlotFull { .. }

@@ -199,6 +199,9 @@ pub async fn build_state(
         import_wakeup: Arc::default(),
         care_wakeup: Arc::default(),
         feed: Feed::new(Duration::from_secs(settings.feed.poll_secs)),
+        blobs: Arc::new(crate::services::storage::LocalStore::new(
+            settings.blob_dir(),
+        )),
         settings: Arc::new(settings),
         clock,
     }))

@@ -34,4 +34,6 @@ pub struct AppState {
     pub care_wakeup: Arc<tokio::sync::Notify>,
     /// Wakes the live event streams of a topic (across instances on PostgreSQL).
     pub feed: crate::services::feed::Feed,
+    /// Photos and other files, by their SHA-256.
+    pub blobs: Arc<dyn crate::services::storage::BlobStore>,
 }

@@ -13,6 +13,7 @@ mod m20261129_000009_care_rules;
 mod m20261129_000010_provider_templates;
 mod m20261129_000011_wechat;
 mod m20261130_000012_repair_orders;
+mod m20261130_000014_inspection;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000010_provider_templates::Migration),
             Box::new(m20261129_000011_wechat::Migration),
             Box::new(m20261130_000012_repair_orders::Migration),
+            Box::new(m20261130_000014_inspection::Migration),
         ]
     }
 }

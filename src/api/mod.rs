@@ -18,6 +18,7 @@ pub mod extract;
 pub mod health;
 pub mod imports;
 pub mod inbox;
+pub mod inspection;
 pub mod menu;
 pub mod provider_templates;
 pub mod repair_orders;
@@ -167,7 +168,19 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(extra_work::approve)
                 .service(extra_work::decline)
                 .service(extra_work::list_cases)
-                .service(extra_work::read_case),
+                .service(extra_work::read_case)
+                // at the car and on paper (api::inspection)
+                .service(inspection::add_photo)
+                .service(inspection::list_photos)
+                .service(inspection::get_photo)
+                .service(inspection::put_health_check)
+                .service(inspection::get_health_check)
+                .service(inspection::get_walkaround_checklist)
+                .service(inspection::put_walkaround_checklist)
+                .service(inspection::get_health_checklist)
+                .service(inspection::put_health_checklist)
+                .service(inspection::document)
+                .service(inspection::qc_report),
         );
 }
 

@@ -75,6 +75,7 @@ pub mod message;
 pub mod money;
 pub mod outbox;
 pub mod phone;
+pub mod photo;
 pub mod plate;
 pub mod repair_order;
 pub mod role;

@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod menu;
 pub mod repair_orders;
 pub mod seed;
+pub mod storage;
 pub mod vehicles;
 pub mod wechat;
 

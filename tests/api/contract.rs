@@ -93,6 +93,8 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
         ("ClockOff", wire(ro::ClockOff::ALL)),
         ("PaymentMethod", wire(ro::PaymentMethod::ALL)),
         ("QcLevel", wire(ro::QcLevel::ALL)),
+        ("PhotoPurpose", wire(ro::PhotoPurpose::ALL)),
+        ("Rating", wire(ro::Rating::ALL)),
         (
             "ExportFormat",
             wire(&[ExportFormat::Csv, ExportFormat::Xlsx]),

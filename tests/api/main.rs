@@ -15,6 +15,7 @@ mod extra_work;
 mod feed;
 mod hardening;
 mod import;
+mod inspection;
 mod login_limits;
 mod operations;
 mod outbox;

@@ -4,6 +4,7 @@
 //! The rules are pure, in `domain::repair_order`; this module reads and
 //! writes them.
 
+pub mod documents;
 pub mod estimate;
 pub mod handover;
 pub mod inspection;
@@ -11,6 +12,7 @@ pub mod extra_work;
 pub mod jobs;
 pub mod journal;
 pub mod open;
+pub mod photos;
 pub mod settings;
 pub mod workshop;
 pub mod warranty;

@@ -174,46 +174,126 @@ impl WorkshopSettings {
         {
             errors.add("vat_percent", "must be 0 to 30 with at most 2 decimals");
         }
-        for (field, list) in [
-            ("walkaround_checklist", &mut self.walkaround_checklist),
-            ("health_checklist", &mut self.health_checklist),
-        ] {
-            if list.is_empty() || list.len() > 100 {
-                errors.add(field, "must list 1 to 100 items");
-            }
-            let mut seen = std::collections::HashSet::new();
-            for (i, it) in list.iter_mut().enumerate() {
-                if let Some(c) =
-                    errors.check(&format!("{field}[{i}].code"), validation::code(&it.code))
-                {
-                    if !seen.insert(c.clone()) {
-                        errors.add(format!("{field}[{i}].code"), "appears twice");
-                    }
-                    it.code = c;
-                }
-                if let Some(t) = errors.check(
-                    &format!("{field}[{i}].name_zh"),
-                    validation::text(&it.name_zh, 100),
-                ) {
-                    it.name_zh = t;
-                }
-                if let Some(t) = errors.check(
-                    &format!("{field}[{i}].name_en"),
-                    validation::text(&it.name_en, 100),
-                ) {
-                    it.name_en = t;
-                }
-                if let Some(u) = errors.check(
-                    &format!("{field}[{i}].unit"),
-                    validation::optional_text(it.unit.as_deref(), 10),
-                ) {
-                    it.unit = u;
-                }
-            }
-        }
+        check_list(
+            &mut errors,
+            "walkaround_checklist",
+            &mut self.walkaround_checklist,
+        );
+        check_list(&mut errors, "health_checklist", &mut self.health_checklist);
         errors.into_result()?;
         Ok(self)
     }
+}
+
+/// Checks a checklist and normalises its codes (upper case); problems are
+/// named `<field>[i].code` and so on.
+fn check_list(errors: &mut FieldErrors, field: &str, list: &mut [ChecklistItem]) {
+    if list.is_empty() || list.len() > 100 {
+        errors.add(field, "must list 1 to 100 items");
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, it) in list.iter_mut().enumerate() {
+        if let Some(c) = errors.check(&format!("{field}[{i}].code"), validation::code(&it.code)) {
+            if !seen.insert(c.clone()) {
+                errors.add(format!("{field}[{i}].code"), "appears twice");
+            }
+            it.code = c;
+        }
+        if let Some(t) = errors.check(
+            &format!("{field}[{i}].name_zh"),
+            validation::text(&it.name_zh, 100),
+        ) {
+            it.name_zh = t;
+        }
+        if let Some(t) = errors.check(
+            &format!("{field}[{i}].name_en"),
+            validation::text(&it.name_en, 100),
+        ) {
+            it.name_en = t;
+        }
+        if let Some(u) = errors.check(
+            &format!("{field}[{i}].unit"),
+            validation::optional_text(it.unit.as_deref(), 10),
+        ) {
+            it.unit = u;
+        }
+    }
+}
+
+/// One of the two checklists kept in the settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checklist {
+    Walkaround,
+    Health,
+}
+
+/// A checklist on its own (`GET/PUT /walkaround-checklist`, `/health-checklist`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChecklistBody {
+    /// 1 to 100 items, codes unique.
+    pub items: Vec<ChecklistItem>,
+}
+
+/// Staff of the dealer read one checklist.
+pub async fn get_checklist(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    which: Checklist,
+) -> AppResult<ChecklistBody> {
+    let s = get(db, actor).await?;
+    Ok(ChecklistBody {
+        items: match which {
+            Checklist::Walkaround => s.walkaround_checklist,
+            Checklist::Health => s.health_checklist,
+        },
+    })
+}
+
+/// Replaces one checklist and leaves the rest of the settings as they are
+/// (a dealer without settings gets the defaults for the rest).
+pub async fn put_checklist(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    which: Checklist,
+    input: ChecklistBody,
+    now: DateTime<Utc>,
+) -> AppResult<ChecklistBody> {
+    actor.require(WRITERS)?;
+    let mut items = input.items;
+    let mut errors = FieldErrors::new();
+    check_list(&mut errors, "items", &mut items);
+    errors.into_result()?;
+    let mut s = WorkshopSettings::default();
+    let column = match which {
+        Checklist::Walkaround => {
+            s.walkaround_checklist = items.clone();
+            workshop_setting::Column::WalkaroundChecklist
+        }
+        Checklist::Health => {
+            s.health_checklist = items.clone();
+            workshop_setting::Column::HealthChecklist
+        }
+    };
+    let bp = i32::try_from(s.vat().basis_points).unwrap_or(0);
+    workshop_setting::Entity::insert(workshop_setting::ActiveModel {
+        dealer_id: Set(actor.dealer_id),
+        labour_rates: Set(to_stored(&s.labour_rates, "labour rates")?),
+        vat_basis_points: Set(bp),
+        prices_include_vat: Set(s.prices_include_vat),
+        walkaround_checklist: Set(to_stored(&s.walkaround_checklist, "checklist")?),
+        health_checklist: Set(to_stored(&s.health_checklist, "checklist")?),
+        version: Set(1),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(workshop_setting::Column::DealerId)
+            .update_columns([column, workshop_setting::Column::UpdatedAt])
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    get_checklist(db, actor, which).await
 }
 
 /// The settings of a dealer, or the defaults.

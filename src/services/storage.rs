@@ -1,0 +1,142 @@
+//! The blob store behind photos: bytes kept under their SHA-256, so the same
+//! bytes are stored once and a retried upload writes nothing new. A small
+//! trait so that an S3-compatible store can stand in later; the local one
+//! keeps files in a folder (`storage.dir`, default `<data_dir>/blobs`) as
+//! `ab/cd/<sha256>`, each written to a temporary file and renamed into place,
+//! so a reader never sees half a file.
+
+use std::path::{Path, PathBuf};
+
+use futures_util::future::BoxFuture;
+use sha2::{Digest, Sha256};
+
+/// Where bytes are kept, by their SHA-256 (lower-case hex).
+pub trait BlobStore: Send + Sync {
+    /// Stores `bytes` (once: the same bytes again write nothing) and answers their SHA-256.
+    fn put(&self, bytes: Vec<u8>) -> BoxFuture<'_, anyhow::Result<String>>;
+    /// The bytes stored under `sha256`, if any.
+    fn get(&self, sha256: &str) -> BoxFuture<'_, anyhow::Result<Option<Vec<u8>>>>;
+}
+
+/// The SHA-256 of `bytes`, lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Whether `s` is a SHA-256 in lower-case hex (and so a safe file name).
+fn is_sha256(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Blobs in a local folder.
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+impl LocalStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        LocalStore { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `ab/cd/<sha256>` under the root.
+    fn path_of(&self, sha: &str) -> PathBuf {
+        self.root.join(&sha[0..2]).join(&sha[2..4]).join(sha)
+    }
+
+    async fn write(&self, bytes: Vec<u8>) -> anyhow::Result<String> {
+        let sha = sha256_hex(&bytes);
+        let path = self.path_of(&sha);
+        if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+            return Ok(sha);
+        }
+        let dir = path
+            .parent()
+            .ok_or_else(|| anyhow::anyhow!("blob path without a folder"))?;
+        tokio::fs::create_dir_all(dir).await?;
+        // a name of its own per writer: two uploads of the same bytes at once
+        // each write their own file and the second rename replaces the first
+        // with identical bytes
+        let tmp = dir.join(format!(".{sha}.{}.tmp", uuid::Uuid::now_v7().simple()));
+        let written = async {
+            let mut f = tokio::fs::File::create(&tmp).await?;
+            tokio::io::AsyncWriteExt::write_all(&mut f, &bytes).await?;
+            f.sync_all().await?;
+            drop(f);
+            tokio::fs::rename(&tmp, &path).await
+        }
+        .await;
+        if let Err(e) = written {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(anyhow::anyhow!("cannot store blob {sha}: {e}"));
+        }
+        Ok(sha)
+    }
+
+    async fn read(&self, sha: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        if !is_sha256(sha) {
+            return Ok(None);
+        }
+        match tokio::fs::read(self.path_of(sha)).await {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(anyhow::anyhow!("cannot read blob {sha}: {e}")),
+        }
+    }
+}
+
+impl BlobStore for LocalStore {
+    fn put(&self, bytes: Vec<u8>) -> BoxFuture<'_, anyhow::Result<String>> {
+        Box::pin(self.write(bytes))
+    }
+
+    fn get(&self, sha256: &str) -> BoxFuture<'_, anyhow::Result<Option<Vec<u8>>>> {
+        let sha = sha256.to_string();
+        Box::pin(async move { self.read(&sha).await })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files_under(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            } else {
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn the_same_bytes_are_stored_once_under_their_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let a = store.put(b"hello".to_vec()).await.unwrap();
+        let b = store.put(b"hello".to_vec()).await.unwrap();
+        assert_eq!(a, b);
+        assert_eq!(
+            a,
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
+        let files = files_under(dir.path());
+        assert_eq!(files.len(), 1, "{files:?}");
+        assert!(files[0].ends_with(format!("2c/f2/{a}")), "{files:?}");
+        assert_eq!(store.get(&a).await.unwrap().unwrap(), b"hello");
+        let other = sha256_hex(b"other");
+        assert_eq!(store.get(&other).await.unwrap(), None);
+        // a name that is not a hash reads nothing (no path tricks)
+        assert_eq!(store.get("../../etc/passwd").await.unwrap(), None);
+    }
+}
