@@ -9,7 +9,7 @@ use crate::repair_orders::{add_job, estimate_and_accept, walk_in};
 use servicelane::domain::Role;
 
 /// The start of a real JPEG (SOI, APP0 JFIF) and some bytes, different per `n`.
-fn jpeg(n: u8) -> Vec<u8> {
+pub(crate) fn jpeg(n: u8) -> Vec<u8> {
     let mut b = vec![
         0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00, 0x01, 0x01, 0x00,
     ];
@@ -18,7 +18,7 @@ fn jpeg(n: u8) -> Vec<u8> {
     b
 }
 
-async fn upload(
+pub(crate) async fn upload(
     app: &TestApp,
     token: &str,
     order: &str,

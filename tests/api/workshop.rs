@@ -13,7 +13,7 @@ const BRAKES: &str = r#"{"description": "更换前刹车片", "labour_hours": "1
     "parts": [{"part_number": "BP-01", "name": "刹车片", "quantity": "2", "unit_price": "68.50"}]}"#;
 
 /// The app, its access tokens living through a workshop day (the clock moves by hours).
-async fn day_app() -> TestApp {
+pub(crate) async fn day_app() -> TestApp {
     spawn_app_with(&[("SERVICELANE__AUTH__ACCESS_TTL_SECS", "86400")]).await
 }
 
@@ -27,20 +27,20 @@ fn job(description: &str, hours: &str, skill: &str, pay_type: &str) -> Value {
 }
 
 /// The people of a workshop floor, beside the shop's advisor and manager.
-struct Floor {
-    s: Shop,
-    tech: String,
-    tech_id: String,
-    foreman: String,
-    qc: String,
-    cashier: String,
+pub(crate) struct Floor {
+    pub(crate) s: Shop,
+    pub(crate) tech: String,
+    pub(crate) tech_id: String,
+    pub(crate) foreman: String,
+    pub(crate) qc: String,
+    pub(crate) cashier: String,
 }
 
 async fn me(app: &TestApp, token: &str) -> Value {
     app.get("/api/v1/me", token).await.body
 }
 
-async fn floor(app: &TestApp, code: &str) -> Floor {
+pub(crate) async fn floor(app: &TestApp, code: &str) -> Floor {
     let s = shop(app, code, "Asia/Shanghai", 3, 3).await;
     let (_, tech) = app.staff(code, Role::Technician).await;
     let tech_id = me(app, &tech).await["id"].as_str().unwrap().to_string();
@@ -58,7 +58,7 @@ async fn floor(app: &TestApp, code: &str) -> Floor {
     }
 }
 
-async fn skills(app: &TestApp, token: &str, user: &str, skills: &[&str]) -> Answer {
+pub(crate) async fn skills(app: &TestApp, token: &str, user: &str, skills: &[&str]) -> Answer {
     let a = app
         .put(
             &format!("/api/v1/users/{user}/skills"),
@@ -120,7 +120,7 @@ async fn order(app: &TestApp, token: &str, id: &str) -> Value {
     o.body
 }
 
-async fn dispatch(
+pub(crate) async fn dispatch(
     app: &TestApp,
     token: &str,
     order: &str,
@@ -136,7 +136,7 @@ async fn dispatch(
     .await
 }
 
-async fn clock_on(app: &TestApp, token: &str, order: &str, job: &str) -> Answer {
+pub(crate) async fn clock_on(app: &TestApp, token: &str, order: &str, job: &str) -> Answer {
     app.post(
         &format!("/api/v1/repair-orders/{order}/jobs/{job}/clock-on"),
         Some(token),
@@ -145,7 +145,13 @@ async fn clock_on(app: &TestApp, token: &str, order: &str, job: &str) -> Answer 
     .await
 }
 
-async fn clock_off(app: &TestApp, token: &str, order: &str, job: &str, body: Value) -> Answer {
+pub(crate) async fn clock_off(
+    app: &TestApp,
+    token: &str,
+    order: &str,
+    job: &str,
+    body: Value,
+) -> Answer {
     app.post(
         &format!("/api/v1/repair-orders/{order}/jobs/{job}/clock-off"),
         Some(token),
@@ -154,7 +160,7 @@ async fn clock_off(app: &TestApp, token: &str, order: &str, job: &str, body: Val
     .await
 }
 
-async fn qc(
+pub(crate) async fn qc(
     app: &TestApp,
     token: &str,
     order: &str,
@@ -173,7 +179,13 @@ async fn qc(
     .await
 }
 
-async fn pay(app: &TestApp, token: &str, order: &str, amount: &str, key: Option<&str>) -> Answer {
+pub(crate) async fn pay(
+    app: &TestApp,
+    token: &str,
+    order: &str,
+    amount: &str,
+    key: Option<&str>,
+) -> Answer {
     let mut req = app
         .http
         .post(app.url(&format!("/api/v1/repair-orders/{order}/payments")))
@@ -195,7 +207,14 @@ fn job_of<'a>(o: &'a Value, id: &str) -> &'a Value {
 }
 
 /// Works a job from clock-on to done in `minutes`, with a finding.
-async fn work(app: &TestApp, f: &Floor, order: &str, job: &str, minutes: i64, note: &str) -> Value {
+pub(crate) async fn work(
+    app: &TestApp,
+    f: &Floor,
+    order: &str,
+    job: &str,
+    minutes: i64,
+    note: &str,
+) -> Value {
     let on = clock_on(app, &f.tech, order, job).await;
     assert_eq!(on.status, StatusCode::OK, "{}", on.body);
     app.clock.advance(Duration::minutes(minutes));
