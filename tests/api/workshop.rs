@@ -861,6 +861,26 @@ async fn a_bill_more_than_ten_percent_over_the_estimate_holds_the_car_until_a_ne
     let j = jobs[0].as_str();
     dispatch(&app, &f.foreman, &o, j, &f.tech_id, "normal").await;
     work(&app, &f, &o, j, 30, "完成").await;
+    // extra work the customer approves on the phone: 80.00 on 587.00 is 13.6 %
+    let p = app
+        .post(
+            &format!("/api/v1/repair-orders/{o}/extra-work"),
+            Some(&s.advisor),
+            &json!({"lines": [{"description": "更换雨刮片", "labour_hours": "0.25", "labour_rate": "320.00", "parts": []}]}),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CREATED, "{}", p.body);
+    let extra = p.body["jobs"][1]["id"].as_str().unwrap().to_string();
+    let yes = app
+        .post(
+            &format!("/api/v1/repair-orders/{o}/extra-work/{extra}/approve"),
+            Some(&s.advisor),
+            &json!({"by": "phone", "note": "客户电话同意"}),
+        )
+        .await;
+    assert_eq!(yes.status, StatusCode::OK, "{}", yes.body);
+    dispatch(&app, &f.foreman, &o, &extra, &f.tech_id, "normal").await;
+    work(&app, &f, &o, &extra, 15, "完成").await;
     for (token, level) in [(&f.tech, "self"), (&f.foreman, "foreman"), (&f.qc, "final")] {
         assert_eq!(
             qc(&app, token, &o, level, true, &[]).await.status,
@@ -873,31 +893,6 @@ async fn a_bill_more_than_ten_percent_over_the_estimate_holds_the_car_until_a_ne
         &json!({}),
     )
     .await;
-    // Extra work (approved by the customer, done) is another branch's endpoint:
-    // its line is written here as that endpoint writes it. 80.00 on 587.00 is 13.6 %.
-    {
-        let base = servicelane::services::repair_orders::jobs_of(
-            &app.state.db,
-            uuid::Uuid::parse_str(&o).unwrap(),
-        )
-        .await
-        .unwrap()
-        .remove(0);
-        let mut extra = base.clone();
-        extra.id = uuid::Uuid::now_v7();
-        extra.description = "更换雨刮片".into();
-        extra.labour_centihours = 25;
-        extra.labour_rate_cents = 32_000;
-        extra.parts = json!([]);
-        extra.origin = servicelane::domain::repair_order::JobOrigin::ExtraWork;
-        extra.approval = servicelane::domain::repair_order::Approval::Approved;
-        sea_orm::EntityTrait::insert(servicelane::entities::repair_order_job::ActiveModel::from(
-            extra,
-        ))
-        .exec_without_returning(&app.state.db)
-        .await
-        .unwrap();
-    }
     let inv = app
         .get(&format!("/api/v1/repair-orders/{o}/invoice"), &s.advisor)
         .await;
