@@ -108,6 +108,7 @@ async fn an_appointment_becomes_an_order_with_its_services_as_jobs_and_is_signed
         .get(&format!("/api/v1/appointments/{appt}"), &s.advisor)
         .await;
     assert_eq!(a.body["state"], "in_service");
+    assert_eq!(a.body["repair_order_id"], order.as_str());
     let km = app
         .get(&format!("/api/v1/vehicles/{v}/mileage"), &s.advisor)
         .await;

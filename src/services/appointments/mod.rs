@@ -154,6 +154,8 @@ pub struct Appointment {
     pub advisor_id: Option<Uuid>,
     pub rescheduled_from: Option<Uuid>,
     pub rescheduled_to: Option<Uuid>,
+    /// The repair order the visit became (state `in_service`).
+    pub repair_order_id: Option<Uuid>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -258,6 +260,7 @@ pub fn view_of(
         advisor_id: m.advisor_id,
         rescheduled_from: m.rescheduled_from,
         rescheduled_to: m.rescheduled_to,
+        repair_order_id: m.repair_order_id,
         version: m.version,
         created_at: m.created_at,
         updated_at: m.updated_at,
