@@ -212,6 +212,38 @@ pub async fn complete(
     Ok(res.rows_affected == 1)
 }
 
+/// Does `work` at most once per key: with no key it simply runs; with one,
+/// the key is reserved first ([`begin`]), a repeat answers what the first
+/// request answered, and a failure is kept or frees the key ([`fail`]).
+/// `work` receives the reservation and must [`complete`] it in the
+/// transaction that does the work.
+pub async fn once<T, W>(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    key: Option<&IdempotencyKey>,
+    request: &impl serde::Serialize,
+    now: DateTime<Utc>,
+    work: W,
+) -> AppResult<Outcome<T>>
+where
+    W: AsyncFnOnce(Option<&Reservation>) -> AppResult<T>,
+{
+    let Some(key) = key else {
+        return work(None).await.map(Outcome::Fresh);
+    };
+    let reservation = match begin(db, actor, key, &fingerprint(request)?, now).await? {
+        Outcome::Replayed(saved) => return Ok(Outcome::Replayed(saved)),
+        Outcome::Fresh(r) => r,
+    };
+    match work(Some(&reservation)).await {
+        Ok(v) => Ok(Outcome::Fresh(v)),
+        Err(e) => {
+            fail(db, &reservation, &e).await?;
+            Err(e)
+        }
+    }
+}
+
 /// Whether an error frees the key rather than being kept as the answer: our
 /// own failures (5xx) and the answers that say "try again" (a lost race, in
 /// progress, too many requests). Kept and replayed, a 503 or 429 with

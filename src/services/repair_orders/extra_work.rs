@@ -190,24 +190,16 @@ pub async fn propose(
     input: ExtraWork,
     key: Option<&IdempotencyKey>,
 ) -> AppResult<Outcome<Box<RepairOrder>>> {
-    let now = state.clock.now();
-    let Some(key) = key else {
-        return propose_now(state, actor, order_id, &input, None)
-            .await
-            .map(Outcome::Fresh);
-    };
-    let hash = idempotency::fingerprint(&(order_id, &input))?;
-    let r = match idempotency::begin(&state.db, actor, key, &hash, now).await? {
-        Outcome::Replayed(saved) => return Ok(Outcome::Replayed(saved)),
-        Outcome::Fresh(r) => r,
-    };
-    match propose_now(state, actor, order_id, &input, Some(&r)).await {
-        Ok(v) => Ok(Outcome::Fresh(v)),
-        Err(e) => {
-            idempotency::fail(&state.db, &r, &e).await?;
-            Err(e)
-        }
-    }
+    let request = (order_id, &input);
+    idempotency::once(
+        &state.db,
+        actor,
+        key,
+        &request,
+        state.clock.now(),
+        async |r| propose_now(state, actor, order_id, &input, r).await,
+    )
+    .await
 }
 
 async fn propose_now(

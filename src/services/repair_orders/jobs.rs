@@ -540,24 +540,15 @@ pub async fn add(
     input: NewJob,
     key: Option<&IdempotencyKey>,
 ) -> AppResult<Outcome<Box<RepairOrder>>> {
-    let now = state.clock.now();
-    let Some(key) = key else {
-        return add_now(state, actor, order_id, &input, None)
-            .await
-            .map(Outcome::Fresh);
-    };
-    let hash = idempotency::fingerprint(&(order_id, &input))?;
-    let r = match idempotency::begin(&state.db, actor, key, &hash, now).await? {
-        Outcome::Replayed(saved) => return Ok(Outcome::Replayed(saved)),
-        Outcome::Fresh(r) => r,
-    };
-    match add_now(state, actor, order_id, &input, Some(&r)).await {
-        Ok(v) => Ok(Outcome::Fresh(v)),
-        Err(e) => {
-            idempotency::fail(&state.db, &r, &e).await?;
-            Err(e)
-        }
-    }
+    idempotency::once(
+        &state.db,
+        actor,
+        key,
+        &(order_id, &input),
+        state.clock.now(),
+        async |r| add_now(state, actor, order_id, &input, r).await,
+    )
+    .await
 }
 
 async fn add_now(

@@ -184,24 +184,15 @@ pub async fn open(
     input: NewRepairOrder,
     key: Option<&IdempotencyKey>,
 ) -> AppResult<Outcome<Box<RepairOrder>>> {
-    let now = state.clock.now();
-    let Some(key) = key else {
-        return open_now(state, actor, &input, None, now)
-            .await
-            .map(Outcome::Fresh);
-    };
-    let hash = idempotency::fingerprint(&input)?;
-    let reservation = match idempotency::begin(&state.db, actor, key, &hash, now).await? {
-        Outcome::Replayed(saved) => return Ok(Outcome::Replayed(saved)),
-        Outcome::Fresh(r) => r,
-    };
-    match open_now(state, actor, &input, Some(&reservation), now).await {
-        Ok(view) => Ok(Outcome::Fresh(view)),
-        Err(e) => {
-            idempotency::fail(&state.db, &reservation, &e).await?;
-            Err(e)
-        }
-    }
+    idempotency::once(
+        &state.db,
+        actor,
+        key,
+        &input,
+        state.clock.now(),
+        async |r| open_now(state, actor, &input, r, state.clock.now()).await,
+    )
+    .await
 }
 
 /// What the order starts from.

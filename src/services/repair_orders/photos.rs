@@ -122,33 +122,17 @@ pub async fn add(
     key: Option<&IdempotencyKey>,
 ) -> AppResult<Outcome<(Photo, bool)>> {
     let checked = check(&upload)?;
-    let Some(key) = key else {
-        return add_now(state, actor, order_id, &checked, upload.bytes, None)
-            .await
-            .map(Outcome::Fresh);
-    };
-    let hash = idempotency::fingerprint(&(order_id, &checked))?;
-    let reservation =
-        match idempotency::begin(&state.db, actor, key, &hash, state.clock.now()).await? {
-            Outcome::Replayed(saved) => return Ok(Outcome::Replayed(saved)),
-            Outcome::Fresh(r) => r,
-        };
-    match add_now(
-        state,
+    let request = (order_id, &checked);
+    let bytes = upload.bytes;
+    idempotency::once(
+        &state.db,
         actor,
-        order_id,
-        &checked,
-        upload.bytes,
-        Some(&reservation),
+        key,
+        &request,
+        state.clock.now(),
+        async |r| add_now(state, actor, order_id, &checked, bytes, r).await,
     )
     .await
-    {
-        Ok(done) => Ok(Outcome::Fresh(done)),
-        Err(e) => {
-            idempotency::fail(&state.db, &reservation, &e).await?;
-            Err(e)
-        }
-    }
 }
 
 async fn add_now(
