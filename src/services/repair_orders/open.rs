@@ -19,7 +19,9 @@ use crate::domain::repair_order::access::Act;
 use crate::domain::repair_order::{EventKind, OrderState, order_number};
 use crate::domain::vehicle::MileageSource;
 use crate::domain::{FieldErrors, Role, validation};
-use crate::entities::{appointment, appointment_event, customer, repair_order, user, vehicle};
+use crate::entities::{
+    appointment, appointment_event, customer, repair_order, repair_order_event, user, vehicle,
+};
 use crate::error::{AppError, AppResult};
 use crate::services::idempotency::{self, IdempotencyKey, Outcome, Reservation, Saved};
 use crate::services::vehicles::{self, NewMileage};
@@ -404,13 +406,14 @@ async fn open_now(
             other => other,
         })?;
     }
-    // 3. the day's number, last
-    let seq = next_number(&txn, actor.dealer_id, day).await?;
+    // 3. the order, under a provisional number unique to it (the real one is
+    //    allocated last, see below)
     let id = Uuid::now_v7();
+    let provisional = format!("~{}", &id.simple().to_string()[13..]);
     let m = repair_order::ActiveModel {
         id: Set(id),
         dealer_id: Set(actor.dealer_id),
-        number: Set(order_number(day, seq)),
+        number: Set(provisional),
         customer_id: Set(o.customer_id),
         vehicle_id: Set(o.vehicle.id),
         appointment_id: Set(o.appointment.as_ref().map(|a| a.id)),
@@ -454,17 +457,63 @@ async fn open_now(
         .await?
         .ok_or(AppError::NotFound)?;
     let mut w = Write::created(txn, order, actor, now);
-    w.event(
-        EventKind::Opened,
-        serde_json::json!({"number": w.order.number, "appointment_id": w.order.appointment_id}),
-    )
-    .await?;
+    let opened = w.event(EventKind::Opened, serde_json::json!({})).await?;
     for j in menu_jobs {
         jobs::insert(&mut w, j, &o.vehicle).await?;
     }
-    // the row as committed: version 1 + this write
-    let committed = finish(w, state, reservation, 201).await?;
-    Ok(Box::new(committed))
+    let mut v = answer(&w).await?;
+    // 4. the day's number, last: the counter row is the one row every tablet
+    //    of the dealer shares, so it is held only from here to the commit
+    let number = order_number(day, next_number(&w.txn, actor.dealer_id, day).await?);
+    repair_order::Entity::update_many()
+        .col_expr(repair_order::Column::Number, Expr::value(number.clone()))
+        .filter(repair_order::Column::Id.eq(id))
+        .exec(&w.txn)
+        .await?;
+    repair_order_event::Entity::update_many()
+        .col_expr(
+            repair_order_event::Column::Data,
+            Expr::value(serde_json::json!({"number": number, "appointment_id": v.appointment_id})),
+        )
+        .filter(repair_order_event::Column::OrderId.eq(id))
+        .filter(repair_order_event::Column::Seq.eq(opened))
+        .exec(&w.txn)
+        .await?;
+    w.order.number = number.clone();
+    v.number = number;
+    keep(&w, reservation, 201, &v).await?;
+    w.commit(state).await?;
+    Ok(Box::new(v))
+}
+
+/// The order's view as the write will leave it (its version moved by one).
+async fn answer(w: &Write) -> AppResult<RepairOrder> {
+    let mut expected = w.order.clone();
+    expected.version += 1;
+    expected.updated_at = w.now;
+    view(&w.txn, expected).await
+}
+
+/// Keeps `v` as the answer to the request's Idempotency-Key, in the write's
+/// transaction.
+async fn keep(
+    w: &Write,
+    reservation: Option<&Reservation>,
+    status: u16,
+    v: &RepairOrder,
+) -> AppResult<()> {
+    if let Some(r) = reservation {
+        let answer = Saved {
+            status,
+            body: serde_json::to_string(v).map_err(anyhow::Error::from)?,
+        };
+        if !idempotency::complete(&w.txn, r, &answer).await? {
+            return Err(AppError::InProgress {
+                retry_after_secs: 1,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Commits a write and answers the order's view; with a reservation, the
@@ -475,22 +524,8 @@ pub async fn finish(
     reservation: Option<&Reservation>,
     status: u16,
 ) -> AppResult<RepairOrder> {
-    let order = w.order.clone();
-    let mut expected = order.clone();
-    expected.version += 1;
-    expected.updated_at = w.now;
-    let v = view(&w.txn, expected).await?;
-    if let Some(r) = reservation {
-        let answer = Saved {
-            status,
-            body: serde_json::to_string(&v).map_err(anyhow::Error::from)?,
-        };
-        if !idempotency::complete(&w.txn, r, &answer).await? {
-            return Err(AppError::InProgress {
-                retry_after_secs: 1,
-            });
-        }
-    }
+    let v = answer(&w).await?;
+    keep(&w, reservation, status, &v).await?;
     w.commit(state).await?;
     Ok(v)
 }
