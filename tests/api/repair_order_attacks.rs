@@ -732,6 +732,23 @@ async fn amounts_at_the_limits_add_up_without_a_500_and_beyond_them_are_422() {
         .post(&format!("{ro}/estimate"), Some(&f.s.advisor), &json!({}))
         .await;
     assert_eq!(e.status, StatusCode::CREATED, "{}", e.body);
+    // accepted, the estimate's lines (each over 10,000,000.00) are read back for the invoice
+    let a = app
+        .post(
+            &format!("{ro}/estimate/accept"),
+            Some(&f.s.advisor),
+            &json!({"version": e.body["version"], "signature": {"kind": "typed", "name": "王小明", "device": "iPad-3"}}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.status);
+    let inv = app.get(&format!("{ro}/invoice"), &f.s.advisor).await;
+    assert_eq!(inv.status, StatusCode::OK, "{}", inv.body);
+    assert_eq!(inv.body["estimate_customer_total"], "100200000000000.00");
+    assert_eq!(inv.body["needs_customer_approval"], false);
+    let p = pay(&app, &f.cashier, &o, "10000000.00", None).await;
+    assert_eq!(p.status, StatusCode::CREATED, "{}", p.body);
+    let p = pay(&app, &f.cashier, &o, "10000000.01", None).await;
+    problem_422(&p, "amount", "a payment over the largest amount");
 
     let before = snapshot(&app, &f.s.advisor, &o).await;
     for (body, field) in [

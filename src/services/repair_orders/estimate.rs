@@ -348,9 +348,8 @@ pub async fn accepted_customer_total(
         .iter()
         .filter(|l| l.pay_type == crate::domain::repair_order::PayType::Customer)
         .try_fold(crate::domain::Money::ZERO, |acc, l| {
-            crate::domain::Money::parse(l.total)
-                .ok()
-                .and_then(|t| acc.checked_add(t))
+            // a line's total is not a price: it may be over 10,000,000.00
+            crate::domain::Money::from_written(l.total).and_then(|t| acc.checked_add(t))
         })
         .ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!("stored estimate totals do not add up"))
