@@ -1381,3 +1381,84 @@ async fn garbage_last_event_ids_are_422_and_a_cancelled_orders_stream_ends() {
     .expect("a resumed stream of a cancelled order ends");
     assert!(!body.contains("id:"), "{body}");
 }
+
+#[tokio::test]
+async fn an_estimate_signed_after_its_jobs_changed_is_refused() {
+    let app = day_app().await;
+    let f = floor(&app, "AT14").await;
+    let (_, v) = owner(&app, &f.s, 1).await;
+    let o = walk_in(&app, &f.s, &v).await;
+    let o = o["id"].as_str().unwrap().to_string();
+    let ro = format!("/api/v1/repair-orders/{o}");
+    add_job(&app, &f.s.advisor, &o, brakes()).await;
+    let e = app
+        .post(&format!("{ro}/estimate"), Some(&f.s.advisor), &json!({}))
+        .await;
+    assert_eq!(e.status, StatusCode::CREATED, "{}", e.body);
+    // a small job slipped in after the freeze: under the 10% rule, never signed for
+    let extra = add_job(
+        &app,
+        &f.s.advisor,
+        &o,
+        json!({"description": "加装脚垫", "labour_hours": "0.1"}),
+    )
+    .await;
+    let accept = json!({"version": e.body["version"], "signature": {"kind": "typed", "name": "王小明", "device": "iPad-3"}});
+    let a = app
+        .post(
+            &format!("{ro}/estimate/accept"),
+            Some(&f.s.advisor),
+            &accept,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
+    assert_eq!(order(&app, &f.s.advisor, &o).await["state"], "open");
+    // changed back by editing a job: still not what was frozen
+    let job = extra["jobs"][1]["id"].as_str().unwrap().to_string();
+    let etag = format!("\"{}\"", extra["jobs"][1]["version"]);
+    let r = app
+        .send(
+            app.http
+                .delete(app.url(&format!("{ro}/jobs/{job}")))
+                .bearer_auth(&f.s.advisor)
+                .header("if-match", etag),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let brake = r.body["jobs"][0]["id"].as_str().unwrap().to_string();
+    let etag = format!("\"{}\"", r.body["jobs"][0]["version"]);
+    let r = app
+        .patch(
+            &format!("{ro}/jobs/{brake}"),
+            &f.s.advisor,
+            Some(&etag),
+            &json!({"labour_hours": "1.6"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let a = app
+        .post(
+            &format!("{ro}/estimate/accept"),
+            Some(&f.s.advisor),
+            &accept,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
+    // frozen again, it is signed
+    let e = app
+        .post(&format!("{ro}/estimate"), Some(&f.s.advisor), &json!({}))
+        .await;
+    let accept = json!({"version": e.body["version"], "signature": {"kind": "typed", "name": "王小明", "device": "iPad-3"}});
+    let a = app
+        .post(
+            &format!("{ro}/estimate/accept"),
+            Some(&f.s.advisor),
+            &accept,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(
+        order(&app, &f.s.advisor, &o).await["state"],
+        "estimate_accepted"
+    );
+}
