@@ -1462,3 +1462,44 @@ async fn an_estimate_signed_after_its_jobs_changed_is_refused() {
         "estimate_accepted"
     );
 }
+
+#[tokio::test]
+async fn photos_and_warranty_cases_of_others_are_404_and_a_customer_uploads_nothing() {
+    let app = day_app().await;
+    let a = floor(&app, "AT15").await;
+    let b = floor(&app, "AT15B").await;
+    let (o, _) = accepted(
+        &app,
+        &a.s,
+        1,
+        &[json!({"description": "检查ABS线路", "labour_hours": "1", "skill": "electrical", "pay_type": "warranty"})],
+    )
+    .await;
+    let file = jpeg(9);
+    let (ct, body) = multipart(&[("file", Some("a.jpg"), &file), ("purpose", None, b"walkaround")]);
+    for token in [&b.s.advisor, &b.tech, &b.qc] {
+        let r = upload(&app, token, &o, &ct, body.clone()).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    }
+    owner(&app, &a.s, 2).await;
+    let stranger = app.customer_token(&a.s.code, "13900000002").await;
+    let r = upload(&app, &stranger, &o, &ct, body.clone()).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    let mine = app.customer_token(&a.s.code, "13900000001").await;
+    let r = upload(&app, &mine, &o, &ct, body.clone()).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let list = app.get(&format!("/api/v1/repair-orders/{o}/photos"), &a.s.advisor).await;
+    assert_eq!(list.body, json!([]));
+
+    let cases = app.get("/api/v1/warranty-cases", &a.s.manager).await;
+    assert_eq!(cases.status, StatusCode::OK, "{}", cases.body);
+    let case = cases.body["items"][0]["id"].as_str().unwrap().to_string();
+    let r = app.get(&format!("/api/v1/warranty-cases/{case}"), &b.s.manager).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    let r = app.get("/api/v1/warranty-cases", &b.s.manager).await;
+    assert_eq!(r.body["items"], json!([]), "{}", r.body);
+    for q in ["cursor=%00", "cursor=zzzz", "limit=0", "limit=100000", "limit=-1"] {
+        let r = app.get(&format!("/api/v1/warranty-cases?{q}"), &a.s.manager).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{q}: {}", r.body);
+    }
+}
