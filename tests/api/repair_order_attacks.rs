@@ -1503,3 +1503,80 @@ async fn photos_and_warranty_cases_of_others_are_404_and_a_customer_uploads_noth
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{q}: {}", r.body);
     }
 }
+
+#[tokio::test]
+async fn garbage_if_match_and_idempotency_key_headers_are_4xx_and_write_nothing() {
+    let app = day_app().await;
+    let f = floor(&app, "AT16").await;
+    let (_, v) = owner(&app, &f.s, 1).await;
+    let o = walk_in(&app, &f.s, &v).await;
+    let o = o["id"].as_str().unwrap().to_string();
+    let ro = format!("/api/v1/repair-orders/{o}");
+    let before = snapshot(&app, &f.s.advisor, &o).await;
+    for m in [
+        "*",
+        "\"abc\"",
+        "W/\"1\"",
+        "\"-1\"",
+        "\"99999999999999999999\"",
+        "1",
+        "\"1\", \"2\"",
+        "",
+    ] {
+        let r = app
+            .patch(&ro, &f.s.advisor, Some(m), &json!({"notes": "x"}))
+            .await;
+        assert!(
+            [
+                StatusCode::PRECONDITION_FAILED,
+                StatusCode::PRECONDITION_REQUIRED,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                StatusCode::BAD_REQUEST
+            ]
+            .contains(&r.status),
+            "{m:?}: {} {}",
+            r.status,
+            r.body
+        );
+    }
+    let long = "k".repeat(300);
+    for key in [long.as_str(), "", " ", "a\tb"] {
+        let r = app
+            .send(
+                app.http
+                    .post(app.url(&format!("{ro}/jobs")))
+                    .bearer_auth(&f.s.advisor)
+                    .header("Idempotency-Key", key)
+                    .json(&brakes()),
+            )
+            .await;
+        assert!(
+            r.status == StatusCode::UNPROCESSABLE_ENTITY || r.status == StatusCode::BAD_REQUEST,
+            "{key:?}: {} {}",
+            r.status,
+            r.body
+        );
+    }
+    assert_eq!(snapshot(&app, &f.s.advisor, &o).await, before);
+    // one key, two orders: the second is told, not given the first's answer
+    let (_, v2) = owner(&app, &f.s, 2).await;
+    let o2 = walk_in(&app, &f.s, &v2).await;
+    let o2 = o2["id"].as_str().unwrap().to_string();
+    let send = |order: &str| {
+        app.send(
+            app.http
+                .post(app.url(&format!("/api/v1/repair-orders/{order}/jobs")))
+                .bearer_auth(&f.s.advisor)
+                .header("Idempotency-Key", "job-key-1")
+                .json(&brakes()),
+        )
+    };
+    let first = send(&o).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let again = send(&o).await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
+    assert_eq!(again.body["jobs"].as_array().unwrap().len(), 1);
+    let other = send(&o2).await;
+    assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", other.body);
+    assert_eq!(order(&app, &f.s.advisor, &o2).await["jobs"], json!([]));
+}
