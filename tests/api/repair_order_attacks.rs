@@ -1580,3 +1580,38 @@ async fn garbage_if_match_and_idempotency_key_headers_are_4xx_and_write_nothing(
     assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", other.body);
     assert_eq!(order(&app, &f.s.advisor, &o2).await["jobs"], json!([]));
 }
+
+#[tokio::test]
+async fn list_and_document_queries_out_of_bounds_are_422_naming_the_parameter() {
+    let app = day_app().await;
+    let f = floor(&app, "AT17").await;
+    let (_, v) = owner(&app, &f.s, 1).await;
+    let o = walk_in(&app, &f.s, &v).await;
+    let o = o["id"].as_str().unwrap().to_string();
+    for (q, field) in [
+        ("date=262142-12-31", "date"),
+        ("date=%2B262142-12-31", "date"),
+        ("date=-5000-01-01", "date"),
+        ("date=2026-02-30", "date"),
+        ("state=exploded", "state"),
+        ("limit=0", "limit"),
+        ("limit=201", "limit"),
+        ("limit=18446744073709551616", "limit"),
+        ("cursor=%00", "cursor"),
+        ("cursor=not-a-cursor", "cursor"),
+        ("vehicle_id=nope", "vehicle_id"),
+        ("bogus=1", "bogus"),
+    ] {
+        let r = app.get(&format!("/api/v1/repair-orders?{q}"), &f.s.advisor).await;
+        problem_422(&r, field, q);
+    }
+    for path in ["document", "qc-report"] {
+        let r = app
+            .get(
+                &format!("/api/v1/repair-orders/{o}/{path}?locale=klingon"),
+                &f.s.advisor,
+            )
+            .await;
+        problem_422(&r, "locale", path);
+    }
+}
