@@ -1476,7 +1476,10 @@ async fn photos_and_warranty_cases_of_others_are_404_and_a_customer_uploads_noth
     )
     .await;
     let file = jpeg(9);
-    let (ct, body) = multipart(&[("file", Some("a.jpg"), &file), ("purpose", None, b"walkaround")]);
+    let (ct, body) = multipart(&[
+        ("file", Some("a.jpg"), &file),
+        ("purpose", None, b"walkaround"),
+    ]);
     for token in [&b.s.advisor, &b.tech, &b.qc] {
         let r = upload(&app, token, &o, &ct, body.clone()).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
@@ -1488,19 +1491,36 @@ async fn photos_and_warranty_cases_of_others_are_404_and_a_customer_uploads_noth
     let mine = app.customer_token(&a.s.code, "13900000001").await;
     let r = upload(&app, &mine, &o, &ct, body.clone()).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
-    let list = app.get(&format!("/api/v1/repair-orders/{o}/photos"), &a.s.advisor).await;
+    let list = app
+        .get(&format!("/api/v1/repair-orders/{o}/photos"), &a.s.advisor)
+        .await;
     assert_eq!(list.body, json!([]));
 
     let cases = app.get("/api/v1/warranty-cases", &a.s.manager).await;
     assert_eq!(cases.status, StatusCode::OK, "{}", cases.body);
     let case = cases.body["items"][0]["id"].as_str().unwrap().to_string();
-    let r = app.get(&format!("/api/v1/warranty-cases/{case}"), &b.s.manager).await;
+    let r = app
+        .get(&format!("/api/v1/warranty-cases/{case}"), &b.s.manager)
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
     let r = app.get("/api/v1/warranty-cases", &b.s.manager).await;
     assert_eq!(r.body["items"], json!([]), "{}", r.body);
-    for q in ["cursor=%00", "cursor=zzzz", "limit=0", "limit=100000", "limit=-1"] {
-        let r = app.get(&format!("/api/v1/warranty-cases?{q}"), &a.s.manager).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{q}: {}", r.body);
+    for q in [
+        "cursor=%00",
+        "cursor=zzzz",
+        "limit=0",
+        "limit=100000",
+        "limit=-1",
+    ] {
+        let r = app
+            .get(&format!("/api/v1/warranty-cases?{q}"), &a.s.manager)
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{q}: {}",
+            r.body
+        );
     }
 }
 
@@ -1577,7 +1597,12 @@ async fn garbage_if_match_and_idempotency_key_headers_are_4xx_and_write_nothing(
     assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
     assert_eq!(again.body["jobs"].as_array().unwrap().len(), 1);
     let other = send(&o2).await;
-    assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", other.body);
+    assert_eq!(
+        other.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        other.body
+    );
     assert_eq!(order(&app, &f.s.advisor, &o2).await["jobs"], json!([]));
 }
 
@@ -1602,7 +1627,9 @@ async fn list_and_document_queries_out_of_bounds_are_422_naming_the_parameter() 
         ("vehicle_id=nope", "vehicle_id"),
         ("bogus=1", "bogus"),
     ] {
-        let r = app.get(&format!("/api/v1/repair-orders?{q}"), &f.s.advisor).await;
+        let r = app
+            .get(&format!("/api/v1/repair-orders?{q}"), &f.s.advisor)
+            .await;
         problem_422(&r, field, q);
     }
     for path in ["document", "qc-report"] {
@@ -1614,4 +1641,98 @@ async fn list_and_document_queries_out_of_bounds_are_422_naming_the_parameter() 
             .await;
         problem_422(&r, "locale", path);
     }
+}
+
+#[tokio::test]
+async fn extra_work_approved_during_qc_is_done_before_the_car_passes() {
+    let app = day_app().await;
+    let f = floor(&app, "AT18").await;
+    let (o, _) = at_final_qc(&app, &f, 1).await;
+    let ro = format!("/api/v1/repair-orders/{o}");
+    let extra = app
+        .post(
+            &format!("{ro}/extra-work"),
+            Some(&f.s.advisor),
+            &json!({"lines": [{"description": "更换雨刮片", "labour_hours": "0.3"}]}),
+        )
+        .await;
+    assert_eq!(extra.status, StatusCode::CREATED, "{}", extra.body);
+    let line = extra.body["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["approval"] == "awaiting")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // awaiting the customer's answer, the car does not pass
+    let early = qc(&app, &f.qc, &o, "final", true).await;
+    assert_eq!(early.status, StatusCode::CONFLICT, "{}", early.body);
+    let customer = app.customer_token(&f.s.code, "13900000001").await;
+    let yes = app
+        .post(
+            &format!("{ro}/extra-work/{line}/approve"),
+            Some(&customer),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(yes.status, StatusCode::OK, "{}", yes.body);
+    // approved but not done: the final check cannot pass, so the car is not washed or delivered
+    let pass = qc(&app, &f.qc, &o, "final", true).await;
+    assert_eq!(pass.status, StatusCode::CONFLICT, "{}", pass.body);
+    let wash = app
+        .post(&format!("{ro}/wash-done"), Some(&f.s.advisor), &json!({}))
+        .await;
+    assert_eq!(wash.status, StatusCode::CONFLICT, "{}", wash.body);
+    // the way on: the final check fails naming the new job, which is then worked
+    let fail = app
+        .post(
+            &format!("{ro}/qc"),
+            Some(&f.qc),
+            &qc_body("final", false, &[&line]),
+        )
+        .await;
+    assert_eq!(fail.status, StatusCode::OK, "{}", fail.body);
+    assert_eq!(fail.body["state"], "in_work");
+    work(&app, &f, &o, &line).await;
+    for (token, level) in [(&f.tech, "self"), (&f.foreman, "foreman"), (&f.qc, "final")] {
+        let a = qc(&app, token, &o, level, true).await;
+        assert_eq!(a.status, StatusCode::OK, "{level}: {}", a.body);
+    }
+    // extra work after the final check passed: no wash until it is done
+    let late = app
+        .post(
+            &format!("{ro}/extra-work"),
+            Some(&f.s.advisor),
+            &json!({"lines": [{"description": "补漆", "labour_hours": "0.5"}]}),
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::CREATED, "{}", late.body);
+    let wash = app
+        .post(&format!("{ro}/wash-done"), Some(&f.s.advisor), &json!({}))
+        .await;
+    assert_eq!(wash.status, StatusCode::CONFLICT, "{}", wash.body);
+    let late = late.body["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["approval"] == "awaiting")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let no = app
+        .post(
+            &format!("{ro}/extra-work/{late}/decline"),
+            Some(&customer),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(no.status, StatusCode::OK, "{}", no.body);
+    let wash = app
+        .post(&format!("{ro}/wash-done"), Some(&f.s.advisor), &json!({}))
+        .await;
+    assert_eq!(wash.status, StatusCode::OK, "{}", wash.body);
+    assert_eq!(wash.body["state"], "ready");
 }
