@@ -1736,3 +1736,52 @@ async fn extra_work_approved_during_qc_is_done_before_the_car_passes() {
     assert_eq!(wash.status, StatusCode::OK, "{}", wash.body);
     assert_eq!(wash.body["state"], "ready");
 }
+
+#[tokio::test]
+async fn opening_an_order_on_another_dealers_vehicle_appointment_or_advisor_writes_nothing() {
+    let app = day_app().await;
+    let (a, appt, va) = crate::repair_orders::checked_in(&app, "AT19", 1).await;
+    let b = shop(&app, "AT19B", "Asia/Shanghai", 3, 3).await;
+    let (cb, vb) = owner(&app, &b, 2).await;
+    let a_advisor = me(&app, &a.advisor).await["id"].as_str().unwrap().to_string();
+    let (_, a_tech) = app.staff("AT19", Role::Technician).await;
+    let a_tech = me(&app, &a_tech).await["id"].as_str().unwrap().to_string();
+    for body in [
+        json!({"vehicle_id": va, "concerns": ["x"]}),
+        json!({"appointment_id": appt}),
+        json!({"vehicle_id": vb, "customer_id": cb, "advisor_id": a_advisor, "concerns": ["x"]}),
+    ] {
+        let r = app.post("/api/v1/repair-orders", Some(&b.advisor), &body).await;
+        assert!(
+            r.status == StatusCode::NOT_FOUND || r.status == StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {} {}",
+            r.status,
+            r.body
+        );
+    }
+    // a's own: a technician is no advisor; odometer and concerns out of bounds
+    for (body, field) in [
+        (json!({"vehicle_id": va, "advisor_id": a_tech, "concerns": ["x"]}), "advisor_id"),
+        (json!({"vehicle_id": va, "odometer_km": -1, "concerns": ["x"]}), "odometer_km"),
+        (json!({"vehicle_id": va, "odometer_km": 9223372036854775807i64, "concerns": ["x"]}), "odometer_km"),
+        (json!({"vehicle_id": va, "odometer_km": 1e30, "concerns": ["x"]}), "odometer_km"),
+        (json!({"vehicle_id": va, "concerns": (0..10_000).map(|i| format!("c{i}")).collect::<Vec<_>>()}), "concerns"),
+        (json!({"vehicle_id": va, "concerns": ["x".repeat(10_000)]}), "concerns"),
+    ] {
+        let r = app.post("/api/v1/repair-orders", Some(&a.advisor), &body).await;
+        assert!(
+            r.status == StatusCode::UNPROCESSABLE_ENTITY || r.status == StatusCode::PAYLOAD_TOO_LARGE,
+            "{field}: {} {}",
+            r.status,
+            r.body
+        );
+        if r.status == StatusCode::UNPROCESSABLE_ENTITY {
+            problem_422(&r, field, field);
+        }
+    }
+    for token in [&a.advisor, &b.advisor] {
+        let l = app.get("/api/v1/repair-orders", token).await;
+        assert_eq!(l.status, StatusCode::OK, "{}", l.body);
+        assert_eq!(l.body["items"], json!([]), "{}", l.body);
+    }
+}
