@@ -1690,11 +1690,28 @@ async fn extra_work_approved_during_qc_is_done_before_the_car_passes() {
         .post(
             &format!("{ro}/qc"),
             Some(&f.qc),
-            &qc_body("final", false, &[&line]),
+            // the same id twice is one job to rework
+            &qc_body("final", false, &[&line, &line]),
         )
         .await;
     assert_eq!(fail.status, StatusCode::OK, "{}", fail.body);
     assert_eq!(fail.body["state"], "in_work");
+    assert_eq!(fail.body["qc_reworks"], 1);
+    let t = app.get(&format!("{ro}/timeline"), &f.s.advisor).await;
+    let recorded = t
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|e| e["kind"] == "qc_recorded")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        recorded["data"]["rework_job_ids"],
+        json!([line]),
+        "{recorded}"
+    );
     work(&app, &f, &o, &line).await;
     for (token, level) in [(&f.tech, "self"), (&f.foreman, "foreman"), (&f.qc, "final")] {
         let a = qc(&app, token, &o, level, true).await;
@@ -1743,7 +1760,10 @@ async fn opening_an_order_on_another_dealers_vehicle_appointment_or_advisor_writ
     let (a, appt, va) = crate::repair_orders::checked_in(&app, "AT19", 1).await;
     let b = shop(&app, "AT19B", "Asia/Shanghai", 3, 3).await;
     let (cb, vb) = owner(&app, &b, 2).await;
-    let a_advisor = me(&app, &a.advisor).await["id"].as_str().unwrap().to_string();
+    let a_advisor = me(&app, &a.advisor).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (_, a_tech) = app.staff("AT19", Role::Technician).await;
     let a_tech = me(&app, &a_tech).await["id"].as_str().unwrap().to_string();
     for body in [
@@ -1751,7 +1771,9 @@ async fn opening_an_order_on_another_dealers_vehicle_appointment_or_advisor_writ
         json!({"appointment_id": appt}),
         json!({"vehicle_id": vb, "customer_id": cb, "advisor_id": a_advisor, "concerns": ["x"]}),
     ] {
-        let r = app.post("/api/v1/repair-orders", Some(&b.advisor), &body).await;
+        let r = app
+            .post("/api/v1/repair-orders", Some(&b.advisor), &body)
+            .await;
         assert!(
             r.status == StatusCode::NOT_FOUND || r.status == StatusCode::UNPROCESSABLE_ENTITY,
             "{body}: {} {}",
@@ -1761,16 +1783,37 @@ async fn opening_an_order_on_another_dealers_vehicle_appointment_or_advisor_writ
     }
     // a's own: a technician is no advisor; odometer and concerns out of bounds
     for (body, field) in [
-        (json!({"vehicle_id": va, "advisor_id": a_tech, "concerns": ["x"]}), "advisor_id"),
-        (json!({"vehicle_id": va, "odometer_km": -1, "concerns": ["x"]}), "odometer_km"),
-        (json!({"vehicle_id": va, "odometer_km": 9223372036854775807i64, "concerns": ["x"]}), "odometer_km"),
-        (json!({"vehicle_id": va, "odometer_km": 1e30, "concerns": ["x"]}), "odometer_km"),
-        (json!({"vehicle_id": va, "concerns": (0..10_000).map(|i| format!("c{i}")).collect::<Vec<_>>()}), "concerns"),
-        (json!({"vehicle_id": va, "concerns": ["x".repeat(10_000)]}), "concerns"),
+        (
+            json!({"vehicle_id": va, "advisor_id": a_tech, "concerns": ["x"]}),
+            "advisor_id",
+        ),
+        (
+            json!({"vehicle_id": va, "odometer_km": -1, "concerns": ["x"]}),
+            "odometer_km",
+        ),
+        (
+            json!({"vehicle_id": va, "odometer_km": 9223372036854775807i64, "concerns": ["x"]}),
+            "odometer_km",
+        ),
+        (
+            json!({"vehicle_id": va, "odometer_km": 1e30, "concerns": ["x"]}),
+            "odometer_km",
+        ),
+        (
+            json!({"vehicle_id": va, "concerns": (0..10_000).map(|i| format!("c{i}")).collect::<Vec<_>>()}),
+            "concerns",
+        ),
+        (
+            json!({"vehicle_id": va, "concerns": ["x".repeat(10_000)]}),
+            "concerns",
+        ),
     ] {
-        let r = app.post("/api/v1/repair-orders", Some(&a.advisor), &body).await;
+        let r = app
+            .post("/api/v1/repair-orders", Some(&a.advisor), &body)
+            .await;
         assert!(
-            r.status == StatusCode::UNPROCESSABLE_ENTITY || r.status == StatusCode::PAYLOAD_TOO_LARGE,
+            r.status == StatusCode::UNPROCESSABLE_ENTITY
+                || r.status == StatusCode::PAYLOAD_TOO_LARGE,
             "{field}: {} {}",
             r.status,
             r.body
