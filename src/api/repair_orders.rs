@@ -201,7 +201,7 @@ pub async fn read_estimate(
 #[utoipa::path(operation_id = "acceptEstimate", tag = "repair-orders", request_body = Acceptance, security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     responses((status = 200, body = Estimate),
-        (status = 409, description = "the version is not the latest, is already accepted, or the order is closed", body = Problem)))]
+        (status = 409, description = "the version is not the latest, is already accepted, the jobs or prices changed since it was made (make a new estimate), or the order is closed", body = Problem)))]
 #[post("/repair-orders/{id}/estimate/accept")]
 pub async fn accept_estimate(
     state: web::Data<AppState>,

@@ -125,7 +125,7 @@ pub async fn clock_off(
 #[utoipa::path(operation_id = "recordQc", tag = "repair-orders", request_body = QcInput, security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     responses((status = 200, body = RepairOrder, headers(("ETag" = String))),
-        (status = 409, description = "the level is out of order, jobs are not done, or the order is not in work or QC", body = Problem)))]
+        (status = 409, description = "the level is out of order, the order is not in work or QC, or (for a self-check, or any level that passes) a job is not done or extra work awaits the customer's answer", body = Problem)))]
 #[post("/repair-orders/{id}/qc")]
 pub async fn qc(
     state: web::Data<AppState>,
@@ -142,7 +142,7 @@ pub async fn qc(
 #[utoipa::path(operation_id = "washDone", tag = "repair-orders", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     responses((status = 200, body = RepairOrder, headers(("ETag" = String))),
-        (status = 409, description = "the final inspection has not passed", body = Problem)))]
+        (status = 409, description = "the final inspection has not passed, or extra work proposed since awaits its answer or is not done", body = Problem)))]
 #[post("/repair-orders/{id}/wash-done")]
 pub async fn wash_done(
     state: web::Data<AppState>,

@@ -42,6 +42,16 @@ impl Money {
             .ok_or(MoneyError::TooLarge)
     }
 
+    /// An amount this server wrote itself as a decimal (a line's or an
+    /// order's total, which may be far over [`MAX_PRICE`]): whole fen that
+    /// fit, else None.
+    pub fn from_written(d: Decimal) -> Option<Money> {
+        if d.normalize().scale() > 2 {
+            return None;
+        }
+        d.checked_mul(Decimal::ONE_HUNDRED)?.to_i64().map(Money)
+    }
+
     /// An amount as stored (fen).
     pub fn from_cents(cents: i64) -> Money {
         Money(cents)
@@ -101,6 +111,20 @@ mod tests {
         assert_eq!(Money::parse(d("1.005")), Err(MoneyError::TooPrecise));
         assert_eq!(Money::parse(d("-1")), Err(MoneyError::Negative));
         assert_eq!(Money::parse(d("10000000.00")), Ok(MAX_PRICE));
+    }
+
+    #[test]
+    fn a_written_total_may_be_over_the_largest_price() {
+        let d = |s: &str| Decimal::from_str(s).unwrap();
+        assert_eq!(
+            Money::from_written(d("100200000000000.00")),
+            Some(Money(10_020_000_000_000_000))
+        );
+        assert_eq!(Money::from_written(d("1.005")), None);
+        assert_eq!(
+            Money::from_written(d("79228162514264337593543950335")),
+            None
+        );
     }
 
     #[test]

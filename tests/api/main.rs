@@ -20,6 +20,7 @@ mod login_limits;
 mod operations;
 mod outbox;
 mod repair_day;
+mod repair_order_attacks;
 mod repair_orders;
 mod sms_providers;
 mod tenancy;

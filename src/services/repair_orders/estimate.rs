@@ -108,17 +108,13 @@ fn view(m: repair_order_estimate::Model) -> AppResult<Estimate> {
     })
 }
 
-/// Freezes the current jobs as the next version.
-pub async fn freeze(state: &AppState, actor: &Actor, order_id: Uuid) -> AppResult<Estimate> {
-    let mut w = Write::begin(state, actor, order_id, Act::Edit).await?;
-    if w.order.state.is_final() || matches!(w.order.state, OrderState::Delivered) {
-        return Err(AppError::Conflict(format!(
-            "a repair order that is {} takes no new estimate",
-            w.order.state
-        )));
-    }
-    let ws = super::settings::of_dealer(&w.txn, w.order.dealer_id).await?;
-    let rows = super::jobs_of(&w.txn, w.order.id).await?;
+/// The estimate the order's jobs make now, and its totals.
+async fn current(
+    db: &impl ConnectionTrait,
+    order: &repair_order::Model,
+) -> AppResult<(EstimateContent, crate::domain::repair_order::totals::Totals)> {
+    let ws = super::settings::of_dealer(db, order.dealer_id).await?;
+    let rows = super::jobs_of(db, order.id).await?;
     if counted(&rows).next().is_none() {
         return Err(AppError::Conflict(
             "an estimate needs at least one job".into(),
@@ -141,10 +137,23 @@ pub async fn freeze(state: &AppState, actor: &Actor, order_id: Uuid) -> AppResul
         })
         .collect::<AppResult<Vec<_>>>()?;
     let content = EstimateContent {
-        order_number: w.order.number.clone(),
+        order_number: order.number.clone(),
         lines,
         totals: to_stored(&TotalsView::from(&totals), "totals")?,
     };
+    Ok((content, totals))
+}
+
+/// Freezes the current jobs as the next version.
+pub async fn freeze(state: &AppState, actor: &Actor, order_id: Uuid) -> AppResult<Estimate> {
+    let mut w = Write::begin(state, actor, order_id, Act::Edit).await?;
+    if w.order.state.is_final() || matches!(w.order.state, OrderState::Delivered) {
+        return Err(AppError::Conflict(format!(
+            "a repair order that is {} takes no new estimate",
+            w.order.state
+        )));
+    }
+    let (content, totals) = current(&w.txn, &w.order).await?;
     let json = to_stored(&content, "estimate")?;
     // serde_json's maps are sorted: the text, and so the hash, is canonical
     let sha = sha256_hex(&json.to_string());
@@ -293,6 +302,14 @@ pub async fn accept(
         .one(&w.txn)
         .await?
         .ok_or(AppError::NotFound)?;
+    // the customer signs for the jobs as they are: none changed since the freeze
+    let (now, _) = current(&w.txn, &w.order).await?;
+    if sha256_hex(&to_stored(&now, "estimate")?.to_string()) != est.sha256 {
+        return Err(AppError::Conflict(format!(
+            "the jobs changed after estimate version {} was made: make a new estimate and sign that",
+            input.version
+        )));
+    }
     repair_order_estimate::Entity::update_many()
         .col_expr(
             repair_order_estimate::Column::AcceptedAt,
@@ -348,9 +365,8 @@ pub async fn accepted_customer_total(
         .iter()
         .filter(|l| l.pay_type == crate::domain::repair_order::PayType::Customer)
         .try_fold(crate::domain::Money::ZERO, |acc, l| {
-            crate::domain::Money::parse(l.total)
-                .ok()
-                .and_then(|t| acc.checked_add(t))
+            // a line's total is not a price: it may be over 10,000,000.00
+            crate::domain::Money::from_written(l.total).and_then(|t| acc.checked_add(t))
         })
         .ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!("stored estimate totals do not add up"))

@@ -273,6 +273,21 @@ fn checklist(items: &[QcItem]) -> AppResult<Vec<QcItem>> {
     Ok(out)
 }
 
+/// Refuses while extra work awaits the customer's answer or a counted job is not done.
+fn all_done(rows: &[repair_order_job::Model], before: &str) -> AppResult<()> {
+    if rows.iter().any(|j| j.approval == Approval::Awaiting) {
+        return Err(AppError::Conflict(format!(
+            "extra work awaits the customer's answer: it is answered before {before}"
+        )));
+    }
+    if counted(rows).any(|j| j.state != RepairJobState::Done) {
+        return Err(AppError::Conflict(format!(
+            "every job must be done before {before}"
+        )));
+    }
+    Ok(())
+}
+
 /// Records one level of the three-level QC (车辆三级质检).
 pub async fn qc(
     state: &AppState,
@@ -295,22 +310,16 @@ pub async fn qc(
     };
     qc_next(passed, input.level).map_err(AppError::Conflict)?;
     let rows = super::jobs_of(&w.txn, w.order.id).await?;
-    if input.level == QcLevel::SelfCheck {
-        if !rows.iter().any(|j| j.technician_id == Some(actor.id)) {
-            return Err(AppError::Forbidden(
-                "only a technician who worked on this order does its self-check",
-            ));
-        }
-        if rows.iter().any(|j| j.approval == Approval::Awaiting) {
-            return Err(AppError::Conflict(
-                "extra work awaits the customer's answer: QC starts after it".into(),
-            ));
-        }
-        if counted(&rows).any(|j| j.state != RepairJobState::Done) {
-            return Err(AppError::Conflict(
-                "every job must be done before the self-check".into(),
-            ));
-        }
+    if input.level == QcLevel::SelfCheck && !rows.iter().any(|j| j.technician_id == Some(actor.id))
+    {
+        return Err(AppError::Forbidden(
+            "only a technician who worked on this order does its self-check",
+        ));
+    }
+    // extra work can arrive during QC: no level passes a car with work
+    // awaiting an answer or not done (a failed check sends it to rework)
+    if input.level == QcLevel::SelfCheck || input.passed {
+        all_done(&rows, &format!("the {} check passes", input.level))?;
     }
     let round = w.order.qc_round;
     let mut rework: Vec<Uuid> = Vec::new();
@@ -422,6 +431,8 @@ pub async fn wash(state: &AppState, actor: &Actor, order_id: Uuid) -> AppResult<
             "the final inspection must pass before the wash".into(),
         ));
     }
+    // extra work proposed after the final check passed
+    all_done(&super::jobs_of(&w.txn, w.order.id).await?, "the wash")?;
     w.order.washed_at = Some(w.now);
     w.set(repair_order::Column::WashedAt, Expr::value(w.now));
     w.event(EventKind::Washed, serde_json::json!({})).await?;

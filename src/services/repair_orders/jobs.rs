@@ -265,8 +265,9 @@ pub fn centihours(h: Decimal) -> Result<i32, String> {
     if h <= Decimal::ZERO || h.normalize().scale() > 2 {
         return Err("must be more than 0 with at most 2 decimals".into());
     }
-    (h * Decimal::ONE_HUNDRED)
-        .to_i64()
+    // checked: 79228162514264337593543950335 × 100 panics
+    h.checked_mul(Decimal::ONE_HUNDRED)
+        .and_then(|c| c.to_i64())
         .filter(|c| *c <= MAX_CENTIHOURS)
         .and_then(|c| i32::try_from(c).ok())
         .ok_or_else(|| "must be at most 1000".into())
@@ -679,4 +680,16 @@ pub async fn remove(
     )
     .await?;
     finish(w, state, None, 200).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn centihours_refuse_the_largest_decimal_instead_of_panicking() {
+        assert_eq!(centihours(Decimal::MAX), Err("must be at most 1000".into()));
+        assert!(centihours(Decimal::new(100_001, 2)).is_err());
+        assert_eq!(centihours(Decimal::new(100_000, 2)), Ok(100_000));
+    }
 }
