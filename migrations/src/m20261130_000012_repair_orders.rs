@@ -69,6 +69,8 @@ enum RepairOrders {
     QcRound,
     QcReworks,
     QcPassedLevel,
+    VatBasisPoints,
+    PricesIncludeVat,
     WashedAt,
     DeliveredAt,
     ClosedAt,
@@ -318,6 +320,8 @@ impl MigrationTrait for Migration {
                 .col(int(RepairOrders::QcRound))
                 .col(int(RepairOrders::QcReworks))
                 .col(string_null(RepairOrders::QcPassedLevel, 10))
+                .col(int(RepairOrders::VatBasisPoints))
+                .col(boolean(RepairOrders::PricesIncludeVat))
                 .col(ts_null(RepairOrders::WashedAt))
                 .col(ts_null(RepairOrders::DeliveredAt))
                 .col(ts_null(RepairOrders::ClosedAt))

@@ -38,6 +38,10 @@ pub struct Model {
     pub qc_reworks: i32,
     /// The highest level passed in the current round.
     pub qc_passed_level: Option<String>,
+    /// The dealer's VAT rule when the order was opened: its money never
+    /// changes with a later change of the settings.
+    pub vat_basis_points: i32,
+    pub prices_include_vat: bool,
     pub washed_at: Option<DateTimeUtc>,
     pub delivered_at: Option<DateTimeUtc>,
     pub closed_at: Option<DateTimeUtc>,

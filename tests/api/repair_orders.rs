@@ -699,3 +699,45 @@ async fn a_stream_on_one_instance_hears_a_change_made_on_another() {
     let got = sse_events(&mut on_b, 1).await;
     assert_eq!((got[0].0, got[0].1.as_str()), (2, "updated"));
 }
+
+#[tokio::test]
+async fn an_order_keeps_the_vat_rule_it_was_opened_with() {
+    let app = spawn_app().await;
+    let s = shop(&app, "ROVAT", "Asia/Shanghai", 3, 3).await;
+    let (_, v) = owner(&app, &s, 1).await;
+    let o = walk_in(&app, &s, &v).await;
+    let id = o["id"].as_str().unwrap();
+    let before = add_job(
+        &app,
+        &s.advisor,
+        id,
+        json!({"description": "检查", "labour_hours": "1"}),
+    )
+    .await;
+    assert_eq!(before["totals"]["total"]["gross"], "300.00");
+    assert_eq!(before["totals"]["total"]["vat"], "34.51");
+    let mut settings = app.get("/api/v1/workshop/settings", &s.manager).await.body;
+    settings["vat_percent"] = json!("6");
+    settings["prices_include_vat"] = json!(false);
+    let put = app
+        .put("/api/v1/workshop/settings", &s.manager, &settings)
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    // the open order's money does not move with the settings …
+    let after = app
+        .get(&format!("/api/v1/repair-orders/{id}"), &s.advisor)
+        .await;
+    assert_eq!(after.body["totals"], before["totals"]);
+    // … a new order takes the new rule
+    let (_, v2) = owner(&app, &s, 2).await;
+    let o2 = walk_in(&app, &s, &v2).await;
+    let o2 = add_job(
+        &app,
+        &s.advisor,
+        o2["id"].as_str().unwrap(),
+        json!({"description": "检查", "labour_hours": "1"}),
+    )
+    .await;
+    assert_eq!(o2["totals"]["total"]["vat"], "18.00");
+    assert_eq!(o2["totals"]["total"]["gross"], "318.00");
+}

@@ -839,7 +839,18 @@ async fn payments_take_no_more_than_is_owed_and_cancel_is_for_before_work() {
         )
         .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
-    // an accepted order may still be cancelled before work
+    // an order with a payment is not cancelled: the money would have nowhere to go
+    let paid = app
+        .post(
+            &format!("/api/v1/repair-orders/{o}/cancel"),
+            Some(&s.advisor),
+            &json!({"reason": "客户另约时间"}),
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::CONFLICT, "{}", paid.body);
+    assert!(paid.body["detail"].as_str().unwrap().contains("refund"));
+    // an accepted order without payments may still be cancelled before work
+    let (o, _) = accepted(&app, s, 3, &[brakes()], false).await;
     let c = app
         .post(
             &format!("/api/v1/repair-orders/{o}/cancel"),

@@ -113,14 +113,13 @@ async fn current(
     db: &impl ConnectionTrait,
     order: &repair_order::Model,
 ) -> AppResult<(EstimateContent, crate::domain::repair_order::totals::Totals)> {
-    let ws = super::settings::of_dealer(db, order.dealer_id).await?;
     let rows = super::jobs_of(db, order.id).await?;
     if counted(&rows).next().is_none() {
         return Err(AppError::Conflict(
             "an estimate needs at least one job".into(),
         ));
     }
-    let totals = totals_of(&rows, ws.vat())?;
+    let totals = totals_of(&rows, super::vat_of(order))?;
     let lines = counted(&rows)
         .map(|j| {
             let v = jobs::view(j, 0)?;

@@ -7,7 +7,9 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -156,9 +158,8 @@ struct Reckoning {
 }
 
 async fn reckon(db: &impl ConnectionTrait, o: &repair_order::Model) -> AppResult<Reckoning> {
-    let ws = super::settings::of_dealer(db, o.dealer_id).await?;
     let rows = super::jobs_of(db, o.id).await?;
-    let totals = totals_of(&rows, ws.vat())?;
+    let totals = totals_of(&rows, super::vat_of(o))?;
     let estimate: HashMap<Uuid, Decimal> = match o.accepted_estimate {
         Some(v) => {
             let m = repair_order_estimate::Entity::find_by_id((o.id, v))
@@ -591,6 +592,18 @@ pub async fn cancel(
 ) -> AppResult<RepairOrder> {
     let reason = validation::text(&input.reason, 500).map_err(|m| AppError::field("reason", m))?;
     let mut w = Write::begin(state, actor, order_id, Act::Cancel).await?;
+    // money taken stays with an order that is still alive until there is a
+    // refund to record: a cancelled order owes nothing, so it could never be
+    // settled
+    let paid = payment::Entity::find()
+        .filter(payment::Column::OrderId.eq(w.order.id))
+        .count(&w.txn)
+        .await?;
+    if paid > 0 {
+        return Err(AppError::Conflict(
+            "the order has payments: refund them before it is cancelled".into(),
+        ));
+    }
     w.transition(OrderAction::Cancel, serde_json::json!({"reason": reason}))
         .await?;
     finish(w, state, None, 200).await

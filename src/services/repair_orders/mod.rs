@@ -202,6 +202,14 @@ pub fn counted(jobs: &[repair_order_job::Model]) -> impl Iterator<Item = &repair
         .filter(|j| matches!(j.approval, Approval::Estimate | Approval::Approved))
 }
 
+/// The VAT rule of an order: the dealer's when it was opened.
+pub fn vat_of(m: &repair_order::Model) -> totals::VatRule {
+    totals::VatRule {
+        basis_points: u32::try_from(m.vat_basis_points).unwrap_or(0),
+        prices_include_vat: m.prices_include_vat,
+    }
+}
+
 /// The totals of the counted lines.
 pub fn totals_of(jobs: &[repair_order_job::Model], vat: totals::VatRule) -> AppResult<Totals> {
     let lines = counted(jobs)
@@ -274,9 +282,8 @@ pub async fn jobs_of(
 /// The full view of one order.
 pub async fn view(db: &impl ConnectionTrait, m: repair_order::Model) -> AppResult<RepairOrder> {
     let (_, tz) = crate::services::appointments::dealer_zone(db, m.dealer_id).await?;
-    let ws = settings::of_dealer(db, m.dealer_id).await?;
     let rows = jobs_of(db, m.id).await?;
-    let totals = totals_of(&rows, ws.vat())?;
+    let totals = totals_of(&rows, vat_of(&m))?;
     let minutes = jobs::clocked_minutes(db, m.id).await?;
     let jobs = rows
         .iter()

@@ -433,6 +433,8 @@ async fn open_now(
         qc_round: Set(1),
         qc_reworks: Set(0),
         qc_passed_level: Set(None),
+        vat_basis_points: Set(i32::try_from(ws.vat().basis_points).unwrap_or(0)),
+        prices_include_vat: Set(ws.vat().prices_include_vat),
         washed_at: Set(None),
         delivered_at: Set(None),
         closed_at: Set(None),
