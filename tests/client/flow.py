@@ -259,7 +259,8 @@ up = add_repair_order_photo.sync_detailed(id=ro.id, client=technician, idempoten
 photo = ok(up, 201, "a photo is uploaded (multipart)")
 check(photo.content_type == "image/png" and photo.bytes_ == len(image), "the photo is told a PNG, with its size")
 back = get_repair_order_photo.sync_detailed(id=ro.id, photo_id=photo.id, client=advisor)
-check(back.status_code == 200 and back.content == image, "the photo reads back byte for byte", f"(got {back.status_code})")
+check(back.status_code == 200 and isinstance(back.parsed, File) and back.parsed.payload.read() == image,
+      "the photo reads back byte for byte", f"(got {back.status_code})")
 check(back.headers.get("content-type") == "image/png", "served as image/png", back.headers.get("content-type"))
 photos = list_repair_order_photos.sync(id=ro.id, client=advisor)
 check(any(p.id == photo.id for p in photos), "the photo list parses")
