@@ -19,6 +19,7 @@ mod inspection;
 mod login_limits;
 mod operations;
 mod outbox;
+mod repair_order_contract;
 mod repair_orders;
 mod sms_providers;
 mod tenancy;

@@ -49,6 +49,7 @@ from sl_client.api.repair_orders import (
     put_health_check,
     put_walkaround,
     record_qc,
+    stream_repair_order_events,
     wash_done,
 )
 from sl_client.api.workshop import get_workshop_board, list_my_jobs, list_technicians, put_user_skills
@@ -92,6 +93,7 @@ from sl_client.models import (
     NewAppointment,
     OtpRequest,
     OtpVerify,
+    PartInput,
     Problem,
     Reason,
     StateAction,
@@ -200,10 +202,12 @@ check(replay.status_code == 201 and replay.parsed.id == ro.id, "a retried open a
 walk = put_walkaround.sync_detailed(id=ro.id, client=advisor, body=WalkaroundInput(
     items=[WalkItem(code="BODY_PANELS", status=WalkStatus.DAMAGE, note="scratch")], protection_fitted=True))
 check(walk.status_code == 200, "the walk-around is recorded", f"(got {walk.status_code}: {walk.content[:300]!r})")
-job = add_repair_order_job.sync_detailed(id=ro.id, client=advisor, body=NewJob(description="更换刹车片 brake pads", labour_hours="1.5"))
+job = add_repair_order_job.sync_detailed(id=ro.id, client=advisor, body=NewJob(description="更换刹车片 brake pads", labour_hours="1.5",
+    parts=[PartInput(part_number="4G0698151", name="前刹车片 front pads", quantity="1", unit_price="420.00")]))
 check(job.status_code == 201 and len(job.parsed.jobs) == len(ro.jobs) + 1, "a job is added", f"(got {job.status_code}: {job.content[:300]!r})")
 est = create_estimate.sync_detailed(id=ro.id, client=advisor)
 check(est.status_code == 201 and len(est.parsed.sha256) == 64, "the estimate is frozen with its hash")
+check(est.parsed.content.lines[-1].parts[0].unit_price_cents == 42000, "the estimate's parts parse")
 acc = accept_estimate.sync_detailed(id=ro.id, client=advisor, body=Acceptance(
     version=est.parsed.version, signature=Signature(kind=SignatureKind.TYPED, name="王小明")))
 check(acc.status_code == 200 and acc.parsed.accepted_at is not None, "the estimate is signed")
@@ -359,6 +363,15 @@ check(count(EventKind.CLOCKED_ON) == count(EventKind.CLOCKED_OFF) == len(ro.jobs
 moves = [e.to_state for e in timeline if e.kind == EventKind.STATE_CHANGED]
 check(moves == [OrderState.ESTIMATE_ACCEPTED, OrderState.IN_WORK, OrderState.QC, OrderState.IN_WORK, OrderState.QC,
                 OrderState.READY, OrderState.DELIVERED, OrderState.CLOSED], "the state moves are all there", f"{moves}")
+stream = stream_repair_order_events.sync_detailed(id=ro.id, client=advisor)
+check(stream.status_code == 200 and isinstance(stream.parsed, str), "the closed order's event stream ends, read as text",
+      f"(got {stream.status_code}: {type(stream.parsed)})")
+ids = [int(line[4:]) for line in stream.parsed.splitlines() if line.startswith("id: ")]
+check(ids == [e.seq for e in timeline], "the stream carries every event of the timeline, in order")
+half_way = timeline[len(timeline) // 2].seq
+rest = stream_repair_order_events.sync_detailed(id=ro.id, client=advisor, last_event_id=half_way)
+ids = [int(line[4:]) for line in rest.parsed.splitlines() if line.startswith("id: ")]
+check(ids == [e.seq for e in timeline if e.seq > half_way], "Last-Event-ID resumes the stream after that event")
 
 b = book(advisor, v2.id, free_slot(advisor), customer_id=second.id)
 b = act(advisor, b, StateAction.CANCEL, AppointmentState.CANCELLED)

@@ -6,16 +6,16 @@
 
 pub mod documents;
 pub mod estimate;
+pub mod extra_work;
 pub mod handover;
 pub mod inspection;
-pub mod extra_work;
 pub mod jobs;
 pub mod journal;
 pub mod open;
 pub mod photos;
 pub mod settings;
-pub mod workshop;
 pub mod warranty;
+pub mod workshop;
 
 use std::collections::HashMap;
 
