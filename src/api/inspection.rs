@@ -31,11 +31,11 @@ pub struct PhotoUpload {
     /// type are not looked at); at most `storage.max_photo_bytes` (default 10 MB).
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
-    /// `walkaround`, `health_check`, `qc` or `damage`.
-    #[schema(example = "walkaround")]
-    purpose: String,
-    /// The checklist item the photo shows.
-    #[schema(example = "BODY_PANELS")]
+    /// What the photo is of.
+    purpose: crate::domain::repair_order::PhotoPurpose,
+    /// The checklist item the photo shows; leave the part out when there is
+    /// none (a form part cannot be null).
+    #[schema(example = "BODY_PANELS", nullable = false)]
     item_code: Option<String>,
 }
 

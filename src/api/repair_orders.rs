@@ -262,6 +262,34 @@ pub async fn get_walkaround(
         .json(inspection::get_walkaround(&state.db, &actor, id.into_inner()).await?))
 }
 
+/// The answer of `GET /repair-orders/{id}/events`: the stream as text, of
+/// which an SSE client reads one `OrderStreamEvent` per frame. (Before
+/// OpenAPI 3.2 and its `itemSchema`, tools read the schema of an event
+/// stream either way, so both are given.)
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum OrderStream {
+    /// The `text/event-stream` body as a whole.
+    Text(String),
+    /// One event, as an SSE client parses a frame.
+    Event(OrderStreamEvent),
+}
+
+/// One Server-Sent Event of an order's stream.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct OrderStreamEvent {
+    /// The event's `seq`: send the last one back as `Last-Event-ID` to resume after it.
+    #[schema(example = "7")]
+    id: String,
+    /// The event's kind (its listener name).
+    event: crate::domain::repair_order::EventKind,
+    /// The timeline entry (a `TimelineEvent`), as JSON on one line.
+    #[schema(content_media_type = "application/json")]
+    data: String,
+}
+
 /// The order's events as Server-Sent Events: each `id:` is the event's
 /// `seq`, `event:` its kind, `data:` the timeline entry. Send `Last-Event-ID`
 /// to resume after the last event you have; the stream ends when a closed or
@@ -269,7 +297,7 @@ pub async fn get_walkaround(
 #[utoipa::path(operation_id = "streamRepairOrderEvents", tag = "repair-orders", security(("bearer" = [])),
     params(("id" = Uuid, Path),
         ("Last-Event-ID" = Option<i64>, Header, description = "resume after this event (the `id:` of the last event received)")),
-    responses((status = 200, description = "an event stream (`id:`, `event:`, `data:` per event)", body = String, content_type = "text/event-stream")))]
+    responses((status = 200, description = "an event stream (`id:`, `event:`, `data:` per event)", body = OrderStream, content_type = "text/event-stream")))]
 #[get("/repair-orders/{id}/events")]
 pub async fn events(
     state: web::Data<AppState>,

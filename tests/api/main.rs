@@ -21,6 +21,7 @@ mod operations;
 mod outbox;
 mod repair_day;
 mod repair_order_attacks;
+mod repair_order_contract;
 mod repair_orders;
 mod sms_providers;
 mod tenancy;

@@ -49,7 +49,8 @@ pub struct EstimateLine {
     pub parts_amount: rust_decimal::Decimal,
     #[schema(value_type = String, format = "decimal")]
     pub total: rust_decimal::Decimal,
-    #[schema(value_type = Object)]
+    /// The job's parts as they were when the estimate was frozen.
+    #[schema(value_type = Vec<crate::services::repair_orders::jobs::StoredPart>)]
     pub parts: serde_json::Value,
 }
 

@@ -52,12 +52,18 @@ pub struct PartInput {
     pub unit_price: Decimal,
 }
 
-/// A part as stored with the job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A part as stored with the job, and as a frozen estimate shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = EstimatePart)]
 pub struct StoredPart {
+    #[schema(example = "06L115562B")]
     pub part_number: String,
+    #[schema(example = "机油滤清器")]
     pub name: String,
+    #[schema(value_type = String, format = "decimal", example = "1")]
     pub quantity: Decimal,
+    /// The unit price in fen (CNY cents), as frozen with the estimate.
+    #[schema(example = 6800)]
     pub unit_price_cents: i64,
 }
 
