@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::RepairOrder;
 use super::jobs::{self, Draft, PartInput};
 use super::journal::Write;
-use super::open::finish;
+use super::journal::finish;
 use super::settings::WorkshopSettings;
 use crate::auth::Actor;
 use crate::care::outbox::{self, ExtraWorkParams, NewMessage, Params};

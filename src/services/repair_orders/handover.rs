@@ -15,8 +15,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::estimate::{EstimateContent, accepted_customer_total};
+use super::journal::finish;
 use super::journal::{self, Write};
-use super::open::finish;
 use super::{RepairOrder, TotalsView, counted, jobs, load, money, totals_of};
 use crate::auth::Actor;
 use crate::domain::money::Money;

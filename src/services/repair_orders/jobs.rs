@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::journal::Write;
-use super::open::finish;
+use super::journal::finish;
 use super::settings::WorkshopSettings;
 use super::{RepairOrder, money};
 use crate::auth::Actor;

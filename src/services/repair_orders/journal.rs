@@ -16,12 +16,13 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::load;
+use super::{RepairOrder, load, view};
 use crate::auth::Actor;
 use crate::domain::repair_order::access::{self, Act};
 use crate::domain::repair_order::{EventKind, OrderAction, OrderState};
 use crate::entities::{repair_order, repair_order_event};
 use crate::error::{AppError, AppResult};
+use crate::services::idempotency::{self, Reservation, Saved};
 use crate::state::AppState;
 
 /// An open write on one order.
@@ -311,4 +312,48 @@ pub async fn stream(
             }
         },
     ))
+}
+
+/// The order's view as the write will leave it (its version moved by one).
+pub async fn answer(w: &Write) -> AppResult<RepairOrder> {
+    let mut expected = w.order.clone();
+    expected.version += 1;
+    expected.updated_at = w.now;
+    view(&w.txn, expected).await
+}
+
+/// Keeps `v` as the answer to the request's Idempotency-Key, in the write's
+/// transaction.
+pub async fn keep(
+    w: &Write,
+    reservation: Option<&Reservation>,
+    status: u16,
+    v: &RepairOrder,
+) -> AppResult<()> {
+    if let Some(r) = reservation {
+        let answer = Saved {
+            status,
+            body: serde_json::to_string(v).map_err(anyhow::Error::from)?,
+        };
+        if !idempotency::complete(&w.txn, r, &answer).await? {
+            return Err(AppError::InProgress {
+                retry_after_secs: 1,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Commits a write and answers the order's view; with a reservation, the
+/// answer is kept under the key in the same transaction.
+pub async fn finish(
+    w: Write,
+    state: &AppState,
+    reservation: Option<&Reservation>,
+    status: u16,
+) -> AppResult<RepairOrder> {
+    let v = answer(&w).await?;
+    keep(&w, reservation, status, &v).await?;
+    w.commit(state).await?;
+    Ok(v)
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::journal::{self, Write};
+use super::journal::{self, Write, answer, keep};
 use super::{RepairOrder, RepairOrderPage, jobs, view};
 use crate::auth::Actor;
 use crate::domain::appointment::{Action, AppointmentState};
@@ -23,7 +23,7 @@ use crate::entities::{
     appointment, appointment_event, customer, repair_order, repair_order_event, user, vehicle,
 };
 use crate::error::{AppError, AppResult};
-use crate::services::idempotency::{self, IdempotencyKey, Outcome, Reservation, Saved};
+use crate::services::idempotency::{self, IdempotencyKey, Outcome, Reservation};
 use crate::services::vehicles::{self, NewMileage};
 use crate::services::{appointments, lifecycle, to_stored};
 use crate::state::AppState;
@@ -486,50 +486,6 @@ async fn open_now(
     keep(&w, reservation, 201, &v).await?;
     w.commit(state).await?;
     Ok(Box::new(v))
-}
-
-/// The order's view as the write will leave it (its version moved by one).
-async fn answer(w: &Write) -> AppResult<RepairOrder> {
-    let mut expected = w.order.clone();
-    expected.version += 1;
-    expected.updated_at = w.now;
-    view(&w.txn, expected).await
-}
-
-/// Keeps `v` as the answer to the request's Idempotency-Key, in the write's
-/// transaction.
-async fn keep(
-    w: &Write,
-    reservation: Option<&Reservation>,
-    status: u16,
-    v: &RepairOrder,
-) -> AppResult<()> {
-    if let Some(r) = reservation {
-        let answer = Saved {
-            status,
-            body: serde_json::to_string(v).map_err(anyhow::Error::from)?,
-        };
-        if !idempotency::complete(&w.txn, r, &answer).await? {
-            return Err(AppError::InProgress {
-                retry_after_secs: 1,
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Commits a write and answers the order's view; with a reservation, the
-/// answer is kept under the key in the same transaction.
-pub async fn finish(
-    w: Write,
-    state: &AppState,
-    reservation: Option<&Reservation>,
-    status: u16,
-) -> AppResult<RepairOrder> {
-    let v = answer(&w).await?;
-    keep(&w, reservation, status, &v).await?;
-    w.commit(state).await?;
-    Ok(v)
 }
 
 /// The order list, newest first: by local arrival day, state, advisor, vehicle.

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::journal::finish;
 use super::journal::{self, Write};
-use super::open::finish;
 use super::{RepairOrder, counted, jobs, local};
 use crate::auth::Actor;
 use crate::domain::repair_order::access::Act;
