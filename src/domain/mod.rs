@@ -67,6 +67,7 @@ pub struct UnknownValue {
 
 pub mod appointment;
 pub mod care;
+pub mod care_plan;
 pub mod customer;
 pub mod dates;
 pub mod import;
