@@ -66,6 +66,7 @@ pub struct UnknownValue {
 }
 
 pub mod appointment;
+pub mod calendar;
 pub mod care;
 pub mod customer;
 pub mod dates;
