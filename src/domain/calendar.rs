@@ -88,6 +88,12 @@ fn lunar_to_solar(lunar_year: i32, month: u8, day: u8, leap: bool) -> Option<Nai
 /// `year` are both considered; if both fall in `year`, the earlier is taken.
 /// A leap-month birthday in a lunar year without that leap month falls in the
 /// ordinary month; the 30th of a 29-day month falls on the 29th.
+///
+/// `None` also when no occurrence falls in `year`, which happens: a lunar
+/// year is shorter than a Gregorian one, so a birthday early in the 12th
+/// month can fall on 31 December of one year and in January of the year
+/// after next (lunar 12-1: 2024-12-31, then 2026-01-19, none in 2025); the
+/// year after then has two, and the planner greets on the first.
 pub fn lunar_birthday(year: i32, month: u8, day: u8, leap: bool) -> Option<NaiveDate> {
     if !supported(year) {
         return None;
@@ -217,6 +223,72 @@ mod tests {
         );
         assert!(holidays(1000).is_empty());
         assert_eq!(holiday_date(Holiday::NewYear, 99_999), None);
+    }
+
+    #[test]
+    fn an_ordinary_lunar_birthday_moves_with_the_moon() {
+        // 三月初十
+        assert_eq!(lunar_birthday(2027, 3, 10, false), Some(d(2027, 4, 16)));
+        assert_eq!(lunar_birthday(2028, 3, 10, false), Some(d(2028, 4, 4)));
+        assert_eq!(lunar_birthday(2029, 3, 10, false), Some(d(2029, 4, 23)));
+        assert_eq!(lunar_birthday(2030, 3, 10, false), Some(d(2030, 4, 12)));
+    }
+
+    #[test]
+    fn a_leap_month_birthday_falls_in_the_ordinary_month_without_that_leap_month() {
+        // 闰五月初十: 2028 has a leap 5th month, 2027 and 2029 do not.
+        assert_eq!(lunar_birthday(2028, 5, 10, true), Some(d(2028, 7, 2)));
+        assert_eq!(lunar_birthday(2027, 5, 10, true), Some(d(2027, 6, 14)));
+        assert_eq!(lunar_birthday(2029, 5, 10, true), Some(d(2029, 6, 21)));
+        // The ordinary 5th month of 2028 is a different day.
+        assert_eq!(lunar_birthday(2028, 5, 10, false), Some(d(2028, 6, 2)));
+        // 闰六月初一 in 2025, which has a leap 6th month.
+        assert_eq!(lunar_birthday(2025, 6, 1, true), Some(d(2025, 7, 25)));
+        assert_eq!(lunar_birthday(2025, 6, 1, false), Some(d(2025, 6, 25)));
+    }
+
+    #[test]
+    fn the_30th_of_a_29_day_month_falls_on_the_29th() {
+        // The 3rd month has 29 days in 2027 and 30 in 2028.
+        assert_eq!(lunar_birthday(2027, 3, 30, false), Some(d(2027, 5, 5)));
+        assert_eq!(lunar_birthday(2027, 3, 29, false), Some(d(2027, 5, 5)));
+        assert_eq!(lunar_birthday(2028, 3, 30, false), Some(d(2028, 4, 24)));
+        // Both rules at once: the leap 5th month of 2028 has 29 days.
+        assert_eq!(lunar_birthday(2028, 5, 30, true), Some(d(2028, 7, 21)));
+    }
+
+    #[test]
+    fn a_12th_month_birthday_is_the_occurrence_in_the_asked_year() {
+        // 腊月二十 of lunar 2026 is in January 2027; that of lunar 2027 in
+        // January 2028.
+        assert_eq!(lunar_birthday(2027, 12, 20, false), Some(d(2027, 1, 27)));
+        assert_eq!(lunar_birthday(2028, 12, 20, false), Some(d(2028, 1, 16)));
+        // 腊月初一 falls twice in 2027 (January and December): the first.
+        assert_eq!(lunar_birthday(2027, 12, 1, false), Some(d(2027, 1, 8)));
+        // ... and not at all in 2025 (2024-12-31, then 2026-01-19).
+        assert_eq!(lunar_birthday(2024, 12, 1, false), Some(d(2024, 1, 11)));
+        assert_eq!(lunar_birthday(2025, 12, 1, false), None);
+        assert_eq!(lunar_birthday(2026, 12, 1, false), Some(d(2026, 1, 19)));
+    }
+
+    #[test]
+    fn impossible_lunar_birthdays_are_none_not_a_panic() {
+        assert_eq!(lunar_birthday(2027, 13, 1, false), None);
+        assert_eq!(lunar_birthday(2027, 0, 1, false), None);
+        assert_eq!(lunar_birthday(2027, 1, 31, false), None);
+        assert_eq!(lunar_birthday(2027, 1, 0, false), None);
+        assert_eq!(lunar_birthday(i32::MIN, 1, 1, false), None);
+        assert_eq!(lunar_birthday(i32::MAX, 1, 1, false), None);
+    }
+
+    #[test]
+    fn a_29_february_solar_birthday_is_on_28_february_in_a_common_year() {
+        assert_eq!(solar_birthday(2028, 2, 29), Some(d(2028, 2, 29)));
+        assert_eq!(solar_birthday(2027, 2, 29), Some(d(2027, 2, 28)));
+        assert_eq!(solar_birthday(2027, 7, 31), Some(d(2027, 7, 31)));
+        assert_eq!(solar_birthday(2027, 4, 31), None);
+        assert_eq!(solar_birthday(2027, 2, 30), None);
+        assert_eq!(solar_birthday(i32::MAX, 2, 29), None);
     }
 
     #[test]
