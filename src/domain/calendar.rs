@@ -269,6 +269,10 @@ mod tests {
         assert_eq!(lunar_birthday(2024, 12, 1, false), Some(d(2024, 1, 11)));
         assert_eq!(lunar_birthday(2025, 12, 1, false), None);
         assert_eq!(lunar_birthday(2026, 12, 1, false), Some(d(2026, 1, 19)));
+        // 闰十一月二十: lunar 2033's leap 11th month runs into January 2034,
+        // so 2033 has none and 2034 has two (the first is taken).
+        assert_eq!(lunar_birthday(2033, 11, 20, true), None);
+        assert_eq!(lunar_birthday(2034, 11, 20, true), Some(d(2034, 1, 10)));
     }
 
     #[test]
