@@ -66,6 +66,7 @@ pub struct UnknownValue {
 }
 
 pub mod appointment;
+pub mod calendar;
 pub mod care;
 pub mod care_plan;
 pub mod customer;
