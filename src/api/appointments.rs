@@ -1,11 +1,11 @@
 //! /api/v1/appointment-slots and /api/v1/appointments
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use uuid::Uuid;
 
 use super::contract::headers::IdempotencyKeyHeader;
 use super::extract::{IdempotencyHeader, Json, OptionalJson, Query};
+use super::replayed;
 use crate::auth::Actor;
 use crate::domain::appointment::StateAction;
 use crate::domain::schedule::SlotView;
@@ -14,7 +14,7 @@ use crate::services::appointments::book::{self, NewAppointment};
 use crate::services::appointments::planning::{self, Day, Invitation, Preparation, Range};
 use crate::services::appointments::transitions::{self, Event, Reason, Reschedule};
 use crate::services::appointments::{self, Appointment, RegisterQuery, SlotQuery};
-use crate::services::idempotency::{Outcome, Saved};
+use crate::services::idempotency::Outcome;
 use crate::state::AppState;
 
 /// The slots of a day in the dealer's zone, with what each has left.
@@ -50,19 +50,6 @@ pub async fn create(
             Outcome::Replayed(saved) => replayed(saved),
         },
     )
-}
-
-/// A saved answer, sent again as it was first sent.
-fn replayed(saved: Saved) -> HttpResponse {
-    let status = StatusCode::from_u16(saved.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    HttpResponse::build(status)
-        .insert_header(("Idempotent-Replayed", "true"))
-        .content_type(if status.is_success() {
-            "application/json"
-        } else {
-            "application/problem+json"
-        })
-        .body(saved.body)
 }
 
 /// The appointment register (《预约登记表》).

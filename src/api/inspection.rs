@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::contract::headers::IdempotencyKeyHeader;
 use super::extract::{IdempotencyHeader, Json, Query};
-use super::repair_orders::replayed;
+use super::replayed;
 use crate::auth::Actor;
 use crate::domain::customer::Locale;
 use crate::error::{AppError, AppResult, Problem};

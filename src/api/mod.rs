@@ -52,6 +52,20 @@ pub fn with_etag(
         .json(body)
 }
 
+/// A saved answer, sent again as it was first sent.
+pub fn replayed(saved: crate::services::idempotency::Saved) -> HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(saved.status)
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponse::build(status)
+        .insert_header(("Idempotent-Replayed", "true"))
+        .content_type(if status.is_success() {
+            "application/json"
+        } else {
+            "application/problem+json"
+        })
+        .body(saved.body)
+}
+
 /// The frame of the document: what the paths collected from the route table
 /// are put into.
 #[derive(OpenApi)]

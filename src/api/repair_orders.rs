@@ -7,11 +7,11 @@ use uuid::Uuid;
 
 use super::contract::headers::{IdempotencyKeyHeader, IfMatchHeader};
 use super::extract::{IdempotencyHeader, IfMatch, Json, Query};
-use super::with_etag;
+use super::{replayed, with_etag};
 use crate::auth::Actor;
 use crate::error::{AppResult, Problem};
 use crate::services::Version;
-use crate::services::idempotency::{Outcome, Saved};
+use crate::services::idempotency::Outcome;
 use crate::services::repair_orders::estimate::{self, Acceptance, Estimate};
 use crate::services::repair_orders::inspection::{self, Walkaround, WalkaroundInput};
 use crate::services::repair_orders::jobs::{self, JobPatch, NewJob};
@@ -27,19 +27,6 @@ fn created(outcome: Outcome<Box<RepairOrder>>) -> HttpResponse {
         Outcome::Fresh(o) => with_etag(StatusCode::CREATED, o.version, o),
         Outcome::Replayed(saved) => replayed(saved),
     }
-}
-
-/// A saved answer, sent again as it was first sent.
-pub fn replayed(saved: Saved) -> HttpResponse {
-    let status = StatusCode::from_u16(saved.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    HttpResponse::build(status)
-        .insert_header(("Idempotent-Replayed", "true"))
-        .content_type(if status.is_success() {
-            "application/json"
-        } else {
-            "application/problem+json"
-        })
-        .body(saved.body)
 }
 
 /// Opens a repair order (《维修委托书》) from a checked-in appointment or for a

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::contract::headers::IdempotencyKeyHeader;
 use super::extract::{IdempotencyHeader, Json};
-use super::repair_orders::replayed;
+use super::replayed;
 use super::with_etag;
 use crate::auth::Actor;
 use crate::error::{AppResult, Problem};

@@ -88,6 +88,27 @@ pub async fn foreign_photos(
     Ok(ids.iter().filter(|i| !found.contains(i)).copied().collect())
 }
 
+/// Refuses (422 naming `items[i].photo_ids`) the first item that lists a
+/// photo that is not one of the order's.
+async fn photos_of_order<'a>(
+    db: &impl ConnectionTrait,
+    order_id: Uuid,
+    per_item: impl Iterator<Item = &'a [Uuid]> + Clone,
+) -> AppResult<()> {
+    let all: Vec<Uuid> = per_item.clone().flatten().copied().collect();
+    let foreign = foreign_photos(db, order_id, &all).await?;
+    match per_item
+        .enumerate()
+        .find(|(_, ids)| ids.iter().any(|p| foreign.contains(p)))
+    {
+        Some((i, _)) => Err(AppError::field(
+            format!("items[{i}].photo_ids"),
+            "are not photos of this order",
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Records (or records again) the walk-around.
 pub async fn put_walkaround(
     state: &AppState,
@@ -156,18 +177,12 @@ pub async fn put_walkaround(
             w.order.state
         )));
     }
-    let photos: Vec<Uuid> = items.iter().flat_map(|i| i.photo_ids.clone()).collect();
-    let foreign = foreign_photos(&w.txn, order_id, &photos).await?;
-    if !foreign.is_empty() {
-        let i = items
-            .iter()
-            .position(|it| it.photo_ids.iter().any(|p| foreign.contains(p)))
-            .unwrap_or(0);
-        return Err(AppError::field(
-            format!("items[{i}].photo_ids"),
-            "are not photos of this order",
-        ));
-    }
+    photos_of_order(
+        &w.txn,
+        order_id,
+        items.iter().map(|i| i.photo_ids.as_slice()),
+    )
+    .await?;
     let record = Walkaround {
         items,
         fuel_level: input.fuel_level,
@@ -366,18 +381,12 @@ pub async fn put_health_check(
             w.order.state
         )));
     }
-    let photos: Vec<Uuid> = items.iter().flat_map(|i| i.photo_ids.clone()).collect();
-    let foreign = foreign_photos(&w.txn, order_id, &photos).await?;
-    if !foreign.is_empty() {
-        let i = items
-            .iter()
-            .position(|it| it.photo_ids.iter().any(|p| foreign.contains(p)))
-            .unwrap_or(0);
-        return Err(AppError::field(
-            format!("items[{i}].photo_ids"),
-            "are not photos of this order",
-        ));
-    }
+    photos_of_order(
+        &w.txn,
+        order_id,
+        items.iter().map(|i| i.photo_ids.as_slice()),
+    )
+    .await?;
     let proposed = proposed_lines(&items, |code| {
         known
             .get(code)
