@@ -206,6 +206,30 @@ pub struct CareSettings {
     pub max_attempts: i32,
     pub backoff_base_secs: u64,
     pub backoff_max_secs: u64,
+    /// The care planner (`care::planner`).
+    pub planner: PlannerSettings,
+}
+
+/// The care planner: when it ticks, how far it catches up, how it streams.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PlannerSettings {
+    /// Plan in this process (`serve --no-care` turns it off with the dispatcher).
+    pub enabled: bool,
+    /// When each dealer is planned, in the dealer's zone (the `cron` crate's
+    /// syntax, with seconds: `0 */5 * * * *` is every 5 minutes).
+    pub cron: String,
+    /// How often this process looks whether a dealer's tick is due.
+    pub poll_secs: u64,
+    /// Missed days planned after downtime, at most (older ones are skipped, logged).
+    pub catch_up_days: u32,
+    /// Vehicles and customers read per batch of a pass.
+    pub batch: u64,
+    /// How long a follow-up's survey link works, in days.
+    pub survey_days: i64,
+    /// Deliveries this many days back are still followed up (late, once).
+    pub followup_lookback_days: i64,
+    /// When vehicles are inspected, by age (data: the rules change).
+    pub inspection: crate::domain::care_plan::InspectionRules,
 }
 
 /// The event feed behind the live streams (`services::feed`).

@@ -81,8 +81,19 @@ enum Admin {
 
 #[derive(Subcommand)]
 enum Care {
-    /// Run only the outbox dispatcher (no API), until interrupted.
+    /// Run only the care engine, the outbox dispatcher and the planner (no
+    /// API), until interrupted.
     Worker,
+    /// Print, one JSON object a line, what the care planner would write for
+    /// a dealer's local date (kind, customer_id, vehicle_id, occurrence_key,
+    /// channels, send_at), writing nothing.
+    Preview {
+        #[arg(long)]
+        dealer: String,
+        /// The local date, YYYY-MM-DD.
+        #[arg(long)]
+        date: chrono::NaiveDate,
+    },
 }
 
 #[derive(Subcommand)]
@@ -147,6 +158,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let mut settings = settings;
             if no_care {
                 settings.care.dispatcher = false;
+                settings.care.planner.enabled = false;
             }
             let app = Application::build(settings.clone(), clock).await?;
             tracing::info!(
@@ -159,10 +171,18 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Care(Care::Worker) => {
             let state = build_state(settings, clock).await?;
-            let worker = CareWorker::start(state);
+            let worker = CareWorker::start(state)?;
             tokio::signal::ctrl_c().await?;
             tracing::info!("stopping the outbox dispatcher");
             worker.stop().await;
+        }
+        Command::Care(Care::Preview { dealer, date }) => {
+            let state = build_state(settings, clock).await?;
+            let mut out = std::io::stdout().lock();
+            for p in servicelane::care::planner::preview(&state, &dealer, date).await? {
+                use std::io::Write;
+                writeln!(out, "{}", serde_json::to_string(&p)?)?;
+            }
         }
         Command::Openapi => {
             print!("{}", servicelane::api::Contract::new().json());

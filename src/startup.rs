@@ -33,25 +33,33 @@ pub struct Application {
     feed: Option<Listener>,
 }
 
-/// A running outbox dispatcher and the switch that stops it.
+/// The running care engine (the outbox dispatcher and, when on, the
+/// planner) and the switch that stops it.
 pub struct CareWorker {
     stop: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl CareWorker {
-    pub fn start(state: web::Data<AppState>) -> Self {
+    pub fn start(state: web::Data<AppState>) -> anyhow::Result<Self> {
         let (stop, rx) = tokio::sync::watch::channel(false);
-        Self {
-            stop,
-            task: crate::care::dispatcher::spawn(state, rx),
+        let mut tasks = Vec::new();
+        if state.settings.care.planner.enabled {
+            let schedule = crate::care::planner::ticks::schedule(&state.settings.care.planner.cron)?;
+            tasks.push(crate::care::planner::ticks::spawn(state.clone(), schedule, rx.clone()));
         }
+        if state.settings.care.dispatcher {
+            tasks.push(crate::care::dispatcher::spawn(state, rx));
+        }
+        Ok(Self { stop, tasks })
     }
 
-    /// Lets the messages in hand finish, then ends the task.
+    /// Lets the messages in hand and a run under way finish, then ends the tasks.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        let _ = self.task.await;
+        for t in self.tasks {
+            let _ = t.await;
+        }
     }
 }
 
@@ -94,11 +102,12 @@ impl Application {
         if state.settings.imports.worker {
             crate::services::import_jobs::spawn_worker(state.clone());
         }
-        let care = state
-            .settings
-            .care
-            .dispatcher
-            .then(|| CareWorker::start(state.clone()));
+        let care_on = state.settings.care.dispatcher || state.settings.care.planner.enabled;
+        let care = if care_on {
+            Some(CareWorker::start(state.clone())?)
+        } else {
+            None
+        };
         // other instances' events reach this one's streams (SQLite: one instance)
         let feed = (!state.settings.is_sqlite())
             .then(|| state.feed.listen(&state.settings.database_url()));

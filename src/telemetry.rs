@@ -41,6 +41,12 @@ pub struct Metrics {
     pub outbox_attempts: IntCounterVec,
     /// From a message's due time to the provider taking it.
     pub outbox_lag: Histogram,
+    /// Outbox rows the care planner wrote, by kind.
+    pub care_planned: IntCounterVec,
+    /// The latest tick the care planner ran per dealer (Unix seconds).
+    pub care_last_tick: IntGaugeVec,
+    /// How long one planning run of one dealer took.
+    pub care_planning_seconds: Histogram,
 }
 
 impl Metrics {
@@ -98,6 +104,27 @@ impl Metrics {
         registry.register(Box::new(outbox_depth.clone()))?;
         registry.register(Box::new(outbox_attempts.clone()))?;
         registry.register(Box::new(outbox_lag.clone()))?;
+        let care_planned = IntCounterVec::new(
+            Opts::new("care_planned_total", "outbox rows the care planner wrote, by kind"),
+            &["kind"],
+        )?;
+        let care_last_tick = IntGaugeVec::new(
+            Opts::new(
+                "care_last_tick_seconds",
+                "the latest tick the care planner ran, per dealer (Unix time)",
+            ),
+            &["dealer"],
+        )?;
+        let care_planning_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "care_planning_seconds",
+                "time one planning run of one dealer took",
+            )
+            .buckets(vec![0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0]),
+        )?;
+        registry.register(Box::new(care_planned.clone()))?;
+        registry.register(Box::new(care_last_tick.clone()))?;
+        registry.register(Box::new(care_planning_seconds.clone()))?;
         Ok(Self {
             registry,
             requests,
@@ -107,6 +134,9 @@ impl Metrics {
             outbox_depth,
             outbox_attempts,
             outbox_lag,
+            care_planned,
+            care_last_tick,
+            care_planning_seconds,
         })
     }
 

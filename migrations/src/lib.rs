@@ -14,6 +14,7 @@ mod m20261129_000010_provider_templates;
 mod m20261129_000011_wechat;
 mod m20261130_000012_repair_orders;
 mod m20261130_000014_inspection;
+mod m20261130_000015_care_planner;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000011_wechat::Migration),
             Box::new(m20261130_000012_repair_orders::Migration),
             Box::new(m20261130_000014_inspection::Migration),
+            Box::new(m20261130_000015_care_planner::Migration),
         ]
     }
 }

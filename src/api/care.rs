@@ -13,8 +13,10 @@ use crate::care::inbound::{self, InboundAnswer, InboundSms, Suppression};
 use crate::care::outbox::{self, Filter, MessageView};
 use crate::care::receipts::{self, Receipt, ReceiptAnswer};
 use crate::care::webhook::SIGNATURE_HEADER;
+use crate::care::planner::{self, CareCalendar, RunReport};
+use crate::care::settings::CareSettings;
 use crate::care::{aliyun, settings, tencent};
-use crate::domain::care::CareRules;
+use crate::domain::care_plan::{CareKind, KindSettings};
 use crate::domain::customer::Channel;
 use crate::domain::message::MessageKind;
 use crate::domain::outbox::MessageState;
@@ -122,25 +124,81 @@ pub async fn inbound_sms(
     Ok(HttpResponse::Ok().json(inbound::receive(&state, sms).await?))
 }
 
-/// The dealer's rules for care messages: the sending window and the marketing cap (staff).
+/// The dealer's care settings: the sending window, the marketing cap, and
+/// how the planner plans each kind (staff).
 #[utoipa::path(operation_id = "getCareSettings", tag = "care", security(("bearer" = [])),
-    responses((status = 200, body = CareRules)))]
+    responses((status = 200, body = CareSettings)))]
 #[get("/care/settings")]
 pub async fn get_settings(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(settings::get(&state.db, &actor).await?))
 }
 
-/// Replaces the dealer's rules for care messages (managers).
-#[utoipa::path(operation_id = "putCareSettings", tag = "care", request_body = CareRules, security(("bearer" = [])),
-    responses((status = 200, body = CareRules)))]
+/// Replaces the dealer's care settings (managers); `kinds` left out keeps
+/// the planner's settings as they are.
+#[utoipa::path(operation_id = "putCareSettings", tag = "care", request_body = CareSettings, security(("bearer" = [])),
+    responses((status = 200, body = CareSettings)))]
 #[put("/care/settings")]
 pub async fn put_settings(
     state: web::Data<AppState>,
     actor: Actor,
-    body: Json<CareRules>,
+    body: Json<CareSettings>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
-    Ok(HttpResponse::Ok().json(settings::put(&state.db, &actor, body.0, now).await?))
+    let saved = settings::put(&state.db, &state.templates, &actor, body.0, now).await?;
+    Ok(HttpResponse::Ok().json(saved))
+}
+
+/// Whether a planned kind is on.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KindSwitch {
+    pub enabled: bool,
+}
+
+/// Pauses or resumes one kind of planned message (managers); answers the
+/// kind's settings. Messages already planned stay planned.
+#[utoipa::path(operation_id = "putCareKind", tag = "care", request_body = KindSwitch,
+    params(("kind" = CareKind, Path)), security(("bearer" = [])),
+    responses((status = 200, body = KindSettings), (status = 404, description = "no such kind", body = Problem, content_type = "application/problem+json")))]
+#[put("/care/kinds/{kind}")]
+pub async fn put_kind(
+    state: web::Data<AppState>,
+    actor: Actor,
+    kind: web::Path<CareKind>,
+    body: Json<KindSwitch>,
+) -> AppResult<HttpResponse> {
+    let now = state.clock.now();
+    let k = settings::set_kind(&state.db, &actor, *kind, body.0.enabled, now).await?;
+    Ok(HttpResponse::Ok().json(k))
+}
+
+/// Plans the caller's dealer now (managers): the days not planned yet and
+/// today, again. Safe to call any number of times at once, from any
+/// instance: what is planned already is not written twice.
+#[utoipa::path(operation_id = "runCarePlanner", tag = "care", security(("bearer" = [])),
+    responses((status = 200, body = RunReport)))]
+#[post("/care/runs")]
+pub async fn run_planner(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(planner::run_now(&state, &actor).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarParams {
+    /// The year, 1900 to 2200.
+    pub year: i32,
+}
+
+/// The holidays of a year with their dates, and which the dealer greets on (staff).
+#[utoipa::path(operation_id = "getCareCalendar", tag = "care", params(CalendarParams), security(("bearer" = [])),
+    responses((status = 200, body = CareCalendar)))]
+#[get("/care/calendar")]
+pub async fn calendar(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: Query<CalendarParams>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(planner::calendar(&state.db, &actor, q.0.year).await?))
 }
 
 /// Addresses the dealer no longer sends to (hard bounces, dead numbers), newest first (staff).

@@ -135,6 +135,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(care::inbound_sms)
                 .service(care::get_settings)
                 .service(care::put_settings)
+                .service(care::put_kind)
+                .service(care::run_planner)
+                .service(care::calendar)
                 .service(care::list_suppressions)
                 .service(care::delete_suppression)
                 .service(care::aliyun_reports)
@@ -212,6 +215,10 @@ pub fn openapi() -> serde_json::Value {
     schemas.insert(
         crate::domain::care::TemplateChannel::name().into(),
         crate::domain::care::TemplateChannel::schema(),
+    );
+    schemas.insert(
+        crate::domain::care_plan::CareKind::name().into(),
+        crate::domain::care_plan::CareKind::schema(),
     );
     contract::finish(doc)
 }

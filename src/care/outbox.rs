@@ -75,6 +75,29 @@ pub struct ExtraWorkParams {
     pub lines: String,
 }
 
+/// An inspection or insurance renewal's values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenewalParams {
+    pub dealer_name: String,
+    pub vehicle: String,
+    /// The expiry or due date, a local date `YYYY-MM-DD`.
+    pub due: String,
+    /// What falls due, in the customer's language (年检, 交强险, 商业险…).
+    pub item: String,
+}
+
+/// The post-repair follow-up's values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowupParams {
+    pub dealer_name: String,
+    pub vehicle: String,
+    pub order_number: String,
+    /// `{public_base_url}/s/{token}`: the signed, expiring survey link.
+    pub survey_url: String,
+}
+
 /// A message's template values, one shape per kind; stored as JSON and read
 /// back strictly: a row whose params do not fit its kind is an error, never
 /// a message with blanks.
@@ -85,6 +108,8 @@ pub enum Params {
     Reminder(ReminderParams),
     Greeting(GreetingParams),
     ExtraWork(ExtraWorkParams),
+    Renewal(RenewalParams),
+    Followup(FollowupParams),
 }
 
 impl Params {
@@ -95,6 +120,8 @@ impl Params {
             Params::Reminder(p) => serde_json::to_value(p),
             Params::Greeting(p) => serde_json::to_value(p),
             Params::ExtraWork(p) => serde_json::to_value(p),
+            Params::Renewal(p) => serde_json::to_value(p),
+            Params::Followup(p) => serde_json::to_value(p),
         }
         // plain structs of strings and numbers always serialise
         .unwrap_or_else(|_| unreachable!("params serialise"))
@@ -106,11 +133,22 @@ impl Params {
             MessageKind::AppointmentBooked
             | MessageKind::AppointmentConfirmed
             | MessageKind::AppointmentRescheduled
-            | MessageKind::AppointmentCancelled => {
+            | MessageKind::AppointmentCancelled
+            | MessageKind::AppointmentReminder => {
                 serde_json::from_value(v.clone()).map(Params::Appointment)
             }
-            MessageKind::MaintenanceDue => serde_json::from_value(v.clone()).map(Params::Reminder),
-            MessageKind::HolidayGreeting => serde_json::from_value(v.clone()).map(Params::Greeting),
+            MessageKind::MaintenanceDue | MessageKind::FirstService => {
+                serde_json::from_value(v.clone()).map(Params::Reminder)
+            }
+            MessageKind::HolidayGreeting | MessageKind::Birthday => {
+                serde_json::from_value(v.clone()).map(Params::Greeting)
+            }
+            MessageKind::AnnualInspection | MessageKind::InsuranceRenewal => {
+                serde_json::from_value(v.clone()).map(Params::Renewal)
+            }
+            MessageKind::PostRepairFollowup => {
+                serde_json::from_value(v.clone()).map(Params::Followup)
+            }
             MessageKind::ExtraWorkApproval => {
                 serde_json::from_value(v.clone()).map(Params::ExtraWork)
             }

@@ -47,6 +47,30 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
     "zh-CN/holiday_greeting.email.html",
     "zh-CN/extra_work_approval.email.txt",
     "zh-CN/extra_work_approval.email.html",
+    "zh-CN/first_service.title.txt",
+    "zh-CN/first_service.sms.txt",
+    "zh-CN/first_service.email.txt",
+    "zh-CN/first_service.email.html",
+    "zh-CN/annual_inspection.title.txt",
+    "zh-CN/annual_inspection.sms.txt",
+    "zh-CN/annual_inspection.email.txt",
+    "zh-CN/annual_inspection.email.html",
+    "zh-CN/insurance_renewal.title.txt",
+    "zh-CN/insurance_renewal.sms.txt",
+    "zh-CN/insurance_renewal.email.txt",
+    "zh-CN/insurance_renewal.email.html",
+    "zh-CN/birthday.title.txt",
+    "zh-CN/birthday.sms.txt",
+    "zh-CN/birthday.email.txt",
+    "zh-CN/birthday.email.html",
+    "zh-CN/appointment_reminder.title.txt",
+    "zh-CN/appointment_reminder.sms.txt",
+    "zh-CN/appointment_reminder.email.txt",
+    "zh-CN/appointment_reminder.email.html",
+    "zh-CN/post_repair_followup.title.txt",
+    "zh-CN/post_repair_followup.sms.txt",
+    "zh-CN/post_repair_followup.email.txt",
+    "zh-CN/post_repair_followup.email.html",
     "en/otp.sms.txt",
     "en/appointment_booked.title.txt",
     "en/appointment_booked.sms.txt",
@@ -77,6 +101,30 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
     "en/holiday_greeting.email.html",
     "en/extra_work_approval.email.txt",
     "en/extra_work_approval.email.html",
+    "en/first_service.title.txt",
+    "en/first_service.sms.txt",
+    "en/first_service.email.txt",
+    "en/first_service.email.html",
+    "en/annual_inspection.title.txt",
+    "en/annual_inspection.sms.txt",
+    "en/annual_inspection.email.txt",
+    "en/annual_inspection.email.html",
+    "en/insurance_renewal.title.txt",
+    "en/insurance_renewal.sms.txt",
+    "en/insurance_renewal.email.txt",
+    "en/insurance_renewal.email.html",
+    "en/birthday.title.txt",
+    "en/birthday.sms.txt",
+    "en/birthday.email.txt",
+    "en/birthday.email.html",
+    "en/appointment_reminder.title.txt",
+    "en/appointment_reminder.sms.txt",
+    "en/appointment_reminder.email.txt",
+    "en/appointment_reminder.email.html",
+    "en/post_repair_followup.title.txt",
+    "en/post_repair_followup.sms.txt",
+    "en/post_repair_followup.email.txt",
+    "en/post_repair_followup.email.html",
 ];
 
 /// Server-rendered pages (`templates/web/`), named `web/<file>`.
@@ -121,6 +169,12 @@ impl Templates {
         Ok(tpl.render(ctx)?.trim_end().to_string())
     }
 
+    /// Renders a template of the dealer's own (strict: an unknown value is
+    /// an error, never a blank in a customer's message).
+    pub fn render_str(&self, source: &str, ctx: impl Serialize) -> anyhow::Result<String> {
+        Ok(self.env.render_str(source, ctx)?.trim_end().to_string())
+    }
+
     /// Renders the page `templates/web/<name>`.
     pub fn page(&self, name: &str, ctx: impl Serialize) -> anyhow::Result<String> {
         Ok(self.env.get_template(&format!("web/{name}"))?.render(ctx)?)
@@ -139,6 +193,7 @@ mod tests {
             when => "2027-01-04 09:00", vehicle => "京A12345", services => "小保养",
             due => "2027-03-01", reason => "5000 km", customer_name => "王先生", occasion => "春节",
             order_number => "RO202703010007", lines => "更换雨刮片、更换空调滤清器",
+            item => "交强险", survey_url => "https://dealer.example/s/tok",
             unsubscribe_url => "https://dealer.example/u/abc"
         };
         for name in Templates::names() {
@@ -159,13 +214,22 @@ mod tests {
             .render(Locale::ZhCn, "extra_work_approval", "sms.txt", &ctx)
             .unwrap();
         assert!(extra.contains("RO202703010007") && extra.contains("更换雨刮片"));
+        // the planner's kinds carry what they are about
+        let followup = t
+            .render(Locale::En, "post_repair_followup", "sms.txt", &ctx)
+            .unwrap();
+        assert!(followup.contains("https://dealer.example/s/tok") && followup.contains("RO202703010007"));
+        let renewal = t
+            .render(Locale::ZhCn, "insurance_renewal", "sms.txt", &ctx)
+            .unwrap();
+        assert!(renewal.contains("交强险") && renewal.contains("2027-03-01"));
         // every kind a customer can be emailed has both parts, each with the unsubscribe link
         let kinds: Vec<&str> = Templates::names()
             .filter_map(|n| n.strip_suffix(".sms.txt"))
             .filter_map(|n| n.strip_prefix("zh-CN/"))
             .filter(|k| *k != "otp")
             .collect();
-        assert_eq!(kinds.len(), 7);
+        assert_eq!(kinds.len(), 13);
         for locale in [Locale::ZhCn, Locale::En] {
             for kind in &kinds {
                 for part in ["email.txt", "email.html"] {

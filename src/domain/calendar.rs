@@ -58,8 +58,10 @@ fn to_naive(d: SolarDay) -> Option<NaiveDate> {
 }
 
 /// The solar date of lunar `month`/`day` (a leap month if `leap`) in lunar
-/// year `lunar_year`, with the two rules of the module applied.
-fn lunar_to_solar(lunar_year: i32, month: u8, day: u8, leap: bool) -> Option<NaiveDate> {
+/// year `lunar_year`, with the two rules of the module applied. A lunar
+/// birthday happens exactly once in each lunar year, so the care planner
+/// names its occurrences by lunar year.
+pub fn lunar_to_solar(lunar_year: i32, month: u8, day: u8, leap: bool) -> Option<NaiveDate> {
     if !(1..=12).contains(&month) || !(1..=30).contains(&day) {
         return None;
     }
@@ -103,6 +105,21 @@ pub fn lunar_birthday(year: i32, month: u8, day: u8, leap: bool) -> Option<Naive
         .filter_map(|ly| lunar_to_solar(ly, month, day, leap))
         .filter(|d| d.year() == year)
         .min()
+}
+
+/// The lunar year a solar date falls in (the year that began on the last
+/// Spring Festival on or before it).
+pub fn lunar_year_of(date: NaiveDate) -> Option<i32> {
+    if !supported(date.year()) {
+        return None;
+    }
+    let solar = SolarDay::new(
+        isize::try_from(date.year()).ok()?,
+        usize::try_from(date.month()).ok()?,
+        usize::try_from(date.day()).ok()?,
+    )
+    .ok()?;
+    i32::try_from(solar.get_lunar_day().get_lunar_month().get_year()).ok()
 }
 
 /// The date, in `year`, of a solar (Gregorian) birthday on `month`/`day`.

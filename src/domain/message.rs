@@ -17,6 +17,18 @@ string_enum! {
         HolidayGreeting = "holiday_greeting",
         /// Extra work (追加维修) on a car in the workshop awaits the customer's answer.
         ExtraWorkApproval = "extra_work_approval",
+        /// A new car's first service is not done yet (the care planner).
+        FirstService = "first_service",
+        /// The vehicle's annual inspection (年检) falls due (the care planner).
+        AnnualInspection = "annual_inspection",
+        /// A compulsory (交强险) or commercial insurance policy expires (the care planner).
+        InsuranceRenewal = "insurance_renewal",
+        /// A birthday greeting, solar or lunar: marketing (the care planner).
+        Birthday = "birthday",
+        /// The day before a booked or confirmed appointment (the care planner).
+        AppointmentReminder = "appointment_reminder",
+        /// The follow-up within 3 days of a delivery, with the survey link (the care planner).
+        PostRepairFollowup = "post_repair_followup",
     }
 }
 
@@ -31,13 +43,18 @@ impl MessageKind {
     pub fn purpose(self) -> Option<Purpose> {
         match self {
             MessageKind::Otp => None,
-            MessageKind::HolidayGreeting => Some(Purpose::Marketing),
+            MessageKind::HolidayGreeting | MessageKind::Birthday => Some(Purpose::Marketing),
             MessageKind::AppointmentBooked
             | MessageKind::AppointmentConfirmed
             | MessageKind::AppointmentRescheduled
             | MessageKind::AppointmentCancelled
             | MessageKind::MaintenanceDue
-            | MessageKind::ExtraWorkApproval => Some(Purpose::Service),
+            | MessageKind::ExtraWorkApproval
+            | MessageKind::FirstService
+            | MessageKind::AnnualInspection
+            | MessageKind::InsuranceRenewal
+            | MessageKind::AppointmentReminder
+            | MessageKind::PostRepairFollowup => Some(Purpose::Service),
         }
     }
 
@@ -49,9 +66,20 @@ impl MessageKind {
             MessageKind::AppointmentBooked
             | MessageKind::AppointmentConfirmed
             | MessageKind::AppointmentRescheduled
-            | MessageKind::AppointmentCancelled => &["dealer_name", "when", "vehicle", "services"],
-            MessageKind::MaintenanceDue => &["dealer_name", "vehicle", "due", "reason"],
-            MessageKind::HolidayGreeting => &["dealer_name", "customer_name", "occasion"],
+            | MessageKind::AppointmentCancelled
+            | MessageKind::AppointmentReminder => &["dealer_name", "when", "vehicle", "services"],
+            MessageKind::MaintenanceDue | MessageKind::FirstService => {
+                &["dealer_name", "vehicle", "due", "reason"]
+            }
+            MessageKind::AnnualInspection | MessageKind::InsuranceRenewal => {
+                &["dealer_name", "vehicle", "due", "item"]
+            }
+            MessageKind::HolidayGreeting | MessageKind::Birthday => {
+                &["dealer_name", "customer_name", "occasion"]
+            }
+            MessageKind::PostRepairFollowup => {
+                &["dealer_name", "vehicle", "order_number", "survey_url"]
+            }
             MessageKind::ExtraWorkApproval => &["dealer_name", "vehicle", "order_number", "lines"],
         }
     }
@@ -67,7 +95,14 @@ impl MessageKind {
             | MessageKind::AppointmentRescheduled
             | MessageKind::AppointmentCancelled
             | MessageKind::ExtraWorkApproval => true,
-            MessageKind::MaintenanceDue | MessageKind::HolidayGreeting => false,
+            MessageKind::MaintenanceDue
+            | MessageKind::HolidayGreeting
+            | MessageKind::FirstService
+            | MessageKind::AnnualInspection
+            | MessageKind::InsuranceRenewal
+            | MessageKind::Birthday
+            | MessageKind::AppointmentReminder
+            | MessageKind::PostRepairFollowup => false,
         }
     }
 }

@@ -3,7 +3,9 @@
 
 pub mod appointment;
 pub mod appointment_event;
+pub mod care_plan_kind;
 pub mod care_setting;
+pub mod care_tick;
 pub mod clock_interval;
 pub mod closed_date;
 pub mod customer;
@@ -117,6 +119,7 @@ string_column!(
     Source,
     JobState,
     crate::domain::message::MessageKind,
+    crate::domain::care_plan::CareKind,
     crate::domain::outbox::MessageState,
     crate::domain::outbox::AttemptOutcome,
     crate::domain::care::TemplateChannel,

@@ -351,6 +351,12 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
 /// own, `dispatch_pending` drains it.
 pub const NO_DISPATCHER: (&str, &str) = ("SERVICELANE__CARE__DISPATCHER", "false");
 
+/// Settings that run the care planner in the background, looking every second.
+pub const PLANNER_ON: [(&str, &str); 2] = [
+    ("SERVICELANE__CARE__PLANNER__ENABLED", "true"),
+    ("SERVICELANE__CARE__PLANNER__POLL_SECS", "1"),
+];
+
 /// The app, its SMS webhook pointing at `sms` (which may be down).
 pub async fn spawn_app_with_sink(sms: SmsSink, extra: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
@@ -370,6 +376,9 @@ pub async fn spawn_app_with_sink(sms: SmsSink, extra: &[(&str, &str)]) -> TestAp
         // turn it off (NO_DISPATCHER) and drain on demand
         ("SERVICELANE__CARE__DISPATCHER", "true"),
         ("SERVICELANE__CARE__POLL_MS", "100"),
+        // the care planner runs when a test asks (POST /care/runs, or
+        // PLANNER_ON for the background ticks)
+        ("SERVICELANE__CARE__PLANNER__ENABLED", "false"),
         (
             "SERVICELANE__AUTH__JWT_SECRET",
             "test-secret-test-secret-test-secret-0123",
