@@ -45,8 +45,13 @@ impl CareWorker {
         let (stop, rx) = tokio::sync::watch::channel(false);
         let mut tasks = Vec::new();
         if state.settings.care.planner.enabled {
-            let schedule = crate::care::planner::ticks::schedule(&state.settings.care.planner.cron)?;
-            tasks.push(crate::care::planner::ticks::spawn(state.clone(), schedule, rx.clone()));
+            let schedule =
+                crate::care::planner::ticks::schedule(&state.settings.care.planner.cron)?;
+            tasks.push(crate::care::planner::ticks::spawn(
+                state.clone(),
+                schedule,
+                rx.clone(),
+            ));
         }
         if state.settings.care.dispatcher {
             tasks.push(crate::care::dispatcher::spawn(state, rx));

@@ -105,7 +105,10 @@ impl Metrics {
         registry.register(Box::new(outbox_attempts.clone()))?;
         registry.register(Box::new(outbox_lag.clone()))?;
         let care_planned = IntCounterVec::new(
-            Opts::new("care_planned_total", "outbox rows the care planner wrote, by kind"),
+            Opts::new(
+                "care_planned_total",
+                "outbox rows the care planner wrote, by kind",
+            ),
             &["kind"],
         )?;
         let care_last_tick = IntGaugeVec::new(

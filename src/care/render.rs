@@ -218,7 +218,10 @@ mod tests {
         let followup = t
             .render(Locale::En, "post_repair_followup", "sms.txt", &ctx)
             .unwrap();
-        assert!(followup.contains("https://dealer.example/s/tok") && followup.contains("RO202703010007"));
+        assert!(
+            followup.contains("https://dealer.example/s/tok")
+                && followup.contains("RO202703010007")
+        );
         let renewal = t
             .render(Locale::ZhCn, "insurance_renewal", "sms.txt", &ctx)
             .unwrap();

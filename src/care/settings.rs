@@ -98,7 +98,10 @@ impl CareSettings {
 pub async fn get(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<CareSettings> {
     actor.require(crate::care::outbox::READERS)?;
     let rules = rules(db, actor.dealer_id).await?.0;
-    Ok(CareSettings::of(rules, kinds::load(db, actor.dealer_id).await?))
+    Ok(CareSettings::of(
+        rules,
+        kinds::load(db, actor.dealer_id).await?,
+    ))
 }
 
 /// Replaces the dealer's settings (managers), in one transaction. Messages

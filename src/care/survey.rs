@@ -108,6 +108,9 @@ mod tests {
         for junk in ["", ".", "a.b", &"x".repeat(500), "ü.ü"] {
             assert_eq!(verify(&t, junk, now), Err(Invalid::Forged), "{junk}");
         }
-        assert_eq!(url("https://d.example/", &tok), format!("https://d.example/s/{tok}"));
+        assert_eq!(
+            url("https://d.example/", &tok),
+            format!("https://d.example/s/{tok}")
+        );
     }
 }

@@ -113,9 +113,9 @@ impl KindSettings {
             CareKind::AnnualInspection => (vec![Sms], vec![30, 7], None, vec![]),
             CareKind::InsuranceRenewal => (vec![Sms, App], vec![30, 7], None, vec![]),
             CareKind::HolidayGreeting => (vec![App, Sms], vec![], None, Holiday::ALL.to_vec()),
-            CareKind::Birthday
-            | CareKind::AppointmentReminder
-            | CareKind::PostRepairFollowup => (vec![Sms, App], vec![], None, vec![]),
+            CareKind::Birthday | CareKind::AppointmentReminder | CareKind::PostRepairFollowup => {
+                (vec![Sms, App], vec![], None, vec![])
+            }
         };
         KindSettings {
             enabled: true,
@@ -171,10 +171,7 @@ impl KindSettings {
             for (name, text) in [("zh-CN", &w.zh_cn), ("en", &w.en)] {
                 let Some(t) = text else { continue };
                 if t.trim().is_empty() || t.chars().count() > 500 || t.contains('\0') {
-                    e.add(
-                        f(&format!("wording.{name}")),
-                        "1 to 500 characters, no NUL",
-                    );
+                    e.add(f(&format!("wording.{name}")), "1 to 500 characters, no NUL");
                 }
             }
         }
@@ -506,8 +503,14 @@ mod tests {
         let rules = InspectionRules {
             at_years: vec![6, 10],
             periods: vec![
-                InspectionPeriod { from_years: 15, every_years: 1 },
-                InspectionPeriod { from_years: 10, every_years: 2 },
+                InspectionPeriod {
+                    from_years: 15,
+                    every_years: 1,
+                },
+                InspectionPeriod {
+                    from_years: 10,
+                    every_years: 2,
+                },
             ],
         };
         let reg = d(2020, 5, 20);
@@ -521,7 +524,10 @@ mod tests {
             rules.next_due(d(2020, 2, 29), d(2021, 1, 1)),
             Some(d(2026, 2, 28))
         );
-        let none = InspectionRules { at_years: vec![], periods: vec![] };
+        let none = InspectionRules {
+            at_years: vec![],
+            periods: vec![],
+        };
         assert_eq!(none.next_due(reg, d(2021, 1, 1)), None);
     }
 
@@ -534,8 +540,17 @@ mod tests {
         bad.insurance_renewal.days_before = vec![30, 30];
         bad.first_service.months = None;
         bad.annual_inspection.channels = vec![];
-        bad.maintenance_due.wording = Some(Wording { zh_cn: Some("a\0b".into()), en: None });
-        let fields: Vec<String> = bad.validate().unwrap_err().0.into_iter().map(|e| e.field).collect();
+        bad.maintenance_due.wording = Some(Wording {
+            zh_cn: Some("a\0b".into()),
+            en: None,
+        });
+        let fields: Vec<String> = bad
+            .validate()
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
         for f in [
             "kinds.birthday.days_before",
             "kinds.insurance_renewal.days_before",

@@ -96,6 +96,11 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
         ("PhotoPurpose", wire(ro::PhotoPurpose::ALL)),
         ("Rating", wire(ro::Rating::ALL)),
         (
+            "CareKind",
+            wire(servicelane::domain::care_plan::CareKind::ALL),
+        ),
+        ("Holiday", wire(servicelane::domain::calendar::Holiday::ALL)),
+        (
             "ExportFormat",
             wire(&[ExportFormat::Csv, ExportFormat::Xlsx]),
         ),

@@ -4,6 +4,7 @@ mod helpers;
 mod adversarial;
 mod appointments;
 mod auth;
+mod care_planner;
 mod care_review;
 mod care_rules;
 mod cli;

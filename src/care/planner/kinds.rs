@@ -28,14 +28,20 @@ pub async fn load(db: &impl ConnectionTrait, dealer_id: Uuid) -> AppResult<PlanS
         .all(db)
         .await?;
     for row in rows {
-        let mut k: KindSettings = crate::services::from_stored(&row.settings, "care kind settings")?;
+        let mut k: KindSettings =
+            crate::services::from_stored(&row.settings, "care kind settings")?;
         k.enabled = row.enabled;
         *all.get_mut(row.kind) = k;
     }
     Ok(all)
 }
 
-fn row(dealer_id: Uuid, kind: CareKind, k: &KindSettings, now: DateTime<Utc>) -> care_plan_kind::ActiveModel {
+fn row(
+    dealer_id: Uuid,
+    kind: CareKind,
+    k: &KindSettings,
+    now: DateTime<Utc>,
+) -> care_plan_kind::ActiveModel {
     care_plan_kind::ActiveModel {
         dealer_id: Set(dealer_id),
         kind: Set(kind),
@@ -88,9 +94,15 @@ pub async fn set_enabled(
     k.enabled = enabled;
     care_plan_kind::Entity::insert(row(dealer_id, kind, &k, now))
         .on_conflict(
-            OnConflict::columns([care_plan_kind::Column::DealerId, care_plan_kind::Column::Kind])
-                .update_columns([care_plan_kind::Column::Enabled, care_plan_kind::Column::UpdatedAt])
-                .to_owned(),
+            OnConflict::columns([
+                care_plan_kind::Column::DealerId,
+                care_plan_kind::Column::Kind,
+            ])
+            .update_columns([
+                care_plan_kind::Column::Enabled,
+                care_plan_kind::Column::UpdatedAt,
+            ])
+            .to_owned(),
         )
         .exec_without_returning(db)
         .await?;
@@ -109,14 +121,12 @@ pub fn sample(kind: CareKind) -> Params {
             due: "2027-03-01".into(),
             reason: "10000 km".into(),
         }),
-        CareKind::AnnualInspection | CareKind::InsuranceRenewal => {
-            Params::Renewal(RenewalParams {
-                dealer_name,
-                vehicle,
-                due: "2027-03-01".into(),
-                item: "交强险".into(),
-            })
-        }
+        CareKind::AnnualInspection | CareKind::InsuranceRenewal => Params::Renewal(RenewalParams {
+            dealer_name,
+            vehicle,
+            due: "2027-03-01".into(),
+            item: "交强险".into(),
+        }),
         CareKind::Birthday | CareKind::HolidayGreeting => Params::Greeting(GreetingParams {
             dealer_name,
             customer_name: "王先生".into(),

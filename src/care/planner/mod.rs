@@ -130,14 +130,22 @@ async fn working_days(
 }
 
 /// The dealer's tick row, made on first use.
-async fn tick_row(db: &impl ConnectionTrait, dealer_id: Uuid, now: DateTime<Utc>) -> AppResult<care_tick::Model> {
+async fn tick_row(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<care_tick::Model> {
     care_tick::Entity::insert(care_tick::ActiveModel {
         dealer_id: Set(dealer_id),
         last_tick_at: Set(DateTime::<Utc>::UNIX_EPOCH),
         planned_through: Set(None),
         updated_at: Set(now),
     })
-    .on_conflict(OnConflict::column(care_tick::Column::DealerId).do_nothing().to_owned())
+    .on_conflict(
+        OnConflict::column(care_tick::Column::DealerId)
+            .do_nothing()
+            .to_owned(),
+    )
     .exec_without_returning(db)
     .await?;
     care_tick::Entity::find_by_id(dealer_id)
@@ -148,7 +156,11 @@ async fn tick_row(db: &impl ConnectionTrait, dealer_id: Uuid, now: DateTime<Utc>
 
 /// The days a run plans: the ones missed since the last completed day (at
 /// most `catch_up_days`), and today; only today on a dealer's first run.
-pub fn days_to_plan(planned_through: Option<NaiveDate>, today: NaiveDate, catch_up: u32) -> Vec<NaiveDate> {
+pub fn days_to_plan(
+    planned_through: Option<NaiveDate>,
+    today: NaiveDate,
+    catch_up: u32,
+) -> Vec<NaiveDate> {
     let earliest = today - Duration::days(i64::from(catch_up));
     let first = match planned_through {
         None => today,
@@ -219,9 +231,12 @@ pub async fn run(state: &AppState, dealer_id: Uuid, again: bool) -> AppResult<Ru
     };
     let m = &state.metrics;
     for (kind, n) in &written {
-        m.care_planned.with_label_values(&[kind.as_str()]).inc_by(*n);
+        m.care_planned
+            .with_label_values(&[kind.as_str()])
+            .inc_by(*n);
     }
-    m.care_planning_seconds.observe(started.elapsed().as_secs_f64());
+    m.care_planning_seconds
+        .observe(started.elapsed().as_secs_f64());
     let total = written.values().sum();
     if total > 0 {
         crate::care::outbox::wake(state);
@@ -230,7 +245,12 @@ pub async fn run(state: &AppState, dealer_id: Uuid, again: bool) -> AppResult<Ru
         days,
         planned: CareKind::ALL
             .iter()
-            .filter_map(|k| written.get(k).map(|n| KindCount { kind: *k, messages: *n }))
+            .filter_map(|k| {
+                written.get(k).map(|n| KindCount {
+                    kind: *k,
+                    messages: *n,
+                })
+            })
             .collect(),
         total,
     })
@@ -239,7 +259,11 @@ pub async fn run(state: &AppState, dealer_id: Uuid, again: bool) -> AppResult<Ru
 /// What the planner would write for the dealer's local `date`, writing
 /// nothing: the daily pass and the events of that day, less what the
 /// outbox holds already.
-pub async fn preview(state: &AppState, dealer_code: &str, date: NaiveDate) -> anyhow::Result<Vec<Planned>> {
+pub async fn preview(
+    state: &AppState,
+    dealer_code: &str,
+    date: NaiveDate,
+) -> anyhow::Result<Vec<Planned>> {
     let db = &state.db;
     let row = dealer::Entity::find()
         .filter(dealer::Column::Code.eq(dealer_code))
@@ -248,7 +272,13 @@ pub async fn preview(state: &AppState, dealer_code: &str, date: NaiveDate) -> an
         .ok_or_else(|| anyhow::anyhow!("no dealer with code {dealer_code}"))?;
     let d = Dealer::load(db, row.id).await?;
     let now = state.clock.now();
-    let working = working_days(db, row.id, date - Duration::days(30), date + Duration::days(1)).await?;
+    let working = working_days(
+        db,
+        row.id,
+        date - Duration::days(30),
+        date + Duration::days(1),
+    )
+    .await?;
     let plan = d.day(state, date, now);
     let mut sink = Sink::Collect(Vec::new());
     pass::vehicles(db, &plan, &mut sink).await?;

@@ -432,7 +432,10 @@ fn for_vehicle(
     if day.on(CareKind::MaintenanceDue)
         && !busy
         && let Some((last, _)) = h.last_service
-        && let Some((due, reason)) = intervals.iter().filter_map(|i| h.due(*i)).min_by_key(|x| x.0)
+        && let Some((due, reason)) = intervals
+            .iter()
+            .filter_map(|i| h.due(*i))
+            .min_by_key(|x| x.0)
     {
         for offset in reminders_on(due, &day.kinds.maintenance_due.days_before, d) {
             out.push((
@@ -694,7 +697,8 @@ pub async fn events(
             .filter(appointment::Column::SlotStart.lt(day.midnight(tomorrow + Duration::days(1))))
             .all(db)
             .await?;
-        let people = Parties::of(db, day, appts.iter().map(|a| (a.customer_id, a.vehicle_id))).await?;
+        let people =
+            Parties::of(db, day, appts.iter().map(|a| (a.customer_id, a.vehicle_id))).await?;
         for a in &appts {
             let Some((r, v)) = people.get(a.customer_id, a.vehicle_id) else {
                 continue;
@@ -758,10 +762,16 @@ pub async fn events(
             .filter(repair_order::Column::DeliveredAt.lt(day.midnight(day.day)))
             .all(db)
             .await?;
-        let people =
-            Parties::of(db, day, orders.iter().map(|o| (o.customer_id, o.vehicle_id))).await?;
+        let people = Parties::of(
+            db,
+            day,
+            orders.iter().map(|o| (o.customer_id, o.vehicle_id)),
+        )
+        .await?;
         for o in &orders {
-            let Some(delivered) = o.delivered_at else { continue };
+            let Some(delivered) = o.delivered_at else {
+                continue;
+            };
             let on = followup_day(delivered.with_timezone(&day.tz).date_naive(), working);
             if on > day.day {
                 continue;

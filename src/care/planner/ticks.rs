@@ -146,7 +146,10 @@ mod tests {
     fn a_run_plans_the_missed_days_up_to_a_limit_and_today() {
         let d = |m, day| chrono::NaiveDate::from_ymd_opt(2027, m, day).unwrap();
         assert_eq!(super::super::days_to_plan(None, d(3, 5), 7), vec![d(3, 5)]);
-        assert_eq!(super::super::days_to_plan(Some(d(3, 5)), d(3, 5), 7), vec![]);
+        assert_eq!(
+            super::super::days_to_plan(Some(d(3, 5)), d(3, 5), 7),
+            vec![]
+        );
         assert_eq!(
             super::super::days_to_plan(Some(d(3, 2)), d(3, 5), 7),
             vec![d(3, 3), d(3, 4), d(3, 5)]
