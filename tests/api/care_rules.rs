@@ -511,9 +511,15 @@ async fn care_settings_are_validated_by_field_and_kept_per_dealer() {
     let app = spawn_app_with(&[NO_DISPATCHER]).await;
     let (_, advisor) = star(&app).await;
     let (_, manager) = app.staff("STAR", Role::ServiceManager).await;
+    let rules_of = |mut v: Value| {
+        // the planner's kinds ride along (tests/api/care_planner.rs)
+        let kinds = v.as_object_mut().unwrap().remove("kinds").unwrap();
+        assert_eq!(kinds["birthday"]["enabled"], true);
+        v
+    };
     let got = app.get("/api/v1/care/settings", &advisor).await;
     assert_eq!(
-        got.body,
+        rules_of(got.body),
         json!({"send_window_start": "09:00", "send_window_end": "20:00",
                "marketing_cap": 3, "marketing_cap_days": 7})
     );
@@ -542,7 +548,10 @@ async fn care_settings_are_validated_by_field_and_kept_per_dealer() {
     assert_eq!(bad_time.problem_fields(), vec!["send_window_start"]);
     let ok = app.put("/api/v1/care/settings", &manager, &body).await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
-    assert_eq!(app.get("/api/v1/care/settings", &advisor).await.body, body);
+    assert_eq!(
+        rules_of(app.get("/api/v1/care/settings", &advisor).await.body),
+        body
+    );
     // another dealer still has the defaults
     app.dealer("MOON").await;
     let (_, other) = app.staff("MOON", Role::ServiceAdvisor).await;
