@@ -282,7 +282,7 @@ impl InspectionRules {
             p.every_years > 0
                 && age >= p.from_years
                 && age < until
-                && (age - p.from_years) % p.every_years == 0
+                && (age - p.from_years).is_multiple_of(p.every_years)
         })
     }
 

@@ -46,6 +46,12 @@ use crate::entities::{
     vehicle, wechat_binding,
 };
 
+/// A message due for a customer: its kind, occurrence key and values.
+type Due = (CareKind, String, Params);
+
+/// An order as the daily pass reads it: vehicle, state, delivery, odometer.
+type OrderRow = (Uuid, OrderState, Option<DateTime<Utc>>, Option<i64>);
+
 /// A message the planner decided on.
 #[derive(Debug, Clone, Serialize)]
 pub struct Planned {
@@ -241,17 +247,16 @@ struct History {
 
 impl History {
     async fn of(db: &impl ConnectionTrait, day: &Day<'_>, ids: &[Uuid]) -> anyhow::Result<Self> {
-        let orders: Vec<(Uuid, OrderState, Option<DateTime<Utc>>, Option<i64>)> =
-            repair_order::Entity::find()
-                .select_only()
-                .column(repair_order::Column::VehicleId)
-                .column(repair_order::Column::State)
-                .column(repair_order::Column::DeliveredAt)
-                .column(repair_order::Column::OdometerKm)
-                .filter(repair_order::Column::VehicleId.is_in(ids.iter().copied()))
-                .into_tuple()
-                .all(db)
-                .await?;
+        let orders: Vec<OrderRow> = repair_order::Entity::find()
+            .select_only()
+            .column(repair_order::Column::VehicleId)
+            .column(repair_order::Column::State)
+            .column(repair_order::Column::DeliveredAt)
+            .column(repair_order::Column::OdometerKm)
+            .filter(repair_order::Column::VehicleId.is_in(ids.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
         let mut last_delivered: HashMap<Uuid, (NaiveDate, Option<i64>)> = HashMap::new();
         let mut busy = HashSet::new();
         for (v, state, delivered, km) in orders {
@@ -421,7 +426,7 @@ fn for_vehicle(
     v: &vehicle::Model,
     history: &History,
     intervals: &[Interval],
-) -> Vec<(CareKind, String, Params)> {
+) -> Vec<Due> {
     let mut out = Vec::new();
     let d = day.day;
     let name = vehicle_name(v);
@@ -602,7 +607,7 @@ pub async fn customers(
         let batch = q.all(db).await?;
         let Some(last) = batch.last() else { break };
         after = Some(last.id);
-        let mut due: Vec<(&customer::Model, Vec<(CareKind, String, Params)>)> = Vec::new();
+        let mut due: Vec<(&customer::Model, Vec<Due>)> = Vec::new();
         for c in &batch {
             let mut mine = Vec::new();
             if birthdays
