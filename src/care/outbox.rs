@@ -176,6 +176,38 @@ pub struct NewMessage {
     pub parent_id: Option<Uuid>,
 }
 
+impl NewMessage {
+    /// The message's row: queued, due at `due_at`, a new id.
+    pub fn row(self, now: DateTime<Utc>) -> outbox_message::ActiveModel {
+        outbox_message::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            dealer_id: Set(self.dealer_id),
+            customer_id: Set(self.customer_id),
+            kind: Set(self.kind),
+            occurrence_key: Set(self.occurrence_key),
+            channel: Set(self.channel),
+            recipient: Set(self.recipient),
+            locale: Set(self.locale),
+            params: Set(self.params.to_json()),
+            subject: Set(self.subject),
+            body: Set(self.body),
+            due_at: Set(self.due_at),
+            state: Set(MessageState::Queued),
+            attempts: Set(0),
+            last_error: Set(None),
+            lease_owner: Set(None),
+            lease_until: Set(None),
+            fence: Set(0),
+            provider_id: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            sent_at: Set(None),
+            settled_at: Set(None),
+            parent_id: Set(self.parent_id),
+        }
+    }
+}
+
 /// Writes the message inside the caller's transaction unless its occurrence
 /// is already there; answers the row's id either way. Call [`wake`] after
 /// the commit so the local dispatcher sends it at once.
@@ -184,46 +216,22 @@ pub async fn enqueue(
     m: NewMessage,
     now: DateTime<Utc>,
 ) -> Result<Uuid, sea_orm::DbErr> {
-    let id = Uuid::now_v7();
-    outbox_message::Entity::insert(outbox_message::ActiveModel {
-        id: Set(id),
-        dealer_id: Set(m.dealer_id),
-        customer_id: Set(m.customer_id),
-        kind: Set(m.kind),
-        occurrence_key: Set(m.occurrence_key.clone()),
-        channel: Set(m.channel),
-        recipient: Set(m.recipient),
-        locale: Set(m.locale),
-        params: Set(m.params.to_json()),
-        subject: Set(m.subject),
-        body: Set(m.body),
-        due_at: Set(m.due_at),
-        state: Set(MessageState::Queued),
-        attempts: Set(0),
-        last_error: Set(None),
-        lease_owner: Set(None),
-        lease_until: Set(None),
-        fence: Set(0),
-        provider_id: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        sent_at: Set(None),
-        settled_at: Set(None),
-        parent_id: Set(m.parent_id),
-    })
-    .on_conflict(
-        OnConflict::columns([
-            outbox_message::Column::DealerId,
-            outbox_message::Column::Kind,
-            outbox_message::Column::OccurrenceKey,
-            outbox_message::Column::Channel,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
-    .exec_without_returning(txn)
-    .await?;
-    existing(txn, m.dealer_id, m.kind, &m.occurrence_key, m.channel)
+    let (dealer_id, kind, key, channel) =
+        (m.dealer_id, m.kind, m.occurrence_key.clone(), m.channel);
+    outbox_message::Entity::insert(m.row(now))
+        .on_conflict(
+            OnConflict::columns([
+                outbox_message::Column::DealerId,
+                outbox_message::Column::Kind,
+                outbox_message::Column::OccurrenceKey,
+                outbox_message::Column::Channel,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    existing(txn, dealer_id, kind, &key, channel)
         .await?
         .ok_or_else(|| sea_orm::DbErr::RecordNotFound("outbox row just written".into()))
 }

@@ -628,3 +628,77 @@ pub async fn remove_mileage<C: ConnectionTrait + TransactionTrait>(
     txn.commit().await?;
     Ok(fresh.into())
 }
+
+/// The span of a vehicle's odometer readings: the earliest and latest dates
+/// and the lowest and highest readings.
+#[derive(Debug, sea_orm::FromQueryResult)]
+pub struct ReadingSpan {
+    pub vehicle_id: Uuid,
+    pub first_on: NaiveDate,
+    pub last_on: NaiveDate,
+    pub min_km: i64,
+    pub max_km: i64,
+}
+
+/// The reading spans of the dealer's vehicles (of `only` these, if given).
+pub async fn reading_spans(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+    only: Option<&[Uuid]>,
+) -> Result<std::collections::HashMap<Uuid, ReadingSpan>, sea_orm::DbErr> {
+    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::Func;
+    let mut q = mileage_reading::Entity::find()
+        .select_only()
+        .column(mileage_reading::Column::VehicleId)
+        .column_as(
+            Expr::from(Func::min(Expr::col(mileage_reading::Column::ReadOn))),
+            "first_on",
+        )
+        .column_as(
+            Expr::from(Func::max(Expr::col(mileage_reading::Column::ReadOn))),
+            "last_on",
+        )
+        .column_as(
+            Expr::from(Func::min(Expr::col(mileage_reading::Column::MileageKm))),
+            "min_km",
+        )
+        .column_as(
+            Expr::from(Func::max(Expr::col(mileage_reading::Column::MileageKm))),
+            "max_km",
+        )
+        .filter(mileage_reading::Column::DealerId.eq(dealer_id));
+    if let Some(ids) = only {
+        q = q.filter(mileage_reading::Column::VehicleId.is_in(ids.iter().copied()));
+    }
+    Ok(q.group_by(mileage_reading::Column::VehicleId)
+        .into_model::<ReadingSpan>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.vehicle_id, s))
+        .collect())
+}
+
+/// What is known of a vehicle's use, for the maintenance rule: purchase (or
+/// first registration), the later of the imported last service and
+/// `delivered` (its last delivered repair order: date, odometer), readings.
+pub fn use_history(
+    v: &vehicle::Model,
+    span: Option<&ReadingSpan>,
+    delivered: Option<(NaiveDate, Option<i64>)>,
+) -> crate::domain::maintenance::UseHistory {
+    let imported = v.last_service_date.map(|d| (d, v.last_service_km));
+    let last_service = match (imported, delivered) {
+        (Some(a), Some(b)) => Some(if b.0 >= a.0 { b } else { a }),
+        (a, b) => a.or(b),
+    };
+    crate::domain::maintenance::UseHistory {
+        purchase_date: v.purchase_date.or(v.first_registration_date),
+        last_service,
+        first_reading: span.map(|s| (s.first_on, s.min_km)),
+        last_reading: span
+            .map(|s| (s.last_on, s.max_km))
+            .or(v.odometer_read_on.zip(v.odometer_km)),
+    }
+}

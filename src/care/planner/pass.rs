@@ -16,11 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
-use sea_orm::sea_query::{Expr, Func};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -42,9 +38,9 @@ use crate::domain::customer::{Calendar, Channel, Consent, Locale, may_contact};
 use crate::domain::maintenance::{DueReason, Interval, UseHistory};
 use crate::domain::repair_order::OrderState;
 use crate::entities::{
-    appointment, customer, dealer, menu_item, mileage_reading, refresh_token, repair_order,
-    vehicle, wechat_binding,
+    appointment, customer, dealer, menu_item, refresh_token, repair_order, vehicle, wechat_binding,
 };
+use crate::services::vehicles::{ReadingSpan, reading_spans, use_history};
 
 /// A message due for a customer: its kind, occurrence key and values.
 type Due = (CareKind, String, Params);
@@ -228,15 +224,6 @@ fn vehicle_name(v: &vehicle::Model) -> String {
     v.plate.clone().unwrap_or_else(|| v.vin.clone())
 }
 
-#[derive(Debug, FromQueryResult)]
-struct ReadingSpan {
-    vehicle_id: Uuid,
-    first_on: NaiveDate,
-    last_on: NaiveDate,
-    min_km: i64,
-    max_km: i64,
-}
-
 /// What the batch's vehicles have been through: last delivered order, open
 /// orders and bookings, odometer readings.
 struct History {
@@ -290,33 +277,7 @@ impl History {
             .all(db)
             .await?;
         busy.extend(booked);
-        let spans = mileage_reading::Entity::find()
-            .select_only()
-            .column(mileage_reading::Column::VehicleId)
-            .column_as(
-                Expr::from(Func::min(Expr::col(mileage_reading::Column::ReadOn))),
-                "first_on",
-            )
-            .column_as(
-                Expr::from(Func::max(Expr::col(mileage_reading::Column::ReadOn))),
-                "last_on",
-            )
-            .column_as(
-                Expr::from(Func::min(Expr::col(mileage_reading::Column::MileageKm))),
-                "min_km",
-            )
-            .column_as(
-                Expr::from(Func::max(Expr::col(mileage_reading::Column::MileageKm))),
-                "max_km",
-            )
-            .filter(mileage_reading::Column::VehicleId.is_in(ids.iter().copied()))
-            .group_by(mileage_reading::Column::VehicleId)
-            .into_model::<ReadingSpan>()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|s| (s.vehicle_id, s))
-            .collect();
+        let spans = reading_spans(db, day.dealer.id, Some(ids)).await?;
         Ok(History {
             last_delivered,
             busy,
@@ -327,21 +288,11 @@ impl History {
     /// The vehicle's use: the later of the imported last service and the
     /// last delivered order, and the readings.
     fn use_of(&self, v: &vehicle::Model) -> UseHistory {
-        let imported = v.last_service_date.map(|d| (d, v.last_service_km));
-        let delivered = self.last_delivered.get(&v.id).copied();
-        let last_service = match (imported, delivered) {
-            (Some(a), Some(b)) => Some(if b.0 >= a.0 { b } else { a }),
-            (a, b) => a.or(b),
-        };
-        let span = self.spans.get(&v.id);
-        UseHistory {
-            purchase_date: v.purchase_date.or(v.first_registration_date),
-            last_service,
-            first_reading: span.map(|s| (s.first_on, s.min_km)),
-            last_reading: span
-                .map(|s| (s.last_on, s.max_km))
-                .or(v.odometer_read_on.zip(v.odometer_km)),
-        }
+        use_history(
+            v,
+            self.spans.get(&v.id),
+            self.last_delivered.get(&v.id).copied(),
+        )
     }
 }
 

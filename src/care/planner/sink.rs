@@ -5,15 +5,14 @@
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
-use uuid::Uuid;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::kinds::texts;
 use super::pass::{Day, Planned};
+use crate::care::outbox::NewMessage;
 use crate::care::render::Templates;
 use crate::domain::care_plan::CareKind;
 use crate::domain::message::MessageKind;
-use crate::domain::outbox::MessageState;
 use crate::entities::outbox_message;
 
 /// Rows of one bulk insert: well under SQLite's limit of bound values.
@@ -77,35 +76,21 @@ impl<'a> Sink<'a> {
                         }
                     };
                     for (channel, recipient) in &p.to {
-                        rows.push((
-                            p.kind,
-                            outbox_message::ActiveModel {
-                                id: Set(Uuid::now_v7()),
-                                dealer_id: Set(day.dealer.id),
-                                customer_id: Set(Some(p.customer_id)),
-                                kind: Set(p.kind.message_kind()),
-                                occurrence_key: Set(p.occurrence_key.clone()),
-                                channel: Set(*channel),
-                                recipient: Set(recipient.clone()),
-                                locale: Set(p.locale),
-                                params: Set(p.params.to_json()),
-                                subject: Set(Some(title.clone())),
-                                body: Set(body.clone()),
-                                due_at: Set(p.send_at),
-                                state: Set(MessageState::Queued),
-                                attempts: Set(0),
-                                last_error: Set(None),
-                                lease_owner: Set(None),
-                                lease_until: Set(None),
-                                fence: Set(0),
-                                provider_id: Set(None),
-                                created_at: Set(day.now),
-                                updated_at: Set(day.now),
-                                sent_at: Set(None),
-                                settled_at: Set(None),
-                                parent_id: Set(None),
-                            },
-                        ));
+                        let m = NewMessage {
+                            dealer_id: day.dealer.id,
+                            customer_id: Some(p.customer_id),
+                            kind: p.kind.message_kind(),
+                            occurrence_key: p.occurrence_key.clone(),
+                            channel: *channel,
+                            recipient: recipient.clone(),
+                            locale: p.locale,
+                            params: p.params.clone(),
+                            subject: Some(title.clone()),
+                            body: body.clone(),
+                            due_at: p.send_at,
+                            parent_id: None,
+                        };
+                        rows.push((p.kind, m.row(day.now)));
                     }
                 }
                 // one kind per insert, so the rows new per kind are counted

@@ -4,10 +4,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{Expr, Func};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -18,10 +15,11 @@ use super::{
 };
 use crate::auth::Actor;
 use crate::domain::appointment::{AppointmentState, WarningKind};
-use crate::domain::maintenance::{DueReason, Interval, UseHistory};
-use crate::entities::{appointment, customer, menu_item, mileage_reading, vehicle};
+use crate::domain::maintenance::{DueReason, Interval};
+use crate::entities::{appointment, customer, menu_item, vehicle};
 use crate::error::{AppError, AppResult};
 use crate::services::menu::PartLine;
+use crate::services::vehicles::{reading_spans, use_history};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -61,15 +59,6 @@ pub struct Invitation {
     pub projected_km: Option<i64>,
 }
 
-#[derive(Debug, FromQueryResult)]
-struct ReadingSpan {
-    vehicle_id: Uuid,
-    first_on: NaiveDate,
-    last_on: NaiveDate,
-    min_km: i64,
-    max_km: i64,
-}
-
 /// Vehicles falling due between `from` and `to` (and those already overdue),
 /// and vehicles with extra work declined on an order of the last 12 months
 /// (reason `declined_work`), without an open appointment.
@@ -99,33 +88,7 @@ pub async fn invitations(
     if items.is_empty() && declined.is_empty() {
         return Ok(vec![]);
     }
-    let spans: HashMap<Uuid, ReadingSpan> = mileage_reading::Entity::find()
-        .select_only()
-        .column(mileage_reading::Column::VehicleId)
-        .column_as(
-            Expr::from(Func::min(Expr::col(mileage_reading::Column::ReadOn))),
-            "first_on",
-        )
-        .column_as(
-            Expr::from(Func::max(Expr::col(mileage_reading::Column::ReadOn))),
-            "last_on",
-        )
-        .column_as(
-            Expr::from(Func::min(Expr::col(mileage_reading::Column::MileageKm))),
-            "min_km",
-        )
-        .column_as(
-            Expr::from(Func::max(Expr::col(mileage_reading::Column::MileageKm))),
-            "max_km",
-        )
-        .filter(mileage_reading::Column::DealerId.eq(actor.dealer_id))
-        .group_by(mileage_reading::Column::VehicleId)
-        .into_model::<ReadingSpan>()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| (s.vehicle_id, s))
-        .collect();
+    let spans = reading_spans(db, actor.dealer_id, None).await?;
     let booked: HashSet<Uuid> = appointment::Entity::find()
         .filter(appointment::Column::DealerId.eq(actor.dealer_id))
         .filter(
@@ -148,15 +111,7 @@ pub async fn invitations(
         if booked.contains(&v.id) {
             continue;
         }
-        let span = spans.get(&v.id);
-        let h = UseHistory {
-            purchase_date: v.purchase_date.or(v.first_registration_date),
-            last_service: v.last_service_date.map(|d| (d, v.last_service_km)),
-            first_reading: span.map(|s| (s.first_on, s.min_km)),
-            last_reading: span
-                .map(|s| (s.last_on, s.max_km))
-                .or(v.odometer_read_on.zip(v.odometer_km)),
-        };
+        let h = use_history(&v, spans.get(&v.id), None);
         let mut suggested: Vec<Suggestion> = items
             .iter()
             .filter_map(|m| {
