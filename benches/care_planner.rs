@@ -22,7 +22,6 @@
 //! allows marketing), `BENCH_DATABASE_URL`; the planner's own settings as
 //! usual, e.g. `SERVICELANE__CARE__PLANNER__BATCH`.
 
-#[allow(dead_code)]
 mod common;
 
 use std::collections::BTreeMap;

@@ -13,7 +13,6 @@
 //! (e.g. SERVICELANE__AUTH__HASH_CONCURRENCY) is passed to the server.
 
 // the shared helpers serve in-process on PostgreSQL; only a few fit here
-#[allow(dead_code)]
 mod common;
 
 use std::process::{Child, Command, Stdio};

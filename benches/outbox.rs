@@ -13,7 +13,6 @@
 //! dispatcher's own settings as usual, e.g. `SERVICELANE__CARE__CONCURRENCY`,
 //! `SERVICELANE__CARE__BATCH`, `SERVICELANE__DATABASE__MAX_CONNECTIONS`.
 
-#[allow(dead_code)]
 mod common;
 
 use std::collections::HashMap;

@@ -7,7 +7,6 @@
 //! and the time until the last stream has it. Not a test: nothing asserts
 //! but that every step answered as it should (a wrong status ends the bench).
 
-#[allow(dead_code)]
 mod common;
 
 use std::sync::Arc;
