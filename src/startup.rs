@@ -212,6 +212,7 @@ pub async fn build_state(
         metrics,
         import_wakeup: Arc::default(),
         care_wakeup: Arc::default(),
+        planner_runs: Default::default(),
         feed: Feed::new(Duration::from_secs(settings.feed.poll_secs)),
         blobs: Arc::new(crate::services::storage::LocalStore::new(
             settings.blob_dir(),

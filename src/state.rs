@@ -34,6 +34,9 @@ pub struct AppState {
     pub care_wakeup: Arc<tokio::sync::Notify>,
     /// Wakes the live event streams of a topic (across instances on PostgreSQL).
     pub feed: crate::services::feed::Feed,
+    /// The care planner's runs asked for by managers, one at a time per
+    /// dealer in this instance (`care::planner::run_now`).
+    pub planner_runs: crate::care::planner::Runs,
     /// Photos and other files, by their SHA-256.
     pub blobs: Arc<dyn crate::services::storage::BlobStore>,
 }

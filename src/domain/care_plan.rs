@@ -167,6 +167,12 @@ impl KindSettings {
         if kind != CareKind::HolidayGreeting && !self.holidays.is_empty() {
             e.add(f("holidays"), "only for holiday_greeting");
         }
+        let mut h: Vec<&str> = self.holidays.iter().map(|h| h.as_str()).collect();
+        h.sort_unstable();
+        h.dedup();
+        if h.len() != self.holidays.len() {
+            e.add(f("holidays"), "each holiday once");
+        }
         if let Some(w) = &self.wording {
             for (name, text) in [("zh-CN", &w.zh_cn), ("en", &w.en)] {
                 let Some(t) = text else { continue };
@@ -540,6 +546,7 @@ mod tests {
         bad.insurance_renewal.days_before = vec![30, 30];
         bad.first_service.months = None;
         bad.annual_inspection.channels = vec![];
+        bad.holiday_greeting.holidays = vec![Holiday::Lantern, Holiday::Lantern];
         bad.maintenance_due.wording = Some(Wording {
             zh_cn: Some("a\0b".into()),
             en: None,
@@ -556,6 +563,7 @@ mod tests {
             "kinds.insurance_renewal.days_before",
             "kinds.first_service.months",
             "kinds.annual_inspection.channels",
+            "kinds.holiday_greeting.holidays",
             "kinds.maintenance_due.wording.zh-CN",
         ] {
             assert!(fields.iter().any(|x| x == f), "{f} in {fields:?}");

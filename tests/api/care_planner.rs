@@ -749,3 +749,37 @@ async fn the_preview_prints_what_a_run_would_write_and_writes_nothing() {
         crate::cli::servicelane(&app, "care preview --dealer NOPE --date 2089-12-24", "");
     assert!(!ok && out.contains("NOPE"), "{out}");
 }
+
+#[tokio::test]
+async fn managers_running_the_planner_at_once_share_runs_and_write_each_message_once() {
+    let app = spawn_app_with(&[NO_DISPATCHER]).await;
+    let sh: Tz = "Asia/Shanghai".parse().unwrap();
+    set_local(&app, sh, d(2027, 2, 1), 10, 0);
+    let s = shop(&app, "RUSH", "Asia/Shanghai", 3, 3).await;
+    for n in 0..12u32 {
+        customer(
+            &app,
+            &s,
+            json!({"name": format!("客户{n}"), "phone": format!("1390000{:04}", 1100 + n),
+                   "birthday": {"calendar": "solar", "month": 2, "day": 3}, "consents": marketing_yes()}),
+        )
+        .await;
+    }
+    set_local(&app, sh, d(2027, 2, 3), 7, 0);
+    let token = manager(&app, &s).await;
+    let answers = futures_util::future::join_all(
+        (0..8).map(|_| app.post("/api/v1/care/runs", Some(&token), &json!({}))),
+    )
+    .await;
+    // every caller is answered by a run that started after it asked: the
+    // one that wrote the 12 messages, or the one after it that found them
+    // written (shared by everyone who waited), never a third
+    for a in &answers {
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        assert_eq!(a.body["days"], json!(["2027-02-03"]));
+        let total = a.body["total"].as_u64().unwrap();
+        assert!(total == 12 || total == 0, "{}", a.body);
+    }
+    assert!(answers.iter().any(|a| a.body["total"] == 12));
+    assert_eq!(rows(&app, MessageKind::Birthday).await.len(), 12);
+}

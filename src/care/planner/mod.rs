@@ -37,7 +37,7 @@ use pass::{Day, Planned};
 use sink::Sink;
 
 /// How many of a kind a run wrote.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct KindCount {
     pub kind: CareKind,
     /// Outbox rows new in this run (one per channel).
@@ -45,7 +45,7 @@ pub struct KindCount {
 }
 
 /// What a planning run did (`POST /api/v1/care/runs`).
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RunReport {
     /// The local days planned: missed days first (after downtime), then today.
     #[schema(value_type = Vec<String>, format = Date)]
@@ -347,9 +347,35 @@ pub async fn calendar(
     })
 }
 
+/// The last run asked for per dealer, behind a lock that lets one run at a
+/// time: when it was started, and what it wrote.
+pub type Runs = std::sync::Arc<std::sync::Mutex<HashMap<Uuid, RunSlot>>>;
+type RunSlot = std::sync::Arc<tokio::sync::Mutex<Option<(Instant, RunReport)>>>;
+
 /// Plans the caller's dealer now (managers): `run` with today's daily pass
-/// done again.
+/// done again. Callers at once share runs instead of each making a pass
+/// over the whole archive: one run at a time per dealer in this instance,
+/// and a caller who waited for one is answered by a run that started after
+/// it asked (the next one, shared by everyone who waited), so what it
+/// changed before asking is planned.
 pub async fn run_now(state: &AppState, actor: &crate::auth::Actor) -> AppResult<RunReport> {
     actor.require(crate::services::capacity::MANAGERS)?;
-    run(state, actor.dealer_id, true).await
+    let asked = Instant::now();
+    let slot: RunSlot = state
+        .planner_runs
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .entry(actor.dealer_id)
+        .or_default()
+        .clone();
+    let mut last = slot.lock().await;
+    if let Some((started, report)) = &*last
+        && *started >= asked
+    {
+        return Ok(report.clone());
+    }
+    let started = Instant::now();
+    let report = run(state, actor.dealer_id, true).await?;
+    *last = Some((started, report.clone()));
+    Ok(report)
 }

@@ -65,10 +65,20 @@ pub async fn claim(state: &AppState, dealer_id: Uuid, at: DateTime<Utc>) -> anyh
 pub async fn tick(state: &AppState, schedule: &Schedule) -> anyhow::Result<usize> {
     let now = state.clock.now();
     let mut planned = 0;
+    // one read of every dealer's tick; a row is written only for a new dealer
+    let last: std::collections::HashMap<Uuid, DateTime<Utc>> = care_tick::Entity::find()
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|t| (t.dealer_id, t.last_tick_at))
+        .collect();
     for d in dealer::Entity::find().all(&state.db).await? {
         let tz = zone(&d);
-        let row = super::tick_row(&state.db, d.id, now).await?;
-        let Some(at) = latest_tick(schedule, tz, row.last_tick_at, now) else {
+        let last_tick = match last.get(&d.id) {
+            Some(t) => *t,
+            None => super::tick_row(&state.db, d.id, now).await?.last_tick_at,
+        };
+        let Some(at) = latest_tick(schedule, tz, last_tick, now) else {
             continue;
         };
         if !claim(state, d.id, at).await? {
