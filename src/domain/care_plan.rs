@@ -373,6 +373,16 @@ pub fn followup_day(delivered: NaiveDate, working: impl Fn(NaiveDate) -> bool) -
         .unwrap_or(delivered + Duration::days(3))
 }
 
+/// How many days after a service fell due a car that was never reminded
+/// (it came into the archive late) still gets one reminder; customers
+/// lapsed longer are the churn list's, not a reminder's.
+pub const OVERDUE_DAYS: i64 = 30;
+
+/// Whether `day` is in the month after `due` in which one late reminder may go.
+pub fn overdue_once(due: NaiveDate, day: NaiveDate) -> bool {
+    day > due && day <= due + Duration::days(OVERDUE_DAYS)
+}
+
 /// The occurrence keys: one message per occurrence, whoever plans it.
 pub mod key {
     use chrono::NaiveDate;
@@ -400,6 +410,10 @@ pub mod key {
     /// readings come in, the occurrence does not.
     pub fn maintenance(vehicle: Uuid, last_service: NaiveDate, days_before: u32) -> String {
         format!("maintenance_due:{vehicle}:{last_service}:{days_before}d")
+    }
+    /// The one late reminder of a car that came into the archive overdue.
+    pub fn maintenance_overdue(vehicle: Uuid, last_service: NaiveDate) -> String {
+        format!("maintenance_due:{vehicle}:{last_service}:overdue")
     }
     pub fn first_service(vehicle: Uuid, days_before: u32) -> String {
         format!("first_service:{vehicle}:{days_before}d")

@@ -783,3 +783,26 @@ async fn managers_running_the_planner_at_once_share_runs_and_write_each_message_
     assert!(answers.iter().any(|a| a.body["total"] == 12));
     assert_eq!(rows(&app, MessageKind::Birthday).await.len(), 12);
 }
+
+#[tokio::test]
+async fn a_car_imported_overdue_is_reminded_once_and_one_reminded_in_time_is_not_again() {
+    let app = spawn_app_with(&[NO_DISPATCHER]).await;
+    let sh: Tz = "Asia/Shanghai".parse().unwrap();
+    // in the archive since January, due 20 February: its reminders were due
+    // on 6 and 17 February (the planner's days), so no late one on 15 March
+    set_local(&app, sh, d(2027, 1, 4), 10, 0);
+    let s = shop(&app, "LATE", "Asia/Shanghai", 3, 3).await;
+    let (c, _) = owner(&app, &s, 31).await;
+    let known = vehicle(&app, &s, &c, 31, json!({"last_service_date": "2026-02-20", "last_service_km": 30000})).await;
+    // imported on 15 March, due 1 March: one late reminder, once
+    set_local(&app, sh, d(2027, 3, 15), 8, 0);
+    let s = Shop { advisor: app.login_as("LATE", "service_advisor").await["access_token"].as_str().unwrap().to_string(), ..s };
+    let imported = vehicle(&app, &s, &c, 32, json!({"last_service_date": "2026-03-01", "last_service_km": 10000})).await;
+    let r = run(&app, &s).await;
+    assert_eq!(count(&r, "maintenance_due"), 1, "{r}");
+    let m = &rows(&app, MessageKind::MaintenanceDue).await[0];
+    assert_eq!(m.occurrence_key, format!("maintenance_due:{imported}:2026-03-01:overdue"));
+    assert!(!m.occurrence_key.contains(&known));
+    set_local(&app, sh, d(2027, 3, 16), 8, 0);
+    assert_eq!(count(&run(&app, &s).await, "maintenance_due"), 0);
+}

@@ -402,4 +402,28 @@ mine = list_customer_vehicles.sync(id=first.id, client=customer)
 c = book(customer, mine[0].id, free_slot(customer, skip={slot}))
 check(c.source.value == "app", "a customer's booking comes from the app")
 act(customer, c, StateAction.CANCEL, AppointmentState.CANCELLED)
+# the care planner, as the service manager runs it
+from sl_client.api.care import get_care_calendar, get_care_settings, put_care_kind, put_care_settings, run_care_planner
+from sl_client.models import CareKind, Holiday, KindSwitch
+
+manager = staff("manager")
+settings = ok(get_care_settings.sync_detailed(client=manager), 200, "the care settings parse, with every kind")
+check(settings.kinds.insurance_renewal.days_before == [30, 7], "insurance renewals go 30 and 7 days ahead by default")
+settings.kinds.holiday_greeting.holidays = [Holiday.SPRING_FESTIVAL, Holiday.MID_AUTUMN]
+saved = ok(put_care_settings.sync_detailed(client=manager, body=settings), 200, "the manager changes the greeted holidays")
+check(saved.kinds.holiday_greeting.holidays == [Holiday.SPRING_FESTIVAL, Holiday.MID_AUTUMN], "the holidays are kept")
+paused = ok(put_care_kind.sync_detailed(kind=CareKind.BIRTHDAY, client=manager, body=KindSwitch(enabled=False)), 200,
+            "the manager pauses birthday greetings")
+check(paused.enabled is False, "a paused kind says so")
+ok(put_care_kind.sync_detailed(kind=CareKind.BIRTHDAY, client=manager, body=KindSwitch(enabled=True)), 200, "and resumes them")
+report = ok(run_care_planner.sync_detailed(client=manager), 200, "the manager runs the planner now")
+check(len(report.days) >= 1 and isinstance(report.days[-1], datetime.date), "a run names the days it planned")
+again = ok(run_care_planner.sync_detailed(client=manager), 200, "and again")
+check(again.total == 0, "a second run writes nothing new", f"(wrote {again.total})")
+cal = ok(get_care_calendar.sync_detailed(client=manager, year=2027), 200, "the care calendar of 2027 parses")
+mid = next(h for h in cal.holidays if h.holiday == Holiday.MID_AUTUMN)
+check(mid.date == datetime.date(2027, 9, 15) and mid.greeted, "Mid-Autumn 2027 is 15 September, and greeted")
+check(not next(h for h in cal.holidays if h.holiday == Holiday.NATIONAL_DAY).greeted, "National Day is not greeted")
+bad = put_care_kind.sync_detailed(kind=CareKind.BIRTHDAY, client=advisor, body=KindSwitch(enabled=False))
+check(bad.status_code == 403 and isinstance(bad.parsed, Problem), "an advisor may not pause a kind")
 print("generated client: all flows passed")

@@ -32,7 +32,8 @@ use crate::domain::appointment::AppointmentState;
 use crate::domain::calendar::{self, Holiday};
 use crate::domain::care::{SendWindow, fallback_chain};
 use crate::domain::care_plan::{
-    self, CareKind, KindSettings, PlanSettings, followup_day, key, local_instant, reminders_on,
+    self, CareKind, KindSettings, PlanSettings, followup_day, key, local_instant, overdue_once,
+    reminders_on,
 };
 use crate::domain::customer::{Calendar, Channel, Consent, Locale, may_contact};
 use crate::domain::maintenance::{DueReason, Interval, UseHistory};
@@ -393,10 +394,22 @@ fn for_vehicle(
             .filter_map(|i| h.due(*i))
             .min_by_key(|x| x.0)
     {
-        for offset in reminders_on(due, &day.kinds.maintenance_due.days_before, d) {
+        let offsets = &day.kinds.maintenance_due.days_before;
+        let mut keys: Vec<String> = reminders_on(due, offsets, d)
+            .into_iter()
+            .map(|o| key::maintenance(v.id, last, o))
+            .collect();
+        // a car that came into the archive already past its reminders (an
+        // import) is reminded once, late, in the month after the due date
+        let added = v.created_at.with_timezone(&day.tz).date_naive();
+        let first_reminder = due - Duration::days(i64::from(offsets.iter().copied().max().unwrap_or(0)));
+        if keys.is_empty() && overdue_once(due, d) && added > first_reminder {
+            keys.push(key::maintenance_overdue(v.id, last));
+        }
+        for k in keys {
             out.push((
                 CareKind::MaintenanceDue,
-                key::maintenance(v.id, last, offset),
+                k,
                 Params::Reminder(ReminderParams {
                     dealer_name: dealer_name.clone(),
                     vehicle: name.clone(),
