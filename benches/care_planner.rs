@@ -21,6 +21,12 @@
 //! holiday such as 2027-02-06, the Spring Festival, greets every customer who
 //! allows marketing), `BENCH_DATABASE_URL`; the planner's own settings as
 //! usual, e.g. `SERVICELANE__CARE__PLANNER__BATCH`.
+//!
+//! On PostgreSQL over TLS (sqlx's default `sslmode=prefer`), sqlx 0.9.0 does
+//! not set `TCP_NODELAY`, and every query larger than one TLS record (the
+//! planner's `IN` lists of a batch's ids) waits ~40 ms for a delayed ACK; to
+//! see the planner without that, give the server's URL without TLS:
+//! `BENCH_DATABASE_URL='postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable'`.
 
 mod common;
 

@@ -33,9 +33,16 @@ pub fn admin_url() -> String {
     )
 }
 
+/// `url` with its database replaced by `db`; parameters (`?sslmode=…`) kept.
 pub fn with_database(url: &str, db: &str) -> String {
-    let i = url.rfind('/').expect("a database URL");
-    format!("{}/{db}", &url[..i])
+    let (base, params) = url.split_once('?').map_or((url, ""), |(b, p)| (b, p));
+    let i = base.rfind('/').expect("a database URL");
+    let params = if params.is_empty() {
+        String::new()
+    } else {
+        format!("?{params}")
+    };
+    format!("{}/{db}{params}", &base[..i])
 }
 
 pub struct Served {
