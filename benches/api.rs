@@ -6,7 +6,6 @@
 //! BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres),
 //! BENCH_SECONDS (10), BENCH_CLIENTS (32), BENCH_CUSTOMERS (20000)
 
-#[allow(dead_code)]
 mod common;
 
 use std::time::Instant;

@@ -4,7 +4,6 @@
 //! bookings fighting over a few slots (mostly 409). Prints requests/s, p50 and
 //! p99. Not a test: nothing asserts. Same variables as the api bench.
 
-#[allow(dead_code)]
 mod common;
 
 use std::collections::HashMap;

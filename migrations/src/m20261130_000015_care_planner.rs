@@ -1,6 +1,7 @@
 //! The care planner: each dealer's settings per kind of planned message, and
 //! the planner's tick per dealer, claimed in the database so that any number
-//! of instances plan each tick once; plus the indexes its passes read by.
+//! of instances plan each tick once; plus the indexes its passes read by
+//! (vehicles in id order, recent deliveries, readings, app sessions).
 use sea_orm_migration::prelude::*;
 
 use crate::col::*;
@@ -97,6 +98,13 @@ impl MigrationTrait for Migration {
             "mileage_readings",
             &["vehicle_id", "read_on"],
         ))
+        .await?;
+        // who has the app: a batch's customers' sessions
+        m.create_index(index(
+            "ix_refresh_tokens_customer",
+            "refresh_tokens",
+            &["customer_id"],
+        ))
         .await
     }
 
@@ -105,6 +113,7 @@ impl MigrationTrait for Migration {
             ("ix_vehicles_dealer_id", "vehicles"),
             ("ix_repair_orders_delivered", "repair_orders"),
             ("ix_mileage_readings_vehicle", "mileage_readings"),
+            ("ix_refresh_tokens_customer", "refresh_tokens"),
         ] {
             m.drop_index(Index::drop().name(name).table(Alias::new(table)).to_owned())
                 .await?;

@@ -26,12 +26,18 @@ pub struct Addresses {
 }
 
 impl Addresses {
+    /// `now` tells a live app session from an expired one: only a customer
+    /// signed in to the app (a session neither revoked nor expired) has a
+    /// device to push to.
     pub async fn of(
         db: &impl ConnectionTrait,
         c: &customer::Model,
+        now: DateTime<Utc>,
     ) -> Result<Self, sea_orm::DbErr> {
         let has_app = refresh_token::Entity::find()
             .filter(refresh_token::Column::CustomerId.eq(c.id))
+            .filter(refresh_token::Column::RevokedAt.is_null())
+            .filter(refresh_token::Column::ExpiresAt.gt(now))
             .count(db)
             .await?
             > 0;
@@ -98,7 +104,7 @@ pub async fn fall_back(
     else {
         return Ok(None);
     };
-    let Some((channel, recipient)) = Addresses::of(txn, &c).await?.after(m.channel) else {
+    let Some((channel, recipient)) = Addresses::of(txn, &c, now).await?.after(m.channel) else {
         return Ok(None);
     };
     let params = Params::from_stored(m.kind, &m.params)?;

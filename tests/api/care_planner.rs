@@ -239,10 +239,13 @@ async fn holidays_are_greeted_by_the_dealers_list_and_only_with_a_yes() {
     let sh: Tz = "Asia/Shanghai".parse().unwrap();
     set_local(&app, sh, d(2027, 9, 1), 10, 0);
     let s = shop(&app, "HOLI", "Asia/Shanghai", 3, 3).await;
+    // 张伟 also said yes to greetings in the app, and has signed in to it
     let yes = customer(
         &app,
         &s,
-        json!({"name": "张伟", "phone": "13900000301", "consents": marketing_yes()}),
+        json!({"name": "张伟", "phone": "13900000301", "consents": [
+            {"channel": "sms", "purpose": "marketing", "granted": true, "source": "paper_form"},
+            {"channel": "app", "purpose": "marketing", "granted": true, "source": "app"}]}),
     )
     .await;
     let en = customer(&app, &s, json!({"name": "Anna", "phone": "13900000302", "locale": "en", "consents": marketing_yes()})).await;
@@ -278,12 +281,21 @@ async fn holidays_are_greeted_by_the_dealers_list_and_only_with_a_yes() {
     assert_eq!(day("qingming")["date"], "2027-04-05");
     // Mid-Autumn: the two who said yes, each in their language
     set_local(&app, sh, d(2027, 9, 15), 7, 0);
+    app.customer_token("HOLI", "13900000301").await;
     let r = run(&app, &s).await;
-    assert_eq!(count(&r, "holiday_greeting"), 2, "{r}");
+    assert_eq!(count(&r, "holiday_greeting"), 3, "{r}");
     let g = rows(&app, MessageKind::HolidayGreeting).await;
+    // the kind's channels are app + sms: both for 张伟, sms for Anna (no app)
+    let mut zhang: Vec<&str> = g
+        .iter()
+        .filter(|r| r.customer_id.unwrap().to_string() == yes)
+        .map(|r| r.channel.as_str())
+        .collect();
+    zhang.sort();
+    assert_eq!(zhang, ["app", "sms"]);
     let of = |c: &str| {
         g.iter()
-            .find(|r| r.customer_id.unwrap().to_string() == c)
+            .find(|r| r.customer_id.unwrap().to_string() == c && r.channel.as_str() == "sms")
             .unwrap()
     };
     assert!(of(&yes).body.contains("中秋节"), "{}", of(&yes).body);
@@ -767,8 +779,9 @@ async fn managers_running_the_planner_at_once_share_runs_and_write_each_message_
     }
     set_local(&app, sh, d(2027, 2, 3), 7, 0);
     let token = manager(&app, &s).await;
+    let empty = json!({});
     let answers = futures_util::future::join_all(
-        (0..8).map(|_| app.post("/api/v1/care/runs", Some(&token), &json!({}))),
+        (0..8).map(|_| app.post("/api/v1/care/runs", Some(&token), &empty)),
     )
     .await;
     // every caller is answered by a run that started after it asked: the
@@ -793,15 +806,38 @@ async fn a_car_imported_overdue_is_reminded_once_and_one_reminded_in_time_is_not
     set_local(&app, sh, d(2027, 1, 4), 10, 0);
     let s = shop(&app, "LATE", "Asia/Shanghai", 3, 3).await;
     let (c, _) = owner(&app, &s, 31).await;
-    let known = vehicle(&app, &s, &c, 31, json!({"last_service_date": "2026-02-20", "last_service_km": 30000})).await;
+    let known = vehicle(
+        &app,
+        &s,
+        &c,
+        31,
+        json!({"last_service_date": "2026-02-20", "last_service_km": 30000}),
+    )
+    .await;
     // imported on 15 March, due 1 March: one late reminder, once
     set_local(&app, sh, d(2027, 3, 15), 8, 0);
-    let s = Shop { advisor: app.login_as("LATE", "service_advisor").await["access_token"].as_str().unwrap().to_string(), ..s };
-    let imported = vehicle(&app, &s, &c, 32, json!({"last_service_date": "2026-03-01", "last_service_km": 10000})).await;
+    let s = Shop {
+        advisor: app.login_as("LATE", "service_advisor").await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        ..s
+    };
+    let imported = vehicle(
+        &app,
+        &s,
+        &c,
+        32,
+        json!({"last_service_date": "2026-03-01", "last_service_km": 10000}),
+    )
+    .await;
     let r = run(&app, &s).await;
     assert_eq!(count(&r, "maintenance_due"), 1, "{r}");
     let m = &rows(&app, MessageKind::MaintenanceDue).await[0];
-    assert_eq!(m.occurrence_key, format!("maintenance_due:{imported}:2026-03-01:overdue"));
+    assert_eq!(
+        m.occurrence_key,
+        format!("maintenance_due:{imported}:2026-03-01:overdue")
+    );
     assert!(!m.occurrence_key.contains(&known));
     set_local(&app, sh, d(2027, 3, 16), 8, 0);
     assert_eq!(count(&run(&app, &s).await, "maintenance_due"), 0);

@@ -289,7 +289,7 @@ async fn enqueue_on_first_channel(
         .await
         .unwrap()
         .unwrap();
-    let (channel, recipient) = Addresses::of(&app.state.db, &model)
+    let (channel, recipient) = Addresses::of(&app.state.db, &model, app.clock.now_utc())
         .await
         .unwrap()
         .first()

@@ -220,7 +220,7 @@ async fn subscribe_messages_spend_one_grant_each_share_one_token_and_fall_back_w
         .await
         .unwrap()
         .unwrap();
-    let (channel, openid) = Addresses::of(&app.state.db, &c)
+    let (channel, openid) = Addresses::of(&app.state.db, &c, app.clock.now_utc())
         .await
         .unwrap()
         .first()

@@ -105,11 +105,19 @@ struct Reach {
 }
 
 impl Reach {
-    async fn of(db: &impl ConnectionTrait, dealer_id: Uuid, ids: &[Uuid]) -> anyhow::Result<Self> {
+    /// App: a live session (neither revoked nor expired), as the dispatcher reads it.
+    async fn of(
+        db: &impl ConnectionTrait,
+        dealer_id: Uuid,
+        ids: &[Uuid],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Self> {
         let app: HashSet<Uuid> = refresh_token::Entity::find()
             .select_only()
             .column(refresh_token::Column::CustomerId)
             .filter(refresh_token::Column::CustomerId.is_in(ids.iter().copied()))
+            .filter(refresh_token::Column::RevokedAt.is_null())
+            .filter(refresh_token::Column::ExpiresAt.gt(now))
             .distinct()
             .into_tuple::<Option<Uuid>>()
             .all(db)
@@ -349,7 +357,7 @@ pub async fn vehicles(
             .into_iter()
             .map(|c| (c.id, c))
             .collect();
-        let reach = Reach::of(db, day.dealer.id, &owners).await?;
+        let reach = Reach::of(db, day.dealer.id, &owners, day.now).await?;
         let mut plans = Vec::new();
         for v in &batch {
             let Some(c) = customers.get(&v.customer_id) else {
@@ -402,7 +410,8 @@ fn for_vehicle(
         // a car that came into the archive already past its reminders (an
         // import) is reminded once, late, in the month after the due date
         let added = v.created_at.with_timezone(&day.tz).date_naive();
-        let first_reminder = due - Duration::days(i64::from(offsets.iter().copied().max().unwrap_or(0)));
+        let first_reminder =
+            due - Duration::days(i64::from(offsets.iter().copied().max().unwrap_or(0)));
         if keys.is_empty() && overdue_once(due, d) && added > first_reminder {
             keys.push(key::maintenance_overdue(v.id, last));
         }
@@ -629,7 +638,7 @@ pub async fn customers(
             continue;
         }
         let ids: Vec<Uuid> = due.iter().map(|(c, _)| c.id).collect();
-        let reach = Reach::of(db, day.dealer.id, &ids).await?;
+        let reach = Reach::of(db, day.dealer.id, &ids, day.now).await?;
         let mut plans = Vec::new();
         for (c, mine) in due {
             let Some(r) = Recipient::new(c, &reach) else {
@@ -805,7 +814,7 @@ impl Parties {
             .into_iter()
             .map(|v| (v.id, v))
             .collect();
-        let reach = Reach::of(db, day.dealer.id, &cs).await?;
+        let reach = Reach::of(db, day.dealer.id, &cs, day.now).await?;
         Ok(Parties {
             customers,
             vehicles,

@@ -16,7 +16,7 @@ use crate::domain::message::MessageKind;
 use crate::entities::outbox_message;
 
 /// Rows of one bulk insert: well under SQLite's limit of bound values.
-const ROWS_PER_INSERT: usize = 200;
+const ROWS_PER_INSERT: usize = 25;
 
 pub enum Sink<'a> {
     /// Writes the plans to the outbox; counts the rows new per kind.

@@ -115,7 +115,7 @@ pub async fn record(
     let _: Vec<Consent> = crate::services::from_stored(&customer.consents, "customer consents")?;
     // the customer's preferred channel, falling back down the chain; SMS goes
     // to the phone given for this booking
-    let mut to = Addresses::of(txn, customer).await?;
+    let mut to = Addresses::of(txn, customer, now).await?;
     to.phone = appt.contact_phone.clone();
     let Some((channel, recipient)) = to.first() else {
         return Ok(());

@@ -295,7 +295,7 @@ async fn tell_customer(
     // as for appointments: consents are checked when the message leaves, and
     // must be readable now
     let _: Vec<Consent> = crate::services::from_stored(&c.consents, "customer consents")?;
-    let Some((channel, recipient)) = Addresses::of(txn, &c).await?.first() else {
+    let Some((channel, recipient)) = Addresses::of(txn, &c, w.now).await?.first() else {
         return Ok(());
     };
     outbox::enqueue(
