@@ -15,6 +15,7 @@ mod m20261129_000011_wechat;
 mod m20261130_000012_repair_orders;
 mod m20261130_000014_inspection;
 mod m20261130_000015_care_planner;
+mod m20261130_000016_csi;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000012_repair_orders::Migration),
             Box::new(m20261130_000014_inspection::Migration),
             Box::new(m20261130_000015_care_planner::Migration),
+            Box::new(m20261130_000016_csi::Migration),
         ]
     }
 }

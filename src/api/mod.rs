@@ -11,6 +11,7 @@ pub mod auth;
 pub mod capacity;
 pub mod care;
 pub mod contract;
+pub mod csi;
 pub mod customers;
 pub mod docs;
 pub mod extra_work;
@@ -138,6 +139,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(care::put_kind)
                 .service(care::run_planner)
                 .service(care::calendar)
+                .service(csi::get_questionnaire)
+                .service(csi::put_questionnaire)
                 .service(care::list_suppressions)
                 .service(care::delete_suppression)
                 .service(care::aliyun_reports)

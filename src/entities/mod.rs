@@ -8,6 +8,7 @@ pub mod care_setting;
 pub mod care_tick;
 pub mod clock_interval;
 pub mod closed_date;
+pub mod csi_questionnaire;
 pub mod customer;
 pub mod dealer;
 pub mod dealer_schedule;

@@ -100,6 +100,7 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
             wire(servicelane::domain::care_plan::CareKind::ALL),
         ),
         ("Holiday", wire(servicelane::domain::calendar::Holiday::ALL)),
+        ("Section", wire(servicelane::domain::csi::Section::ALL)),
         (
             "ExportFormat",
             wire(&[ExportFormat::Csv, ExportFormat::Xlsx]),

@@ -9,6 +9,7 @@ mod care_review;
 mod care_rules;
 mod cli;
 mod contract;
+mod csi;
 mod customers;
 mod email;
 mod errors;

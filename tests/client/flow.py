@@ -426,4 +426,15 @@ check(mid.date == datetime.date(2027, 9, 15) and mid.greeted, "Mid-Autumn 2027 i
 check(not next(h for h in cal.holidays if h.holiday == Holiday.NATIONAL_DAY).greeted, "National Day is not greeted")
 bad = put_care_kind.sync_detailed(kind=CareKind.BIRTHDAY, client=advisor, body=KindSwitch(enabled=False))
 check(bad.status_code == 403 and isinstance(bad.parsed, Problem), "an advisor may not pause a kind")
+# the CSI questionnaire: the seed's, read and sent back unchanged (no new version)
+from sl_client.api.csi import get_csi_questionnaire, put_csi_questionnaire
+from sl_client.models import Questionnaire, Section
+
+qn = ok(get_csi_questionnaire.sync_detailed(client=manager), 200, "the CSI questionnaire parses")
+check([s.section for s in qn.sections] == [Section.FACILITIES, Section.STAFF_CONTACT, Section.WORK_DONE, Section.COST,
+                                          Section.FOLLOW_UP] and sum(s.weight for s in qn.sections) == 100,
+      "five sections, weights summing to 100")
+again_q = ok(put_csi_questionnaire.sync_detailed(client=manager, body=Questionnaire(sections=qn.sections)), 200,
+             "the manager sends the questionnaire back")
+check(again_q.version == qn.version, "the same questionnaire is the same version")
 print("generated client: all flows passed")
