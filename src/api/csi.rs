@@ -1,12 +1,13 @@
-//! /api/v1/csi: customer satisfaction (the questionnaire so far).
+//! /api/v1/csi and /api/v1/surveys: customer satisfaction, the questionnaire
+//! and the survey a follow-up's link opens.
 
-use actix_web::{HttpResponse, get, put, web};
+use actix_web::{HttpResponse, get, post, put, web};
 
 use super::extract::Json;
 use crate::auth::Actor;
 use crate::domain::csi::Questionnaire;
-use crate::error::AppResult;
-use crate::services::csi::{self, QuestionnaireView};
+use crate::error::{AppResult, Problem};
+use crate::services::csi::{self, QuestionnaireView, SurveyAnswer, SurveyReceipt, SurveyView};
 use crate::state::AppState;
 
 /// The CSI questionnaire in force: five weighted sections and their
@@ -34,4 +35,35 @@ pub async fn put_questionnaire(
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
     Ok(HttpResponse::Ok().json(csi::put(&state.db, &actor, body.0, now).await?))
+}
+
+/// The survey a follow-up's link opens (`/s/{token}` is its page): the
+/// dealer, the visit date, the customer's first name and the questions.
+/// No login: the signed, expiring token is the key. 404 for a token we did
+/// not make; 422 naming `token` when it has expired.
+#[utoipa::path(operation_id = "getSurvey", tag = "csi", params(("token" = String, Path)),
+    responses((status = 200, body = SurveyView),
+        (status = 404, description = "no such survey", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "the link has expired", body = Problem, content_type = "application/problem+json")))]
+#[get("/surveys/{token}")]
+pub async fn get_survey(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(csi::survey(&state, &token).await?))
+}
+
+/// Answers the survey, once: a second answer is 409.
+#[utoipa::path(operation_id = "answerSurvey", tag = "csi", params(("token" = String, Path)), request_body = SurveyAnswer,
+    responses((status = 201, body = SurveyReceipt),
+        (status = 404, description = "no such survey", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "answered already", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "an answer out of range, or the link has expired", body = Problem, content_type = "application/problem+json")))]
+#[post("/surveys/{token}")]
+pub async fn answer_survey(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    body: Json<SurveyAnswer>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Created().json(csi::answer(&state, &token, body.0).await?))
 }

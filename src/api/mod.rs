@@ -141,6 +141,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(care::calendar)
                 .service(csi::get_questionnaire)
                 .service(csi::put_questionnaire)
+                .service(csi::get_survey)
+                .service(csi::answer_survey)
                 .service(care::list_suppressions)
                 .service(care::delete_suppression)
                 .service(care::aliyun_reports)

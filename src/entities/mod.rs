@@ -9,6 +9,7 @@ pub mod care_tick;
 pub mod clock_interval;
 pub mod closed_date;
 pub mod csi_questionnaire;
+pub mod csi_response;
 pub mod customer;
 pub mod dealer;
 pub mod dealer_schedule;

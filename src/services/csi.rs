@@ -1,16 +1,23 @@
-//! CSI (issue 10): the dealer's questionnaire, by version. Responses,
-//! cases and callbacks grow here.
+//! CSI (issue 10): the dealer's questionnaire, by version, and the survey
+//! a follow-up's link opens. Cases and callbacks grow here.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Actor;
-use crate::domain::csi::{Questionnaire, SectionSpec};
-use crate::entities::csi_questionnaire;
+use crate::care::survey;
+use crate::domain::FieldErrors;
+use crate::domain::csi::{Questionnaire, SectionSpec, score};
+use crate::domain::customer::Locale;
+use crate::entities::{csi_questionnaire, csi_response, customer, dealer, repair_order};
 use crate::error::{AppError, AppResult};
+use crate::services::dealers::zone;
+use crate::state::AppState;
 
 /// A version of the questionnaire, as staff read it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -92,3 +99,207 @@ pub async fn put(
         Err(e) => Err(e.into()),
     }
 }
+
+/// What a survey link shows: the dealer, the visit and the questions; of
+/// the customer nothing but the first name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SurveyView {
+    pub dealer_name: String,
+    /// The given name of a Western name, the family name of a Chinese one.
+    pub first_name: String,
+    /// The local date of the delivery.
+    #[schema(value_type = String, format = Date)]
+    pub visit_date: NaiveDate,
+    /// The customer's language, for the page.
+    pub locale: Locale,
+    /// Answered already: the survey takes no second answer.
+    pub answered: bool,
+    pub questionnaire: QuestionnaireView,
+}
+
+/// One answer: a score 1–10, or `null` for "not applicable".
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerInput {
+    #[schema(max_length = 40)]
+    pub code: String,
+    #[schema(minimum = 1, maximum = 10)]
+    pub score: Option<u8>,
+}
+
+/// A customer's answers.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyAnswer {
+    #[schema(max_items = 100)]
+    pub answers: Vec<AnswerInput>,
+    /// "Would you recommend us to a friend?", 0–10.
+    #[schema(minimum = 0, maximum = 10)]
+    pub recommend: Option<u8>,
+    #[schema(max_length = 2000)]
+    pub comment: Option<String>,
+}
+
+/// The answer was received.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SurveyReceipt {
+    pub received_at: DateTime<Utc>,
+}
+
+/// The survey source of a response through the link.
+const SOURCE_SURVEY: &str = "survey";
+
+/// The first name to greet with: the first word of a spaced name, the
+/// first character (the family name) of a Chinese one.
+fn first_name(name: &str) -> String {
+    let name = name.trim();
+    match name.split_once(char::is_whitespace) {
+        Some((first, _)) => first.to_string(),
+        None if name.is_ascii() => name.to_string(),
+        None => name.chars().take(1).collect(),
+    }
+}
+
+/// The delivered order a token opens (404 for anything forged, or an order
+/// not delivered; 422 naming `token` when it has expired).
+async fn order_of(
+    state: &AppState,
+    token: &str,
+) -> AppResult<(repair_order::Model, customer::Model, dealer::Model)> {
+    let now = state.clock.now();
+    let order_id = match survey::verify(&state.tokens, token, now) {
+        Ok(id) => id,
+        Err(survey::Invalid::Forged) => return Err(AppError::NotFound),
+        Err(survey::Invalid::Expired) => {
+            return Err(AppError::field(
+                "token",
+                "the survey link has expired / 问卷链接已过期",
+            ));
+        }
+    };
+    let order = repair_order::Entity::find_by_id(order_id)
+        .one(&state.db)
+        .await?
+        .filter(|o| o.delivered_at.is_some())
+        .ok_or(AppError::NotFound)?;
+    let c = customer::Entity::find_by_id(order.customer_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let d = dealer::Entity::find_by_id(order.dealer_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((order, c, d))
+}
+
+async fn answered(db: &impl ConnectionTrait, order_id: Uuid) -> AppResult<bool> {
+    Ok(csi_response::Entity::find()
+        .filter(csi_response::Column::OrderId.eq(order_id))
+        .filter(csi_response::Column::Source.eq(SOURCE_SURVEY))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// The survey a link opens (no login: the link is the key).
+pub async fn survey(state: &AppState, token: &str) -> AppResult<SurveyView> {
+    let (order, c, d) = order_of(state, token).await?;
+    let (version, q) = current(&state.db, order.dealer_id).await?;
+    let delivered = order.delivered_at.unwrap_or(order.arrived_at);
+    Ok(SurveyView {
+        dealer_name: d.name.clone(),
+        first_name: first_name(&c.name),
+        visit_date: delivered.with_timezone(&zone(&d)).date_naive(),
+        locale: c.locale,
+        answered: answered(&state.db, order.id).await?,
+        questionnaire: QuestionnaireView::of(version, q),
+    })
+}
+
+/// Checks the answers against the questionnaire: known codes, each once,
+/// scores 1–10, recommend 0–10, a comment of at most 2,000 characters.
+fn check(q: &Questionnaire, a: &SurveyAnswer) -> Result<Option<String>, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, x) in a.answers.iter().enumerate() {
+        if q.section_of(&x.code).is_none() {
+            e.add(
+                format!("answers[{i}].code"),
+                "not a question of this survey",
+            );
+        } else if !seen.insert(x.code.as_str()) {
+            e.add(format!("answers[{i}].code"), "each question once");
+        }
+        if let Some(s) = x.score
+            && !(1..=10).contains(&s)
+        {
+            e.add(
+                format!("answers[{i}].score"),
+                "1 to 10, or null for not applicable",
+            );
+        }
+    }
+    if a.answers.len() > 100 {
+        e.add("answers", "at most 100 answers");
+    }
+    if a.answers.iter().all(|x| x.score.is_none()) && a.recommend.is_none() {
+        e.add("answers", "answer at least one question");
+    }
+    if let Some(r) = a.recommend
+        && r > 10
+    {
+        e.add("recommend", "0 to 10");
+    }
+    let comment = match a.comment.as_deref() {
+        None => None,
+        Some(c) => e
+            .check("comment", crate::domain::validation::multiline(c, 2000))
+            .filter(|c| !c.is_empty()),
+    };
+    e.into_result().map(|_| comment)
+}
+
+/// Records the customer's answers, scored with the questionnaire in force;
+/// a second answer through the same link is 409, also when two arrive at once.
+pub async fn answer(state: &AppState, token: &str, a: SurveyAnswer) -> AppResult<SurveyReceipt> {
+    let (order, _, _) = order_of(state, token).await?;
+    let (version, q) = current(&state.db, order.dealer_id).await?;
+    let comment = check(&q, &a)?;
+    if answered(&state.db, order.id).await? {
+        return Err(AppError::Conflict(ALREADY.into()));
+    }
+    let pairs: Vec<(String, Option<u8>)> = a
+        .answers
+        .iter()
+        .map(|x| (x.code.clone(), x.score))
+        .collect();
+    let scores = score(&q, &pairs);
+    let now = state.clock.now();
+    let tenths = scores.csi.and_then(|c| (c * Decimal::TEN).round().to_i32());
+    let written = csi_response::Entity::insert(csi_response::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        dealer_id: Set(order.dealer_id),
+        order_id: Set(order.id),
+        customer_id: Set(order.customer_id),
+        source: Set(SOURCE_SURVEY.into()),
+        questionnaire_version: Set(version),
+        answers: Set(serde_json::to_value(&a.answers).unwrap_or_default()),
+        recommend: Set(a.recommend.map(i32::from)),
+        comment: Set(comment),
+        csi_tenths: Set(tenths),
+        sections: Set(serde_json::to_value(&scores.sections).unwrap_or_default()),
+        created_at: Set(now),
+    })
+    .exec_without_returning(&state.db)
+    .await;
+    match written {
+        Ok(_) => Ok(SurveyReceipt { received_at: now }),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Err(AppError::Conflict(ALREADY.into()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+const ALREADY: &str = "this survey has been answered; thank you / 此问卷已提交，谢谢";

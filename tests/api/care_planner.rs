@@ -370,7 +370,7 @@ async fn the_follow_up_of_a_friday_delivery_lands_on_monday_with_a_working_surve
 }
 
 /// Marks the order delivered at `at` (the delivery itself is the repair orders' to test).
-async fn deliver(app: &TestApp, order: Uuid, at: DateTime<Utc>) {
+pub(crate) async fn deliver(app: &TestApp, order: Uuid, at: DateTime<Utc>) {
     use sea_orm::sea_query::Expr;
     use servicelane::entities::repair_order;
     let r = repair_order::Entity::update_many()

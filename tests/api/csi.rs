@@ -1,8 +1,14 @@
-//! CSI (issue 10): the questionnaire, by version.
+//! CSI (issue 10): the questionnaire, by version; the survey a follow-up's
+//! link opens.
 
+use chrono::{TimeZone, Utc};
 use reqwest::StatusCode;
-use serde_json::json;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
 use servicelane::domain::Role;
+use servicelane::domain::message::MessageKind;
+use servicelane::entities::{csi_response, outbox_message};
+use uuid::Uuid;
 
 use crate::helpers::*;
 
@@ -108,4 +114,125 @@ async fn the_seeds_questionnaire_is_in_force_until_a_manager_puts_a_new_version(
         app.get("/api/v1/csi/questionnaire", &other).await.body["version"],
         0
     );
+}
+
+/// A delivered order and its survey token, as the follow-up carries it.
+async fn surveyed(app: &TestApp) -> (Uuid, String) {
+    let sh: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap();
+    app.clock.set(
+        sh.with_ymd_and_hms(2027, 3, 1, 9, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc),
+    );
+    let s = crate::appointments::shop(app, "SURVEY", "Asia/Shanghai", 3, 3).await;
+    let (_, v) = crate::appointments::owner(app, &s, 1).await;
+    let o = crate::repair_orders::walk_in(app, &s, &v).await;
+    let order: Uuid = o["id"].as_str().unwrap().parse().unwrap();
+    let at = sh
+        .with_ymd_and_hms(2027, 3, 2, 17, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc);
+    crate::care_planner::deliver(app, order, at).await;
+    app.clock.set(
+        sh.with_ymd_and_hms(2027, 3, 3, 8, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc),
+    );
+    let manager = app.login_as("SURVEY", "service_manager").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .post("/api/v1/care/runs", Some(&manager), &json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let row = outbox_message::Entity::find()
+        .filter(outbox_message::Column::Kind.eq(MessageKind::PostRepairFollowup))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .expect("the follow-up was planned");
+    let url = row.params["survey_url"].as_str().unwrap();
+    (order, url.rsplit("/s/").next().unwrap().to_string())
+}
+
+fn answers_all(q: &Value, score: u8) -> Value {
+    let list: Vec<Value> = q["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["questions"].as_array().unwrap().clone())
+        .map(|x| json!({"code": x["code"], "score": score}))
+        .collect();
+    json!(list)
+}
+
+#[tokio::test]
+async fn the_follow_up_link_opens_the_survey_which_answers_once_and_is_scored() {
+    let app = spawn_app_with(&[NO_DISPATCHER]).await;
+    let (order, token) = surveyed(&app).await;
+    let path = format!("/api/v1/surveys/{token}");
+    let view = app.send(app.http.get(app.url(&path))).await;
+    assert_eq!(view.status, StatusCode::OK, "{}", view.body);
+    assert_eq!(view.body["dealer_name"], "SURVEY 4S店");
+    // of the customer only the first name (客户1 → 客), nothing else
+    assert_eq!(view.body["first_name"], "客");
+    assert!(!view.body.to_string().contains("1390000"), "{}", view.body);
+    assert_eq!(view.body["visit_date"], "2027-03-02");
+    assert_eq!(view.body["answered"], false);
+    assert_eq!(view.body["questionnaire"]["version"], 0);
+    // out of range, unknown, twice: each named, nothing kept
+    let q = view.body["questionnaire"].clone();
+    let bad = json!({"answers": [{"code": "lounge", "score": 11}, {"code": "nope", "score": 5},
+                                 {"code": "greeting", "score": 3}, {"code": "greeting", "score": 4}],
+                     "recommend": 11});
+    let r = app.send(app.http.post(app.url(&path)).json(&bad)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let mut fields = r.problem_fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        vec![
+            "answers[0].score",
+            "answers[1].code",
+            "answers[3].code",
+            "recommend"
+        ]
+    );
+    // all 8s, recommend 9: every section (8 − 1) / 9 → 77.8, CSI 77.8; two at once: one wins
+    let body = json!({"answers": answers_all(&q, 8), "recommend": 9, "comment": "师傅很专业"});
+    let (a, b) = tokio::join!(
+        app.send(app.http.post(app.url(&path)).json(&body)),
+        app.send(app.http.post(app.url(&path)).json(&body)),
+    );
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409], "{} / {}", a.body, b.body);
+    let stored = csi_response::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].order_id, order);
+    assert_eq!(stored[0].csi_tenths, Some(778));
+    assert_eq!(stored[0].recommend, Some(9));
+    assert_eq!(stored[0].comment.as_deref(), Some("师傅很专业"));
+    assert_eq!(stored[0].questionnaire_version, 0);
+    // reused: 409; the view says answered
+    let again = app.send(app.http.post(app.url(&path)).json(&body)).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert_eq!(
+        app.send(app.http.get(app.url(&path))).await.body["answered"],
+        true
+    );
+    // forged: 404; expired (14 days): 422 naming the token
+    let forged = format!("{}x", &token[..token.len() - 1]);
+    let f = app
+        .send(app.http.get(app.url(&format!("/api/v1/surveys/{forged}"))))
+        .await;
+    assert_eq!(f.status, StatusCode::NOT_FOUND, "{}", f.body);
+    app.clock.advance(chrono::Duration::days(15));
+    let old = app.send(app.http.get(app.url(&path))).await;
+    assert_eq!(old.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", old.body);
+    assert_eq!(old.problem_fields(), vec!["token"]);
 }
