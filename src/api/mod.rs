@@ -23,6 +23,7 @@ pub mod inspection;
 pub mod menu;
 pub mod provider_templates;
 pub mod repair_orders;
+pub mod survey;
 pub mod unsubscribe;
 pub mod vehicles;
 pub mod wechat;
@@ -87,6 +88,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         // the link in customers' emails: no login, not under /api/v1
         .service(unsubscribe::show)
         .service(unsubscribe::unsubscribe)
+        .service(survey::show)
+        .service(survey::submit)
         .service(
             scope("/api/v1")
                 .service(auth::login)

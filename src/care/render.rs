@@ -128,7 +128,7 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
 ];
 
 /// Server-rendered pages (`templates/web/`), named `web/<file>`.
-const PAGES: &[(&str, &str)] = templates!["web": "unsubscribe.html"];
+const PAGES: &[(&str, &str)] = templates!["web": "unsubscribe.html", "survey.html"];
 
 #[derive(Debug)]
 pub struct Templates {

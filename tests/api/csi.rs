@@ -236,3 +236,73 @@ async fn the_follow_up_link_opens_the_survey_which_answers_once_and_is_scored() 
     assert_eq!(old.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", old.body);
     assert_eq!(old.problem_fields(), vec!["token"]);
 }
+
+#[tokio::test]
+async fn the_survey_page_shows_the_questions_in_both_languages_and_takes_the_form_once() {
+    let app = spawn_app_with(&[NO_DISPATCHER]).await;
+    let (_, token) = surveyed(&app).await;
+    let page = format!("/s/{token}");
+    let zh = app.send(app.http.get(app.url(&page))).await;
+    assert_eq!(zh.status, StatusCode::OK);
+    let html = app.text(&page).await;
+    for text in [
+        "服务满意度调查",
+        "硬件设施",
+        "到店时的接待问候",
+        "不适用",
+        "name=\"q.greeting\"",
+        "客，您好",
+    ] {
+        assert!(html.contains(text), "{text} missing");
+    }
+    assert!(!html.contains("1390000"), "no phone on the page");
+    let en = app.text(&format!("{page}?lang=en")).await;
+    for text in [
+        "How did we do?",
+        "Our staff",
+        "You were greeted on arrival",
+        "not applicable",
+    ] {
+        assert!(en.contains(text), "{text} missing");
+    }
+    let bad_lang = app
+        .send(app.http.get(app.url(&format!("{page}?lang=fr"))))
+        .await;
+    assert_eq!(bad_lang.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let form = |body: &str| {
+        app.http
+            .post(app.url(&page))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_string())
+    };
+    // a score out of range: the form again, saying what is wrong, nothing kept
+    let r = app
+        .http
+        .execute(form("q.lounge=11&q.greeting=na").build().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("answers[0].score"));
+    assert!(
+        csi_response::Entity::find()
+            .all(&app.state.db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let body = "q.greeting=10&q.attitude=9&q.lounge=na&recommend=10&comment=%E5%BE%88%E5%A5%BD";
+    let r = app.http.execute(form(body).build().unwrap()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert!(r.text().await.unwrap().contains("感谢您的宝贵意见"));
+    let stored = csi_response::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    // staff contact only: (9.5 − 1) / 9 = 94.4
+    assert_eq!(stored[0].csi_tenths, Some(944));
+    assert_eq!(stored[0].comment.as_deref(), Some("很好"));
+    let again = app.http.execute(form(body).build().unwrap()).await.unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert!(again.text().await.unwrap().contains("此问卷已提交"));
+}
