@@ -31,6 +31,7 @@ enum CsiResponses {
     Answers,
     Recommend,
     Comment,
+    QuickRating,
     CsiTenths,
     Sections,
     CreatedAt,
@@ -72,6 +73,7 @@ impl MigrationTrait for Migration {
                 .col(json(CsiResponses::Answers))
                 .col(int_null(CsiResponses::Recommend))
                 .col(text_null(CsiResponses::Comment))
+                .col(int_null(CsiResponses::QuickRating))
                 .col(int_null(CsiResponses::CsiTenths))
                 .col(json(CsiResponses::Sections))
                 .col(ts(CsiResponses::CreatedAt))

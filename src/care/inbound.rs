@@ -1,6 +1,8 @@
 //! What customers send back: SMS replies arrive from the operator's gateway
 //! (signed like our webhook calls). An opt-out word (`TD`, `退订`, `STOP`)
-//! withdraws the number's SMS consents at every dealer it belongs to.
+//! withdraws the number's SMS consents at every dealer it belongs to; any
+//! other reply to a recent follow-up is a quick rating or a comment on it
+//! (`services::csi::sms_reply`).
 //! Also the dealer's suppression list, which receipts fill.
 
 use chrono::{DateTime, Utc};
@@ -56,9 +58,14 @@ pub async fn receive(state: &AppState, sms: InboundSms) -> AppResult<InboundAnsw
         ));
     }
     if !is_opt_out(&sms.text) {
+        // an answer to a follow-up: a quick rating or a comment
+        let days = state.settings.care.planner.survey_days;
+        let answered =
+            crate::services::csi::sms_reply(&state.db, phone.as_str(), &sms.text, now, days)
+                .await?;
         return Ok(InboundAnswer {
-            action: InboundAction::Ignored,
-            customers: 0,
+            action: answered.unwrap_or(InboundAction::Ignored),
+            customers: u64::from(answered.is_some()),
         });
     }
     let owners = customer::Entity::find()

@@ -159,9 +159,40 @@ string_enum! {
     pub enum InboundAction {
         /// An opt-out keyword: the number gets no more SMS from the dealers it belongs to.
         OptedOut = "opted_out",
+        /// A digit 1–5 (and maybe words) answering a follow-up: a quick rating.
+        Rated = "rated",
+        /// Other words answering a follow-up: a comment on it.
+        Commented = "commented",
         /// Nothing this build acts on (kept for the customer centre's later use).
         Ignored = "ignored",
     }
+}
+
+/// A reply to a follow-up read as a quick rating: a digit 1–5 first
+/// (half- or full-width), then maybe words (`2 太贵了`). `None` when it does
+/// not start so.
+pub fn quick_rating(text: &str) -> Option<(u8, String)> {
+    let t = text.trim();
+    let mut chars = t.chars();
+    let first = chars.next()?;
+    let digit = match first {
+        '1'..='5' => first as u8 - b'0',
+        '\u{FF11}'..='\u{FF15}' => (first as u32 - 0xFF10) as u8,
+        _ => return None,
+    };
+    let rest: String = chars.collect();
+    // "10" or "25" is not a rating of 1–5
+    if rest.starts_with(|c: char| c.is_ascii_digit() || ('\u{FF10}'..='\u{FF19}').contains(&c)) {
+        return None;
+    }
+    let rest = rest.trim_start_matches(|c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '分' | '星' | ',' | '，' | '.' | '。' | ':' | '：' | '\u{3000}'
+            )
+    });
+    Some((digit, rest.trim().to_string()))
 }
 
 /// Whether an SMS reply asks for no more messages: `TD`, `退订`, `STOP` or
@@ -213,6 +244,17 @@ pub fn first_channel(chain: &[Channel], usable: impl Fn(Channel) -> bool) -> Opt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reply_starting_with_1_to_5_is_a_quick_rating() {
+        assert_eq!(quick_rating("2 太贵了"), Some((2, "太贵了".into())));
+        assert_eq!(quick_rating("５"), Some((5, String::new())));
+        assert_eq!(quick_rating(" 4分，很满意"), Some((4, "很满意".into())));
+        assert_eq!(quick_rating("10"), None);
+        assert_eq!(quick_rating("6"), None);
+        assert_eq!(quick_rating("没修好"), None);
+        assert_eq!(quick_rating(""), None);
+    }
 
     fn hm(h: u32, m: u32) -> NaiveTime {
         NaiveTime::from_hms_opt(h, m, 0).unwrap()

@@ -2,7 +2,8 @@ use sea_orm::entity::prelude::*;
 
 /// A customer's answers to the CSI questionnaire about one repair order,
 /// scored when received with the version it was answered with; one per
-/// order and source (`survey` for the link).
+/// order and source (`survey` for the link, `sms` for replies to the
+/// follow-up SMS).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "csi_responses")]
 pub struct Model {
@@ -18,6 +19,8 @@ pub struct Model {
     /// "Would you recommend us", 0–10.
     pub recommend: Option<i32>,
     pub comment: Option<String>,
+    /// An SMS reply's rating, 1–5 (source `sms`).
+    pub quick_rating: Option<i32>,
     /// CSI × 10 (one decimal as an integer); null when nothing was scored.
     pub csi_tenths: Option<i32>,
     /// The section scores (`domain::csi::SectionScore`) as JSON.

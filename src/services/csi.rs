@@ -4,7 +4,11 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    SqlErr,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -12,9 +16,13 @@ use uuid::Uuid;
 use crate::auth::Actor;
 use crate::care::survey;
 use crate::domain::FieldErrors;
+use crate::domain::care::{InboundAction, quick_rating};
 use crate::domain::csi::{Questionnaire, SectionSpec, score};
-use crate::domain::customer::Locale;
-use crate::entities::{csi_questionnaire, csi_response, customer, dealer, repair_order};
+use crate::domain::customer::{Channel, Locale};
+use crate::domain::message::MessageKind;
+use crate::entities::{
+    csi_questionnaire, csi_response, customer, dealer, outbox_message, repair_order,
+};
 use crate::error::{AppError, AppResult};
 use crate::services::dealers::zone;
 use crate::state::AppState;
@@ -287,6 +295,7 @@ pub async fn answer(state: &AppState, token: &str, a: SurveyAnswer) -> AppResult
         answers: Set(serde_json::to_value(&a.answers).unwrap_or_default()),
         recommend: Set(a.recommend.map(i32::from)),
         comment: Set(comment),
+        quick_rating: Set(None),
         csi_tenths: Set(tenths),
         sections: Set(serde_json::to_value(&scores.sections).unwrap_or_default()),
         created_at: Set(now),
@@ -303,3 +312,114 @@ pub async fn answer(state: &AppState, token: &str, a: SurveyAnswer) -> AppResult
 }
 
 const ALREADY: &str = "this survey has been answered; thank you / 此问卷已提交，谢谢";
+
+/// The source of responses that came as SMS replies.
+const SOURCE_SMS: &str = "sms";
+
+/// An SMS reply from `phone` (E.164) to the latest follow-up SMS sent to it
+/// in the last `days`: a quick rating 1–5 (with words, `2 太贵了`) or a
+/// comment, kept as the order's `sms` response. The first reply makes it;
+/// a later one adds its words (the same words twice, a retried webhook,
+/// add nothing). `None` when the number had no recent follow-up.
+pub async fn sms_reply(
+    db: &DatabaseConnection,
+    phone: &str,
+    text: &str,
+    now: DateTime<Utc>,
+    days: i64,
+) -> AppResult<Option<InboundAction>> {
+    let Some(m) = outbox_message::Entity::find()
+        .filter(outbox_message::Column::Kind.eq(MessageKind::PostRepairFollowup))
+        .filter(outbox_message::Column::Channel.eq(Channel::Sms))
+        .filter(outbox_message::Column::Recipient.eq(phone))
+        .filter(outbox_message::Column::SentAt.is_not_null())
+        .filter(outbox_message::Column::SentAt.gte(now - chrono::Duration::days(days)))
+        .order_by_desc(outbox_message::Column::SentAt)
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(order_id) = m
+        .occurrence_key
+        .strip_prefix("post_repair_followup:")
+        .and_then(|id| id.parse::<Uuid>().ok())
+    else {
+        return Ok(None);
+    };
+    let Some(order) = repair_order::Entity::find_by_id(order_id)
+        .filter(repair_order::Column::DealerId.eq(m.dealer_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let (rating, words) = match quick_rating(text) {
+        Some((r, rest)) => (Some(i32::from(r)), rest),
+        None => (None, text.trim().to_string()),
+    };
+    let words = crate::domain::validation::multiline(&words, 2000).unwrap_or_default();
+    let action = if rating.is_some() {
+        InboundAction::Rated
+    } else {
+        InboundAction::Commented
+    };
+    // twice at most: a reply racing another for the first row finds it the second time
+    for _ in 0..2 {
+        let existing = csi_response::Entity::find()
+            .filter(csi_response::Column::OrderId.eq(order.id))
+            .filter(csi_response::Column::Source.eq(SOURCE_SMS))
+            .one(db)
+            .await?;
+        match existing {
+            Some(r) => {
+                let comment = match (&r.comment, words.is_empty()) {
+                    (_, true) => r.comment.clone(),
+                    (Some(c), false) if c.split('\n').any(|l| l == words) => r.comment.clone(),
+                    (Some(c), false) => Some(format!("{c}\n{words}")),
+                    (None, false) => Some(words.clone()),
+                };
+                csi_response::Entity::update_many()
+                    .col_expr(csi_response::Column::Comment, Expr::value(comment))
+                    .col_expr(
+                        csi_response::Column::QuickRating,
+                        Expr::value(r.quick_rating.or(rating)),
+                    )
+                    .filter(csi_response::Column::Id.eq(r.id))
+                    .exec(db)
+                    .await?;
+                return Ok(Some(action));
+            }
+            None => {
+                let (version, _) = current(db, order.dealer_id).await?;
+                let written = csi_response::Entity::insert(csi_response::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    dealer_id: Set(order.dealer_id),
+                    order_id: Set(order.id),
+                    customer_id: Set(order.customer_id),
+                    source: Set(SOURCE_SMS.into()),
+                    questionnaire_version: Set(version),
+                    answers: Set(serde_json::json!([])),
+                    recommend: Set(None),
+                    comment: Set((!words.is_empty()).then(|| words.clone())),
+                    quick_rating: Set(rating),
+                    csi_tenths: Set(None),
+                    sections: Set(serde_json::json!([])),
+                    created_at: Set(now),
+                })
+                .exec_without_returning(db)
+                .await;
+                match written {
+                    Ok(_) => return Ok(Some(action)),
+                    Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+    }
+    Err(AppError::ChangedMeanwhile(
+        "the reply raced another; send it again".into(),
+    ))
+}

@@ -306,3 +306,61 @@ async fn the_survey_page_shows_the_questions_in_both_languages_and_takes_the_for
     assert_eq!(again.status(), StatusCode::CONFLICT);
     assert!(again.text().await.unwrap().contains("此问卷已提交"));
 }
+
+#[tokio::test]
+async fn an_sms_reply_to_the_follow_up_is_a_quick_rating_or_a_comment_kept_once() {
+    let app = spawn_app_with(&[NO_DISPATCHER]).await;
+    let (order, _) = surveyed(&app).await;
+    let path = "/api/v1/care/inbound/sms";
+    let reply = |from: &str, text: &str| json!({"from": from, "text": text, "received_at": "2027-03-03T03:00:00Z"});
+    // not sent yet: a reply to nothing is ignored
+    let early = app
+        .post_signed(path, &reply("+8613900000001", "2 太贵了"), SMS_SECRET)
+        .await;
+    assert_eq!(early.body["action"], "ignored", "{}", early.body);
+    // the follow-up leaves (09:00 window: move the clock into it)
+    let sh: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap();
+    app.clock.set(
+        sh.with_ymd_and_hms(2027, 3, 3, 20, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+            - chrono::Duration::minutes(1),
+    );
+    assert!(app.dispatch_pending().await >= 1);
+    let sent = outbox_message::Entity::find()
+        .filter(outbox_message::Column::Kind.eq(MessageKind::PostRepairFollowup))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(sent.sent_at.is_some(), "{:?}", sent.state);
+    let to = sent.recipient.clone();
+    // "2 太贵了", delivered twice by the gateway: one rating, the words once
+    for _ in 0..2 {
+        let r = app
+            .post_signed(path, &reply(&to, "2 太贵了"), SMS_SECRET)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.body["action"], "rated");
+    }
+    let c = app
+        .post_signed(path, &reply(&to, "而且没修好"), SMS_SECRET)
+        .await;
+    assert_eq!(c.body["action"], "commented");
+    let other = app
+        .post_signed(path, &reply("+8613700000000", "5"), SMS_SECRET)
+        .await;
+    assert_eq!(other.body["action"], "ignored");
+    let rows = csi_response::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].order_id, order);
+    assert_eq!(rows[0].source, "sms");
+    assert_eq!(rows[0].quick_rating, Some(2));
+    assert_eq!(rows[0].comment.as_deref(), Some("太贵了\n而且没修好"));
+    // an opt-out still opts out
+    let td = app.post_signed(path, &reply(&to, "TD"), SMS_SECRET).await;
+    assert_eq!(td.body["action"], "opted_out");
+}
