@@ -85,38 +85,114 @@ impl Default for Questionnaire {
         };
         Questionnaire {
             sections: vec![
-                s(Facilities, 20, vec![
-                    q("facilities_look", "店内外设施（含外观、标识）", "Inside and outside facilities, look and signs"),
-                    q("lounge", "休息区整洁舒适", "The lounge was clean and comfortable"),
-                    q("refreshments", "饮料和午餐", "Drinks and lunch"),
-                    q("convenience", "服务便利性", "The service was convenient"),
-                ]),
-                s(StaffContact, 33, vec![
-                    q("greeting", "到店时的接待问候", "You were greeted on arrival"),
-                    q("appearance", "员工仪容仪表", "Staff appearance"),
-                    q("attitude", "员工服务态度", "Staff attitude"),
-                    q("listening", "耐心倾听并确认您的需求", "We listened patiently and confirmed your needs"),
-                    q("explained_before", "事先说明维修项目、费用和交车时间", "Work, cost and delivery time were explained beforehand"),
-                    q("explained_after", "交车时说明故障原因和用车建议", "The fault's cause and usage tips were explained at delivery"),
-                    q("proactive_care", "主动关怀", "Proactive care"),
-                ]),
-                s(WorkDone, 22, vec![
-                    q("problem_solved", "诊断并解决了问题", "The problem was diagnosed and solved"),
-                    q("right_first_time", "一次修好", "Done right the first time"),
-                    q("car_clean", "交车时车辆整洁", "The car was clean at delivery"),
-                    q("on_time", "按承诺时间交车", "Delivered at the promised time"),
-                    q("total_time", "总用时符合预期", "The total time met your expectations"),
-                ]),
-                s(Cost, 10, vec![
-                    q("price_transparency", "价格透明", "Prices were transparent"),
-                    q("matches_estimate", "实付金额与估价一致", "The amount paid matched the estimate"),
-                    q("value", "物有所值", "Value for money"),
-                ]),
-                s(FollowUp, 15, vec![
-                    q("timely_followup", "回访及时", "We followed up in time after your visit"),
-                    q("followup_satisfaction", "对回访本身满意", "You were satisfied with the follow-up itself"),
-                    q("responsibility", "负责到底", "We took responsibility to the end"),
-                ]),
+                s(
+                    Facilities,
+                    20,
+                    vec![
+                        q(
+                            "facilities_look",
+                            "店内外设施（含外观、标识）",
+                            "Inside and outside facilities, look and signs",
+                        ),
+                        q(
+                            "lounge",
+                            "休息区整洁舒适",
+                            "The lounge was clean and comfortable",
+                        ),
+                        q("refreshments", "饮料和午餐", "Drinks and lunch"),
+                        q("convenience", "服务便利性", "The service was convenient"),
+                    ],
+                ),
+                s(
+                    StaffContact,
+                    33,
+                    vec![
+                        q(
+                            "greeting",
+                            "到店时的接待问候",
+                            "You were greeted on arrival",
+                        ),
+                        q("appearance", "员工仪容仪表", "Staff appearance"),
+                        q("attitude", "员工服务态度", "Staff attitude"),
+                        q(
+                            "listening",
+                            "耐心倾听并确认您的需求",
+                            "We listened patiently and confirmed your needs",
+                        ),
+                        q(
+                            "explained_before",
+                            "事先说明维修项目、费用和交车时间",
+                            "Work, cost and delivery time were explained beforehand",
+                        ),
+                        q(
+                            "explained_after",
+                            "交车时说明故障原因和用车建议",
+                            "The fault's cause and usage tips were explained at delivery",
+                        ),
+                        q("proactive_care", "主动关怀", "Proactive care"),
+                    ],
+                ),
+                s(
+                    WorkDone,
+                    22,
+                    vec![
+                        q(
+                            "problem_solved",
+                            "诊断并解决了问题",
+                            "The problem was diagnosed and solved",
+                        ),
+                        q("right_first_time", "一次修好", "Done right the first time"),
+                        q(
+                            "car_clean",
+                            "交车时车辆整洁",
+                            "The car was clean at delivery",
+                        ),
+                        q(
+                            "on_time",
+                            "按承诺时间交车",
+                            "Delivered at the promised time",
+                        ),
+                        q(
+                            "total_time",
+                            "总用时符合预期",
+                            "The total time met your expectations",
+                        ),
+                    ],
+                ),
+                s(
+                    Cost,
+                    10,
+                    vec![
+                        q("price_transparency", "价格透明", "Prices were transparent"),
+                        q(
+                            "matches_estimate",
+                            "实付金额与估价一致",
+                            "The amount paid matched the estimate",
+                        ),
+                        q("value", "物有所值", "Value for money"),
+                    ],
+                ),
+                s(
+                    FollowUp,
+                    15,
+                    vec![
+                        q(
+                            "timely_followup",
+                            "回访及时",
+                            "We followed up in time after your visit",
+                        ),
+                        q(
+                            "followup_satisfaction",
+                            "对回访本身满意",
+                            "You were satisfied with the follow-up itself",
+                        ),
+                        q(
+                            "responsibility",
+                            "负责到底",
+                            "We took responsibility to the end",
+                        ),
+                    ],
+                ),
             ],
         }
     }
@@ -140,7 +216,10 @@ impl Questionnaire {
         let mut codes = std::collections::HashSet::new();
         for (i, s) in self.sections.iter().enumerate() {
             if s.questions.is_empty() || s.questions.len() > 20 {
-                e.add(format!("sections[{i}].questions"), "one to twenty questions");
+                e.add(
+                    format!("sections[{i}].questions"),
+                    "one to twenty questions",
+                );
             }
             for (j, q) in s.questions.iter().enumerate() {
                 let at = format!("sections[{i}].questions[{j}]");
@@ -151,7 +230,10 @@ impl Questionnaire {
                         .chars()
                         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
                 if !well_formed {
-                    e.add(format!("{at}.code"), "lower-case letters, digits and _, at most 40");
+                    e.add(
+                        format!("{at}.code"),
+                        "lower-case letters, digits and _, at most 40",
+                    );
                 } else if !codes.insert(q.code.as_str()) {
                     e.add(format!("{at}.code"), "each code once in the questionnaire");
                 }
@@ -287,7 +369,13 @@ mod tests {
                 let v = match s.section {
                     Section::Facilities => 10,
                     Section::StaffContact => 8,
-                    Section::WorkDone => if i == 4 { 1 } else { 10 },
+                    Section::WorkDone => {
+                        if i == 4 {
+                            1
+                        } else {
+                            10
+                        }
+                    }
                     Section::Cost => 5,
                     Section::FollowUp => 7,
                 };
@@ -296,7 +384,16 @@ mod tests {
         }
         let s = score(&q, &a);
         let by: Vec<Option<Decimal>> = s.sections.iter().map(|x| x.score).collect();
-        assert_eq!(by, vec![Some(d("100")), Some(d("77.8")), Some(d("80")), Some(d("44.4")), Some(d("66.7"))]);
+        assert_eq!(
+            by,
+            vec![
+                Some(d("100")),
+                Some(d("77.8")),
+                Some(d("80")),
+                Some(d("44.4")),
+                Some(d("66.7"))
+            ]
+        );
         assert_eq!(s.csi, Some(d("77.7")));
     }
 
@@ -324,7 +421,10 @@ mod tests {
         let one = score(&q, &[("lounge".into(), Some(4))]);
         assert_eq!(one.csi, Some(d("33.3")));
         // unknown codes and out-of-range scores are left out
-        let junk = score(&q, &[("nope".into(), Some(10)), ("lounge".into(), Some(11))]);
+        let junk = score(
+            &q,
+            &[("nope".into(), Some(10)), ("lounge".into(), Some(11))],
+        );
         assert_eq!(junk.csi, None);
     }
 
@@ -336,7 +436,13 @@ mod tests {
         q.sections[2].questions.clear();
         q.sections[3].questions[0].text_en = " ".into();
         q.sections[4].questions[0].code = "Bad-Code".into();
-        let fields: Vec<String> = q.validate().unwrap_err().0.into_iter().map(|e| e.field).collect();
+        let fields: Vec<String> = q
+            .validate()
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
         for f in [
             "sections",
             "sections[1].questions[0].code",

@@ -169,6 +169,10 @@ pub fn texts(
     Ok((title, body))
 }
 
+/// The longest text a dealer's wording may render to with the sample
+/// values (an SMS of ten parts is about 670 characters).
+pub const MAX_TEXT_CHARS: usize = 1000;
+
 /// Checks the settings, and that the dealer's wording renders with the
 /// kind's values (a misspelt `{{ vehicel }}` is refused here, not found
 /// when the first message is planned).
@@ -181,11 +185,16 @@ pub fn validate(templates: &Templates, s: &PlanSettings) -> Result<(), FieldErro
             if text.is_none() {
                 continue;
             }
-            if let Err(err) = texts(templates, *kind, k, locale, &sample(*kind)) {
-                e.add(
+            match texts(templates, *kind, k, locale, &sample(*kind)) {
+                Err(err) => e.add(
                     format!("kinds.{kind}.wording.{name}"),
                     format!("does not render with the {kind} values: {err}"),
-                );
+                ),
+                Ok((_, body)) if body.chars().count() > MAX_TEXT_CHARS => e.add(
+                    format!("kinds.{kind}.wording.{name}"),
+                    format!("renders to more than {MAX_TEXT_CHARS} characters"),
+                ),
+                Ok(_) => {}
             }
         }
     }
