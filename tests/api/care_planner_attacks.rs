@@ -749,3 +749,59 @@ async fn the_preview_refuses_a_date_out_of_range_without_a_panic() {
         crate::cli::servicelane(&app, "care preview --dealer PRVW --date 1900-01-01", "");
     assert!(ok, "{out}");
 }
+
+/// A template's string escapes make characters the JSON body may not carry:
+/// `{{ "\x00" }}` renders a NUL, which PostgreSQL refuses in text, so one
+/// such message would fail the dealer's every run. Refused by name when it
+/// shows with the sample values; skipped (one message, not the run) when it
+/// only shows with a real customer's.
+#[tokio::test]
+async fn a_wording_that_renders_a_nul_is_refused_and_never_breaks_a_run() {
+    let app = spawn_app_with(&[NO_DISPATCHER]).await;
+    let sh: Tz = "Asia/Shanghai".parse().unwrap();
+    set_local(&app, sh, d(2027, 7, 1), 10, 0);
+    let s = shop(&app, "NULS", "Asia/Shanghai", 3, 3).await;
+    let settings = app.get("/api/v1/care/settings", &s.manager).await.body;
+    for w in [
+        r#"{{ dealer_name }}{{ "\x00" }}"#,
+        r#"{{ "\u0000" }}生日快乐"#,
+        r#"生日快乐{{ "\0" }}"#,
+        r#"{{ "\x1b[2J" }}{{ dealer_name }}"#,
+        r#"{{ dealer_name|replace("店", "\x00") }}"#,
+    ] {
+        let mut bad = settings.clone();
+        bad["kinds"]["birthday"]["wording"] = json!({ "zh-CN": w });
+        let r = app.put("/api/v1/care/settings", &s.manager, &bad).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{w}: {}",
+            r.body
+        );
+        refused(&r, "kinds.birthday.wording.zh-CN", w);
+    }
+    assert_eq!(
+        app.get("/api/v1/care/settings", &s.manager).await.body,
+        settings
+    );
+    let mut hidden = settings.clone();
+    hidden["kinds"]["birthday"]["wording"] = json!({"zh-CN": r#"{% if customer_name == "王先生" %}生日快乐{% else %}{{ "\x00" }}{% endif %}"#});
+    let r = app.put("/api/v1/care/settings", &s.manager, &hidden).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let c = customer(&app, &s, json!({"name": "王芳", "phone": "13900009201", "birthday": {"calendar": "solar", "month": 7, "day": 2}, "consents": marketing_yes()})).await;
+    vehicle(
+        &app,
+        &s,
+        &c,
+        600,
+        json!({"compulsory_insurance_expiry": "2027-07-09"}),
+    )
+    .await;
+    set_local(&app, sh, d(2027, 7, 2), 0, 5);
+    let report = run(&app, &s).await;
+    assert_eq!(report["total"], json!(1), "{report}");
+    let rows = all_rows(&app).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].kind, MessageKind::InsuranceRenewal);
+    assert!(rows.iter().all(|r| !r.body.contains('\0')));
+}

@@ -163,7 +163,18 @@ pub fn texts(
         Locale::En => w.en.as_deref(),
     });
     let body = match own {
-        Some(source) => templates.render_str(source, &ctx)?,
+        Some(source) => {
+            let text = templates.render_str(source, &ctx)?;
+            // `{{ "\x00" }}` is a NUL: PostgreSQL refuses it in text, and the
+            // planner's insert (the whole run) would fail with it
+            if text
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            {
+                anyhow::bail!("the text holds a control character");
+            }
+            text
+        }
         None => templates.render(locale, name, "sms.txt", &ctx)?,
     };
     Ok((title, body))
