@@ -130,6 +130,10 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
 /// Server-rendered pages (`templates/web/`), named `web/<file>`.
 const PAGES: &[(&str, &str)] = templates!["web": "unsubscribe.html", "survey.html"];
 
+/// The instructions one render may execute: thousands of times what the
+/// longest built-in template takes.
+const FUEL: u64 = 100_000;
+
 #[derive(Debug)]
 pub struct Templates {
     env: Environment<'static>,
@@ -139,6 +143,9 @@ impl Templates {
     pub fn new() -> anyhow::Result<Self> {
         let mut env = Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        // a dealer's own wording is a template too: a loop over loops must
+        // end in an error, not hold a worker for ever
+        env.set_fuel(Some(FUEL));
         for (name, source) in TEMPLATES {
             env.add_template(name, source)?;
         }

@@ -17,7 +17,7 @@ use crate::appointments::{Shop, book, owner, shop};
 use crate::helpers::*;
 
 /// Sets the clock to local `hh:mm` of `date` in `tz`.
-fn set_local(app: &TestApp, tz: Tz, date: NaiveDate, hh: u32, mm: u32) {
+pub(crate) fn set_local(app: &TestApp, tz: Tz, date: NaiveDate, hh: u32, mm: u32) {
     let t = tz
         .from_local_datetime(&date.and_hms_opt(hh, mm, 0).unwrap())
         .earliest()
@@ -25,7 +25,7 @@ fn set_local(app: &TestApp, tz: Tz, date: NaiveDate, hh: u32, mm: u32) {
     app.clock.set(t.with_timezone(&Utc));
 }
 
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+pub(crate) fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
 }
 
@@ -39,7 +39,7 @@ async fn rows(app: &TestApp, kind: MessageKind) -> Vec<outbox_message::Model> {
         .unwrap()
 }
 
-async fn all_rows(app: &TestApp) -> Vec<outbox_message::Model> {
+pub(crate) async fn all_rows(app: &TestApp) -> Vec<outbox_message::Model> {
     outbox_message::Entity::find()
         .order_by_asc(outbox_message::Column::OccurrenceKey)
         .order_by_asc(outbox_message::Column::Channel)
@@ -49,14 +49,14 @@ async fn all_rows(app: &TestApp) -> Vec<outbox_message::Model> {
 }
 
 /// A fresh manager's token (the tests move the clock past a token's life).
-async fn manager(app: &TestApp, s: &Shop) -> String {
+pub(crate) async fn manager(app: &TestApp, s: &Shop) -> String {
     app.login_as(&s.code, "service_manager").await["access_token"]
         .as_str()
         .unwrap()
         .to_string()
 }
 
-async fn run(app: &TestApp, s: &Shop) -> Value {
+pub(crate) async fn run(app: &TestApp, s: &Shop) -> Value {
     let token = manager(app, s).await;
     let r = app
         .post("/api/v1/care/runs", Some(&token), &json!({}))
@@ -74,13 +74,19 @@ fn count(report: &Value, kind: &str) -> u64 {
         .map_or(0, |k| k["messages"].as_u64().unwrap())
 }
 
-async fn customer(app: &TestApp, s: &Shop, body: Value) -> String {
+pub(crate) async fn customer(app: &TestApp, s: &Shop, body: Value) -> String {
     let a = app.post("/api/v1/customers", Some(&s.advisor), &body).await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     a.body["id"].as_str().unwrap().to_string()
 }
 
-async fn vehicle(app: &TestApp, s: &Shop, customer: &str, n: u32, extra: Value) -> String {
+pub(crate) async fn vehicle(
+    app: &TestApp,
+    s: &Shop,
+    customer: &str,
+    n: u32,
+    extra: Value,
+) -> String {
     let mut body = json!({"customer_id": customer, "vin": vin(5000 + n), "plate": format!("沪B{:05}", 20000 + n), "make": "大众", "model": "帕萨特"});
     for (k, v) in extra.as_object().unwrap() {
         body[k] = v.clone();
@@ -90,7 +96,7 @@ async fn vehicle(app: &TestApp, s: &Shop, customer: &str, n: u32, extra: Value) 
     a.body["id"].as_str().unwrap().to_string()
 }
 
-fn marketing_yes() -> Value {
+pub(crate) fn marketing_yes() -> Value {
     json!([{"channel": "sms", "purpose": "marketing", "granted": true, "source": "paper_form"}])
 }
 

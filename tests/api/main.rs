@@ -5,6 +5,7 @@ mod adversarial;
 mod appointments;
 mod auth;
 mod care_planner;
+mod care_planner_attacks;
 mod care_review;
 mod care_rules;
 mod cli;

@@ -163,11 +163,26 @@ pub fn texts(
         Locale::En => w.en.as_deref(),
     });
     let body = match own {
-        Some(source) => templates.render_str(source, &ctx)?,
+        Some(source) => {
+            let text = templates.render_str(source, &ctx)?;
+            // `{{ "\x00" }}` is a NUL: PostgreSQL refuses it in text, and the
+            // planner's insert (the whole run) would fail with it
+            if text
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            {
+                anyhow::bail!("the text holds a control character");
+            }
+            text
+        }
         None => templates.render(locale, name, "sms.txt", &ctx)?,
     };
     Ok((title, body))
 }
+
+/// The longest text a dealer's wording may render to with the sample
+/// values (an SMS of ten parts is about 670 characters).
+pub const MAX_TEXT_CHARS: usize = 1000;
 
 /// Checks the settings, and that the dealer's wording renders with the
 /// kind's values (a misspelt `{{ vehicel }}` is refused here, not found
@@ -181,11 +196,16 @@ pub fn validate(templates: &Templates, s: &PlanSettings) -> Result<(), FieldErro
             if text.is_none() {
                 continue;
             }
-            if let Err(err) = texts(templates, *kind, k, locale, &sample(*kind)) {
-                e.add(
+            match texts(templates, *kind, k, locale, &sample(*kind)) {
+                Err(err) => e.add(
                     format!("kinds.{kind}.wording.{name}"),
                     format!("does not render with the {kind} values: {err}"),
-                );
+                ),
+                Ok((_, body)) if body.chars().count() > MAX_TEXT_CHARS => e.add(
+                    format!("kinds.{kind}.wording.{name}"),
+                    format!("renders to more than {MAX_TEXT_CHARS} characters"),
+                ),
+                Ok(_) => {}
             }
         }
     }

@@ -264,6 +264,8 @@ pub async fn preview(
     dealer_code: &str,
     date: NaiveDate,
 ) -> anyhow::Result<Vec<Planned>> {
+    // a year like +262142 overflows the date arithmetic below (a panic)
+    crate::domain::dates::in_range(date).map_err(|e| anyhow::anyhow!("--date {date}: {e}"))?;
     let db = &state.db;
     let row = dealer::Entity::find()
         .filter(dealer::Column::Code.eq(dealer_code))
