@@ -186,6 +186,7 @@ pub async fn run_planner(state: web::Data<AppState>, actor: Actor) -> AppResult<
 #[serde(deny_unknown_fields)]
 pub struct CalendarParams {
     /// The year, 1900 to 2200.
+    #[param(minimum = 1900, maximum = 2200)]
     pub year: i32,
 }
 
