@@ -69,6 +69,7 @@ pub mod appointment;
 pub mod calendar;
 pub mod care;
 pub mod care_plan;
+pub mod case;
 pub mod csi;
 pub mod customer;
 pub mod dates;
