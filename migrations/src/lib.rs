@@ -16,6 +16,7 @@ mod m20261130_000012_repair_orders;
 mod m20261130_000014_inspection;
 mod m20261130_000015_care_planner;
 mod m20261130_000016_csi;
+mod m20261130_000017_cases;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000014_inspection::Migration),
             Box::new(m20261130_000015_care_planner::Migration),
             Box::new(m20261130_000016_csi::Migration),
+            Box::new(m20261130_000017_cases::Migration),
         ]
     }
 }

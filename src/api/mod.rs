@@ -10,6 +10,7 @@ pub mod appointments;
 pub mod auth;
 pub mod capacity;
 pub mod care;
+pub mod cases;
 pub mod contract;
 pub mod csi;
 pub mod customers;
@@ -146,6 +147,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(csi::put_questionnaire)
                 .service(csi::get_survey)
                 .service(csi::answer_survey)
+                .service(cases::list)
+                .service(cases::create)
+                .service(cases::get)
+                .service(cases::act)
                 .service(care::list_suppressions)
                 .service(care::delete_suppression)
                 .service(care::aliyun_reports)
@@ -227,6 +232,10 @@ pub fn openapi() -> serde_json::Value {
     schemas.insert(
         crate::domain::care_plan::CareKind::name().into(),
         crate::domain::care_plan::CareKind::schema(),
+    );
+    schemas.insert(
+        crate::domain::case::CaseAction::name().into(),
+        crate::domain::case::CaseAction::schema(),
     );
     contract::finish(doc)
 }

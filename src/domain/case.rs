@@ -194,7 +194,11 @@ pub fn opens(r: &Response<'_>, rules: &CaseRules) -> Option<(CaseSource, CaseCat
     if let Some(rec) = r.recommend
         && u32::from(rec) < rules.recommend_floor
     {
-        let severity = if rec <= 3 { Severity::High } else { Severity::Medium };
+        let severity = if rec <= 3 {
+            Severity::High
+        } else {
+            Severity::Medium
+        };
         return Some((CaseSource::LowScore, CaseCategory::Other, severity));
     }
     if let Some(words) = r.words
@@ -290,27 +294,88 @@ mod tests {
             })
             .collect();
         let scores = score(&q, &answers);
-        let low = Response { scores: Some(&scores), recommend: Some(9), words: Some("太贵了"), sms_rating: None };
-        assert_eq!(opens(&low, &rules), Some((CaseSource::LowScore, CaseCategory::Price, Severity::High)));
+        let low = Response {
+            scores: Some(&scores),
+            recommend: Some(9),
+            words: Some("太贵了"),
+            sms_rating: None,
+        };
+        assert_eq!(
+            opens(&low, &rules),
+            Some((CaseSource::LowScore, CaseCategory::Price, Severity::High))
+        );
         // good scores, but would not recommend
         let good = score(&q, &[("greeting".into(), Some(10))]);
-        let rec = Response { scores: Some(&good), recommend: Some(5), ..Default::default() };
-        assert_eq!(opens(&rec, &rules), Some((CaseSource::LowScore, CaseCategory::Other, Severity::Medium)));
+        let rec = Response {
+            scores: Some(&good),
+            recommend: Some(5),
+            ..Default::default()
+        };
+        assert_eq!(
+            opens(&rec, &rules),
+            Some((CaseSource::LowScore, CaseCategory::Other, Severity::Medium))
+        );
         // words only
-        let words = Response { words: Some("师傅态度差，车也没修好"), ..Default::default() };
+        let words = Response {
+            words: Some("师傅态度差，车也没修好"),
+            ..Default::default()
+        };
         let (src, cat, _) = opens(&words, &rules).unwrap();
         assert_eq!(src, CaseSource::ComplaintWords);
-        assert!(matches!(cat, CaseCategory::Attitude | CaseCategory::Quality));
+        assert!(matches!(
+            cat,
+            CaseCategory::Attitude | CaseCategory::Quality
+        ));
         assert_eq!(
-            opens(&Response { words: Some("Way TOO EXPENSIVE"), ..Default::default() }, &rules).map(|x| x.1),
+            opens(
+                &Response {
+                    words: Some("Way TOO EXPENSIVE"),
+                    ..Default::default()
+                },
+                &rules
+            )
+            .map(|x| x.1),
             Some(CaseCategory::Price)
         );
         // SMS ratings: 1 and 2 open, 3 does not
-        assert_eq!(opens(&Response { sms_rating: Some(1), ..Default::default() }, &rules).map(|x| x.2), Some(Severity::High));
-        assert!(opens(&Response { sms_rating: Some(2), ..Default::default() }, &rules).is_some());
-        assert!(opens(&Response { sms_rating: Some(3), ..Default::default() }, &rules).is_none());
+        assert_eq!(
+            opens(
+                &Response {
+                    sms_rating: Some(1),
+                    ..Default::default()
+                },
+                &rules
+            )
+            .map(|x| x.2),
+            Some(Severity::High)
+        );
+        assert!(
+            opens(
+                &Response {
+                    sms_rating: Some(2),
+                    ..Default::default()
+                },
+                &rules
+            )
+            .is_some()
+        );
+        assert!(
+            opens(
+                &Response {
+                    sms_rating: Some(3),
+                    ..Default::default()
+                },
+                &rules
+            )
+            .is_none()
+        );
         // a happy customer opens nothing
-        let fine = Response { scores: Some(&good), recommend: Some(9), words: Some("很好，谢谢"), sms_rating: Some(5) };
+        let fine = Response {
+            scores: Some(&good),
+            recommend: Some(9),
+            words: Some("很好，谢谢"),
+            sms_rating: Some(5),
+        };
         assert!(opens(&fine, &rules).is_none());
     }
 
@@ -324,7 +389,17 @@ mod tests {
         let later = t0 + Duration::hours(25);
         assert!(overdue(CaseState::Open, contact, resolve, later));
         assert!(!overdue(CaseState::Contacted, contact, resolve, later));
-        assert!(overdue(CaseState::Contacted, contact, resolve, t0 + Duration::days(8)));
-        assert!(!overdue(CaseState::Resolved, contact, resolve, t0 + Duration::days(30)));
+        assert!(overdue(
+            CaseState::Contacted,
+            contact,
+            resolve,
+            t0 + Duration::days(8)
+        ));
+        assert!(!overdue(
+            CaseState::Resolved,
+            contact,
+            resolve,
+            t0 + Duration::days(30)
+        ));
     }
 }

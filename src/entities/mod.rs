@@ -6,6 +6,9 @@ pub mod appointment_event;
 pub mod care_plan_kind;
 pub mod care_setting;
 pub mod care_tick;
+pub mod case;
+pub mod case_event;
+pub mod case_setting;
 pub mod clock_interval;
 pub mod closed_date;
 pub mod csi_questionnaire;
@@ -122,6 +125,10 @@ string_column!(
     JobState,
     crate::domain::message::MessageKind,
     crate::domain::care_plan::CareKind,
+    crate::domain::case::CaseState,
+    crate::domain::case::CaseSource,
+    crate::domain::case::CaseCategory,
+    crate::domain::case::Severity,
     crate::domain::outbox::MessageState,
     crate::domain::outbox::AttemptOutcome,
     crate::domain::care::TemplateChannel,

@@ -17,6 +17,7 @@ use crate::auth::Actor;
 use crate::care::survey;
 use crate::domain::FieldErrors;
 use crate::domain::care::{InboundAction, quick_rating};
+use crate::domain::case::Response;
 use crate::domain::csi::{Questionnaire, SectionSpec, score};
 use crate::domain::customer::{Channel, Locale};
 use crate::domain::message::MessageKind;
@@ -24,6 +25,7 @@ use crate::entities::{
     csi_questionnaire, csi_response, customer, dealer, outbox_message, repair_order,
 };
 use crate::error::{AppError, AppResult};
+use crate::services::cases;
 use crate::services::dealers::zone;
 use crate::state::AppState;
 
@@ -285,7 +287,7 @@ pub async fn answer(state: &AppState, token: &str, a: SurveyAnswer) -> AppResult
     let scores = score(&q, &pairs);
     let now = state.clock.now();
     let tenths = scores.csi.and_then(|c| (c * Decimal::TEN).round().to_i32());
-    let written = csi_response::Entity::insert(csi_response::ActiveModel {
+    let row = csi_response::ActiveModel {
         id: Set(Uuid::now_v7()),
         dealer_id: Set(order.dealer_id),
         order_id: Set(order.id),
@@ -299,11 +301,28 @@ pub async fn answer(state: &AppState, token: &str, a: SurveyAnswer) -> AppResult
         csi_tenths: Set(tenths),
         sections: Set(serde_json::to_value(&scores.sections).unwrap_or_default()),
         created_at: Set(now),
-    })
-    .exec_without_returning(&state.db)
-    .await;
+    };
+    let written = csi_response::Entity::insert(row)
+        .exec_without_returning(&state.db)
+        .await;
     match written {
-        Ok(_) => Ok(SurveyReceipt { received_at: now }),
+        Ok(_) => {
+            // a low score or a complaint opens a case (once: by the response's id)
+            let r = csi_response::Entity::find()
+                .filter(csi_response::Column::OrderId.eq(order.id))
+                .filter(csi_response::Column::Source.eq(SOURCE_SURVEY))
+                .one(&state.db)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let what = Response {
+                scores: Some(&scores),
+                recommend: a.recommend,
+                words: r.comment.as_deref(),
+                sms_rating: None,
+            };
+            cases::open_for(&state.db, &r, &what, now).await?;
+            Ok(SurveyReceipt { received_at: now })
+        }
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             Err(AppError::Conflict(ALREADY.into()))
         }
@@ -388,6 +407,7 @@ pub async fn sms_reply(
                     .filter(csi_response::Column::Id.eq(r.id))
                     .exec(db)
                     .await?;
+                open_case(db, order.id, now).await?;
                 return Ok(Some(action));
             }
             None => {
@@ -410,7 +430,10 @@ pub async fn sms_reply(
                 .exec_without_returning(db)
                 .await;
                 match written {
-                    Ok(_) => return Ok(Some(action)),
+                    Ok(_) => {
+                        open_case(db, order.id, now).await?;
+                        return Ok(Some(action));
+                    }
                     Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
                         continue;
                     }
@@ -422,4 +445,26 @@ pub async fn sms_reply(
     Err(AppError::ChangedMeanwhile(
         "the reply raced another; send it again".into(),
     ))
+}
+
+/// Opens the case the order's SMS response calls for (a rating of 1 or 2,
+/// or words of the complaint lexicon), once.
+async fn open_case(db: &DatabaseConnection, order_id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+    let Some(r) = csi_response::Entity::find()
+        .filter(csi_response::Column::OrderId.eq(order_id))
+        .filter(csi_response::Column::Source.eq(SOURCE_SMS))
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let rating = r.quick_rating.and_then(|v| u8::try_from(v).ok());
+    let what = Response {
+        scores: None,
+        recommend: None,
+        words: r.comment.as_deref(),
+        sms_rating: rating,
+    };
+    cases::open_for(db, &r, &what, now).await?;
+    Ok(())
 }

@@ -4,6 +4,7 @@
 pub mod appointments;
 pub mod auth;
 pub mod capacity;
+pub mod cases;
 pub mod csi;
 pub mod customers;
 pub mod dealers;

@@ -101,6 +101,20 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
         ),
         ("Holiday", wire(servicelane::domain::calendar::Holiday::ALL)),
         ("Section", wire(servicelane::domain::csi::Section::ALL)),
+        ("CaseState", wire(servicelane::domain::case::CaseState::ALL)),
+        (
+            "CaseAction",
+            wire(servicelane::domain::case::CaseAction::ALL),
+        ),
+        (
+            "CaseSource",
+            wire(servicelane::domain::case::CaseSource::ALL),
+        ),
+        (
+            "CaseCategory",
+            wire(servicelane::domain::case::CaseCategory::ALL),
+        ),
+        ("Severity", wire(servicelane::domain::case::Severity::ALL)),
         (
             "ExportFormat",
             wire(&[ExportFormat::Csv, ExportFormat::Xlsx]),

@@ -117,7 +117,7 @@ async fn the_seeds_questionnaire_is_in_force_until_a_manager_puts_a_new_version(
 }
 
 /// A delivered order and its survey token, as the follow-up carries it.
-async fn surveyed(app: &TestApp) -> (Uuid, String) {
+pub(crate) async fn surveyed(app: &TestApp) -> (Uuid, String) {
     let sh: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap();
     app.clock.set(
         sh.with_ymd_and_hms(2027, 3, 1, 9, 0, 0)
@@ -156,7 +156,7 @@ async fn surveyed(app: &TestApp) -> (Uuid, String) {
     (order, url.rsplit("/s/").next().unwrap().to_string())
 }
 
-fn answers_all(q: &Value, score: u8) -> Value {
+pub(crate) fn answers_all(q: &Value, score: u8) -> Value {
     let list: Vec<Value> = q["sections"]
         .as_array()
         .unwrap()

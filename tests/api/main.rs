@@ -8,6 +8,7 @@ mod care_planner;
 mod care_planner_attacks;
 mod care_review;
 mod care_rules;
+mod cases;
 mod cli;
 mod contract;
 mod csi;

@@ -437,4 +437,24 @@ check([s.section for s in qn.sections] == [Section.FACILITIES, Section.STAFF_CON
 again_q = ok(put_csi_questionnaire.sync_detailed(client=manager, body=Questionnaire(sections=qn.sections)), 200,
              "the manager sends the questionnaire back")
 check(again_q.version == qn.version, "the same questionnaire is the same version")
+# the unhappy-customer table: a case opened by hand, contacted, then closed
+from sl_client.api.cases import act_on_case, create_case, get_case, list_cases
+from sl_client.models import CaseAction, CaseCategory, CaseState, CaseStep, NewCase, Severity
+
+case = ok(create_case.sync_detailed(client=manager, body=NewCase(customer_id=first.id, category=CaseCategory.TIME,
+                                                                  severity=Severity.LOW, summary="电话投诉：等待时间太长")),
+          201, "the manager opens a case by hand")
+check(case.state == CaseState.OPEN and case.overdue is False, "a new case is open and on time")
+moved = ok(act_on_case.sync_detailed(id=case.id, action=CaseAction.CONTACT, client=manager,
+                                     body=CaseStep(note="已回电致歉")), 200, "a contact is logged")
+check(moved.state == CaseState.CONTACTED and [e.action for e in moved.events] == ["opened", "contact"],
+      "the case is contacted, every step kept")
+bad = act_on_case.sync_detailed(id=case.id, action=CaseAction.VERIFY, client=manager, body=CaseStep(note="x"))
+check(bad.status_code == 409 and isinstance(bad.parsed, Problem), "verifying a case not resolved is 409")
+ok(act_on_case.sync_detailed(id=case.id, action=CaseAction.CLOSE, client=manager, body=CaseStep(note="客户不再回应")),
+   200, "the case is closed unresolved")
+listed = ok(list_cases.sync_detailed(client=manager, state=CaseState.CLOSED_UNRESOLVED), 200, "the case list parses")
+check(any(c.id == case.id for c in listed), "the closed case is listed by its state")
+check(ok(get_case.sync_detailed(id=case.id, client=manager), 200, "one case parses").state == CaseState.CLOSED_UNRESOLVED,
+      "and reads back closed")
 print("generated client: all flows passed")

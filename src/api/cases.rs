@@ -1,0 +1,92 @@
+//! /api/v1/cases: the unhappy-customer table (《不满意客户处理跟踪表》).
+
+use actix_web::{HttpResponse, get, post, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::extract::{Json, Query};
+use crate::auth::Actor;
+use crate::domain::case::{CaseAction, CaseState};
+use crate::error::{AppResult, Problem};
+use crate::services::cases::{self, CaseStep, CaseView, Filter, NewCase};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CaseParams {
+    pub state: Option<CaseState>,
+    pub owner_id: Option<Uuid>,
+    /// Only cases past a due time (`true`), or only the others (`false`).
+    pub overdue: Option<bool>,
+}
+
+/// The dealer's cases, overdue first, then by the next due time (the
+/// customer centre, advisors, managers; at most 200).
+#[utoipa::path(operation_id = "listCases", tag = "cases", params(CaseParams), security(("bearer" = [])),
+    responses((status = 200, body = Vec<CaseView>)))]
+#[get("/cases")]
+pub async fn list(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: Query<CaseParams>,
+) -> AppResult<HttpResponse> {
+    let q = q.0;
+    let f = Filter {
+        state: q.state,
+        owner_id: q.owner_id,
+        overdue: q.overdue,
+    };
+    Ok(HttpResponse::Ok().json(cases::list(&state.db, &actor, f, state.clock.now()).await?))
+}
+
+/// Opens a case by hand (source `manual`).
+#[utoipa::path(operation_id = "createCase", tag = "cases", request_body = NewCase, security(("bearer" = [])),
+    responses((status = 201, body = CaseView)))]
+#[post("/cases")]
+pub async fn create(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: Json<NewCase>,
+) -> AppResult<HttpResponse> {
+    let v = cases::create(&state.db, &actor, body.0, state.clock.now()).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("ETag", format!("\"{}\"", v.version)))
+        .json(v))
+}
+
+/// One case with every step.
+#[utoipa::path(operation_id = "getCase", tag = "cases", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = CaseView)))]
+#[get("/cases/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    let v = cases::get(&state.db, &actor, *id, state.clock.now()).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", format!("\"{}\"", v.version)))
+        .json(v))
+}
+
+/// A step on a case, with a note: `contact` (logged; `open → contacted`),
+/// `agree`, `resolve`, `verify` (after the final check with the customer),
+/// `close` (unresolved). Out of order: 409 naming the case's state.
+#[utoipa::path(operation_id = "actOnCase", tag = "cases", params(("id" = Uuid, Path), ("action" = CaseAction, Path)),
+    request_body = CaseStep, security(("bearer" = [])),
+    responses((status = 200, body = CaseView),
+        (status = 409, description = "the action is out of order for the case's state", body = Problem, content_type = "application/problem+json")))]
+#[post("/cases/{id}/{action}")]
+pub async fn act(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<(Uuid, CaseAction)>,
+    body: Json<CaseStep>,
+) -> AppResult<HttpResponse> {
+    let (id, action) = path.into_inner();
+    let v = cases::act(&state.db, &actor, id, action, body.0, state.clock.now()).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", format!("\"{}\"", v.version)))
+        .json(v))
+}
