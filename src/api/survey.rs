@@ -11,7 +11,7 @@ use utoipa::IntoParams;
 use super::extract::Query;
 use crate::domain::csi::Section;
 use crate::domain::customer::Locale;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Problem};
 use crate::services::csi::{self, AnswerInput, SurveyAnswer, SurveyView};
 use crate::state::AppState;
 
@@ -49,7 +49,8 @@ pub async fn show(
     request_body(content = String, content_type = "application/x-www-form-urlencoded"),
     responses((status = 201, description = "thank you (page)", content_type = "text/html", body = String),
         (status = 409, description = "answered already (page)", content_type = "text/html", body = String),
-        (status = 422, description = "the form again, with what is wrong (page)", content_type = "text/html", body = String)))]
+        (status = 422, description = "the form again, with what is wrong (a page); an unknown `lang` (a problem)",
+            content((String = "text/html"), (Problem = "application/problem+json")))))]
 #[post("/s/{token}")]
 pub async fn submit(
     state: web::Data<AppState>,
