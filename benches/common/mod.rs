@@ -485,6 +485,7 @@ pub fn fleet_row(
         ]),
         tags: serde_json::json!([]),
         notes: None,
+        calls_unreachable_at: None,
         version: 1,
         created_at: now,
         updated_at: now,

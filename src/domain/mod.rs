@@ -67,6 +67,7 @@ pub struct UnknownValue {
 
 pub mod appointment;
 pub mod calendar;
+pub mod callback;
 pub mod care;
 pub mod care_plan;
 pub mod case;

@@ -25,6 +25,8 @@ pub struct Model {
     /// `["vip", …]`
     pub tags: Json,
     pub notes: Option<String>,
+    /// Three unanswered follow-up calls: followed up by message only, not called.
+    pub calls_unreachable_at: Option<DateTimeUtc>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -3,6 +3,8 @@
 
 pub mod appointment;
 pub mod appointment_event;
+pub mod callback;
+pub mod callback_call;
 pub mod care_plan_kind;
 pub mod care_setting;
 pub mod care_tick;
@@ -129,6 +131,9 @@ string_column!(
     crate::domain::case::CaseSource,
     crate::domain::case::CaseCategory,
     crate::domain::case::Severity,
+    crate::domain::callback::CallbackReason,
+    crate::domain::callback::CallbackState,
+    crate::domain::callback::CallResult,
     crate::domain::outbox::MessageState,
     crate::domain::outbox::AttemptOutcome,
     crate::domain::care::TemplateChannel,
