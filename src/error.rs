@@ -83,6 +83,16 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// A validation problem of a nested object, named from its parent.
+    pub fn within(self, prefix: &str) -> Self {
+        match self {
+            AppError::Validation(f) => AppError::Validation(f.within(prefix)),
+            e => e,
+        }
+    }
+}
+
 impl From<FieldErrors> for AppError {
     fn from(e: FieldErrors) -> Self {
         AppError::Validation(e)

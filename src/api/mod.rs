@@ -8,6 +8,7 @@
 
 pub mod appointments;
 pub mod auth;
+pub mod callbacks;
 pub mod capacity;
 pub mod care;
 pub mod cases;
@@ -151,6 +152,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(cases::create)
                 .service(cases::get)
                 .service(cases::act)
+                .service(callbacks::list)
+                .service(callbacks::get)
+                .service(callbacks::claim)
+                .service(callbacks::outcome)
                 .service(care::list_suppressions)
                 .service(care::delete_suppression)
                 .service(care::aliyun_reports)

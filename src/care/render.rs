@@ -130,6 +130,14 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
 /// Server-rendered pages (`templates/web/`), named `web/<file>`.
 const PAGES: &[(&str, &str)] = templates!["web": "unsubscribe.html", "survey.html"];
 
+/// The customer centre's call scripts (回访话术), `templates/scripts/<locale>/<reason>.txt`.
+const SCRIPTS: &[(&str, &str)] = templates!["scripts":
+    "zh-CN/follow_up.txt",
+    "zh-CN/case_contact.txt",
+    "en/follow_up.txt",
+    "en/case_contact.txt",
+];
+
 /// The instructions one render may execute: thousands of times what the
 /// longest built-in template takes.
 const FUEL: u64 = 100_000;
@@ -152,6 +160,9 @@ impl Templates {
         // `.html` names are HTML-escaped (minijinja's default by extension)
         for (name, source) in PAGES {
             env.add_template_owned(format!("web/{name}"), *source)?;
+        }
+        for (name, source) in SCRIPTS {
+            env.add_template_owned(format!("scripts/{name}"), *source)?;
         }
         Ok(Self { env })
     }
@@ -180,6 +191,19 @@ impl Templates {
     /// an error, never a blank in a customer's message).
     pub fn render_str(&self, source: &str, ctx: impl Serialize) -> anyhow::Result<String> {
         Ok(self.env.render_str(source, ctx)?.trim_end().to_string())
+    }
+
+    /// Renders the call script `templates/scripts/<locale>/<name>.txt`.
+    pub fn script(
+        &self,
+        locale: Locale,
+        name: &str,
+        ctx: impl Serialize,
+    ) -> anyhow::Result<String> {
+        let tpl = self
+            .env
+            .get_template(&format!("scripts/{}/{name}.txt", locale.as_str()))?;
+        Ok(tpl.render(ctx)?.trim().to_string())
     }
 
     /// Renders the page `templates/web/<name>`.

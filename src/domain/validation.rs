@@ -48,6 +48,15 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// The same problems named from an enclosing object: `score` under
+    /// `answers` is `answers.score`.
+    pub fn within(mut self, prefix: &str) -> Self {
+        for e in &mut self.0 {
+            e.field = format!("{prefix}.{}", e.field);
+        }
+        self
+    }
+
     /// `Ok(())` when nothing was recorded.
     pub fn into_result(self) -> Result<(), FieldErrors> {
         if self.0.is_empty() { Ok(()) } else { Err(self) }

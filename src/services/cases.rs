@@ -20,7 +20,7 @@ use crate::domain::case::{
 };
 use crate::entities::{case, case_event, case_setting, csi_response, customer, repair_order};
 use crate::error::{AppError, AppResult};
-use crate::services::col_plus;
+use crate::services::{callbacks, col_plus};
 
 /// Who works the table: the customer centre, the advisors, the managers.
 pub const HANDLERS: &[Role] = &[
@@ -90,13 +90,17 @@ pub async fn open_for(
     .await?;
     if new == 1 {
         event(db, id, "opened", None, CaseState::Open, None, None, now).await?;
-        return Ok(Some(id));
     }
-    Ok(case::Entity::find()
+    // the case found again (a retried webhook) gets its call if a crash lost it
+    let Some(c) = case::Entity::find()
         .filter(case::Column::ResponseId.eq(r.id))
         .one(db)
         .await?
-        .map(|c| c.id))
+    else {
+        return Ok(None);
+    };
+    callbacks::on_case_opened(db, &c).await?;
+    Ok(Some(c.id))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -297,15 +301,32 @@ pub async fn act(
         return Err(AppError::field("note", "say what was said or done"));
     }
     let txn = db.begin().await?;
-    let c = crate::services::lock_row::<case::Entity>(
-        &txn,
-        case::Column::Id,
-        case::Column::Version,
-        id,
-    )
-    .await?
-    .filter(|c| c.dealer_id == actor.dealer_id)
-    .ok_or(AppError::NotFound)?;
+    self::step(&txn, actor, id, action, note, now).await?;
+    let c = case::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let v = with_events(&txn, c, now).await?;
+    txn.commit().await?;
+    Ok(v)
+}
+
+/// One step of a case inside the caller's transaction (a case action, a
+/// call on the callback list): the row locked, the move checked, the step
+/// logged, and the case's queued call done once it is no longer open.
+pub async fn step(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+    action: CaseAction,
+    note: String,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let c =
+        crate::services::lock_row::<case::Entity>(txn, case::Column::Id, case::Column::Version, id)
+            .await?
+            .filter(|c| c.dealer_id == actor.dealer_id)
+            .ok_or(AppError::NotFound)?;
     let to = next(c.state, action).ok_or_else(|| {
         AppError::Conflict(format!("a case that is {} cannot take {action}", c.state))
     })?;
@@ -315,7 +336,7 @@ pub async fn act(
         .col_expr(case::Column::UpdatedAt, Expr::value(now))
         .filter(case::Column::Id.eq(c.id))
         .filter(case::Column::Version.eq(c.version))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     if res.rows_affected == 0 {
         return Err(AppError::ChangedMeanwhile(
@@ -323,7 +344,7 @@ pub async fn act(
         ));
     }
     event(
-        &txn,
+        txn,
         c.id,
         action.as_str(),
         Some(c.state),
@@ -333,13 +354,7 @@ pub async fn act(
         now,
     )
     .await?;
-    let c = case::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let v = with_events(&txn, c, now).await?;
-    txn.commit().await?;
-    Ok(v)
+    callbacks::on_case_moved(txn, c.dealer_id, c.id, to, now).await
 }
 
 /// A case staff open by hand.
@@ -433,6 +448,7 @@ pub async fn create(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
+    callbacks::on_case_opened(&txn, &c).await?;
     let v = with_events(&txn, c, now).await?;
     txn.commit().await?;
     Ok(v)

@@ -6,8 +6,8 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-    SqlErr,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set, SqlErr,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -156,8 +156,11 @@ pub struct SurveyReceipt {
     pub received_at: DateTime<Utc>,
 }
 
-/// The survey source of a response through the link.
-const SOURCE_SURVEY: &str = "survey";
+/// The source of a response through the survey link.
+pub const SOURCE_SURVEY: &str = "survey";
+
+/// The source of a response an agent recorded on a call.
+pub const SOURCE_CALL: &str = "call";
 
 /// The first name to greet with: the first word of a spaced name, the
 /// first character (the family name) of a Chinese one.
@@ -274,54 +277,64 @@ fn check(q: &Questionnaire, a: &SurveyAnswer) -> Result<Option<String>, FieldErr
 /// a second answer through the same link is 409, also when two arrive at once.
 pub async fn answer(state: &AppState, token: &str, a: SurveyAnswer) -> AppResult<SurveyReceipt> {
     let (order, _, _) = order_of(state, token).await?;
-    let (version, q) = current(&state.db, order.dealer_id).await?;
-    let comment = check(&q, &a)?;
     if answered(&state.db, order.id).await? {
+        // the answers are checked first, so a bad second answer names its field
+        let (_, q) = current(&state.db, order.dealer_id).await?;
+        check(&q, &a)?;
         return Err(AppError::Conflict(ALREADY.into()));
     }
+    let now = state.clock.now();
+    record(&state.db, &order, &a, SOURCE_SURVEY, now).await?;
+    Ok(SurveyReceipt { received_at: now })
+}
+
+/// Scores `a` with the questionnaire in force and keeps it as the order's
+/// response from `source` (one per order and source: a second is 409, also
+/// when two arrive at once); a low score or a complaint opens a case, once.
+pub async fn record(
+    db: &impl ConnectionTrait,
+    order: &repair_order::Model,
+    a: &SurveyAnswer,
+    source: &str,
+    now: DateTime<Utc>,
+) -> AppResult<csi_response::Model> {
+    let (version, q) = current(db, order.dealer_id).await?;
+    let comment = check(&q, a)?;
     let pairs: Vec<(String, Option<u8>)> = a
         .answers
         .iter()
         .map(|x| (x.code.clone(), x.score))
         .collect();
     let scores = score(&q, &pairs);
-    let now = state.clock.now();
-    let tenths = scores.csi.and_then(|c| (c * Decimal::TEN).round().to_i32());
-    let row = csi_response::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        dealer_id: Set(order.dealer_id),
-        order_id: Set(order.id),
-        customer_id: Set(order.customer_id),
-        source: Set(SOURCE_SURVEY.into()),
-        questionnaire_version: Set(version),
-        answers: Set(serde_json::to_value(&a.answers).unwrap_or_default()),
-        recommend: Set(a.recommend.map(i32::from)),
-        comment: Set(comment),
-        quick_rating: Set(None),
-        csi_tenths: Set(tenths),
-        sections: Set(serde_json::to_value(&scores.sections).unwrap_or_default()),
-        created_at: Set(now),
+    let r = csi_response::Model {
+        id: Uuid::now_v7(),
+        dealer_id: order.dealer_id,
+        order_id: order.id,
+        customer_id: order.customer_id,
+        source: source.into(),
+        questionnaire_version: version,
+        // plain data of strings and numbers always serialises
+        answers: serde_json::to_value(&a.answers).unwrap_or_default(),
+        recommend: a.recommend.map(i32::from),
+        comment,
+        quick_rating: None,
+        csi_tenths: scores.csi.and_then(|c| (c * Decimal::TEN).round().to_i32()),
+        sections: serde_json::to_value(&scores.sections).unwrap_or_default(),
+        created_at: now,
     };
-    let written = csi_response::Entity::insert(row)
-        .exec_without_returning(&state.db)
+    let written = csi_response::Entity::insert(r.clone().into_active_model())
+        .exec_without_returning(db)
         .await;
     match written {
         Ok(_) => {
-            // a low score or a complaint opens a case (once: by the response's id)
-            let r = csi_response::Entity::find()
-                .filter(csi_response::Column::OrderId.eq(order.id))
-                .filter(csi_response::Column::Source.eq(SOURCE_SURVEY))
-                .one(&state.db)
-                .await?
-                .ok_or(AppError::NotFound)?;
             let what = Response {
                 scores: Some(&scores),
                 recommend: a.recommend,
                 words: r.comment.as_deref(),
                 sms_rating: None,
             };
-            cases::open_for(&state.db, &r, &what, now).await?;
-            Ok(SurveyReceipt { received_at: now })
+            cases::open_for(db, &r, &what, now).await?;
+            Ok(r)
         }
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             Err(AppError::Conflict(ALREADY.into()))

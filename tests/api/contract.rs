@@ -116,6 +116,18 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
         ),
         ("Severity", wire(servicelane::domain::case::Severity::ALL)),
         (
+            "CallbackReason",
+            wire(servicelane::domain::callback::CallbackReason::ALL),
+        ),
+        (
+            "CallbackState",
+            wire(servicelane::domain::callback::CallbackState::ALL),
+        ),
+        (
+            "CallResult",
+            wire(servicelane::domain::callback::CallResult::ALL),
+        ),
+        (
             "ExportFormat",
             wire(&[ExportFormat::Csv, ExportFormat::Xlsx]),
         ),

@@ -4,6 +4,7 @@ mod helpers;
 mod adversarial;
 mod appointments;
 mod auth;
+mod callbacks;
 mod care_planner;
 mod care_planner_attacks;
 mod care_review;

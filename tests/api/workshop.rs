@@ -230,6 +230,43 @@ pub(crate) async fn work(
     off.body
 }
 
+/// Owner `n`'s car through a whole visit, brakes done, paid and handed
+/// over through the API as the shop's advisor: the order's id.
+pub(crate) async fn delivered(app: &TestApp, f: &Floor, n: u32) -> String {
+    let s = &f.s;
+    let (o, jobs) = accepted(app, s, n, &[brakes()], true).await;
+    let d = dispatch(app, &f.foreman, &o, &jobs[0], &f.tech_id, "normal").await;
+    assert_eq!(d.status, StatusCode::OK, "{}", d.body);
+    work(app, f, &o, &jobs[0], 40, "前刹车片已更换").await;
+    for (token, level) in [(&f.tech, "self"), (&f.foreman, "foreman"), (&f.qc, "final")] {
+        let r = qc(app, token, &o, level, true, &[]).await;
+        assert_eq!(r.status, StatusCode::OK, "{level}: {}", r.body);
+    }
+    let wash = app
+        .post(
+            &format!("/api/v1/repair-orders/{o}/wash-done"),
+            Some(&s.advisor),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(wash.status, StatusCode::OK, "{}", wash.body);
+    let inv = app
+        .get(&format!("/api/v1/repair-orders/{o}/invoice"), &s.advisor)
+        .await;
+    let balance = inv.body["balance"].as_str().unwrap().to_string();
+    let p = pay(app, &f.cashier, &o, &balance, None).await;
+    assert_eq!(p.status, StatusCode::CREATED, "{}", p.body);
+    let del = app
+        .post(
+            &format!("/api/v1/repair-orders/{o}/deliver"),
+            Some(&s.advisor),
+            &json!({"explained": true}),
+        )
+        .await;
+    assert_eq!(del.status, StatusCode::OK, "{}", del.body);
+    o
+}
+
 #[tokio::test]
 async fn an_order_goes_from_acceptance_through_the_workshop_to_closed() {
     let app = day_app().await;
