@@ -457,4 +457,27 @@ listed = ok(list_cases.sync_detailed(client=manager, state=CaseState.CLOSED_UNRE
 check(any(c.id == case.id for c in listed), "the closed case is listed by its state")
 check(ok(get_case.sync_detailed(id=case.id, client=manager), 200, "one case parses").state == CaseState.CLOSED_UNRESOLVED,
       "and reads back closed")
+# the callback list: the delivered order's follow-up call, claimed, answered on the phone
+from sl_client.api.callbacks import claim_callback, get_callback, list_callbacks, record_call_outcome
+from sl_client.models import AnswerInput, CallbackReason, CallbackState, CallResult, Outcome, SurveyAnswer
+
+agent = staff("care")
+queue = ok(list_callbacks.sync_detailed(client=agent, date=datetime.date.today() + datetime.timedelta(days=2)), 200,
+           "the callback list parses")
+entry = next((e for e in queue if e.reason == CallbackReason.FOLLOW_UP and e.visit and e.visit.repair_order_id == ro.id),
+             None)
+check(entry is not None and entry.script, "the delivered order has its follow-up call, with a script")
+held = ok(claim_callback.sync_detailed(id=entry.id, client=agent), 200, "the agent claims the call")
+check(held.claimed_until is not None, "a claim says until when")
+taken = claim_callback.sync_detailed(id=entry.id, client=manager)
+check(taken.status_code == 409 and isinstance(taken.parsed, Problem), "a second agent's claim is 409")
+codes = [q.code for sec in qn.sections for q in sec.questions]
+answered = ok(record_call_outcome.sync_detailed(id=entry.id, client=agent, body=Outcome(
+    result=CallResult.REACHED, note="客户满意",
+    answers=SurveyAnswer(answers=[AnswerInput(code=c, score=9) for c in codes], recommend=10))), 200,
+    "the call's answers are recorded")
+check(answered.state == CallbackState.DONE and answered.known.csi == "88.9", "the call is done and scored",
+      f"({answered.state}, {answered.known.csi})")
+check(len(ok(get_callback.sync_detailed(id=entry.id, client=agent), 200, "one entry parses").calls) == 1,
+      "the call is kept")
 print("generated client: all flows passed")
