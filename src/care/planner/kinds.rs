@@ -184,6 +184,9 @@ pub fn texts(
 /// values (an SMS of ten parts is about 670 characters).
 pub const MAX_TEXT_CHARS: usize = 1000;
 
+/// The longest wording a dealer writes (the template's source, as the contract says).
+pub const MAX_SOURCE_CHARS: usize = 500;
+
 /// Checks the settings, and that the dealer's wording renders with the
 /// kind's values (a misspelt `{{ vehicel }}` is refused here, not found
 /// when the first message is planned).
@@ -193,7 +196,14 @@ pub fn validate(templates: &Templates, s: &PlanSettings) -> Result<(), FieldErro
         let k = s.get(*kind);
         let Some(w) = &k.wording else { continue };
         for (name, locale, text) in [("zh-CN", Locale::ZhCn, &w.zh_cn), ("en", Locale::En, &w.en)] {
-            if text.is_none() {
+            let Some(source) = text else {
+                continue;
+            };
+            if source.chars().count() > MAX_SOURCE_CHARS {
+                e.add(
+                    format!("kinds.{kind}.wording.{name}"),
+                    format!("at most {MAX_SOURCE_CHARS} characters"),
+                );
                 continue;
             }
             match texts(templates, *kind, k, locale, &sample(*kind)) {
