@@ -17,6 +17,7 @@ mod m20261130_000014_inspection;
 mod m20261130_000015_care_planner;
 mod m20261130_000016_csi;
 mod m20261130_000017_cases;
+mod m20261130_000020_csi_report;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000015_care_planner::Migration),
             Box::new(m20261130_000016_csi::Migration),
             Box::new(m20261130_000017_cases::Migration),
+            Box::new(m20261130_000020_csi_report::Migration),
         ]
     }
 }
