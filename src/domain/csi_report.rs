@@ -50,8 +50,11 @@ pub fn check_range(from: NaiveDate, to: NaiveDate) -> Result<(), FieldErrors> {
     e.into_result()
 }
 
+/// Rounded and written to exactly `places` (`100.0`, `4.00`, `0.500`).
 fn round(d: Decimal, places: u32) -> Decimal {
-    d.round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero)
+    let mut r = d.round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero);
+    r.rescale(places);
+    r
 }
 
 /// The CSI of some responses: counted as stored, CSI × 10 as an integer.
@@ -69,8 +72,12 @@ impl Tally {
 
     /// The mean CSI (0–100), one place; `None` for no responses.
     pub fn csi(&self) -> Option<Decimal> {
-        (self.count > 0)
-            .then(|| round(Decimal::from(self.tenths) / Decimal::from(self.count) / Decimal::TEN, 1))
+        (self.count > 0).then(|| {
+            round(
+                Decimal::from(self.tenths) / Decimal::from(self.count) / Decimal::TEN,
+                1,
+            )
+        })
     }
 }
 
@@ -170,7 +177,8 @@ mod tests {
         assert_eq!(h.csi(), Some(d("55.6")));
         let mut z = Tally::default();
         z.add(0);
-        assert_eq!(z.csi(), Some(d("0.0")));
+        assert_eq!(z.csi().unwrap().to_string(), "0.0");
+        assert_eq!(t.csi().unwrap().to_string(), "70.4");
     }
 
     #[test]
@@ -184,7 +192,8 @@ mod tests {
         assert_eq!(m.value(2), Some(d("3.67")));
         assert_eq!(rate(2, 3), Some(d("0.667")));
         assert_eq!(rate(1, 8), Some(d("0.125")));
-        assert_eq!(rate(0, 5), Some(d("0")));
+        assert_eq!(rate(0, 5).unwrap().to_string(), "0.000");
+        assert_eq!(rate(5, 5).unwrap().to_string(), "1.000");
         assert_eq!(rate(0, 0), None);
         assert_eq!(mean_hours(&[]), None);
         // 24 h and 10 h 30 min → 17.25 → 17.3
@@ -198,15 +207,27 @@ mod tests {
     fn a_follow_up_counts_within_72_hours_of_delivery() {
         let at = Utc.with_ymd_and_hms(2027, 3, 4, 10, 0, 0).unwrap();
         assert!(followed_up(at, [at + Duration::hours(72)]));
-        assert!(followed_up(at, [at - Duration::hours(1), at + Duration::hours(3)]));
-        assert!(!followed_up(at, [at + Duration::hours(72) + Duration::seconds(1)]));
+        assert!(followed_up(
+            at,
+            [at - Duration::hours(1), at + Duration::hours(3)]
+        ));
+        assert!(!followed_up(
+            at,
+            [at + Duration::hours(72) + Duration::seconds(1)]
+        ));
         assert!(!followed_up(at, [at - Duration::hours(1)]));
         assert!(!followed_up(at, []));
     }
 
     #[test]
     fn dealers_rank_by_csi_sharing_a_rank_on_a_tie_without_a_csi_last() {
-        let csi = [Some(d("80.0")), None, Some(d("91.2")), Some(d("80.0")), Some(d("70.1"))];
+        let csi = [
+            Some(d("80.0")),
+            None,
+            Some(d("91.2")),
+            Some(d("80.0")),
+            Some(d("70.1")),
+        ];
         assert_eq!(
             rank(&csi),
             vec![
@@ -229,8 +250,17 @@ mod tests {
         let fields = |r: Result<(), FieldErrors>| -> Vec<String> {
             r.unwrap_err().0.into_iter().map(|e| e.field).collect()
         };
-        assert_eq!(fields(check_range(day(2027, 1, 1), day(2028, 1, 2))), ["to"]);
-        assert_eq!(fields(check_range(day(2027, 3, 2), day(2027, 3, 1))), ["to"]);
-        assert_eq!(fields(check_range(day(1800, 1, 1), day(2027, 3, 1))), ["from"]);
+        assert_eq!(
+            fields(check_range(day(2027, 1, 1), day(2028, 1, 2))),
+            ["to"]
+        );
+        assert_eq!(
+            fields(check_range(day(2027, 3, 2), day(2027, 3, 1))),
+            ["to"]
+        );
+        assert_eq!(
+            fields(check_range(day(1800, 1, 1), day(2027, 3, 1))),
+            ["from"]
+        );
     }
 }
