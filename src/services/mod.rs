@@ -6,6 +6,7 @@ pub mod auth;
 pub mod capacity;
 pub mod cases;
 pub mod csi;
+pub mod csi_report;
 pub mod customers;
 pub mod dealers;
 pub mod export;
