@@ -18,6 +18,7 @@ mod m20261130_000015_care_planner;
 mod m20261130_000016_csi;
 mod m20261130_000017_cases;
 mod m20261130_000018_callbacks;
+mod m20261130_000020_csi_report;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000016_csi::Migration),
             Box::new(m20261130_000017_cases::Migration),
             Box::new(m20261130_000018_callbacks::Migration),
+            Box::new(m20261130_000020_csi_report::Migration),
         ]
     }
 }

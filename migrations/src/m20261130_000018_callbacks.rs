@@ -143,6 +143,15 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // the analysis: was an order's customer reached within 3 days
+        m.create_index(
+            Index::create()
+                .name("ix_callback_calls_order")
+                .table(CallbackCalls::Table)
+                .col(CallbackCalls::OrderId)
+                .to_owned(),
+        )
+        .await?;
         m.alter_table(
             Table::alter()
                 .table(Customers::Table)

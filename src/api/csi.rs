@@ -1,13 +1,18 @@
-//! /api/v1/csi and /api/v1/surveys: customer satisfaction, the questionnaire
-//! and the survey a follow-up's link opens.
+//! /api/v1/csi and /api/v1/surveys: customer satisfaction: the questionnaire,
+//! the survey a follow-up's link opens, and the analysis (`GET /api/v1/csi`).
 
 use actix_web::{HttpResponse, get, post, put, web};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
-use super::extract::Json;
+use super::extract::{Json, Query};
 use crate::auth::Actor;
 use crate::domain::csi::Questionnaire;
+use crate::domain::csi_report::CsiGrouping;
 use crate::error::{AppResult, Problem};
 use crate::services::csi::{self, QuestionnaireView, SurveyAnswer, SurveyReceipt, SurveyView};
+use crate::services::csi_report::{self, CsiReport};
 use crate::state::AppState;
 
 /// The CSI questionnaire in force: five weighted sections and their
@@ -66,4 +71,38 @@ pub async fn answer_survey(
     body: Json<SurveyAnswer>,
 ) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Created().json(csi::answer(&state, &token, body.0).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ReportParams {
+    /// The first local date (the dealer's zone).
+    #[param(value_type = String, format = Date)]
+    pub from: NaiveDate,
+    /// The last local date, inclusive: not before `from`, at most 366 days in all.
+    #[param(value_type = String, format = Date)]
+    pub to: NaiveDate,
+    /// How to group the responses; default `section`.
+    pub by: Option<CsiGrouping>,
+}
+
+/// The analysis of follow-ups (周期性的对回访进行分析) over local dates
+/// `from..=to`: CSI and response counts overall and by section, advisor,
+/// technician or month; quick SMS ratings apart; the share of delivered
+/// orders followed up within 3 days; cases by category with the mean time
+/// to resolve. A network admin also gets every dealer, ranked by CSI
+/// (`dealers`, empty for other roles). Managers, the customer centre, the
+/// dealer's admin and the brand.
+#[utoipa::path(operation_id = "getCsiReport", tag = "csi", params(ReportParams), security(("bearer" = [])),
+    responses((status = 200, body = CsiReport),
+        (status = 422, description = "a date missing or out of range: `to` before `from`, or more than 366 days", body = Problem, content_type = "application/problem+json")))]
+#[get("/csi")]
+pub async fn report(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: Query<ReportParams>,
+) -> AppResult<HttpResponse> {
+    let q = q.0;
+    let by = q.by.unwrap_or(CsiGrouping::Section);
+    Ok(HttpResponse::Ok().json(csi_report::report(&state.db, &actor, q.from, q.to, by).await?))
 }

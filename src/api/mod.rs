@@ -144,6 +144,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(care::put_kind)
                 .service(care::run_planner)
                 .service(care::calendar)
+                .service(csi::report)
                 .service(csi::get_questionnaire)
                 .service(csi::put_questionnaire)
                 .service(csi::get_survey)
@@ -241,6 +242,10 @@ pub fn openapi() -> serde_json::Value {
     schemas.insert(
         crate::domain::case::CaseAction::name().into(),
         crate::domain::case::CaseAction::schema(),
+    );
+    schemas.insert(
+        crate::domain::csi_report::CsiGrouping::name().into(),
+        crate::domain::csi_report::CsiGrouping::schema(),
     );
     contract::finish(doc)
 }

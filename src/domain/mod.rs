@@ -72,6 +72,7 @@ pub mod care;
 pub mod care_plan;
 pub mod case;
 pub mod csi;
+pub mod csi_report;
 pub mod customer;
 pub mod dates;
 pub mod import;

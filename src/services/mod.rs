@@ -7,6 +7,7 @@ pub mod callbacks;
 pub mod capacity;
 pub mod cases;
 pub mod csi;
+pub mod csi_report;
 pub mod customers;
 pub mod dealers;
 pub mod export;

@@ -443,3 +443,39 @@ async fn an_unanswered_customer_is_tried_later_that_day_and_the_next_then_follow
     assert!(unreachable.calls_unreachable_at.is_some());
     assert_eq!(calls(&app).await, 4);
 }
+
+#[tokio::test]
+async fn a_call_that_reaches_the_customer_counts_as_the_follow_up_in_the_analysis() {
+    let app = app().await;
+    let f = floor(&app, "REACH").await;
+    let [(li, _), _] = agents(&app, &f).await;
+    delivered(&app, &f, 4).await;
+    let today = local_today(&app, &f);
+    let tomorrow = today + Duration::days(1);
+    let manager = app.login_as(&f.s.code, "service_manager").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let report = format!("/api/v1/csi?from={today}&to={tomorrow}");
+    let before = app.get(&report, &manager).await;
+    assert_eq!(before.status, StatusCode::OK, "{}", before.body);
+    assert_eq!(before.body["follow_up"]["delivered"], 1);
+    assert_eq!(before.body["follow_up"]["followed_up"], 0);
+    // no message, no survey: only the call, the next morning
+    at_local(&app, &f, tomorrow, 10, 0);
+    let id = list(&app, &li, tomorrow).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(claim(&app, &li, &id).await.status, StatusCode::OK);
+    let r = outcome(
+        &app,
+        &li,
+        &id,
+        json!({"result": "reached", "note": "车况良好"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let after = app.get(&report, &manager).await;
+    assert_eq!(after.body["follow_up"]["followed_up"], 1, "{}", after.body);
+}

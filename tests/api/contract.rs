@@ -101,6 +101,10 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
         ),
         ("Holiday", wire(servicelane::domain::calendar::Holiday::ALL)),
         ("Section", wire(servicelane::domain::csi::Section::ALL)),
+        (
+            "CsiGrouping",
+            wire(servicelane::domain::csi_report::CsiGrouping::ALL),
+        ),
         ("CaseState", wire(servicelane::domain::case::CaseState::ALL)),
         (
             "CaseAction",

@@ -13,6 +13,7 @@ mod cases;
 mod cli;
 mod contract;
 mod csi;
+mod csi_report;
 mod customers;
 mod email;
 mod errors;
