@@ -85,8 +85,8 @@ pub struct SmsRatings {
 pub struct FollowUpShare {
     /// Orders delivered in the range (local dates).
     pub delivered: u64,
-    /// Of those, the ones with a follow-up message sent, or a response
-    /// received, within 72 hours of delivery.
+    /// Of those, the ones with a follow-up message sent, a response
+    /// received, or a call that reached the customer within 72 hours of delivery.
     pub followed_up: u64,
     /// `followed_up / delivered`, 0–1 to three places; null when nothing was delivered.
     #[schema(value_type = Option<String>, format = "decimal")]

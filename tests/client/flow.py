@@ -480,4 +480,14 @@ check(answered.state == CallbackState.DONE and answered.known.csi == "88.9", "th
       f"({answered.state}, {answered.known.csi})")
 check(len(ok(get_callback.sync_detailed(id=entry.id, client=agent), 200, "one entry parses").calls) == 1,
       "the call is kept")
+# the CSI analysis: the call's answers count, by section
+from sl_client.api.csi import get_csi_report
+from sl_client.models import CsiGrouping
+
+today = datetime.date.today()
+rep = ok(get_csi_report.sync_detailed(client=manager, from_=today - datetime.timedelta(days=1), to=today + datetime.timedelta(days=1),
+                                      by=CsiGrouping.SECTION), 200, "the CSI analysis parses")
+check(rep.responses >= 1 and len(rep.groups) == 5 and rep.follow_up.followed_up >= 1,
+      "the answered call is a response, in five sections, and a follow-up",
+      f"({rep.responses}, {len(rep.groups)}, {rep.follow_up.followed_up})")
 print("generated client: all flows passed")
