@@ -116,6 +116,10 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
         ),
         ("Severity", wire(servicelane::domain::case::Severity::ALL)),
         (
+            "EscalationChannel",
+            wire(servicelane::domain::case::EscalationChannel::ALL),
+        ),
+        (
             "ExportFormat",
             wire(&[ExportFormat::Csv, ExportFormat::Xlsx]),
         ),
