@@ -34,7 +34,7 @@ pub struct Application {
 }
 
 /// The running care engine (the outbox dispatcher and, when on, the
-/// planner) and the switch that stops it.
+/// planner and the case escalations) and the switch that stops it.
 pub struct CareWorker {
     stop: tokio::sync::watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -50,6 +50,11 @@ impl CareWorker {
             tasks.push(crate::care::planner::ticks::spawn(
                 state.clone(),
                 schedule,
+                rx.clone(),
+            ));
+            // late cases of the unhappy-customer table, on the planner's poll
+            tasks.push(crate::services::cases::spawn_escalations(
+                state.clone(),
                 rx.clone(),
             ));
         }

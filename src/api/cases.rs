@@ -1,15 +1,19 @@
 //! /api/v1/cases: the unhappy-customer table (《不满意客户处理跟踪表》).
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, patch, post, put, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::extract::{Json, Query};
+use super::contract::headers::IfMatchHeader;
+use super::extract::{IfMatch, Json, Query};
+use super::with_etag;
 use crate::auth::Actor;
-use crate::domain::case::{CaseAction, CaseState};
+use crate::domain::case::{CaseAction, CaseRules, CaseState};
 use crate::error::{AppResult, Problem};
-use crate::services::cases::{self, CaseStep, CaseView, Filter, NewCase};
+use crate::services::Version;
+use crate::services::cases::{self, CasePatch, CaseStep, CaseView, Filter, NewCase};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -89,4 +93,55 @@ pub async fn act(
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", format!("\"{}\"", v.version)))
         .json(v))
+}
+
+/// Changes a case's `owner_id` (a user of the dealer who works the table, or
+/// `null`), `category` or `severity`: only the fields sent change, each edit
+/// logged as an `edit` step. Send `If-Match` with the ETag you read.
+#[utoipa::path(operation_id = "updateCase", tag = "cases", request_body = CasePatch,
+    params(("id" = Uuid, Path), IfMatchHeader), security(("bearer" = [])),
+    responses((status = 200, body = CaseView, headers(("ETag" = String)))))]
+#[patch("/cases/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: Json<CasePatch>,
+) -> AppResult<HttpResponse> {
+    let version = Version::required(if_match.0)?;
+    let v = cases::update(
+        &state.db,
+        &actor,
+        id.into_inner(),
+        version,
+        body.0,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(with_etag(StatusCode::OK, v.version, v))
+}
+
+/// The dealer's case rules: when a response opens a case, the due times,
+/// and who hears of a late case (those who work the table).
+#[utoipa::path(operation_id = "getCaseRules", tag = "cases", security(("bearer" = [])),
+    responses((status = 200, body = CaseRules)))]
+#[get("/case-rules")]
+pub async fn get_rules(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(cases::get_rules(&state.db, &actor).await?))
+}
+
+/// Replaces the dealer's case rules (managers); each bad field is named in
+/// the 422 (`lexicon[3].words`, `escalate_to[0].address`). Cases already
+/// open keep their due times.
+#[utoipa::path(operation_id = "putCaseRules", tag = "cases", request_body = CaseRules, security(("bearer" = [])),
+    responses((status = 200, body = CaseRules)))]
+#[put("/case-rules")]
+pub async fn put_rules(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: Json<CaseRules>,
+) -> AppResult<HttpResponse> {
+    let saved = cases::put_rules(&state.db, &actor, body.0, state.clock.now()).await?;
+    Ok(HttpResponse::Ok().json(saved))
 }

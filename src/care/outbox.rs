@@ -98,6 +98,21 @@ pub struct FollowupParams {
     pub survey_url: String,
 }
 
+/// An escalation's values (to staff), each in the message's language.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationParams {
+    pub dealer_name: String,
+    pub customer_name: String,
+    /// What the customer is unhappy about (价格, Price…).
+    pub category: String,
+    pub severity: String,
+    /// The due time missed, in the dealer's zone, `YYYY-MM-DD HH:MM`.
+    pub due: String,
+    /// What is late: the first contact or the resolution.
+    pub late: String,
+}
+
 /// A message's template values, one shape per kind; stored as JSON and read
 /// back strictly: a row whose params do not fit its kind is an error, never
 /// a message with blanks.
@@ -110,6 +125,7 @@ pub enum Params {
     ExtraWork(ExtraWorkParams),
     Renewal(RenewalParams),
     Followup(FollowupParams),
+    Escalation(EscalationParams),
 }
 
 impl Params {
@@ -122,6 +138,7 @@ impl Params {
             Params::ExtraWork(p) => serde_json::to_value(p),
             Params::Renewal(p) => serde_json::to_value(p),
             Params::Followup(p) => serde_json::to_value(p),
+            Params::Escalation(p) => serde_json::to_value(p),
         }
         // plain structs of strings and numbers always serialise
         .unwrap_or_else(|_| unreachable!("params serialise"))
@@ -152,6 +169,7 @@ impl Params {
             MessageKind::ExtraWorkApproval => {
                 serde_json::from_value(v.clone()).map(Params::ExtraWork)
             }
+            MessageKind::CaseEscalated => serde_json::from_value(v.clone()).map(Params::Escalation),
         };
         read.map_err(|e| anyhow::anyhow!("stored params of a {kind} message do not fit: {e}"))
     }

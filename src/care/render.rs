@@ -71,6 +71,10 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
     "zh-CN/post_repair_followup.sms.txt",
     "zh-CN/post_repair_followup.email.txt",
     "zh-CN/post_repair_followup.email.html",
+    "zh-CN/case_escalated.title.txt",
+    "zh-CN/case_escalated.sms.txt",
+    "zh-CN/case_escalated.email.txt",
+    "zh-CN/case_escalated.email.html",
     "en/otp.sms.txt",
     "en/appointment_booked.title.txt",
     "en/appointment_booked.sms.txt",
@@ -125,6 +129,10 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
     "en/post_repair_followup.sms.txt",
     "en/post_repair_followup.email.txt",
     "en/post_repair_followup.email.html",
+    "en/case_escalated.title.txt",
+    "en/case_escalated.sms.txt",
+    "en/case_escalated.email.txt",
+    "en/case_escalated.email.html",
 ];
 
 /// Server-rendered pages (`templates/web/`), named `web/<file>`.
@@ -225,7 +233,8 @@ mod tests {
             due => "2027-03-01", reason => "5000 km", customer_name => "王先生", occasion => "春节",
             order_number => "RO202703010007", lines => "更换雨刮片、更换空调滤清器",
             item => "交强险", survey_url => "https://dealer.example/s/tok",
-            unsubscribe_url => "https://dealer.example/u/abc"
+            unsubscribe_url => "https://dealer.example/u/abc",
+            category => "价格", severity => "高", late => "首次联系"
         };
         for name in Templates::names() {
             let (locale, file) = name.split_once('/').unwrap();
@@ -253,6 +262,15 @@ mod tests {
             followup.contains("https://dealer.example/s/tok")
                 && followup.contains("RO202703010007")
         );
+        let escalated = t
+            .render(Locale::ZhCn, "case_escalated", "sms.txt", &ctx)
+            .unwrap();
+        assert!(
+            escalated.contains("王先生")
+                && escalated.contains("价格")
+                && escalated.contains("首次联系")
+                && escalated.contains("2027-03-01")
+        );
         let renewal = t
             .render(Locale::ZhCn, "insurance_renewal", "sms.txt", &ctx)
             .unwrap();
@@ -263,7 +281,7 @@ mod tests {
             .filter_map(|n| n.strip_prefix("zh-CN/"))
             .filter(|k| *k != "otp")
             .collect();
-        assert_eq!(kinds.len(), 13);
+        assert_eq!(kinds.len(), 14);
         for locale in [Locale::ZhCn, Locale::En] {
             for kind in &kinds {
                 for part in ["email.txt", "email.html"] {

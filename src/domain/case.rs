@@ -13,7 +13,11 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::FieldErrors;
 use super::csi::{Scores, Section};
+use super::customer::{Channel, parse_email};
+use super::phone::Phone;
+use super::validation;
 
 string_enum! {
     /// Where a case state is: `open → contacted → action_agreed → resolved
@@ -99,7 +103,8 @@ impl CaseState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LexiconEntry {
-    #[schema(max_length = 40)]
+    /// 1–40 characters, one line.
+    #[schema(min_length = 1, max_length = 40)]
     pub words: String,
     pub category: CaseCategory,
 }
@@ -123,6 +128,108 @@ pub struct CaseRules {
     /// Days to the resolution.
     #[schema(minimum = 1, maximum = 90)]
     pub resolve_within_days: u32,
+    /// Who hears of a case past a due time (the service manager, or whoever
+    /// the dealer names): each gets one message when the case escalates.
+    #[serde(default)]
+    #[schema(max_items = 5)]
+    pub escalate_to: Vec<EscalationContact>,
+}
+
+/// The most lexicon entries a dealer keeps.
+pub const MAX_LEXICON: usize = 200;
+/// The longest lexicon entry, in characters.
+pub const MAX_WORDS: usize = 40;
+/// The most contacts an escalation goes to.
+pub const MAX_ESCALATE_TO: usize = 5;
+/// The longest contact name, in characters.
+pub const MAX_CONTACT_NAME: usize = 50;
+
+string_enum! {
+    /// How an escalation reaches staff.
+    pub enum EscalationChannel { Sms = "sms", Email = "email" }
+}
+
+impl EscalationChannel {
+    pub fn channel(self) -> Channel {
+        match self {
+            EscalationChannel::Sms => Channel::Sms,
+            EscalationChannel::Email => Channel::Email,
+        }
+    }
+}
+
+/// One contact an escalation goes to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationContact {
+    pub channel: EscalationChannel,
+    /// A mobile number (stored in E.164) for `sms`, an email address for `email`.
+    #[schema(max_length = 254)]
+    pub address: String,
+    /// Who it is (1–50 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 50)]
+    pub name: Option<String>,
+}
+
+impl CaseRules {
+    /// The rules as stored: every field in range, the lexicon's words
+    /// trimmed, phone numbers in E.164, emails in lower case; or every
+    /// problem by its path (`lexicon[3].words`, `escalate_to[0].address`).
+    pub fn validated(mut self) -> Result<CaseRules, FieldErrors> {
+        let mut e = FieldErrors::new();
+        if self.section_floor > 100 {
+            e.add("section_floor", "must be 0 to 100");
+        }
+        if self.recommend_floor > 10 {
+            e.add("recommend_floor", "must be 0 to 10");
+        }
+        if !(1..=720).contains(&self.contact_within_hours) {
+            e.add("contact_within_hours", "must be 1 to 720");
+        }
+        if !(1..=90).contains(&self.resolve_within_days) {
+            e.add("resolve_within_days", "must be 1 to 90");
+        }
+        if self.lexicon.len() > MAX_LEXICON {
+            e.add(
+                "lexicon",
+                format!("must list at most {MAX_LEXICON} entries"),
+            );
+        }
+        for (i, entry) in self.lexicon.iter_mut().enumerate() {
+            if let Some(w) = e.check(
+                &format!("lexicon[{i}].words"),
+                validation::text(&entry.words, MAX_WORDS),
+            ) {
+                entry.words = w;
+            }
+        }
+        if self.escalate_to.len() > MAX_ESCALATE_TO {
+            e.add(
+                "escalate_to",
+                format!("must list at most {MAX_ESCALATE_TO} contacts"),
+            );
+        }
+        for (i, c) in self.escalate_to.iter_mut().enumerate() {
+            let field = format!("escalate_to[{i}].address");
+            let address = match c.channel {
+                EscalationChannel::Sms => {
+                    e.check(&field, Phone::parse(&c.address).map(|p| p.to_string()))
+                }
+                EscalationChannel::Email => e.check(&field, parse_email(&c.address)),
+            };
+            if let Some(a) = address {
+                c.address = a;
+            }
+            if let Some(n) = &c.name {
+                c.name = e.check(
+                    &format!("escalate_to[{i}].name"),
+                    validation::text(n, MAX_CONTACT_NAME),
+                );
+            }
+        }
+        e.into_result().map(|()| self)
+    }
 }
 
 fn entry(words: &str, category: CaseCategory) -> LexiconEntry {
@@ -159,6 +266,7 @@ impl Default for CaseRules {
             ],
             contact_within_hours: 24,
             resolve_within_days: 7,
+            escalate_to: vec![],
         }
     }
 }
@@ -248,12 +356,39 @@ pub fn overdue(
     resolve_due: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> bool {
+    late(state, contact_due, resolve_due, now).is_some()
+}
+
+/// What is late about a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Late {
+    /// Not contacted by `contact_due_at`.
+    Contact,
+    /// Not resolved by `resolve_due_at`.
+    Resolution,
+}
+
+/// What is late at `now`, if anything: the first contact of an open case,
+/// or the resolution of a contacted one or one with an agreed action.
+pub fn late(
+    state: CaseState,
+    contact_due: DateTime<Utc>,
+    resolve_due: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<Late> {
     match state {
-        CaseState::Open => now > contact_due,
-        CaseState::Contacted | CaseState::ActionAgreed => now > resolve_due,
-        _ => false,
+        CaseState::Open if now > contact_due => Some(Late::Contact),
+        CaseState::Contacted | CaseState::ActionAgreed if now > resolve_due => {
+            Some(Late::Resolution)
+        }
+        _ => None,
     }
 }
+
+/// The states in which each due time can be missed (the SQL of the list's
+/// overdue filter and of the escalation sweep says the same as [`late`]).
+pub const WAITING_FOR_CONTACT: &[CaseState] = &[CaseState::Open];
+pub const WAITING_FOR_RESOLUTION: &[CaseState] = &[CaseState::Contacted, CaseState::ActionAgreed];
 
 #[cfg(test)]
 mod tests {
@@ -380,6 +515,65 @@ mod tests {
     }
 
     #[test]
+    fn rules_are_checked_field_by_field_and_addresses_normalised() {
+        let mut r = CaseRules {
+            escalate_to: vec![
+                EscalationContact {
+                    channel: EscalationChannel::Sms,
+                    address: "139 1234 5678".into(),
+                    name: Some(" 王经理 ".into()),
+                },
+                EscalationContact {
+                    channel: EscalationChannel::Email,
+                    address: "Wang@Example.com".into(),
+                    name: None,
+                },
+            ],
+            ..CaseRules::default()
+        };
+        r.lexicon[0].words = "  不满意 ".into();
+        let ok = r.clone().validated().unwrap();
+        assert_eq!(ok.escalate_to[0].address, "+8613912345678");
+        assert_eq!(ok.escalate_to[0].name.as_deref(), Some("王经理"));
+        assert_eq!(ok.escalate_to[1].address, "wang@example.com");
+        assert_eq!(ok.lexicon[0].words, "不满意");
+        r.section_floor = 101;
+        r.contact_within_hours = 0;
+        r.lexicon[3].words = "a\u{7}b".into();
+        r.lexicon[4].words = "x".repeat(41);
+        r.escalate_to[0].address = "12345".into();
+        r.escalate_to[1].channel = EscalationChannel::Sms;
+        let fields: Vec<String> = r
+            .validated()
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "section_floor",
+                "contact_within_hours",
+                "lexicon[3].words",
+                "lexicon[4].words",
+                "escalate_to[0].address",
+                "escalate_to[1].address"
+            ]
+        );
+        let many = CaseRules {
+            lexicon: vec![entry("x", CaseCategory::Other); MAX_LEXICON + 1],
+            ..CaseRules::default()
+        };
+        assert_eq!(many.validated().unwrap_err().0[0].field, "lexicon");
+        // rules stored before `escalate_to` existed still read
+        let mut old = serde_json::to_value(CaseRules::default()).unwrap();
+        old.as_object_mut().unwrap().remove("escalate_to");
+        let read: CaseRules = serde_json::from_value(old).unwrap();
+        assert!(read.escalate_to.is_empty());
+    }
+
+    #[test]
     fn a_case_is_overdue_by_its_state() {
         let rules = CaseRules::default();
         let t0: DateTime<Utc> = "2027-03-01T02:00:00Z".parse().unwrap();
@@ -388,6 +582,19 @@ mod tests {
         assert_eq!(resolve, t0 + Duration::days(7));
         let later = t0 + Duration::hours(25);
         assert!(overdue(CaseState::Open, contact, resolve, later));
+        assert_eq!(
+            late(CaseState::Open, contact, resolve, later),
+            Some(Late::Contact)
+        );
+        assert_eq!(
+            late(
+                CaseState::ActionAgreed,
+                contact,
+                resolve,
+                t0 + Duration::days(8)
+            ),
+            Some(Late::Resolution)
+        );
         assert!(!overdue(CaseState::Contacted, contact, resolve, later));
         assert!(overdue(
             CaseState::Contacted,

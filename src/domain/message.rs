@@ -29,6 +29,9 @@ string_enum! {
         AppointmentReminder = "appointment_reminder",
         /// The follow-up within 3 days of a delivery, with the survey link (the care planner).
         PostRepairFollowup = "post_repair_followup",
+        /// A case of the unhappy-customer table is past a due time: to the
+        /// dealer's staff named in the case rules, not to a customer.
+        CaseEscalated = "case_escalated",
     }
 }
 
@@ -42,7 +45,8 @@ impl MessageKind {
     /// message themselves (a login code is not "contact").
     pub fn purpose(self) -> Option<Purpose> {
         match self {
-            MessageKind::Otp => None,
+            // staff, not a customer: no customer's consent governs it
+            MessageKind::Otp | MessageKind::CaseEscalated => None,
             MessageKind::HolidayGreeting | MessageKind::Birthday => Some(Purpose::Marketing),
             MessageKind::AppointmentBooked
             | MessageKind::AppointmentConfirmed
@@ -81,6 +85,14 @@ impl MessageKind {
                 &["dealer_name", "vehicle", "order_number", "survey_url"]
             }
             MessageKind::ExtraWorkApproval => &["dealer_name", "vehicle", "order_number", "lines"],
+            MessageKind::CaseEscalated => &[
+                "dealer_name",
+                "customer_name",
+                "category",
+                "severity",
+                "due",
+                "late",
+            ],
         }
     }
 
@@ -94,7 +106,9 @@ impl MessageKind {
             | MessageKind::AppointmentConfirmed
             | MessageKind::AppointmentRescheduled
             | MessageKind::AppointmentCancelled
-            | MessageKind::ExtraWorkApproval => true,
+            | MessageKind::ExtraWorkApproval
+            // a late case cannot wait for the customers' sending window
+            | MessageKind::CaseEscalated => true,
             MessageKind::MaintenanceDue
             | MessageKind::HolidayGreeting
             | MessageKind::FirstService

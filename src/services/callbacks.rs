@@ -192,6 +192,32 @@ pub async fn on_case_moved(
     Ok(())
 }
 
+/// A case's severity changed: its queued first contact takes the new priority.
+pub async fn on_case_severity(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+    case_id: Uuid,
+    severity: Severity,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    callback::Entity::update_many()
+        .col_expr(
+            callback::Column::Priority,
+            Expr::value(priority(CallbackReason::CaseContact, Some(severity))),
+        )
+        .col_expr(
+            callback::Column::Version,
+            col_plus(callback::Column::Version, 1),
+        )
+        .col_expr(callback::Column::UpdatedAt, Expr::value(now))
+        .filter(callback::Column::DealerId.eq(dealer_id))
+        .filter(callback::Column::SourceKey.eq(case_key(case_id)))
+        .filter(callback::Column::State.eq(CallbackState::Queued))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// The customer as the agent needs them: whom to call.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CallCustomer {
@@ -758,7 +784,13 @@ pub async fn outcome(
     }
     let db = &state.db;
     let h = hours(db, actor.dealer_id).await?;
+    // every writer takes a case before its entry (a case step ends the entry,
+    // a severity edit moves it): an outcome on a case's entry does the same
+    let case_id = find(db, actor, id).await?.case_id;
     let txn = db.begin().await?;
+    if let Some(c) = case_id {
+        lock_row::<case::Entity>(&txn, case::Column::Id, case::Column::Version, c).await?;
+    }
     let r = lock_row::<callback::Entity>(&txn, callback::Column::Id, callback::Column::Version, id)
         .await?
         .filter(|r| r.dealer_id == actor.dealer_id)

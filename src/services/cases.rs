@@ -5,22 +5,30 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, Order, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Actor;
+use crate::care::outbox::{self, EscalationParams, NewMessage, Params};
+use crate::care::render::Templates;
 use crate::domain::Role;
 use crate::domain::case::{
-    CaseAction, CaseCategory, CaseRules, CaseSource, CaseState, Response, Severity, due_times,
-    next, opens, overdue,
+    CaseAction, CaseCategory, CaseRules, CaseSource, CaseState, Late, Response, Severity,
+    WAITING_FOR_CONTACT, WAITING_FOR_RESOLUTION, due_times, late, next, opens, overdue,
 };
-use crate::entities::{case, case_event, case_setting, csi_response, customer, repair_order};
+use crate::domain::customer::Locale;
+use crate::domain::message::MessageKind;
+use crate::domain::validation::nullable;
+use crate::entities::{
+    case, case_event, case_setting, csi_response, customer, dealer, repair_order, user,
+};
 use crate::error::{AppError, AppResult};
-use crate::services::{callbacks, col_plus};
+use crate::services::{Version, callbacks, col_plus};
+use crate::state::AppState;
 
 /// Who works the table: the customer centre, the advisors, the managers.
 pub const HANDLERS: &[Role] = &[
@@ -59,35 +67,27 @@ pub async fn open_for(
         .one(db)
         .await?
         .map(|o| o.vehicle_id);
-    let (contact_due, resolve_due) = due_times(now, &rules);
-    let id = Uuid::now_v7();
-    let new = case::Entity::insert(case::ActiveModel {
-        id: Set(id),
-        dealer_id: Set(r.dealer_id),
-        customer_id: Set(r.customer_id),
-        vehicle_id: Set(vehicle_id),
-        order_id: Set(Some(r.order_id)),
-        response_id: Set(Some(r.id)),
-        source: Set(source),
-        category: Set(category),
-        severity: Set(severity),
-        owner_id: Set(None),
-        state: Set(CaseState::Open),
-        summary: Set(what.words.map(str::to_string).filter(|w| !w.is_empty())),
-        contact_due_at: Set(contact_due),
-        resolve_due_at: Set(resolve_due),
-        escalated_at: Set(None),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .on_conflict(
-        OnConflict::column(case::Column::ResponseId)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
+    let (id, row) = Opening {
+        dealer_id: r.dealer_id,
+        customer_id: r.customer_id,
+        vehicle_id,
+        order_id: Some(r.order_id),
+        response_id: Some(r.id),
+        source,
+        category,
+        severity,
+        owner_id: None,
+        summary: what.words.map(str::to_string).filter(|w| !w.is_empty()),
+    }
+    .row(&rules, now);
+    let new = case::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(case::Column::ResponseId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
     if new == 1 {
         event(db, id, "opened", None, CaseState::Open, None, None, now).await?;
     }
@@ -101,6 +101,50 @@ pub async fn open_for(
     };
     callbacks::on_case_opened(db, &c).await?;
     Ok(Some(c.id))
+}
+
+/// A new case, however it opens: due times by the dealer's rules, state
+/// `open`, version 1.
+struct Opening {
+    dealer_id: Uuid,
+    customer_id: Uuid,
+    vehicle_id: Option<Uuid>,
+    order_id: Option<Uuid>,
+    response_id: Option<Uuid>,
+    source: CaseSource,
+    category: CaseCategory,
+    severity: Severity,
+    owner_id: Option<Uuid>,
+    summary: Option<String>,
+}
+
+impl Opening {
+    /// The case's id and its row.
+    fn row(self, rules: &CaseRules, now: DateTime<Utc>) -> (Uuid, case::ActiveModel) {
+        let (contact_due, resolve_due) = due_times(now, rules);
+        let id = Uuid::now_v7();
+        let row = case::ActiveModel {
+            id: Set(id),
+            dealer_id: Set(self.dealer_id),
+            customer_id: Set(self.customer_id),
+            vehicle_id: Set(self.vehicle_id),
+            order_id: Set(self.order_id),
+            response_id: Set(self.response_id),
+            source: Set(self.source),
+            category: Set(self.category),
+            severity: Set(self.severity),
+            owner_id: Set(self.owner_id),
+            state: Set(CaseState::Open),
+            summary: Set(self.summary),
+            contact_due_at: Set(contact_due),
+            resolve_due_at: Set(resolve_due),
+            escalated_at: Set(None),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        (id, row)
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -132,12 +176,13 @@ async fn event(
 /// One step of a case.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CaseEventView {
-    /// `opened`, `contact`, `agree`, `resolve`, `verify` or `close`.
+    /// `opened`, `contact`, `agree`, `resolve`, `verify`, `close`; `edit`
+    /// (the note names each change); `escalated` (by nobody: the sweep).
     pub action: String,
     pub from_state: Option<CaseState>,
     pub to_state: CaseState,
     pub note: Option<String>,
-    /// None for a case the rules opened.
+    /// None for a case the rules opened, and for an escalation.
     pub actor_id: Option<Uuid>,
     pub at: DateTime<Utc>,
 }
@@ -163,6 +208,8 @@ pub struct CaseView {
     pub resolve_due_at: DateTime<Utc>,
     /// Past a due time now.
     pub overdue: bool,
+    /// When the case escalated to the dealer's `escalate_to` contacts: once
+    /// a case, at the first due time it missed.
     pub escalated_at: Option<DateTime<Utc>>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -244,19 +291,46 @@ pub async fn list(
     if let Some(o) = f.owner_id {
         q = q.filter(case::Column::OwnerId.eq(o));
     }
-    let mut all: Vec<CaseView> = q
+    match f.overdue {
+        Some(true) => q = q.filter(overdue_at(now)),
+        Some(false) => q = q.filter(overdue_at(now).not()),
+        None => {}
+    }
+    let first = |cond: Condition| -> sea_orm::sea_query::SimpleExpr {
+        Expr::case(cond, Expr::val(0)).finally(Expr::val(1)).into()
+    };
+    let finished = Condition::all().add(case::Column::State.is_in([
+        CaseState::Verified.as_str(),
+        CaseState::ClosedUnresolved.as_str(),
+    ]));
+    Ok(q.order_by(first(overdue_at(now)), Order::Asc)
+        .order_by(first(finished.not()), Order::Asc)
         .order_by_asc(case::Column::ContactDueAt)
         .order_by_asc(case::Column::Id)
-        .limit(LIST_LIMIT * 5)
+        .limit(LIST_LIMIT)
         .all(db)
         .await?
         .into_iter()
         .map(|c| view(c, vec![], now))
-        .filter(|c| f.overdue.is_none_or(|o| c.overdue == o))
-        .collect();
-    all.sort_by_key(|c| (!c.overdue, !c.state.is_open(), c.contact_due_at));
-    all.truncate(LIST_LIMIT as usize);
-    Ok(all)
+        .collect())
+}
+
+/// `domain::case::late(..).is_some()` in SQL: an open case past its contact
+/// time, or a contacted one (or one with an agreed action) past its
+/// resolution time.
+fn overdue_at(now: DateTime<Utc>) -> Condition {
+    let states = |s: &[CaseState]| s.iter().map(|s| s.as_str()).collect::<Vec<_>>();
+    Condition::any()
+        .add(
+            Condition::all()
+                .add(case::Column::State.is_in(states(WAITING_FOR_CONTACT)))
+                .add(case::Column::ContactDueAt.lt(now)),
+        )
+        .add(
+            Condition::all()
+                .add(case::Column::State.is_in(states(WAITING_FOR_RESOLUTION)))
+                .add(case::Column::ResolveDueAt.lt(now)),
+        )
 }
 
 /// One case with every step (404 for another dealer's).
@@ -408,31 +482,23 @@ pub async fn create(
             .ok_or_else(|| AppError::field("vehicle_id", "no such vehicle of this customer"))?;
     }
     let rules = rules(db, actor.dealer_id).await?;
-    let (contact_due, resolve_due) = due_times(now, &rules);
-    let id = Uuid::now_v7();
+    let (id, row) = Opening {
+        dealer_id: actor.dealer_id,
+        customer_id: n.customer_id,
+        vehicle_id: n.vehicle_id,
+        order_id: n.repair_order_id,
+        response_id: None,
+        source: CaseSource::Manual,
+        category: n.category,
+        severity: n.severity,
+        owner_id: Some(actor.id),
+        summary: Some(summary.clone()),
+    }
+    .row(&rules, now);
     let txn = db.begin().await?;
-    case::Entity::insert(case::ActiveModel {
-        id: Set(id),
-        dealer_id: Set(actor.dealer_id),
-        customer_id: Set(n.customer_id),
-        vehicle_id: Set(n.vehicle_id),
-        order_id: Set(n.repair_order_id),
-        response_id: Set(None),
-        source: Set(CaseSource::Manual),
-        category: Set(n.category),
-        severity: Set(n.severity),
-        owner_id: Set(Some(actor.id)),
-        state: Set(CaseState::Open),
-        summary: Set(Some(summary.clone())),
-        contact_due_at: Set(contact_due),
-        resolve_due_at: Set(resolve_due),
-        escalated_at: Set(None),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .exec_without_returning(&txn)
-    .await?;
+    case::Entity::insert(row)
+        .exec_without_returning(&txn)
+        .await?;
     event(
         &txn,
         id,
@@ -452,4 +518,377 @@ pub async fn create(
     let v = with_events(&txn, c, now).await?;
     txn.commit().await?;
     Ok(v)
+}
+
+/// An edit of a case: only the fields sent change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CasePatch {
+    /// A user of the dealer who works the table (`null`: nobody).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Uuid>, nullable)]
+    pub owner_id: Option<Option<Uuid>>,
+    pub category: Option<CaseCategory>,
+    pub severity: Option<Severity>,
+}
+
+/// A user's name for a note: the display name, else the username.
+async fn user_name(db: &impl ConnectionTrait, id: Option<Uuid>) -> AppResult<String> {
+    let Some(id) = id else {
+        return Ok("—".into());
+    };
+    Ok(user::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(|u| {
+            if u.display_name.trim().is_empty() {
+                u.username
+            } else {
+                u.display_name
+            }
+        })
+        .unwrap_or_else(|| id.to_string()))
+}
+
+/// Checks a new owner: an active user of the dealer holding one of [`HANDLERS`]' roles.
+async fn check_owner(db: &impl ConnectionTrait, dealer_id: Uuid, id: Uuid) -> AppResult<()> {
+    let ok = match user::Entity::find_by_id(id).one(db).await? {
+        Some(u) if u.dealer_id == dealer_id && u.active => crate::services::auth::roles_of(&u)?
+            .iter()
+            .any(|r| HANDLERS.contains(r)),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::field(
+            "owner_id",
+            "is not a user of this dealer who works the unhappy-customer table",
+        ))
+    }
+}
+
+/// Changes the owner, category or severity of a case at `expected`
+/// (412 when it moved on), logging an `edit` step that names each change.
+/// An edit that changes nothing answers the case as it is.
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    expected: Version,
+    p: CasePatch,
+    now: DateTime<Utc>,
+) -> AppResult<CaseView> {
+    actor.require(HANDLERS)?;
+    let txn = db.begin().await?;
+    let c = crate::services::lock_row::<case::Entity>(
+        &txn,
+        case::Column::Id,
+        case::Column::Version,
+        id,
+    )
+    .await?
+    .filter(|c| c.dealer_id == actor.dealer_id)
+    .ok_or(AppError::NotFound)?;
+    if c.version != expected.0 {
+        return Err(AppError::PreconditionFailed);
+    }
+    let mut changes = Vec::new();
+    let mut u = case::Entity::update_many();
+    if let Some(owner) = p.owner_id
+        && owner != c.owner_id
+    {
+        if let Some(o) = owner {
+            check_owner(&txn, c.dealer_id, o).await?;
+        }
+        changes.push(format!(
+            "owner: {} → {}",
+            user_name(&txn, c.owner_id).await?,
+            user_name(&txn, owner).await?
+        ));
+        u = u.col_expr(case::Column::OwnerId, Expr::value(owner));
+    }
+    if let Some(cat) = p.category
+        && cat != c.category
+    {
+        changes.push(format!("category: {} → {cat}", c.category));
+        u = u.col_expr(case::Column::Category, Expr::value(cat.as_str()));
+    }
+    if let Some(sev) = p.severity
+        && sev != c.severity
+    {
+        changes.push(format!("severity: {} → {sev}", c.severity));
+        u = u.col_expr(case::Column::Severity, Expr::value(sev.as_str()));
+        // the case's call waiting on the callback list moves with it
+        callbacks::on_case_severity(&txn, c.dealer_id, c.id, sev, now).await?;
+    }
+    if !changes.is_empty() {
+        let res = u
+            .col_expr(case::Column::Version, col_plus(case::Column::Version, 1))
+            .col_expr(case::Column::UpdatedAt, Expr::value(now))
+            .filter(case::Column::Id.eq(c.id))
+            .filter(case::Column::Version.eq(c.version))
+            .exec(&txn)
+            .await?;
+        if res.rows_affected == 0 {
+            return Err(AppError::PreconditionFailed);
+        }
+        event(
+            &txn,
+            c.id,
+            "edit",
+            Some(c.state),
+            c.state,
+            Some(changes.join("; ")),
+            Some(actor.id),
+            now,
+        )
+        .await?;
+    }
+    let c = case::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let v = with_events(&txn, c, now).await?;
+    txn.commit().await?;
+    Ok(v)
+}
+
+/// The dealer's case rules (those who work the table).
+pub async fn get_rules(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<CaseRules> {
+    actor.require(HANDLERS)?;
+    rules(db, actor.dealer_id).await
+}
+
+/// Replaces the dealer's case rules (managers): 422 naming each bad field.
+/// Cases already open keep their due times; the new ones apply to the
+/// cases opened from now on, and `escalate_to` to the next escalation.
+pub async fn put_rules(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    body: CaseRules,
+    now: DateTime<Utc>,
+) -> AppResult<CaseRules> {
+    actor.require(crate::services::capacity::MANAGERS)?;
+    let r = body.validated()?;
+    case_setting::Entity::insert(case_setting::ActiveModel {
+        dealer_id: Set(actor.dealer_id),
+        rules: Set(crate::services::to_stored(&r, "case rules")?),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(case_setting::Column::DealerId)
+            .update_columns([case_setting::Column::Rules, case_setting::Column::UpdatedAt])
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(r)
+}
+
+/// The most cases one sweep escalates; the next sweep takes the rest.
+pub const ESCALATION_BATCH: u64 = 200;
+
+/// Escalates every case past a due time at `now` that has not escalated:
+/// once per case, whichever due time it missed first (a case escalated for
+/// a late contact does not escalate again for a late resolution). Each case
+/// is claimed by one conditional update (`escalated_at IS NULL` and still
+/// late), so two sweeps, in one instance or two, never escalate a case
+/// twice; in the claim's transaction an `escalated` step is logged and one
+/// message written to the outbox per contact of the dealer's `escalate_to`.
+/// Answers how many cases this sweep escalated; call `outbox::wake` after.
+pub async fn escalate_due(
+    db: &DatabaseConnection,
+    templates: &Templates,
+    now: DateTime<Utc>,
+) -> AppResult<usize> {
+    let due = case::Entity::find()
+        .select_only()
+        .column(case::Column::Id)
+        .filter(case::Column::EscalatedAt.is_null())
+        .filter(overdue_at(now))
+        .order_by_asc(case::Column::ContactDueAt)
+        .order_by_asc(case::Column::Id)
+        .limit(ESCALATION_BATCH)
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await?;
+    let mut escalated = 0;
+    for id in due {
+        match escalate(db, templates, id, now).await {
+            Ok(true) => escalated += 1,
+            Ok(false) => {} // another sweep had it, or it moved on meanwhile
+            // the case stays unclaimed: the next sweep tries again
+            Err(e) => tracing::error!(case = %id, error = ?e, "case escalation"),
+        }
+    }
+    Ok(escalated)
+}
+
+async fn escalate(
+    db: &DatabaseConnection,
+    templates: &Templates,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let txn = db.begin().await?;
+    // the claim: first in the transaction, so SQLite takes its write lock at once
+    let claimed = case::Entity::update_many()
+        .col_expr(case::Column::EscalatedAt, Expr::value(now))
+        .col_expr(case::Column::Version, col_plus(case::Column::Version, 1))
+        .col_expr(case::Column::UpdatedAt, Expr::value(now))
+        .filter(case::Column::Id.eq(id))
+        .filter(case::Column::EscalatedAt.is_null())
+        .filter(overdue_at(now))
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected == 0 {
+        return Ok(false);
+    }
+    let c = case::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let what = late(c.state, c.contact_due_at, c.resolve_due_at, now)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("case {id} claimed but not late")))?;
+    let due = match what {
+        Late::Contact => c.contact_due_at,
+        Late::Resolution => c.resolve_due_at,
+    };
+    let d = dealer::Entity::find_by_id(c.dealer_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let due_local = due
+        .with_timezone(&crate::services::dealers::zone(&d))
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    let note = match what {
+        Late::Contact => format!("not contacted by {due_local}"),
+        Late::Resolution => format!("not resolved by {due_local}"),
+    };
+    event(
+        &txn,
+        c.id,
+        "escalated",
+        Some(c.state),
+        c.state,
+        Some(note),
+        None,
+        now,
+    )
+    .await?;
+    let contacts = rules(&txn, c.dealer_id).await?.escalate_to;
+    if !contacts.is_empty() {
+        let customer_name = customer::Entity::find_by_id(c.customer_id)
+            .one(&txn)
+            .await?
+            .map(|x| x.name)
+            .unwrap_or_default();
+        // staff read the dealer's language; the templates fall back to zh-CN
+        let locale = Locale::ZhCn;
+        let params = EscalationParams {
+            dealer_name: d.name.clone(),
+            customer_name,
+            category: label::category(c.category, locale).into(),
+            severity: label::severity(c.severity, locale).into(),
+            due: due_local,
+            late: label::late(what, locale).into(),
+        };
+        let kind = MessageKind::CaseEscalated;
+        let title = templates.render(locale, kind.as_str(), "title.txt", &params)?;
+        let text = templates.render(locale, kind.as_str(), "sms.txt", &params)?;
+        for to in contacts {
+            outbox::enqueue(
+                &txn,
+                NewMessage {
+                    dealer_id: c.dealer_id,
+                    customer_id: None,
+                    kind,
+                    occurrence_key: format!("case_escalated:{}:{}", c.id, to.address),
+                    channel: to.channel.channel(),
+                    recipient: to.address,
+                    locale,
+                    params: Params::Escalation(params.clone()),
+                    subject: Some(title.clone()),
+                    body: text.clone(),
+                    due_at: now,
+                    parent_id: None,
+                },
+                now,
+            )
+            .await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// The words an escalation uses, in the message's language.
+mod label {
+    use crate::domain::case::{CaseCategory, Late, Severity};
+    use crate::domain::customer::Locale;
+
+    pub fn category(c: CaseCategory, l: Locale) -> &'static str {
+        use CaseCategory::*;
+        match (l, c) {
+            (Locale::ZhCn, Quality) => "维修质量",
+            (Locale::ZhCn, Price) => "价格",
+            (Locale::ZhCn, Attitude) => "服务态度",
+            (Locale::ZhCn, Time) => "等待时间",
+            (Locale::ZhCn, Facilities) => "环境设施",
+            (Locale::ZhCn, Other) => "其他",
+            (Locale::En, Quality) => "quality",
+            (Locale::En, Price) => "price",
+            (Locale::En, Attitude) => "attitude",
+            (Locale::En, Time) => "waiting time",
+            (Locale::En, Facilities) => "facilities",
+            (Locale::En, Other) => "other",
+        }
+    }
+
+    pub fn severity(s: Severity, l: Locale) -> &'static str {
+        match (l, s) {
+            (Locale::ZhCn, Severity::Low) => "轻微",
+            (Locale::ZhCn, Severity::Medium) => "一般",
+            (Locale::ZhCn, Severity::High) => "严重",
+            (Locale::En, Severity::Low) => "low",
+            (Locale::En, Severity::Medium) => "medium",
+            (Locale::En, Severity::High) => "high",
+        }
+    }
+
+    pub fn late(w: Late, l: Locale) -> &'static str {
+        match (l, w) {
+            (Locale::ZhCn, Late::Contact) => "首次联系",
+            (Locale::ZhCn, Late::Resolution) => "问题解决",
+            (Locale::En, Late::Contact) => "the first contact",
+            (Locale::En, Late::Resolution) => "the resolution",
+        }
+    }
+}
+
+/// Escalates late cases beside the planner (in `serve` or `care worker`),
+/// every `care.planner.poll_secs`, until `stop`.
+pub fn spawn_escalations(
+    state: actix_web::web::Data<AppState>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let poll = std::time::Duration::from_secs(state.settings.care.planner.poll_secs.max(1));
+    tokio::spawn(async move {
+        while !*stop.borrow() {
+            match escalate_due(&state.db, &state.templates, state.clock.now()).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(cases = n, "cases escalated");
+                    outbox::wake(&state);
+                }
+                Err(e) => tracing::error!(error = ?e, "case escalation"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    })
 }

@@ -372,8 +372,12 @@ async fn an_unanswered_customer_is_tried_later_that_day_and_the_next_then_follow
     let app = app().await;
     let f = floor(&app, "RING").await;
     let [(li, _), (wang, _)] = agents(&app, &f).await;
-    delivered(&app, &f, 3).await;
+    let first = delivered(&app, &f, 3).await;
+    // the customer has the app: the planner's follow-up goes by SMS and app
+    app.customer_token(&f.s.code, "13900000003").await;
     let day1 = local_today(&app, &f) + Duration::days(1);
+    at_local(&app, &f, day1, 8, 0);
+    assert_eq!(followup_channels(&app, &f, &first).await, ["app", "sms"]);
     at_local(&app, &f, day1, 10, 0);
     let id = list(&app, &li, day1).await[0]["id"]
         .as_str()
@@ -442,6 +446,45 @@ async fn an_unanswered_customer_is_tried_later_that_day_and_the_next_then_follow
         .unwrap();
     assert!(unreachable.calls_unreachable_at.is_some());
     assert_eq!(calls(&app).await, 4);
+
+    // the next visit: no call on the list, and the follow-up by SMS only
+    let vehicle = app
+        .get(&format!("/api/v1/repair-orders/{first}"), &f.s.advisor)
+        .await
+        .body["vehicle"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let second = crate::repair_orders::walk_in(&app, &f.s, &vehicle).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    crate::care_planner::deliver(&app, second.parse().unwrap(), app.clock.now_utc()).await;
+    let day3 = day2 + Duration::days(1);
+    at_local(&app, &f, day3, 8, 0);
+    assert_eq!(followup_channels(&app, &f, &second).await, ["sms"]);
+}
+
+/// Runs the planner as the manager; the channels of the order's follow-up.
+async fn followup_channels(app: &TestApp, f: &Floor, order: &str) -> Vec<String> {
+    let manager = app.login_as(&f.s.code, "service_manager").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let run = app
+        .post("/api/v1/care/runs", Some(&manager), &json!({}))
+        .await;
+    assert_eq!(run.status, StatusCode::OK, "{}", run.body);
+    let mut channels: Vec<String> = outbox_message::Entity::find()
+        .filter(outbox_message::Column::OccurrenceKey.eq(format!("post_repair_followup:{order}")))
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.channel.as_str().to_string())
+        .collect();
+    channels.sort();
+    channels
 }
 
 #[tokio::test]

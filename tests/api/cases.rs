@@ -1,11 +1,14 @@
 //! The unhappy-customer table (issue 10): cases opened by low scores,
 //! complaints and SMS ratings, once per response, and worked to the end.
 
+use chrono::Duration;
 use reqwest::StatusCode;
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use servicelane::domain::Role;
-use servicelane::entities::case;
+use servicelane::domain::message::MessageKind;
+use servicelane::entities::{case, outbox_message, user};
+use uuid::Uuid;
 
 use crate::csi::{answers_all, surveyed};
 use crate::helpers::*;
@@ -217,4 +220,360 @@ async fn staff_open_a_case_by_hand_for_their_own_dealers_customer_only() {
         app.get(&format!("/api/v1/cases/{id}"), &other).await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+/// A dealer TABLE with its customer-centre agent, its service manager and a
+/// customer: the app, the agent's and the manager's tokens, the customer.
+struct Table {
+    app: TestApp,
+    dealer: Uuid,
+    agent: String,
+    manager: String,
+    customer: String,
+}
+
+async fn table(extra: &[(&str, &str)]) -> Table {
+    let app = spawn_app_with(extra).await;
+    let (dealer, agent) = app.staff("TABLE", Role::CustomerCare).await;
+    let (_, manager) = app.staff("TABLE", Role::ServiceManager).await;
+    let c = app.create_customer(&agent, "王伟", "13800000001").await;
+    let customer = c["id"].as_str().unwrap().to_string();
+    Table {
+        app,
+        dealer,
+        agent,
+        manager,
+        customer,
+    }
+}
+
+impl Table {
+    /// A case opened by hand now: its body.
+    async fn open(&self, summary: &str) -> Value {
+        let r = self
+            .app
+            .post(
+                "/api/v1/cases",
+                Some(&self.agent),
+                &json!({"customer_id": self.customer, "category": "time", "severity": "low", "summary": summary}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.body
+    }
+
+    async fn case(&self, id: &str) -> Answer {
+        self.app
+            .get(&format!("/api/v1/cases/{id}"), &self.agent_now().await)
+            .await
+    }
+
+    /// The agent's token now (the clock moves on: the first one expires).
+    async fn agent_now(&self) -> String {
+        self.app.login_as("TABLE", "customer_care").await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+/// The id of the user `username` of the dealer `dealer_id`.
+async fn user_id(app: &TestApp, dealer_id: Uuid, username: &str) -> Uuid {
+    user::Entity::find()
+        .filter(user::Column::DealerId.eq(dealer_id))
+        .filter(user::Column::Username.eq(username))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn a_case_is_edited_only_at_the_version_read_and_each_edit_is_logged() {
+    let t = table(&[NO_DISPATCHER]).await;
+    let app = &t.app;
+    let c = t.open("电话投诉：等待时间太长").await;
+    let id = c["id"].as_str().unwrap();
+    let path = format!("/api/v1/cases/{id}");
+    let read = t.case(id).await;
+    assert_eq!(read.etag(), "\"1\"");
+    let dealer = t.dealer;
+    let manager = user_id(app, dealer, "service_manager").await;
+    let agent = user_id(app, dealer, "customer_care").await;
+    let edit = json!({"owner_id": manager, "severity": "high"});
+    // without If-Match: 428; with a stale one: 412; nothing changes
+    let missing = app.patch(&path, &t.agent, None, &edit).await;
+    assert_eq!(
+        missing.status,
+        StatusCode::PRECONDITION_REQUIRED,
+        "{}",
+        missing.body
+    );
+    let stale = app.patch(&path, &t.agent, Some("\"7\""), &edit).await;
+    assert_eq!(
+        stale.status,
+        StatusCode::PRECONDITION_FAILED,
+        "{}",
+        stale.body
+    );
+    // an owner who does not work the table, or of another dealer: 422 naming owner_id
+    let (_, _) = app.staff("TABLE", Role::Technician).await;
+    let tech = user_id(app, dealer, "technician").await;
+    let (else_id, other) = app.staff("ELSE", Role::CustomerCare).await;
+    let elsewhere = user_id(app, else_id, "customer_care").await;
+    for owner in [tech, elsewhere, Uuid::now_v7()] {
+        let r = app
+            .patch(&path, &t.agent, Some("\"1\""), &json!({"owner_id": owner}))
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert_eq!(r.problem_fields(), vec!["owner_id"]);
+    }
+    let unchanged = t.case(id).await;
+    assert_eq!(unchanged.etag(), "\"1\"");
+    assert_eq!(unchanged.body["severity"], "low");
+    assert_eq!(unchanged.body["owner_id"], agent.to_string());
+    assert_eq!(unchanged.body["events"].as_array().unwrap().len(), 1);
+    // at the version read: the fields sent change, the rest stay
+    let ok = app.patch(&path, &t.agent, Some("\"1\""), &edit).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    assert_eq!(ok.etag(), "\"2\"");
+    assert_eq!(ok.body["owner_id"], manager.to_string());
+    assert_eq!(ok.body["severity"], "high");
+    assert_eq!(ok.body["category"], "time");
+    assert_eq!(ok.body["state"], "open");
+    let e = ok.body["events"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(e["action"], "edit");
+    assert_eq!(e["actor_id"], agent.to_string());
+    let note = e["note"].as_str().unwrap();
+    assert!(
+        note.contains("severity: low → high") && note.contains("owner:"),
+        "{note}"
+    );
+    // the same values again: harmless, nothing logged
+    let same = app
+        .patch(&path, &t.agent, Some("\"2\""), &json!({"severity": "high"}))
+        .await;
+    assert_eq!(same.status, StatusCode::OK, "{}", same.body);
+    assert_eq!(same.etag(), "\"2\"");
+    assert_eq!(same.body["events"].as_array().unwrap().len(), 2);
+    // unassigned with null
+    let none = app
+        .patch(
+            &path,
+            &t.agent,
+            Some("\"2\""),
+            &json!({"owner_id": null, "category": "price"}),
+        )
+        .await;
+    assert_eq!(none.status, StatusCode::OK, "{}", none.body);
+    assert!(none.body["owner_id"].is_null());
+    assert_eq!(none.body["category"], "price");
+    let actions: Vec<&str> = none.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["opened", "edit", "edit"]);
+    // another dealer's agent: 404
+    assert_eq!(
+        app.patch(&path, &other, Some("\"3\""), &json!({"severity": "low"}))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn case_rules_round_trip_and_a_bad_one_is_named_by_its_field() {
+    let t = table(&[NO_DISPATCHER]).await;
+    let app = &t.app;
+    let defaults = app.get("/api/v1/case-rules", &t.agent).await;
+    assert_eq!(defaults.status, StatusCode::OK, "{}", defaults.body);
+    assert_eq!(defaults.body["section_floor"], 60);
+    assert_eq!(defaults.body["escalate_to"], json!([]));
+    // only managers change them
+    let mut rules = defaults.body.clone();
+    assert_eq!(
+        app.put("/api/v1/case-rules", &t.agent, &rules).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // each bad field named by its path
+    rules["section_floor"] = json!(101);
+    rules["resolve_within_days"] = json!(0);
+    rules["lexicon"][3]["words"] = json!(" ");
+    rules["lexicon"][4]["words"] = json!("太贵".repeat(21));
+    rules["escalate_to"] = json!([
+        {"channel": "sms", "address": "12345"},
+        {"channel": "email", "address": "boss at example.com", "name": "王经理"},
+    ]);
+    let bad = app.put("/api/v1/case-rules", &t.manager, &rules).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    let mut fields = bad.problem_fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "escalate_to[0].address",
+            "escalate_to[1].address",
+            "lexicon[3].words",
+            "lexicon[4].words",
+            "resolve_within_days",
+            "section_floor"
+        ]
+    );
+    let mut too_many = defaults.body.clone();
+    too_many["escalate_to"] = json!(vec![json!({"channel": "sms", "address": "13900000000"}); 6]);
+    let r = app.put("/api/v1/case-rules", &t.manager, &too_many).await;
+    assert_eq!(r.problem_fields(), vec!["escalate_to"]);
+    let mut long = defaults.body.clone();
+    long["lexicon"] = json!(vec![json!({"words": "x", "category": "other"}); 201]);
+    let r = app.put("/api/v1/case-rules", &t.manager, &long).await;
+    assert_eq!(r.problem_fields(), vec!["lexicon"]);
+    let mut control = defaults.body.clone();
+    control["lexicon"][3]["words"] = json!("太\u{0007}贵");
+    let r = app.put("/api/v1/case-rules", &t.manager, &control).await;
+    assert_eq!(r.problem_fields(), vec!["lexicon[3].words"]);
+    let mut fax = defaults.body.clone();
+    fax["escalate_to"] = json!([{"channel": "fax", "address": "010-1234"}]);
+    let r = app.put("/api/v1/case-rules", &t.manager, &fax).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    // nothing of it was kept
+    assert_eq!(
+        app.get("/api/v1/case-rules", &t.agent).await.body,
+        defaults.body
+    );
+    // good ones are kept as read: phones in E.164, emails in lower case
+    let mut good = defaults.body.clone();
+    good["section_floor"] = json!(70);
+    good["contact_within_hours"] = json!(4);
+    good["lexicon"] = json!([{"words": " 太贵 ", "category": "price"}]);
+    good["escalate_to"] = json!([
+        {"channel": "sms", "address": "139 1234 5678", "name": "王经理"},
+        {"channel": "email", "address": "Boss@Example.com"},
+    ]);
+    let saved = app.put("/api/v1/case-rules", &t.manager, &good).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert_eq!(saved.body["escalate_to"][0]["address"], "+8613912345678");
+    assert_eq!(saved.body["escalate_to"][1]["address"], "boss@example.com");
+    assert_eq!(saved.body["lexicon"][0]["words"], "太贵");
+    let read = app.get("/api/v1/case-rules", &t.agent).await;
+    assert_eq!(read.body, saved.body);
+    // and apply: a case opened now is due for contact in 4 hours
+    let c = t.open("投诉").await;
+    let opened: chrono::DateTime<chrono::Utc> = c["created_at"].as_str().unwrap().parse().unwrap();
+    let due: chrono::DateTime<chrono::Utc> = c["contact_due_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(due - opened, Duration::hours(4));
+}
+
+#[tokio::test]
+async fn a_case_left_open_past_its_contact_time_escalates_once_to_the_managers_sms_and_email() {
+    let smtp = SmtpSink::start().await;
+    let t = table(&[NO_DISPATCHER, ("SERVICELANE__EMAIL__SMTP_URL", &smtp.url())]).await;
+    let app = &t.app;
+    let rules = json!({
+        "section_floor": 60, "recommend_floor": 7, "lexicon": [],
+        "contact_within_hours": 24, "resolve_within_days": 7,
+        "escalate_to": [
+            {"channel": "sms", "address": "13912345678", "name": "王经理"},
+            {"channel": "email", "address": "boss@example.com"},
+        ],
+    });
+    let r = app.put("/api/v1/case-rules", &t.manager, &rules).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // opened first, so that only the overdue rule lists the other before it
+    let kept = t.open("价格疑问").await;
+    let kept_id = kept["id"].as_str().unwrap();
+    let late = t.open("电话投诉：等待时间太长").await;
+    let late_id = late["id"].as_str().unwrap();
+    // the second is contacted in time
+    app.clock.advance(Duration::hours(2));
+    let r = app
+        .post(
+            &format!("/api/v1/cases/{kept_id}/contact"),
+            Some(&t.agent_now().await),
+            &json!({"note": "已致电客户"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // not yet late: nothing
+    app.clock.advance(Duration::hours(21));
+
+    assert_eq!(app.escalate_due().await, 0);
+    // past 24 hours: two sweeps at once escalate it once, a third finds nothing
+    app.clock.advance(Duration::hours(2));
+    let (a, b) = tokio::join!(app.escalate_due(), app.escalate_due());
+    assert_eq!(a + b, 1);
+    assert_eq!(app.escalate_due().await, 0);
+    let rows = outbox_message::Entity::find()
+        .filter(outbox_message::Column::Kind.eq(MessageKind::CaseEscalated))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2, "one message per contact");
+    assert!(rows.iter().all(|m| m.customer_id.is_none()));
+    // the manager's SMS and email arrive through the outbox
+    assert_eq!(app.dispatch_pending().await, 2);
+    let (sms, _, _) = app.sms.wait_for("+8613912345678").await;
+    assert_eq!(sms["template"], "case_escalated");
+    let text = sms["text"].as_str().unwrap_or_default().to_string();
+    let params = sms["params"].to_string();
+    assert!(
+        (text + &params).contains("王伟"),
+        "the customer is named: {sms}"
+    );
+    assert_eq!(sms["params"]["category"], "等待时间");
+    assert_eq!(sms["params"]["late"], "首次联系");
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1);
+    let mail = ReceivedEmail::parse(&mails[0]);
+    assert!(mail.header("To").contains("boss@example.com"));
+    assert!(mail.part("text/plain").contains("王伟"));
+    // staff mail carries no customer's unsubscribe link
+    assert!(mail.all("List-Unsubscribe").is_empty());
+    // the case shows it, with an `escalated` step by nobody; the other does not
+    let c = t.case(late_id).await.body;
+    assert!(c["escalated_at"].is_string(), "{c}");
+    assert_eq!(c["overdue"], true);
+    let e = c["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(e["action"], "escalated");
+    assert!(e["actor_id"].is_null());
+    let escalations = c["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "escalated")
+        .count();
+    assert_eq!(escalations, 1);
+    let k = t.case(kept_id).await.body;
+    assert!(k["escalated_at"].is_null(), "{k}");
+    assert_eq!(k["overdue"], false);
+    // the overdue one is first in the list
+    let list = app.get("/api/v1/cases", &t.agent_now().await).await.body;
+    assert_eq!(list[0]["id"], late_id);
+    // a week on, the contacted case is late for its resolution and escalates
+    // too; the first does not escalate again
+    app.clock.advance(Duration::days(7));
+    assert_eq!(app.escalate_due().await, 1);
+    assert_eq!(app.escalate_due().await, 0);
+    let k = t.case(kept_id).await.body;
+    assert!(k["escalated_at"].is_string(), "{k}");
+    let rows = outbox_message::Entity::find()
+        .filter(outbox_message::Column::Kind.eq(MessageKind::CaseEscalated))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 4);
+    let escalated = case::Entity::find()
+        .filter(case::Column::EscalatedAt.is_not_null())
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(escalated.len(), 2);
 }

@@ -132,6 +132,10 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
             wire(servicelane::domain::callback::CallResult::ALL),
         ),
         (
+            "EscalationChannel",
+            wire(servicelane::domain::case::EscalationChannel::ALL),
+        ),
+        (
             "ExportFormat",
             wire(&[ExportFormat::Csv, ExportFormat::Xlsx]),
         ),

@@ -458,6 +458,18 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Escalates the late cases of the unhappy-customer table now, as the
+    /// care worker's sweep does; answers how many escalated.
+    pub async fn escalate_due(&self) -> usize {
+        servicelane::services::cases::escalate_due(
+            &self.state.db,
+            &self.state.templates,
+            self.clock.now_utc(),
+        )
+        .await
+        .unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

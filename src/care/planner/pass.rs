@@ -203,7 +203,15 @@ impl<'a> Recipient<'a> {
         occurrence_key: String,
         mut params: Params,
     ) -> Option<Planned> {
-        let to = self.channels(kind, day.kinds.get(kind));
+        let mut to = self.channels(kind, day.kinds.get(kind));
+        // a customer no follow-up call reaches is followed up by SMS only,
+        // when SMS reaches them
+        if kind == CareKind::PostRepairFollowup
+            && self.c.calls_unreachable_at.is_some()
+            && to.iter().any(|(ch, _)| *ch == Channel::Sms)
+        {
+            to.retain(|(ch, _)| *ch == Channel::Sms);
+        }
         localise(&mut params, self.c.locale);
         if to.is_empty() {
             return None;
