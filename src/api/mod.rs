@@ -262,6 +262,7 @@ pub fn extras(contract: web::Data<Contract>) -> impl FnOnce(&mut web::ServiceCon
             .app_data(contract.clone())
             .route("/openapi.json", web::get().to(contract::serve_document))
             .configure(docs::routes)
+            .configure(crate::console::routes)
             .default_service(web::to(contract::unrouted));
     }
 }

@@ -136,7 +136,17 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
 ];
 
 /// Server-rendered pages (`templates/web/`), named `web/<file>`.
-const PAGES: &[(&str, &str)] = templates!["web": "unsubscribe.html", "survey.html"];
+const PAGES: &[(&str, &str)] = templates!["web":
+    "unsubscribe.html",
+    "survey.html",
+    "console/layout.html",
+    "console/login.html",
+    "console/board.html",
+    "console/callbacks.html",
+    "console/callback.html",
+    "console/cases.html",
+    "console/case.html",
+];
 
 /// The customer centre's call scripts (回访话术), `templates/scripts/<locale>/<reason>.txt`.
 const SCRIPTS: &[(&str, &str)] = templates!["scripts":

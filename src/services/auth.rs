@@ -314,6 +314,44 @@ pub async fn logout(state: &AppState, token: &str) -> AppResult<()> {
     Ok(())
 }
 
+/// The staff member a refresh token held by the console stands for: a
+/// live token (not rotated, revoked or expired) of an active user. The
+/// console keeps the token server-side in an HttpOnly cookie and never
+/// rotates it; logging out revokes its family.
+pub async fn session_user(
+    state: &AppState,
+    token: &str,
+) -> AppResult<Option<(Actor, user::Model)>> {
+    let now = state.clock.now();
+    let Some(row) = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(sha256_hex(token)))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .filter(refresh_token::Column::RotatedAt.is_null())
+        .filter(refresh_token::Column::ExpiresAt.gt(now))
+        .one(&state.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(user_id) = row.user_id else {
+        return Ok(None);
+    };
+    let Some(u) = user::Entity::find_by_id(user_id)
+        .filter(user::Column::Active.eq(true))
+        .one(&state.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let actor = Actor {
+        id: u.id,
+        dealer_id: u.dealer_id,
+        roles: roles_of(&u)?,
+        customer_id: None,
+    };
+    Ok(Some((actor, u)))
+}
+
 fn customer_actor(dealer_id: Uuid, customer_id: Uuid) -> Actor {
     Actor {
         id: customer_id,

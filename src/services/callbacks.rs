@@ -893,6 +893,22 @@ pub async fn outcome(
     Ok(v)
 }
 
+/// How many calls of the dealer are due by `end` and still to make (the board).
+pub async fn due_count(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+    end: DateTime<Utc>,
+) -> AppResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(callback::Entity::find()
+        .filter(callback::Column::DealerId.eq(dealer_id))
+        .filter(callback::Column::State.eq(CallbackState::Queued))
+        .filter(callback::Column::DueAt.lt(end))
+        .count(db)
+        .await?)
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -892,3 +892,44 @@ pub fn spawn_escalations(
         }
     })
 }
+
+/// The names of the cases' customers, for a table of cases.
+pub async fn customer_names(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    cases: &[CaseView],
+) -> AppResult<std::collections::HashMap<Uuid, String>> {
+    let ids: Vec<Uuid> = cases.iter().map(|c| c.customer_id).collect();
+    Ok(customer::Entity::find()
+        .filter(customer::Column::DealerId.eq(actor.dealer_id))
+        .filter(customer::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect())
+}
+
+/// The dealer's cases still someone's work, and of those the overdue ones
+/// (the board's figures).
+pub async fn open_counts(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<(u64, u64)> {
+    use sea_orm::PaginatorTrait;
+    let open = [
+        CaseState::Open,
+        CaseState::Contacted,
+        CaseState::ActionAgreed,
+        CaseState::Resolved,
+    ];
+    let base = || {
+        case::Entity::find()
+            .filter(case::Column::DealerId.eq(dealer_id))
+            .filter(case::Column::State.is_in(open.iter().map(|s| s.as_str())))
+    };
+    let all = base().count(db).await?;
+    let late = base().filter(overdue_at(now)).count(db).await?;
+    Ok((all, late))
+}

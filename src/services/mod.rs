@@ -3,6 +3,7 @@
 
 pub mod appointments;
 pub mod auth;
+pub mod board;
 pub mod callbacks;
 pub mod capacity;
 pub mod cases;

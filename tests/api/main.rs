@@ -11,6 +11,8 @@ mod care_review;
 mod care_rules;
 mod cases;
 mod cli;
+mod console;
+mod console_browser;
 mod contract;
 mod csi;
 mod csi_report;

@@ -1,0 +1,225 @@
+//! Console sessions: logging in with the API's login (the same lockout and
+//! throttling), the refresh token it issues kept in an HttpOnly cookie, and
+//! the CSRF token every form carries.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use super::{html, locale, see_other, texts};
+use crate::auth::tokens::sha256_hex;
+use crate::auth::{Actor, ClientAddr};
+use crate::domain::customer::Locale;
+use crate::entities::dealer;
+use crate::error::AppError;
+use crate::services::auth;
+use crate::state::AppState;
+use sea_orm::EntityTrait;
+
+/// The session cookie: the refresh token of the console's login.
+pub const SESSION: &str = "sl_console";
+/// The language chosen with `?lang=`.
+pub const LANG: &str = "sl_lang";
+
+/// A logged-in staff member.
+pub struct Staff {
+    pub actor: Actor,
+    pub display_name: String,
+    pub dealer_name: String,
+    pub tz: chrono_tz::Tz,
+    /// The token every form of this session carries.
+    pub csrf: String,
+}
+
+/// A cookie of the request.
+pub fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|p| p.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+fn csrf_of(token: &str) -> String {
+    sha256_hex(&format!("console-csrf:{token}"))
+}
+
+/// The staff member of the request's session; a redirect to the login page
+/// when there is none (or it ended).
+pub async fn staff(state: &AppState, req: &HttpRequest) -> Result<Staff, HttpResponse> {
+    let to_login = || see_other("/console/login");
+    let Some(token) = cookie(req, SESSION) else {
+        return Err(to_login());
+    };
+    let found = auth::session_user(state, &token)
+        .await
+        .map_err(|e| actix_web::ResponseError::error_response(&e))?;
+    let Some((actor, user)) = found else {
+        return Err(to_login());
+    };
+    let d = dealer::Entity::find_by_id(actor.dealer_id)
+        .one(&state.db)
+        .await
+        .map_err(|e| actix_web::ResponseError::error_response(&AppError::from(e)))?;
+    let (dealer_name, tz) = d
+        .map(|d| (d.name.clone(), crate::services::dealers::zone(&d)))
+        .unwrap_or_else(|| (String::new(), chrono_tz::Asia::Shanghai));
+    Ok(Staff {
+        actor,
+        display_name: user.display_name,
+        dealer_name,
+        tz,
+        csrf: csrf_of(&token),
+    })
+}
+
+/// Checks a form's CSRF token against the session's (403 otherwise).
+pub fn check_csrf(staff: &Staff, sent: &str) -> Result<(), AppError> {
+    let a = staff.csrf.as_bytes();
+    let b = sent.as_bytes();
+    let same = a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
+    if same {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("the form expired; load the page again"))
+    }
+}
+
+fn session_cookie(token: &str, max_age_secs: i64) -> String {
+    format!(
+        "{SESSION}={token}; Path=/console; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age_secs}"
+    )
+}
+
+pub fn lang_cookie(l: Locale) -> String {
+    format!(
+        "{LANG}={}; Path=/console; Secure; SameSite=Strict; Max-Age=31536000",
+        l.as_str()
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    pub dealer_code: String,
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub password: String,
+}
+
+fn login_form(
+    state: &AppState,
+    req: &HttpRequest,
+    f: &LoginForm,
+    error: Option<&str>,
+    status: StatusCode,
+) -> HttpResponse {
+    let lang = locale(req);
+    html(
+        state,
+        req,
+        "console/login.html",
+        status,
+        &serde_json::json!({
+            "lang": lang.as_str(), "t": texts::of(lang), "error": error,
+            "dealer_code": f.dealer_code, "username": f.username,
+        }),
+    )
+}
+
+pub async fn login_page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    if staff(&state, &req).await.is_ok() {
+        return see_other("/console/board");
+    }
+    login_form(&state, &req, &LoginForm::default(), None, StatusCode::OK)
+}
+
+/// Logs in through the API's login (its lockout and throttling apply): the
+/// refresh token becomes the session cookie.
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    addr: ClientAddr,
+    form: web::Form<LoginForm>,
+) -> HttpResponse {
+    let f = form.into_inner();
+    let words = texts::of(locale(&req));
+    let clean = |s: &str, max: usize| s.len() <= max && !s.chars().any(char::is_control);
+    if !clean(&f.dealer_code, 32) || !clean(&f.username, 64) || f.password.len() > 256 {
+        return login_form(
+            &state,
+            &req,
+            &LoginForm::default(),
+            Some(words["bad_login"]),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    match auth::login(
+        &state,
+        &f.dealer_code,
+        &f.username,
+        f.password.clone(),
+        addr,
+    )
+    .await
+    {
+        Ok(pair) => {
+            let max_age = state.settings.auth.refresh_ttl_days * 86_400;
+            HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/console/board"))
+                .insert_header((
+                    header::SET_COOKIE,
+                    session_cookie(&pair.refresh_token, max_age),
+                ))
+                .finish()
+        }
+        Err(AppError::Unauthorized(_)) => login_form(
+            &state,
+            &req,
+            &f,
+            Some(words["bad_login"]),
+            StatusCode::UNAUTHORIZED,
+        ),
+        Err(AppError::TooManyRequests { .. }) | Err(AppError::Busy { .. }) => login_form(
+            &state,
+            &req,
+            &f,
+            Some(words["too_many"]),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        Err(e) => actix_web::ResponseError::error_response(&e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
+/// Ends the session: its token's family is revoked and the cookie cleared.
+pub async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    let s = match staff(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Err(e) = check_csrf(&s, &form.csrf) {
+        return actix_web::ResponseError::error_response(&e);
+    }
+    if let Some(token) = cookie(&req, SESSION)
+        && let Err(e) = auth::logout(&state, &token).await
+    {
+        return actix_web::ResponseError::error_response(&e);
+    }
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/console/login"))
+        .insert_header((header::SET_COOKIE, session_cookie("", 0)))
+        .finish()
+}

@@ -1,0 +1,261 @@
+//! What the console says, zh-CN first, with en: one table, so a page never
+//! shows a key and a missing word is a test failure, not a blank.
+
+use std::collections::BTreeMap;
+
+use crate::domain::callback::{CallResult, CallbackReason, CallbackState};
+use crate::domain::case::{CaseAction, CaseCategory, CaseState, Severity};
+use crate::domain::customer::Locale;
+use crate::domain::repair_order::OrderState;
+
+/// (key, zh-CN, en)
+const WORDS: &[(&str, &str, &str)] = &[
+    ("console", "工作台", "Console"),
+    ("login", "登录", "Log in"),
+    ("logout", "退出", "Log out"),
+    ("dealer_code", "经销商代码", "Dealer code"),
+    ("username", "用户名", "Username"),
+    ("password", "密码", "Password"),
+    (
+        "bad_login",
+        "经销商代码、用户名或密码错误",
+        "Dealer code, username or password is wrong",
+    ),
+    (
+        "too_many",
+        "尝试次数过多，请稍后再试",
+        "Too many attempts; try again later",
+    ),
+    ("board", "看板", "Board"),
+    ("trends", "趋势", "Trends"),
+    ("callbacks", "回访名单", "Callbacks"),
+    ("cases", "不满意客户", "Unhappy customers"),
+    ("show", "显示", "Show"),
+    ("priority", "优先级", "Priority"),
+    ("reason", "类型", "Reason"),
+    ("customer", "客户", "Customer"),
+    ("visit", "来店", "Visit"),
+    ("due", "到期", "Due"),
+    ("tries", "未接通次数", "Unanswered"),
+    ("known", "已知情况", "Known"),
+    ("survey_answered", "已答问卷", "Survey answered"),
+    ("open_case", "有未结案件", "Open case"),
+    ("claim", "领取", "Claim"),
+    ("claimed_by_other", "他人处理中", "Taken"),
+    ("claimed_until", "领取至", "Held until"),
+    (
+        "nothing_to_call",
+        "今天没有需要回访的客户",
+        "Nobody to call today",
+    ),
+    ("state", "状态", "State"),
+    ("script", "回访话术", "Call script"),
+    ("result", "结果", "Result"),
+    ("call_back_at", "约定回电时间", "Call back at"),
+    ("note", "记录", "Note"),
+    ("record", "保存", "Save"),
+    ("calls", "通话记录", "Calls"),
+    ("when", "时间", "When"),
+    ("all_states", "全部状态", "All states"),
+    ("overdue_only", "仅超时", "Overdue only"),
+    ("opened", "登记时间", "Opened"),
+    ("category", "类别", "Category"),
+    ("severity", "严重程度", "Severity"),
+    ("summary", "内容", "Summary"),
+    ("open_a_case", "登记不满意客户", "Open a case"),
+    ("customer_phone", "客户手机号", "Customer's phone"),
+    ("escalated", "已上报", "Escalated"),
+    ("action", "处理", "Action"),
+    ("steps", "处理记录", "Steps"),
+    ("refreshed", "更新于", "refreshed"),
+    ("yesterday", "昨日", "yesterday"),
+    ("month_so_far", "本月累计", "month so far"),
+    ("workshop", "车间状态", "Workshop"),
+    ("at_risk", "交车时间有风险", "Promised times at risk"),
+    ("order", "委托书", "Order"),
+    ("promised", "承诺交车", "Promised"),
+    ("remaining_hours", "剩余工时", "Hours left"),
+    ("none_at_risk", "没有风险订单", "Nothing at risk"),
+    ("customer_centre", "客户服务中心", "Customer centre"),
+    ("callbacks_due", "今日待回访", "Calls due today"),
+    ("open_cases", "未结案件", "Open cases"),
+    ("overdue_cases", "超时案件", "Overdue cases"),
+    ("claimed", "已领取，请拨打电话", "Claimed: call now"),
+    ("recorded", "已保存", "Saved"),
+    (
+        "forbidden",
+        "您的角色无权进行此操作",
+        "Your role may not do this",
+    ),
+    (
+        "no_customer",
+        "没有这个手机号的客户",
+        "No customer with this phone",
+    ),
+    (
+        "session_form",
+        "页面已过期，请重试",
+        "The page expired; try again",
+    ),
+    ("trends_weeks", "近12周", "last 12 weeks"),
+    // the case's steps
+    ("action_contact", "联系客户", "Contact"),
+    ("action_agree", "商定措施", "Agree an action"),
+    ("action_resolve", "已解决", "Resolve"),
+    ("action_verify", "回访确认", "Verify with the customer"),
+    ("action_close", "未解决关闭", "Close unresolved"),
+    ("case_open", "待联系", "Open"),
+    ("case_contacted", "已联系", "Contacted"),
+    ("case_action_agreed", "已商定措施", "Action agreed"),
+    ("case_resolved", "已解决", "Resolved"),
+    ("case_verified", "已确认", "Verified"),
+    ("case_closed_unresolved", "未解决关闭", "Closed unresolved"),
+    ("category_quality", "质量", "Quality"),
+    ("category_price", "价格", "Price"),
+    ("category_attitude", "态度", "Attitude"),
+    ("category_time", "时间", "Time"),
+    ("category_facilities", "设施", "Facilities"),
+    ("category_other", "其他", "Other"),
+    ("severity_low", "低", "Low"),
+    ("severity_medium", "中", "Medium"),
+    ("severity_high", "高", "High"),
+    ("reason_follow_up", "维修后回访", "Follow-up"),
+    ("reason_case_contact", "不满意客户联系", "Case contact"),
+    ("state_queued", "待回访", "To call"),
+    ("state_done", "已完成", "Done"),
+    ("state_unreachable", "无法联系", "Unreachable"),
+    ("result_reached", "已接通", "Reached"),
+    ("result_no_answer", "无人接听", "No answer"),
+    ("result_wrong_number", "号码错误", "Wrong number"),
+    ("result_call_back_at", "约定时间回电", "Call back at"),
+    ("result_refused", "拒绝回访", "Refused"),
+    ("order_open", "接待中", "At reception"),
+    ("order_estimate_accepted", "待派工", "Awaiting work"),
+    ("order_in_work", "维修中", "In work"),
+    ("order_qc", "质检中", "Quality check"),
+    ("order_ready", "待交车", "Ready"),
+    ("order_delivered", "已交车", "Delivered"),
+    ("order_closed", "已结算", "Closed"),
+    ("order_cancelled", "已取消", "Cancelled"),
+];
+
+/// The words of `locale`: every key of [`WORDS`], and every enum value the
+/// pages print under its prefix.
+pub fn of(locale: Locale) -> BTreeMap<String, &'static str> {
+    let mut m: BTreeMap<String, &'static str> = WORDS
+        .iter()
+        .map(|(k, zh, en)| {
+            (
+                (*k).to_string(),
+                match locale {
+                    Locale::ZhCn => *zh,
+                    Locale::En => *en,
+                },
+            )
+        })
+        .collect();
+    // a value this table lacks is printed as its wire name rather than failing the page
+    let mut fill = |prefix: &str, values: &[&'static str]| {
+        for v in values {
+            m.entry(format!("{prefix}{v}")).or_insert(v);
+        }
+    };
+    fill(
+        "action_",
+        &CaseAction::ALL
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>(),
+    );
+    fill(
+        "case_",
+        &CaseState::ALL
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>(),
+    );
+    fill(
+        "category_",
+        &CaseCategory::ALL
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>(),
+    );
+    fill(
+        "severity_",
+        &Severity::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+    );
+    fill(
+        "reason_",
+        &CallbackReason::ALL
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>(),
+    );
+    fill(
+        "state_",
+        &CallbackState::ALL
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>(),
+    );
+    fill(
+        "result_",
+        &CallResult::ALL
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>(),
+    );
+    fill(
+        "order_",
+        &OrderState::ALL
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>(),
+    );
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_enum_value_the_console_prints_has_words_in_both_languages() {
+        for locale in [Locale::ZhCn, Locale::En] {
+            let t = of(locale);
+            for (prefix, values) in [
+                (
+                    "case_",
+                    CaseState::ALL
+                        .iter()
+                        .map(|v| v.as_str())
+                        .collect::<Vec<_>>(),
+                ),
+                (
+                    "action_",
+                    CaseAction::ALL.iter().map(|v| v.as_str()).collect(),
+                ),
+                (
+                    "category_",
+                    CaseCategory::ALL.iter().map(|v| v.as_str()).collect(),
+                ),
+                (
+                    "result_",
+                    CallResult::ALL.iter().map(|v| v.as_str()).collect(),
+                ),
+                (
+                    "order_",
+                    OrderState::ALL.iter().map(|v| v.as_str()).collect(),
+                ),
+            ] {
+                for v in values {
+                    let w = t[&format!("{prefix}{v}")];
+                    assert_ne!(w, v, "{prefix}{v} is not translated ({locale:?})");
+                }
+            }
+        }
+        assert_eq!(of(Locale::ZhCn)["board"], "看板");
+        assert_eq!(of(Locale::En)["board"], "Board");
+    }
+}
