@@ -4,16 +4,12 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::session;
+use super::session::Staff;
 use super::{Flash, local, render};
 use crate::services::board;
 use crate::state::AppState;
 
-pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let s = match session::staff(&state, &req).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub async fn show(state: web::Data<AppState>, req: HttpRequest, s: Staff) -> HttpResponse {
     let now_local = local(state.clock.now(), s.tz);
     match board::board(&state, &s.actor).await {
         Ok(b) => {

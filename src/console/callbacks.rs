@@ -70,12 +70,9 @@ fn failed(state: &AppState, req: &HttpRequest, s: &Staff, e: &AppError) -> HttpR
 pub async fn list(
     state: web::Data<AppState>,
     req: HttpRequest,
+    s: Staff,
     q: web::Query<DayQuery>,
 ) -> HttpResponse {
-    let s = match session::staff(&state, &req).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     queue(&state, &req, &s, q.date, None, StatusCode::OK).await
 }
 
@@ -118,25 +115,19 @@ async fn entry_page(
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
+    s: Staff,
     id: web::Path<Uuid>,
 ) -> HttpResponse {
-    let s = match session::staff(&state, &req).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     entry_page(&state, &req, &s, *id, None, StatusCode::OK).await
 }
 
 pub async fn claim(
     state: web::Data<AppState>,
     req: HttpRequest,
+    s: Staff,
     id: web::Path<Uuid>,
     form: web::Form<session::CsrfForm>,
 ) -> HttpResponse {
-    let s = match session::staff(&state, &req).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let done = match check_csrf(&s, &form.csrf) {
         Ok(()) => callbacks::claim(&state, &s.actor, *id).await.map(|_| ()),
         Err(e) => Err(e),
@@ -165,13 +156,10 @@ pub struct OutcomeForm {
 pub async fn outcome(
     state: web::Data<AppState>,
     req: HttpRequest,
+    s: Staff,
     id: web::Path<Uuid>,
     form: web::Form<OutcomeForm>,
 ) -> HttpResponse {
-    let s = match session::staff(&state, &req).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let f = form.into_inner();
     let done = async {
         check_csrf(&s, &f.csrf)?;

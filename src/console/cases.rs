@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::session::{self, Staff, check_csrf};
+use super::session::{Staff, check_csrf};
 use super::{Flash, local, render, see_other};
 use crate::domain::case::{CaseAction, CaseCategory, CaseState, Severity, next};
 use crate::error::AppError;
@@ -95,12 +95,9 @@ async fn table(
 pub async fn list(
     state: web::Data<AppState>,
     req: HttpRequest,
+    s: Staff,
     q: web::Query<CaseQuery>,
 ) -> HttpResponse {
-    let s = match session::staff(&state, &req).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     table(&state, &req, &s, &q, None, StatusCode::OK).await
 }
 
@@ -120,12 +117,9 @@ pub struct OpenForm {
 pub async fn open(
     state: web::Data<AppState>,
     req: HttpRequest,
+    s: Staff,
     form: web::Form<OpenForm>,
 ) -> HttpResponse {
-    let s = match session::staff(&state, &req).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let f = form.into_inner();
     let done = async {
         check_csrf(&s, &f.csrf)?;
@@ -220,12 +214,9 @@ async fn case_page(
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
+    s: Staff,
     id: web::Path<Uuid>,
 ) -> HttpResponse {
-    let s = match session::staff(&state, &req).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     case_page(&state, &req, &s, *id, None, StatusCode::OK).await
 }
 
@@ -241,13 +232,10 @@ pub struct StepForm {
 pub async fn act(
     state: web::Data<AppState>,
     req: HttpRequest,
+    s: Staff,
     id: web::Path<Uuid>,
     form: web::Form<StepForm>,
 ) -> HttpResponse {
-    let s = match session::staff(&state, &req).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let f = form.into_inner();
     let done = async {
         check_csrf(&s, &f.csrf)?;

@@ -75,6 +75,26 @@ pub async fn staff(state: &AppState, req: &HttpRequest) -> Result<Staff, HttpRes
     })
 }
 
+/// A handler that takes `Staff` runs only with a session: without one the
+/// browser is sent to the login page.
+impl actix_web::FromRequest for Staff {
+    type Error = actix_web::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Staff, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("state missing")))?;
+            staff(&state, &req).await.map_err(|to| {
+                actix_web::error::InternalError::from_response("no session", to).into()
+            })
+        })
+    }
+}
+
 /// Checks a form's CSRF token against the session's (403 otherwise).
 pub fn check_csrf(staff: &Staff, sent: &str) -> Result<(), AppError> {
     let a = staff.csrf.as_bytes();
@@ -204,12 +224,9 @@ pub struct CsrfForm {
 pub async fn logout(
     state: web::Data<AppState>,
     req: HttpRequest,
+    s: Staff,
     form: web::Form<CsrfForm>,
 ) -> HttpResponse {
-    let s = match staff(&state, &req).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     if let Err(e) = check_csrf(&s, &form.csrf) {
         return actix_web::ResponseError::error_response(&e);
     }

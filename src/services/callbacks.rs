@@ -172,24 +172,34 @@ pub async fn on_case_moved(
     if to == CaseState::Open {
         return Ok(());
     }
-    callback::Entity::update_many()
+    let done = callback::Entity::update_many()
         .col_expr(callback::Column::State, Expr::value(CallbackState::Done))
         .col_expr(callback::Column::ClaimedBy, Expr::value(None::<Uuid>))
         .col_expr(
             callback::Column::ClaimedUntil,
             Expr::value(None::<DateTime<Utc>>),
-        )
-        .col_expr(
-            callback::Column::Version,
-            col_plus(callback::Column::Version, 1),
-        )
-        .col_expr(callback::Column::UpdatedAt, Expr::value(now))
-        .filter(callback::Column::DealerId.eq(dealer_id))
-        .filter(callback::Column::SourceKey.eq(case_key(case_id)))
-        .filter(callback::Column::State.eq(CallbackState::Queued))
+        );
+    queued_of_case(done, dealer_id, case_id, now)
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// `u` on the case's entry still queued, as a new version.
+fn queued_of_case(
+    u: sea_orm::UpdateMany<callback::Entity>,
+    dealer_id: Uuid,
+    case_id: Uuid,
+    now: DateTime<Utc>,
+) -> sea_orm::UpdateMany<callback::Entity> {
+    u.col_expr(
+        callback::Column::Version,
+        col_plus(callback::Column::Version, 1),
+    )
+    .col_expr(callback::Column::UpdatedAt, Expr::value(now))
+    .filter(callback::Column::DealerId.eq(dealer_id))
+    .filter(callback::Column::SourceKey.eq(case_key(case_id)))
+    .filter(callback::Column::State.eq(CallbackState::Queued))
 }
 
 /// A case's severity changed: its queued first contact takes the new priority.
@@ -200,19 +210,11 @@ pub async fn on_case_severity(
     severity: Severity,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    callback::Entity::update_many()
-        .col_expr(
-            callback::Column::Priority,
-            Expr::value(priority(CallbackReason::CaseContact, Some(severity))),
-        )
-        .col_expr(
-            callback::Column::Version,
-            col_plus(callback::Column::Version, 1),
-        )
-        .col_expr(callback::Column::UpdatedAt, Expr::value(now))
-        .filter(callback::Column::DealerId.eq(dealer_id))
-        .filter(callback::Column::SourceKey.eq(case_key(case_id)))
-        .filter(callback::Column::State.eq(CallbackState::Queued))
+    let moved = callback::Entity::update_many().col_expr(
+        callback::Column::Priority,
+        Expr::value(priority(CallbackReason::CaseContact, Some(severity))),
+    );
+    queued_of_case(moved, dealer_id, case_id, now)
         .exec(db)
         .await?;
     Ok(())
@@ -907,7 +909,6 @@ pub async fn due_count(
         .count(db)
         .await?)
 }
-
 
 #[cfg(test)]
 mod tests {
