@@ -29,6 +29,8 @@ pub struct Staff {
     pub tz: chrono_tz::Tz,
     /// The token every form of this session carries.
     pub csrf: String,
+    /// The request came from the console's own origin (or named none).
+    same_site: bool,
 }
 
 /// A cookie of the request.
@@ -72,6 +74,7 @@ pub async fn staff(state: &AppState, req: &HttpRequest) -> Result<Staff, HttpRes
         dealer_name,
         tz,
         csrf: csrf_of(&token),
+        same_site: same_origin(req),
     })
 }
 
@@ -95,15 +98,43 @@ impl actix_web::FromRequest for Staff {
     }
 }
 
+/// Whether a form was posted from the console's own pages: a browser names
+/// the page's origin in `Origin`, and a cross-site form (login CSRF among
+/// others) names another. Without the header (an old client), the CSRF
+/// token and the SameSite cookie still stand guard.
+pub fn same_origin(req: &HttpRequest) -> bool {
+    let Some(origin) = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+    else {
+        return true;
+    };
+    let host = req.connection_info().host().to_string();
+    origin
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.trim_end_matches('/') == host)
+}
+
 /// Checks a form's CSRF token against the session's (403 otherwise).
 pub fn check_csrf(staff: &Staff, sent: &str) -> Result<(), AppError> {
-    let a = staff.csrf.as_bytes();
-    let b = sent.as_bytes();
-    let same = a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
-    if same {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden("the form expired; load the page again"))
+    staff.csrf_checked(sent)
+}
+
+impl Staff {
+    fn csrf_checked(&self, sent: &str) -> Result<(), AppError> {
+        if !self.same_site {
+            return Err(AppError::Forbidden("a form from another site"));
+        }
+        let a = self.csrf.as_bytes();
+        let b = sent.as_bytes();
+        let same =
+            a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
+        if same {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("the form expired; load the page again"))
+        }
     }
 }
 
@@ -167,6 +198,11 @@ pub async fn login(
 ) -> HttpResponse {
     let f = form.into_inner();
     let words = texts::of(locale(&req));
+    if !same_origin(&req) {
+        return actix_web::ResponseError::error_response(&AppError::Forbidden(
+            "a login from another site",
+        ));
+    }
     let clean = |s: &str, max: usize| s.len() <= max && !s.chars().any(char::is_control);
     if !clean(&f.dealer_code, 32) || !clean(&f.username, 64) || f.password.len() > 256 {
         return login_form(

@@ -150,6 +150,22 @@ async fn staff_log_in_to_the_console_and_work_the_callback_list_and_a_case() {
             .contains("Dealer code, username or password is wrong")
     );
 
+    // a login posted from another site is refused before any password is checked
+    let cross = app
+        .http
+        .post(app.url("/console/login"))
+        .header("origin", "https://evil.example")
+        .form(&[
+            ("dealer_code", "DESK"),
+            ("username", "desk.li"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+    assert!(cross.headers().get("set-cookie").is_none());
+
     let b = Browser::login(&app, "DESK", "desk.li").await;
     let board = b.get("/console/board").await;
     assert_eq!(board.status, StatusCode::OK, "{}", board.body);
