@@ -27,7 +27,8 @@ use crate::entities::{
     case, case_event, case_setting, csi_response, customer, dealer, repair_order, user,
 };
 use crate::error::{AppError, AppResult};
-use crate::services::{Version, callbacks, col_plus};
+use crate::services::callbacks::entries as callbacks;
+use crate::services::{Version, col_plus};
 use crate::state::AppState;
 
 /// Who works the table: the customer centre, the advisors, the managers.

@@ -573,7 +573,7 @@ pub async fn deliver(
     w.transition(OrderAction::Deliver, serde_json::json!({}))
         .await?;
     // every delivered order gets its follow-up call (回访), written with the delivery
-    crate::services::callbacks::on_delivered(&w.txn, &w.order, w.now).await?;
+    crate::services::callbacks::entries::on_delivered(&w.txn, &w.order, w.now).await?;
     if r.balance == Money::ZERO {
         close(&mut w);
         w.transition(
