@@ -27,6 +27,7 @@ use crate::domain::callback::{
 };
 use crate::domain::case::{CaseAction, CaseCategory, CaseState, Severity};
 use crate::domain::customer::Locale;
+use crate::domain::dates;
 use crate::domain::money::Money;
 use crate::domain::repair_order::Approval;
 use crate::entities::{
@@ -596,7 +597,10 @@ pub async fn list(
     let db = &state.db;
     let now = state.clock.now();
     let h = hours(db, actor.dealer_id).await?;
-    let day = date.unwrap_or_else(|| now.with_timezone(&h.tz).date_naive());
+    let day = match date {
+        Some(d) => dates::in_range(d).map_err(|m| AppError::field("date", m))?,
+        None => now.with_timezone(&h.tz).date_naive(),
+    };
     let end = day
         .succ_opt()
         .map(|d| crate::domain::care_plan::local_instant(d.and_time(chrono::NaiveTime::MIN), h.tz))
