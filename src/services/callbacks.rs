@@ -732,14 +732,8 @@ pub async fn outcome(
 ) -> AppResult<CallbackView> {
     actor.require(HANDLERS)?;
     let now = state.clock.now();
-    let note = match o.note.as_deref() {
-        None => None,
-        Some(n) => Some(
-            crate::domain::validation::multiline(n, 2000)
-                .map_err(|m| AppError::field("note", m))?,
-        )
-        .filter(|n| !n.is_empty()),
-    };
+    let note = crate::domain::validation::optional_multiline(o.note.as_deref(), 2000)
+        .map_err(|m| AppError::field("note", m))?;
     match (o.result, o.at) {
         (CallResult::CallBackAt, None) => {
             return Err(AppError::field("at", "say when to call back"));

@@ -294,9 +294,24 @@ async fn bad_outcomes_are_named_and_write_nothing() {
     assert_eq!(after, before, "nothing written");
     assert_eq!(calls(&app).await, 0);
     assert_eq!(responses(&app, "call").await, 0);
-    // still the agent's to record
-    let ok = outcome(&app, &li, &id, json!({"result": "refused"})).await;
+    // still the agent's to record; a blank note or comment is none, as
+    // everywhere else (the contract sets no minimum length)
+    let ok = outcome(
+        &app,
+        &li,
+        &id,
+        json!({"result": "reached", "note": "  ",
+               "answers": {"answers": answers_all(&q, 8), "comment": ""}}),
+    )
+    .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    assert_eq!(ok.body["calls"][0]["note"], Value::Null);
+    let r = csi_response::Entity::find()
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.comment, None);
 }
 
 #[tokio::test]
