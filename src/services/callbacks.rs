@@ -709,8 +709,9 @@ fn refusal(r: &callback::Model, now: DateTime<Utc>) -> AppError {
 #[serde(deny_unknown_fields)]
 pub struct Outcome {
     pub result: CallResult,
-    /// The answers given on the call (`reached` on a follow-up only): the
-    /// questionnaire's, as the survey takes them.
+    /// The answers given on the call (`reached` only, on an entry about a
+    /// visit): the questionnaire's, as the survey takes them, kept as the
+    /// order's one `call` response (answers for an order that has one: 409).
     pub answers: Option<SurveyAnswer>,
     /// When to call back (`call_back_at` only; within 30 days).
     pub at: Option<DateTime<Utc>>,
@@ -756,7 +757,15 @@ pub async fn outcome(
     }
     let db = &state.db;
     let h = hours(db, actor.dealer_id).await?;
+    // a case's entry: the case is locked first, as a case's own steps lock
+    // it before ending its entry (`on_case_moved`); one order, no deadlock.
+    // (An entry's case never changes: read before, so that on SQLite the
+    // transaction's first statement still takes the write lock.)
+    let case_id = find(db, actor, id).await?.case_id;
     let txn = db.begin().await?;
+    if let Some(case_id) = case_id {
+        lock_row::<case::Entity>(&txn, case::Column::Id, case::Column::Version, case_id).await?;
+    }
     let r = lock_row::<callback::Entity>(&txn, callback::Column::Id, callback::Column::Version, id)
         .await?
         .filter(|r| r.dealer_id == actor.dealer_id)

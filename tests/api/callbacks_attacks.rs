@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::callbacks::{agents, app, at_local, calls, claim, list, local_today, outcome};
 use crate::csi::answers_all;
 use crate::helpers::*;
-use crate::workshop::{Floor, delivered, floor};
+use crate::workshop::{Floor, delivered, delivered_car, floor};
 
 /// The entry of the order delivered for owner `n`, due tomorrow: the clock
 /// set to 10:00 local tomorrow. (entry id)
@@ -624,4 +624,103 @@ async fn a_call_whose_answers_fail_after_the_entry_moved_leaves_nothing_half_wri
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
     assert_eq!(ok.body["case"]["state"], "contacted");
     let _ = callback_call::Entity::find();
+}
+
+#[tokio::test]
+async fn a_customer_three_calls_missed_gets_no_call_for_their_next_visit() {
+    let app = app().await;
+    let f = floor(&app, "GONE").await;
+    let [(li, _), _] = agents(&app, &f).await;
+    let id = due_entry(&app, &f, 19, &li).await;
+    let customer_id = row(&app, &id).await.customer_id;
+    for _ in 0..3 {
+        let due = row(&app, &id).await.due_at;
+        app.clock.set(due.max(app.clock.now_utc()));
+        assert_eq!(claim(&app, &li, &id).await.status, StatusCode::OK);
+        let r = outcome(&app, &li, &id, json!({"result": "no_answer"})).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    assert_eq!(row(&app, &id).await.state.as_str(), "unreachable");
+
+    // the customer's second car, delivered: the follow-up goes by message only
+    let v = app
+        .create_vehicle(
+            &f.s.advisor,
+            &customer_id.to_string(),
+            &vin(1919),
+            "京B19190",
+        )
+        .await;
+    let second = delivered_car(&app, &f, v["id"].as_str().unwrap()).await;
+    let entries = callback::Entity::find()
+        .filter(callback::Column::CustomerId.eq(customer_id))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1, "no entry for {second}");
+    let week = local_today(&app, &f) + Duration::days(7);
+    assert!(list(&app, &li, week).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_case_contact_recorded_while_the_case_is_closed_at_the_counter_is_one_or_the_other() {
+    let app = app().await;
+    let f = floor(&app, "CROSS").await;
+    let [(li, _), _] = agents(&app, &f).await;
+    let follow = due_entry(&app, &f, 20, &li).await;
+    let customer_id = row(&app, &follow).await.customer_id;
+    let manager = app.login_as(&f.s.code, "service_manager").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for i in 0..12 {
+        let c = app
+            .post(
+                "/api/v1/cases",
+                Some(&manager),
+                &json!({"customer_id": customer_id, "category": "time", "severity": "medium",
+                        "summary": format!("等待时间太长 {i}")}),
+            )
+            .await;
+        assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
+        let case_id = c.body["id"].as_str().unwrap().to_string();
+        let entry = callback::Entity::find()
+            .filter(callback::Column::SourceKey.eq(format!("case:{case_id}")))
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+            .to_string();
+        assert_eq!(claim(&app, &li, &entry).await.status, StatusCode::OK);
+        // the agent logs the call as the manager closes the case at the counter
+        let (close_path, close_note) = (
+            format!("/api/v1/cases/{case_id}/close"),
+            json!({"note": "客户到店当面处理"}),
+        );
+        let (call, close) = tokio::join!(
+            outcome(
+                &app,
+                &li,
+                &entry,
+                json!({"result": "reached", "note": "已致电客户致歉"}),
+            ),
+            app.post(&close_path, Some(&manager), &close_note)
+        );
+        assert!(
+            [StatusCode::OK, StatusCode::CONFLICT].contains(&call.status),
+            "call: {}",
+            call.body
+        );
+        assert_eq!(close.status, StatusCode::OK, "close: {}", close.body);
+        let kase = app.get(&format!("/api/v1/cases/{case_id}"), &li).await.body;
+        assert_eq!(kase["state"], "closed_unresolved");
+        let contacted = kase["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "contact");
+        assert_eq!(contacted, call.status == StatusCode::OK, "{kase}");
+        assert_eq!(row(&app, &entry).await.state.as_str(), "done");
+    }
 }
