@@ -15,7 +15,7 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct CallbackParams {
-    /// The local day of the list (today by default): entries due by its end.
+    /// The local day of the list (today by default; 1900–2200): entries due by its end.
     #[param(value_type = Option<String>, format = Date)]
     pub date: Option<NaiveDate>,
 }

@@ -264,12 +264,12 @@ fn check(q: &Questionnaire, a: &SurveyAnswer) -> Result<Option<String>, FieldErr
     {
         e.add("recommend", "0 to 10");
     }
-    let comment = match a.comment.as_deref() {
-        None => None,
-        Some(c) => e
-            .check("comment", crate::domain::validation::multiline(c, 2000))
-            .filter(|c| !c.is_empty()),
-    };
+    let comment = e
+        .check(
+            "comment",
+            crate::domain::validation::optional_multiline(a.comment.as_deref(), 2000),
+        )
+        .flatten();
     e.into_result().map(|_| comment)
 }
 

@@ -14,7 +14,7 @@ use crate::csi::answers_all;
 use crate::helpers::*;
 use crate::workshop::{Floor, delivered, floor};
 
-async fn app() -> TestApp {
+pub(crate) async fn app() -> TestApp {
     spawn_app_with(&[
         ("SERVICELANE__AUTH__ACCESS_TTL_SECS", "864000"),
         NO_DISPATCHER,
@@ -23,7 +23,7 @@ async fn app() -> TestApp {
 }
 
 /// Two customer-centre agents of the floor's dealer: (token, user id) each.
-async fn agents(app: &TestApp, f: &Floor) -> [(String, String); 2] {
+pub(crate) async fn agents(app: &TestApp, f: &Floor) -> [(String, String); 2] {
     let dealer = app.get("/api/v1/me", &f.s.advisor).await.body["dealer_id"]
         .as_str()
         .unwrap()
@@ -45,12 +45,12 @@ async fn agents(app: &TestApp, f: &Floor) -> [(String, String); 2] {
     [out.remove(0), out.remove(0)]
 }
 
-fn local_today(app: &TestApp, f: &Floor) -> NaiveDate {
+pub(crate) fn local_today(app: &TestApp, f: &Floor) -> NaiveDate {
     app.clock.now_utc().with_timezone(&f.s.tz).date_naive()
 }
 
 /// Sets the clock to `hh:mm` local on `day`.
-fn at_local(app: &TestApp, f: &Floor, day: NaiveDate, hh: u32, mm: u32) {
+pub(crate) fn at_local(app: &TestApp, f: &Floor, day: NaiveDate, hh: u32, mm: u32) {
     let t =
         f.s.tz
             .from_local_datetime(&day.and_hms_opt(hh, mm, 0).unwrap())
@@ -60,7 +60,7 @@ fn at_local(app: &TestApp, f: &Floor, day: NaiveDate, hh: u32, mm: u32) {
     app.clock.set(t);
 }
 
-async fn list(app: &TestApp, token: &str, day: NaiveDate) -> Vec<Value> {
+pub(crate) async fn list(app: &TestApp, token: &str, day: NaiveDate) -> Vec<Value> {
     let r = app
         .get(&format!("/api/v1/callbacks?date={day}"), token)
         .await;
@@ -68,7 +68,7 @@ async fn list(app: &TestApp, token: &str, day: NaiveDate) -> Vec<Value> {
     r.body.as_array().unwrap().clone()
 }
 
-async fn claim(app: &TestApp, token: &str, id: &str) -> Answer {
+pub(crate) async fn claim(app: &TestApp, token: &str, id: &str) -> Answer {
     app.post(
         &format!("/api/v1/callbacks/{id}/claim"),
         Some(token),
@@ -77,7 +77,7 @@ async fn claim(app: &TestApp, token: &str, id: &str) -> Answer {
     .await
 }
 
-async fn outcome(app: &TestApp, token: &str, id: &str, body: Value) -> Answer {
+pub(crate) async fn outcome(app: &TestApp, token: &str, id: &str, body: Value) -> Answer {
     app.post(
         &format!("/api/v1/callbacks/{id}/outcome"),
         Some(token),
@@ -86,7 +86,7 @@ async fn outcome(app: &TestApp, token: &str, id: &str, body: Value) -> Answer {
     .await
 }
 
-async fn calls(app: &TestApp) -> u64 {
+pub(crate) async fn calls(app: &TestApp) -> u64 {
     callback_call::Entity::find()
         .count(&app.state.db)
         .await

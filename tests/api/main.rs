@@ -5,6 +5,7 @@ mod adversarial;
 mod appointments;
 mod auth;
 mod callbacks;
+mod callbacks_attacks;
 mod care_planner;
 mod care_planner_attacks;
 mod care_review;

@@ -95,7 +95,18 @@ async fn accepted(
     walk: bool,
 ) -> (String, Vec<String>) {
     let (_, v) = owner(app, s, n).await;
-    let o = walk_in(app, s, &v).await;
+    accepted_car(app, s, &v, jobs, walk).await
+}
+
+/// An order for vehicle `v`, its jobs added and the estimate accepted.
+async fn accepted_car(
+    app: &TestApp,
+    s: &Shop,
+    v: &str,
+    jobs: &[Value],
+    walk: bool,
+) -> (String, Vec<String>) {
+    let o = walk_in(app, s, v).await;
     let id = o["id"].as_str().unwrap().to_string();
     for j in jobs {
         add_job(app, &s.advisor, &id, j.clone()).await;
@@ -233,8 +244,14 @@ pub(crate) async fn work(
 /// Owner `n`'s car through a whole visit, brakes done, paid and handed
 /// over through the API as the shop's advisor: the order's id.
 pub(crate) async fn delivered(app: &TestApp, f: &Floor, n: u32) -> String {
+    let (_, v) = owner(app, &f.s, n).await;
+    delivered_car(app, f, &v).await
+}
+
+/// Vehicle `v` through a whole visit, as [`delivered`]: the order's id.
+pub(crate) async fn delivered_car(app: &TestApp, f: &Floor, v: &str) -> String {
     let s = &f.s;
-    let (o, jobs) = accepted(app, s, n, &[brakes()], true).await;
+    let (o, jobs) = accepted_car(app, s, v, &[brakes()], true).await;
     let d = dispatch(app, &f.foreman, &o, &jobs[0], &f.tech_id, "normal").await;
     assert_eq!(d.status, StatusCode::OK, "{}", d.body);
     work(app, f, &o, &jobs[0], 40, "前刹车片已更换").await;

@@ -28,6 +28,7 @@ use crate::domain::callback::{
 };
 use crate::domain::case::{CaseAction, CaseCategory, CaseState, Severity};
 use crate::domain::customer::Locale;
+use crate::domain::dates;
 use crate::domain::money::Money;
 use crate::domain::repair_order::Approval;
 use crate::entities::{
@@ -447,7 +448,10 @@ pub async fn list(
     let db = &state.db;
     let now = state.clock.now();
     let h = hours(db, actor.dealer_id).await?;
-    let day = date.unwrap_or_else(|| now.with_timezone(&h.tz).date_naive());
+    let day = match date {
+        Some(d) => dates::in_range(d).map_err(|m| AppError::field("date", m))?,
+        None => now.with_timezone(&h.tz).date_naive(),
+    };
     let end = day
         .succ_opt()
         .map(|d| crate::domain::care_plan::local_instant(d.and_time(chrono::NaiveTime::MIN), h.tz))
@@ -556,8 +560,9 @@ fn refusal(r: &callback::Model, now: DateTime<Utc>) -> AppError {
 #[serde(deny_unknown_fields)]
 pub struct Outcome {
     pub result: CallResult,
-    /// The answers given on the call (`reached` on a follow-up only): the
-    /// questionnaire's, as the survey takes them.
+    /// The answers given on the call (`reached` only, on an entry about a
+    /// visit): the questionnaire's, as the survey takes them, kept as the
+    /// order's one `call` response (answers for an order that has one: 409).
     pub answers: Option<SurveyAnswer>,
     /// When to call back (`call_back_at` only; within 30 days).
     pub at: Option<DateTime<Utc>>,
@@ -579,14 +584,8 @@ pub async fn outcome(
 ) -> AppResult<CallbackView> {
     actor.require(HANDLERS)?;
     let now = state.clock.now();
-    let note = match o.note.as_deref() {
-        None => None,
-        Some(n) => Some(
-            crate::domain::validation::multiline(n, 2000)
-                .map_err(|m| AppError::field("note", m))?,
-        )
-        .filter(|n| !n.is_empty()),
-    };
+    let note = crate::domain::validation::optional_multiline(o.note.as_deref(), 2000)
+        .map_err(|m| AppError::field("note", m))?;
     match (o.result, o.at) {
         (CallResult::CallBackAt, None) => {
             return Err(AppError::field("at", "say when to call back"));
@@ -609,12 +608,14 @@ pub async fn outcome(
     }
     let db = &state.db;
     let h = hours(db, actor.dealer_id).await?;
-    // every writer takes a case before its entry (a case step ends the entry,
-    // a severity edit moves it): an outcome on a case's entry does the same
+    // a case's entry: the case is locked first, as a case's own steps lock
+    // it before ending its entry (`on_case_moved`); one order, no deadlock.
+    // (An entry's case never changes: read before, so that on SQLite the
+    // transaction's first statement still takes the write lock.)
     let case_id = find(db, actor, id).await?.case_id;
     let txn = db.begin().await?;
-    if let Some(c) = case_id {
-        lock_row::<case::Entity>(&txn, case::Column::Id, case::Column::Version, c).await?;
+    if let Some(case_id) = case_id {
+        lock_row::<case::Entity>(&txn, case::Column::Id, case::Column::Version, case_id).await?;
     }
     let r = lock_row::<callback::Entity>(&txn, callback::Column::Id, callback::Column::Version, id)
         .await?
