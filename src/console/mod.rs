@@ -10,6 +10,7 @@
 
 mod board;
 mod callbacks;
+pub mod chart;
 mod cases;
 pub mod session;
 pub mod texts;
