@@ -14,6 +14,7 @@ mod cli;
 mod contract;
 mod csi;
 mod csi_report;
+mod customer_value;
 mod customers;
 mod email;
 mod errors;
