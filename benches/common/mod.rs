@@ -182,6 +182,7 @@ pub async fn load_customers(
                 consents: Set(serde_json::json!([])),
                 tags: Set(serde_json::json!([])),
                 notes: Set(None),
+                calls_unreachable_at: Set(None),
                 version: Set(1),
                 created_at: Set(now),
                 updated_at: Set(now),
