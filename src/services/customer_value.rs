@@ -360,7 +360,9 @@ async fn activity(
             Expr::from(Func::cast_as(Func::sum(in_window), Alias::new("BIGINT"))),
             "visits",
         )
-        .filter(O::DealerId.eq(ctx.dealer_id))
+        // the batch's customers are the dealer's, and so are their orders:
+        // no dealer filter, which would tempt SQLite's planner to walk the
+        // dealer's whole (dealer, delivered_at) index for every batch
         .filter(O::CustomerId.is_in(ids.iter().copied()))
         .filter(O::State.is_in(VISITED))
         .filter(O::DeliveredAt.is_not_null())
@@ -394,8 +396,6 @@ async fn activity(
             "paid",
         )
         .join(JoinType::InnerJoin, payment_order())
-        .filter(payment::Column::DealerId.eq(ctx.dealer_id))
-        .filter(O::DealerId.eq(ctx.dealer_id))
         .filter(O::CustomerId.is_in(out.keys().copied()))
         .filter(O::State.is_in(VISITED))
         .filter(O::DeliveredAt.gte(ctx.window_start))
