@@ -63,6 +63,9 @@ pub const MAX_PAGE: u64 = 500;
 /// Customers read from the database at a time.
 const BATCH: u64 = 500;
 
+/// An order as the maintenance rule reads it: vehicle, state, delivery, odometer.
+type OrderRow = (Uuid, OrderState, Option<DateTime<Utc>>, Option<i64>);
+
 /// The states of a delivered order (a visit).
 const VISITED: [OrderState; 2] = [OrderState::Delivered, OrderState::Closed];
 
@@ -445,17 +448,16 @@ async fn maintenance_due(
     }
     // the last delivery of each vehicle, with its odometer; and the ones in
     // the workshop now
-    let orders: Vec<(Uuid, OrderState, Option<DateTime<Utc>>, Option<i64>)> =
-        repair_order::Entity::find()
-            .select_only()
-            .column(repair_order::Column::VehicleId)
-            .column(repair_order::Column::State)
-            .column(repair_order::Column::DeliveredAt)
-            .column(repair_order::Column::OdometerKm)
-            .filter(repair_order::Column::VehicleId.is_in(ids.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
+    let orders: Vec<OrderRow> = repair_order::Entity::find()
+        .select_only()
+        .column(repair_order::Column::VehicleId)
+        .column(repair_order::Column::State)
+        .column(repair_order::Column::DeliveredAt)
+        .column(repair_order::Column::OdometerKm)
+        .filter(repair_order::Column::VehicleId.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
     let mut last_delivered: HashMap<Uuid, (NaiveDate, Option<i64>)> = HashMap::new();
     let mut busy: HashSet<Uuid> = HashSet::new();
     for (v, state, delivered, km) in orders {
