@@ -14,6 +14,7 @@ pub mod care;
 pub mod cases;
 pub mod contract;
 pub mod csi;
+pub mod customer_value;
 pub mod customers;
 pub mod docs;
 pub mod extra_work;
@@ -149,6 +150,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(csi::put_questionnaire)
                 .service(csi::get_survey)
                 .service(csi::answer_survey)
+                .service(customer_value::analysis)
+                .service(customer_value::get_settings)
+                .service(customer_value::put_settings)
                 .service(cases::list)
                 .service(cases::create)
                 .service(cases::get)
@@ -249,6 +253,14 @@ pub fn openapi() -> serde_json::Value {
     schemas.insert(
         crate::domain::csi_report::CsiGrouping::name().into(),
         crate::domain::csi_report::CsiGrouping::schema(),
+    );
+    schemas.insert(
+        crate::domain::customer_value::TargetList::name().into(),
+        crate::domain::customer_value::TargetList::schema(),
+    );
+    schemas.insert(
+        crate::domain::customer_value::ValueFormat::name().into(),
+        crate::domain::customer_value::ValueFormat::schema(),
     );
     contract::finish(doc)
 }

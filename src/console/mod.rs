@@ -10,8 +10,8 @@
 
 mod board;
 mod callbacks;
-pub mod chart;
 mod cases;
+pub mod chart;
 pub mod session;
 pub mod texts;
 

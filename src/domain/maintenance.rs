@@ -74,6 +74,17 @@ impl UseHistory {
         km.checked_add(more as i64)
     }
 
+    /// The next service of the maintenance rule (the care planner's reminder
+    /// and the golden customers' target list): the earliest due date of the
+    /// menu's intervals from the last service; None without a last service
+    /// or an interval that applies.
+    pub fn next_service(&self, intervals: &[Interval]) -> Option<(NaiveDate, DueReason)> {
+        intervals
+            .iter()
+            .filter_map(|i| self.due(*i))
+            .min_by_key(|x| x.0)
+    }
+
     /// When `interval` falls due, and why; None when it does not apply.
     pub fn due(&self, interval: Interval) -> Option<(NaiveDate, DueReason)> {
         let (base_date, base_km) = match (interval.first_service, self.last_service) {

@@ -79,6 +79,7 @@ pub mod case;
 pub mod csi;
 pub mod csi_report;
 pub mod customer;
+pub mod customer_value;
 pub mod dates;
 pub mod import;
 pub mod maintenance;

@@ -16,6 +16,7 @@ pub mod closed_date;
 pub mod csi_questionnaire;
 pub mod csi_response;
 pub mod customer;
+pub mod customer_value_setting;
 pub mod dealer;
 pub mod dealer_schedule;
 pub mod idempotency_key;

@@ -61,7 +61,7 @@ impl Value {
 }
 
 /// A mainland number as the 11 digits people type; others in E.164.
-fn phone_text(e164: &str) -> String {
+pub fn phone_text(e164: &str) -> String {
     e164.strip_prefix("+86")
         .filter(|n| n.len() == 11)
         .unwrap_or(e164)

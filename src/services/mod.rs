@@ -9,6 +9,7 @@ pub mod capacity;
 pub mod cases;
 pub mod csi;
 pub mod csi_report;
+pub mod customer_value;
 pub mod customers;
 pub mod dealers;
 pub mod export;

@@ -680,6 +680,29 @@ pub async fn reading_spans(
         .collect())
 }
 
+/// The intervals of the maintenance rule: the dealer's active menu items
+/// with a km or month interval, first services apart (their own rule).
+pub async fn maintenance_intervals(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+) -> Result<Vec<crate::domain::maintenance::Interval>, sea_orm::DbErr> {
+    use crate::entities::menu_item;
+    Ok(menu_item::Entity::find()
+        .filter(menu_item::Column::DealerId.eq(dealer_id))
+        .filter(menu_item::Column::Active.eq(true))
+        .filter(menu_item::Column::FirstService.eq(false))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|m| m.interval_km.is_some() || m.interval_months.is_some())
+        .map(|m| crate::domain::maintenance::Interval {
+            km: m.interval_km,
+            months: m.interval_months,
+            first_service: false,
+        })
+        .collect())
+}
+
 /// What is known of a vehicle's use, for the maintenance rule: purchase (or
 /// first registration), the later of the imported last service and
 /// `delivered` (its last delivered repair order: date, odometer), readings.

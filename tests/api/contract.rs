@@ -139,6 +139,18 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
             "ExportFormat",
             wire(&[ExportFormat::Csv, ExportFormat::Xlsx]),
         ),
+        (
+            "ValueTier",
+            wire(servicelane::domain::customer_value::ValueTier::ALL),
+        ),
+        (
+            "TargetList",
+            wire(servicelane::domain::customer_value::TargetList::ALL),
+        ),
+        (
+            "ValueFormat",
+            wire(servicelane::domain::customer_value::ValueFormat::ALL),
+        ),
     ])
 }
 

@@ -17,6 +17,7 @@ mod console_browser;
 mod contract;
 mod csi;
 mod csi_report;
+mod customer_value;
 mod customers;
 mod email;
 mod errors;

@@ -39,9 +39,9 @@ use crate::domain::customer::{Calendar, Channel, Consent, Locale, may_contact};
 use crate::domain::maintenance::{DueReason, Interval, UseHistory};
 use crate::domain::repair_order::OrderState;
 use crate::entities::{
-    appointment, customer, dealer, menu_item, refresh_token, repair_order, vehicle, wechat_binding,
+    appointment, customer, dealer, refresh_token, repair_order, vehicle, wechat_binding,
 };
-use crate::services::vehicles::{ReadingSpan, reading_spans, use_history};
+use crate::services::vehicles::{ReadingSpan, maintenance_intervals, reading_spans, use_history};
 
 /// A message due for a customer: its kind, occurrence key and values.
 type Due = (CareKind, String, Params);
@@ -329,20 +329,7 @@ pub async fn vehicles(
     if !wanted.iter().any(|k| day.on(*k)) {
         return Ok(());
     }
-    let intervals: Vec<Interval> = menu_item::Entity::find()
-        .filter(menu_item::Column::DealerId.eq(day.dealer.id))
-        .filter(menu_item::Column::Active.eq(true))
-        .filter(menu_item::Column::FirstService.eq(false))
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|m| m.interval_km.is_some() || m.interval_months.is_some())
-        .map(|m| Interval {
-            km: m.interval_km,
-            months: m.interval_months,
-            first_service: false,
-        })
-        .collect();
+    let intervals = maintenance_intervals(db, day.dealer.id).await?;
     let mut after: Option<Uuid> = None;
     loop {
         let mut q = vehicle::Entity::find()
@@ -405,10 +392,7 @@ fn for_vehicle(
     if day.on(CareKind::MaintenanceDue)
         && !busy
         && let Some((last, _)) = h.last_service
-        && let Some((due, reason)) = intervals
-            .iter()
-            .filter_map(|i| h.due(*i))
-            .min_by_key(|x| x.0)
+        && let Some((due, reason)) = h.next_service(intervals)
     {
         let offsets = &day.kinds.maintenance_due.days_before;
         let mut keys: Vec<String> = reminders_on(due, offsets, d)
