@@ -76,6 +76,7 @@ pub mod csi_report;
 pub mod customer;
 pub mod dates;
 pub mod import;
+pub mod kpi;
 pub mod maintenance;
 pub mod message;
 pub mod money;
