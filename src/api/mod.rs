@@ -22,6 +22,7 @@ pub mod health;
 pub mod imports;
 pub mod inbox;
 pub mod inspection;
+pub mod kpi;
 pub mod menu;
 pub mod provider_templates;
 pub mod repair_orders;
@@ -145,6 +146,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(care::run_planner)
                 .service(care::calendar)
                 .service(csi::report)
+                .service(kpi::daily)
+                .service(kpi::range)
+                .service(kpi::get_roster)
+                .service(kpi::put_roster)
                 .service(csi::get_questionnaire)
                 .service(csi::put_questionnaire)
                 .service(csi::get_survey)
@@ -249,6 +254,10 @@ pub fn openapi() -> serde_json::Value {
     schemas.insert(
         crate::domain::csi_report::CsiGrouping::name().into(),
         crate::domain::csi_report::CsiGrouping::schema(),
+    );
+    schemas.insert(
+        crate::domain::kpi::KpiGrouping::name().into(),
+        crate::domain::kpi::KpiGrouping::schema(),
     );
     contract::finish(doc)
 }
