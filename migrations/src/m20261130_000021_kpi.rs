@@ -101,13 +101,8 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for (name, table, _) in INDEXES {
-            m.drop_index(
-                Index::drop()
-                    .name(name)
-                    .table(Alias::new(table))
-                    .to_owned(),
-            )
-            .await?;
+            m.drop_index(Index::drop().name(name).table(Alias::new(table)).to_owned())
+                .await?;
         }
         m.drop_table(Table::drop().table(TechnicianRosters::Table).to_owned())
             .await

@@ -88,8 +88,10 @@ pub async fn range(
     };
     let by = q.by.unwrap_or(KpiGrouping::Day);
     let now = state.clock.now();
-    Ok(HttpResponse::Ok()
-        .json(kpi::range(&state.db, &actor, q.from, q.to, by, filter, now).await?))
+    Ok(
+        HttpResponse::Ok()
+            .json(kpi::range(&state.db, &actor, q.from, q.to, by, filter, now).await?),
+    )
 }
 
 /// A technician's roster: shift hours per weekday and days off (8 hours
@@ -120,5 +122,8 @@ pub async fn put_roster(
     body: Json<RosterInput>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
-    Ok(HttpResponse::Ok().json(roster::put(&state.db, &actor, id.into_inner(), body.0, now).await?))
+    Ok(
+        HttpResponse::Ok()
+            .json(roster::put(&state.db, &actor, id.into_inner(), body.0, now).await?),
+    )
 }

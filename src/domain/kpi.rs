@@ -131,7 +131,10 @@ pub fn received_in_time(arrived: DateTime<Utc>, reception_started: DateTime<Utc>
 
 /// Estimate before work: an estimate was accepted at or before the first
 /// clock-on of the order.
-pub fn estimate_before_work(first_accepted: Option<DateTime<Utc>>, first_clock_on: DateTime<Utc>) -> bool {
+pub fn estimate_before_work(
+    first_accepted: Option<DateTime<Utc>>,
+    first_clock_on: DateTime<Utc>,
+) -> bool {
     first_accepted.is_some_and(|a| a <= first_clock_on)
 }
 
@@ -197,7 +200,8 @@ pub enum Loyalty {
 
 /// `on` minus `months` calendar months (the 31st falls back to the month's last day).
 pub fn months_before(on: NaiveDate, months: u32) -> NaiveDate {
-    on.checked_sub_months(Months::new(months)).unwrap_or(NaiveDate::MIN)
+    on.checked_sub_months(Months::new(months))
+        .unwrap_or(NaiveDate::MIN)
 }
 
 /// Lapsing when the last visit is on or before `on` − 12 months and after
@@ -411,7 +415,10 @@ mod tests {
         assert_eq!(utilisation(sold, available).value(), Some(dec("0.938")));
         // written to three places even when round
         assert_eq!(
-            productivity(dec("8"), dec("8")).value().unwrap().to_string(),
+            productivity(dec("8"), dec("8"))
+                .value()
+                .unwrap()
+                .to_string(),
             "1.000"
         );
     }
@@ -420,7 +427,10 @@ mod tests {
     fn a_technician_with_no_clocked_time_has_no_efficiency() {
         let e = efficiency(Decimal::ZERO, Decimal::ZERO);
         assert_eq!(e.value(), None);
-        assert_eq!(productivity(Decimal::ZERO, dec("8")).value(), Some(dec("0.000")));
+        assert_eq!(
+            productivity(Decimal::ZERO, dec("8")).value(),
+            Some(dec("0.000"))
+        );
         // sold hours without clocked time (a job closed by someone else): still no division
         assert_eq!(efficiency(dec("1.5"), Decimal::ZERO).value(), None);
     }
@@ -470,7 +480,10 @@ mod tests {
         );
         assert_eq!(clipped(start, end, day.0, day.1), Duration::hours(2));
         // wholly outside: nothing, never negative
-        assert_eq!(clipped(end, end + Duration::hours(1), day.0, day.1), Duration::zero());
+        assert_eq!(
+            clipped(end, end + Duration::hours(1), day.0, day.1),
+            Duration::zero()
+        );
     }
 
     #[test]
@@ -496,8 +509,14 @@ mod tests {
 
     #[test]
     fn the_same_job_is_the_same_code_or_else_the_same_words() {
-        assert_eq!(job_key(Some("m-10k"), "anything"), job_key(Some(" M-10K "), "else"));
-        assert_eq!(job_key(None, "Replace  front pads"), job_key(Some(""), "replace front pads"));
+        assert_eq!(
+            job_key(Some("m-10k"), "anything"),
+            job_key(Some(" M-10K "), "else")
+        );
+        assert_eq!(
+            job_key(None, "Replace  front pads"),
+            job_key(Some(""), "replace front pads")
+        );
         assert_ne!(job_key(Some("M10K"), "oil"), job_key(None, "oil"));
     }
 
@@ -511,12 +530,32 @@ mod tests {
             keys: &pads,
         }];
         let w = Duration::days(COMEBACK_DAYS);
-        assert!(is_comeback(delivered + Duration::days(30), &pads, &earlier, w));
-        assert!(!is_comeback(delivered + Duration::days(31), &pads, &earlier, w));
-        assert!(!is_comeback(delivered + Duration::days(3), &oil, &earlier, w));
+        assert!(is_comeback(
+            delivered + Duration::days(30),
+            &pads,
+            &earlier,
+            w
+        ));
+        assert!(!is_comeback(
+            delivered + Duration::days(31),
+            &pads,
+            &earlier,
+            w
+        ));
+        assert!(!is_comeback(
+            delivered + Duration::days(3),
+            &oil,
+            &earlier,
+            w
+        ));
         assert!(!is_comeback(delivered + Duration::days(3), &pads, &[], w));
         // an "earlier" visit delivered after this arrival is not earlier
-        assert!(!is_comeback(delivered - Duration::hours(1), &pads, &earlier, w));
+        assert!(!is_comeback(
+            delivered - Duration::hours(1),
+            &pads,
+            &earlier,
+            w
+        ));
         assert!(fixed_first_time(false, 0));
         assert!(!fixed_first_time(true, 0));
         assert!(!fixed_first_time(false, 1));
@@ -544,7 +583,10 @@ mod tests {
 
     #[test]
     fn first_service_is_due_six_months_after_the_sale() {
-        assert_eq!(first_service_cutoff(d(2027, 8, 31), FIRST_SERVICE_MONTHS), d(2027, 2, 28));
+        assert_eq!(
+            first_service_cutoff(d(2027, 8, 31), FIRST_SERVICE_MONTHS),
+            d(2027, 2, 28)
+        );
         assert_eq!(first_service_loss(1, 4).value(), Some(dec("0.250")));
     }
 
@@ -622,10 +664,17 @@ mod tests {
     #[test]
     fn ranges_are_at_most_four_hundred_days() {
         assert!(check_range(d(2027, 1, 1), d(2028, 2, 4)).is_ok()); // 400 days
-        let e = check_range(d(2027, 1, 1), d(2028, 2, 5)).unwrap_err().to_string();
+        let e = check_range(d(2027, 1, 1), d(2028, 2, 5))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("to"), "{e}");
         assert!(check_range(d(2027, 1, 2), d(2027, 1, 1)).is_err());
-        assert!(check_range(d(1800, 1, 2), d(2027, 1, 1)).unwrap_err().to_string().contains("from"));
+        assert!(
+            check_range(d(1800, 1, 2), d(2027, 1, 1))
+                .unwrap_err()
+                .to_string()
+                .contains("from")
+        );
     }
 
     #[test]

@@ -35,8 +35,8 @@ use crate::domain::repair_order::totals::{Sums, VatRule};
 use crate::domain::repair_order::{ClockOff, OrderState, PayType, RepairJobState};
 use crate::domain::{FieldErrors, Role};
 use crate::entities::{
-    appointment, case, clock_interval, csi_response, dealer, repair_order,
-    repair_order_estimate, repair_order_job, user, vehicle,
+    appointment, case, clock_interval, csi_response, dealer, repair_order, repair_order_estimate,
+    repair_order_job, user, vehicle,
 };
 use crate::error::{AppError, AppResult};
 use crate::services::appointments::day_bounds;
@@ -328,7 +328,8 @@ pub async fn range(
     kpi::check_range(from, to)?;
     let d = own_dealer(db, actor).await?;
     let orders = check_filter(db, d.id, filter).await?;
-    let (periods, total) = figures(db, &d, from, to, Some(by), filter, orders.as_ref(), now).await?;
+    let (periods, total) =
+        figures(db, &d, from, to, Some(by), filter, orders.as_ref(), now).await?;
     let churn = churn(db, &d, to).await?;
     let dealers = if actor.has(Role::NetworkAdmin) {
         network(db, from, to, now).await?
@@ -349,11 +350,7 @@ pub async fn range(
 
 /// The errors of `check_range(date, date)` under the one parameter's name.
 fn rename(e: FieldErrors, field: &str) -> AppError {
-    let msg = e.to_string();
-    let msg = msg
-        .split_once(": ")
-        .map_or(msg.as_str(), |(_, m)| m)
-        .to_string();
+    let msg = e.0.first().map(|e| e.message.clone()).unwrap_or_default();
     AppError::field(field, msg)
 }
 
@@ -547,7 +544,10 @@ async fn figures(
 ) -> AppResult<(Vec<KpiPeriod>, KpiPeriod)> {
     let tz = zone(d);
     let (start, end) = day_bounds(tz, from, to);
-    let periods = Periods::new(tz, by.map(|b| kpi::periods(from, to, b)).unwrap_or_default());
+    let periods = Periods::new(
+        tz,
+        by.map(|b| kpi::periods(from, to, b)).unwrap_or_default(),
+    );
     let scope = Scope {
         advisor: filter.advisor_id,
         orders: tech_orders,
@@ -609,7 +609,11 @@ async fn figures(
     for o in delivered_since
         .iter()
         .filter(|o| o.delivered_at.is_some_and(|t| t >= start))
-        .chain(in_shop.iter().filter(|o| o.state != OrderState::Cancelled.as_str()))
+        .chain(
+            in_shop
+                .iter()
+                .filter(|o| o.state != OrderState::Cancelled.as_str()),
+        )
         .filter(|o| scope.order(o.id, o.advisor_id))
     {
         let in_at = |close: DateTime<Utc>| {
@@ -735,8 +739,8 @@ async fn figures(
         let comeback = kpi::is_comeback(o.arrived_at, &keys, &earlier, window);
         let first = kpi::fixed_first_time(comeback, o.qc_reworks);
         let clock_on = first_clock.get(&o.id).copied();
-        let before = clock_on
-            .map(|c| kpi::estimate_before_work(first_accepted.get(&o.id).copied(), c));
+        let before =
+            clock_on.map(|c| kpi::estimate_before_work(first_accepted.get(&o.id).copied(), c));
         let on_time = o.promised_at.map(|p| kpi::on_time(at, p));
         let followed = followed.contains(&o.id);
         let mut sums = Vec::new();
@@ -837,7 +841,9 @@ async fn figures(
         *all.clocked.entry(iv.technician_id).or_default() += secs;
     }
     for (job, (at, tech)) in &done_at {
-        let Some(j) = done_jobs.get(job) else { continue };
+        let Some(j) = done_jobs.get(job) else {
+            continue;
+        };
         if !tech_ok(*tech)
             || j.state != RepairJobState::Done
             || counted(std::slice::from_ref(j)).next().is_none()
@@ -917,8 +923,7 @@ async fn figures(
         HashMap::new()
     };
     let in_scope = |o: Option<Uuid>| {
-        !filtered
-            || o.is_some_and(|o| scope.order(o, advisors.get(&o).copied().flatten()))
+        !filtered || o.is_some_and(|o| scope.order(o, advisors.get(&o).copied().flatten()))
     };
     for (order, at, tenths) in responses {
         let Some(tenths) = tenths else { continue };

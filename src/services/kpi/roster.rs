@@ -200,7 +200,11 @@ pub async fn put(
             ])
             .value(
                 technician_roster::Column::Version,
-                sea_orm::sea_query::Expr::col(technician_roster::Column::Version).add(1),
+                sea_orm::sea_query::Expr::col((
+                    technician_roster::Entity,
+                    technician_roster::Column::Version,
+                ))
+                .add(1),
             )
             .to_owned(),
     )
@@ -210,7 +214,10 @@ pub async fn put(
 }
 
 /// The rosters of a dealer's technicians that have one.
-pub async fn rosters(db: &impl ConnectionTrait, dealer_id: Uuid) -> AppResult<HashMap<Uuid, Roster>> {
+pub async fn rosters(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+) -> AppResult<HashMap<Uuid, Roster>> {
     let mut out = HashMap::new();
     for m in technician_roster::Entity::find()
         .filter(technician_roster::Column::DealerId.eq(dealer_id))
