@@ -183,6 +183,7 @@ pub async fn load_customers(
                 tags: Set(serde_json::json!([])),
                 notes: Set(None),
                 version: Set(1),
+                calls_unreachable_at: Set(None),
                 created_at: Set(now),
                 updated_at: Set(now),
             });
