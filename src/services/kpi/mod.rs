@@ -812,30 +812,44 @@ async fn figures(
             }
         }
     }
-    let done_ids: Vec<Uuid> = done_at
+    // the jobs finished in the range: most belong to orders delivered in it, loaded above
+    let mut done_jobs: HashMap<Uuid, &repair_order_job::Model> = jobs_of
+        .values()
+        .flatten()
+        .filter(|j| done_at.contains_key(&j.id))
+        .map(|j| (j.id, j))
+        .collect();
+    let missing: Vec<Uuid> = done_at
         .iter()
-        .filter(|(_, (t, _))| *t >= start && *t < end)
+        .filter(|(j, (t, _))| *t >= start && *t < end && !done_jobs.contains_key(*j))
         .map(|(j, _)| *j)
         .collect();
-    let mut done_jobs: HashMap<Uuid, repair_order_job::Model> = HashMap::new();
-    for chunk in done_ids.chunks(500) {
-        for j in repair_order_job::Entity::find()
-            .filter(repair_order_job::Column::Id.is_in(chunk.iter().copied()))
-            .all(db)
-            .await?
-        {
-            done_jobs.insert(j.id, j);
-        }
+    let mut fetched = Vec::new();
+    for chunk in missing.chunks(500) {
+        fetched.extend(
+            repair_order_job::Entity::find()
+                .filter(repair_order_job::Column::Id.is_in(chunk.iter().copied()))
+                .all(db)
+                .await?,
+        );
     }
+    done_jobs.extend(fetched.iter().map(|j| (j.id, j)));
     let tech_ok = |t: Uuid| filter.technician_id.is_none_or(|f| f == t);
     for iv in intervals.iter().filter(|iv| tech_ok(iv.technician_id)) {
         let ended = iv.ended_at.unwrap_or(now).min(now.max(iv.started_at));
-        for (i, (a, b)) in periods.bounds.iter().enumerate() {
-            if *b <= iv.started_at || *a >= ended {
-                continue;
+        // the periods it overlaps, from the one it began in
+        let first = periods
+            .bounds
+            .partition_point(|(a, _)| *a <= iv.started_at)
+            .saturating_sub(1);
+        for (i, (a, b)) in periods.bounds.iter().enumerate().skip(first) {
+            if *a >= ended {
+                break;
             }
             let secs = kpi::clipped(iv.started_at, ended, *a, *b).num_seconds();
-            *tallies[i].clocked.entry(iv.technician_id).or_default() += secs;
+            if secs > 0 {
+                *tallies[i].clocked.entry(iv.technician_id).or_default() += secs;
+            }
         }
         let secs = kpi::clipped(iv.started_at, ended, start, end).num_seconds();
         *all.clocked.entry(iv.technician_id).or_default() += secs;
@@ -844,7 +858,9 @@ async fn figures(
         let Some(j) = done_jobs.get(job) else {
             continue;
         };
-        if !tech_ok(*tech)
+        if *at < start
+            || *at >= end
+            || !tech_ok(*tech)
             || j.state != RepairJobState::Done
             || counted(std::slice::from_ref(j)).next().is_none()
         {
