@@ -19,6 +19,7 @@ mod m20261130_000016_csi;
 mod m20261130_000017_cases;
 mod m20261130_000018_callbacks;
 mod m20261130_000020_csi_report;
+mod m20261130_000021_kpi;
 mod m20261130_000022_customer_value;
 
 pub struct Migrator;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000017_cases::Migration),
             Box::new(m20261130_000018_callbacks::Migration),
             Box::new(m20261130_000020_csi_report::Migration),
+            Box::new(m20261130_000021_kpi::Migration),
             Box::new(m20261130_000022_customer_value::Migration),
         ]
     }

@@ -23,6 +23,7 @@ pub mod health;
 pub mod imports;
 pub mod inbox;
 pub mod inspection;
+pub mod kpi;
 pub mod menu;
 pub mod provider_templates;
 pub mod repair_orders;
@@ -146,6 +147,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(care::run_planner)
                 .service(care::calendar)
                 .service(csi::report)
+                .service(kpi::daily)
+                .service(kpi::range)
+                .service(kpi::get_roster)
+                .service(kpi::put_roster)
                 .service(csi::get_questionnaire)
                 .service(csi::put_questionnaire)
                 .service(csi::get_survey)
@@ -261,6 +266,10 @@ pub fn openapi() -> serde_json::Value {
     schemas.insert(
         crate::domain::customer_value::ValueFormat::name().into(),
         crate::domain::customer_value::ValueFormat::schema(),
+    );
+    schemas.insert(
+        crate::domain::kpi::KpiGrouping::name().into(),
+        crate::domain::kpi::KpiGrouping::schema(),
     );
     contract::finish(doc)
 }

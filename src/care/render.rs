@@ -142,6 +142,7 @@ const PAGES: &[(&str, &str)] = templates!["web":
     "console/layout.html",
     "console/login.html",
     "console/board.html",
+    "console/trends.html",
     "console/callbacks.html",
     "console/callback.html",
     "console/cases.html",

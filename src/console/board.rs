@@ -1,18 +1,70 @@
 //! `/console/board`: the 看板 for the manager's screen and the workshop TV
-//! (large type from 1800 px wide), refreshing itself every minute.
+//! (large type from 1800 px wide), refreshing itself every minute; and
+//! `/console/trends`: twelve weeks drawn as SVG on the server.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use rust_decimal::Decimal;
 
 use super::session::Staff;
-use super::{Flash, local, render};
-use crate::services::board;
+use super::{Flash, chart, local, render};
+use crate::error::AppError;
+use crate::services::board::{self, Figures};
+use crate::services::kpi::{Figure, KpiPeriod};
 use crate::state::AppState;
+
+/// A share as a percentage (`87.5%`), a dash for no figure.
+fn percent(f: &Figure) -> String {
+    f.value
+        .map(|v| format!("{}%", (v * Decimal::ONE_HUNDRED).round_dp(1).normalize()))
+        .unwrap_or_else(|| "—".into())
+}
+
+fn plain(f: &Figure) -> String {
+    f.value.map(|v| v.to_string()).unwrap_or_else(|| "—".into())
+}
+
+/// How a figure of a period is printed.
+type Show = fn(&KpiPeriod) -> String;
+
+/// Which figure of a week a chart draws.
+type Pick = fn(&KpiPeriod) -> Option<Decimal>;
+
+/// The board's figures: each a key of the texts and how to print it.
+const FIGURES: &[(&str, Show)] = &[
+    ("revenue", |p| p.revenue.total.round_dp(2).to_string()),
+    ("vehicles_in", |p| p.vehicles_in.to_string()),
+    ("vehicles_delivered", |p| p.vehicles_delivered.to_string()),
+    ("in_work_at_close", |p| p.in_work_at_close.to_string()),
+    ("productivity", |p| percent(&p.hours.productivity)),
+    ("efficiency", |p| percent(&p.hours.efficiency)),
+    ("first_time_fix", |p| percent(&p.first_time_fix)),
+    ("show_rate", |p| percent(&p.appointments.show_rate)),
+    ("on_time_delivery", |p| percent(&p.on_time_delivery)),
+    ("follow_up", |p| percent(&p.follow_up_within_3_days)),
+    ("csi", |p| plain(&p.csi)),
+];
+
+fn figures_json(f: &Figures) -> Vec<serde_json::Value> {
+    FIGURES
+        .iter()
+        .map(|(key, show)| {
+            serde_json::json!({"key": key, "today": show(&f.today),
+                               "yesterday": show(&f.yesterday), "month": show(&f.month)})
+        })
+        .collect()
+}
 
 pub async fn show(state: web::Data<AppState>, req: HttpRequest, s: Staff) -> HttpResponse {
     let now_local = local(state.clock.now(), s.tz);
-    match board::board(&state, &s.actor).await {
-        Ok(b) => {
+    let found = async {
+        let b = board::board(&state, &s.actor).await?;
+        let f = board::figures(&state, &s.actor, b.date).await?;
+        Ok::<_, AppError>((b, f))
+    }
+    .await;
+    match found {
+        Ok((b, f)) => {
             let at_risk: Vec<serde_json::Value> = b
                 .at_risk
                 .iter()
@@ -22,6 +74,7 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest, s: Staff) -> Htt
                         "remaining_hours": r.remaining_hours.to_string()})
                 })
                 .collect();
+            let figures = f.as_ref().map(figures_json).unwrap_or_default();
             render(
                 &state,
                 &req,
@@ -31,9 +84,9 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest, s: Staff) -> Htt
                 None,
                 serde_json::json!({
                     "date": b.date.to_string(), "now_local": now_local,
-                    "figures": [], "states": b.states, "at_risk": at_risk,
+                    "figures": figures, "states": b.states, "at_risk": at_risk,
                     "callbacks_due": b.callbacks_due, "open_cases": b.open_cases,
-                    "overdue_cases": b.overdue_cases,
+                    "overdue_cases": b.overdue_cases, "kpis": board::reads_kpis(&s.actor),
                 }),
             )
         }
@@ -49,7 +102,64 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest, s: Staff) -> Htt
                 serde_json::json!({
                     "date": "", "now_local": now_local, "figures": [], "states": [], "at_risk": [],
                     "callbacks_due": 0, "open_cases": 0, "overdue_cases": 0,
+                    "kpis": board::reads_kpis(&s.actor),
                 }),
+            )
+        }
+    }
+}
+
+/// The series the trends page draws: a text key and the figure of a week.
+const SERIES: &[(&str, Pick)] = &[
+    ("revenue", |p| Some(p.revenue.total)),
+    ("csi", |p| p.csi.value),
+    ("comeback_rate", |p| {
+        p.comeback_rate.value.map(|v| v * Decimal::ONE_HUNDRED)
+    }),
+    ("show_rate", |p| {
+        p.appointments
+            .show_rate
+            .value
+            .map(|v| v * Decimal::ONE_HUNDRED)
+    }),
+];
+
+pub async fn trends(state: web::Data<AppState>, req: HttpRequest, s: Staff) -> HttpResponse {
+    let date = state.clock.now().with_timezone(&s.tz).date_naive();
+    let words = super::texts::of(super::locale(&req));
+    match board::weeks(&state, &s.actor, date).await {
+        Ok(weeks) => {
+            let charts: Vec<serde_json::Value> = SERIES
+                .iter()
+                .map(|(key, of)| {
+                    let points: Vec<(String, Option<Decimal>)> = weeks
+                        .iter()
+                        .map(|w| (w.from.format("%m-%d").to_string(), of(w)))
+                        .collect();
+                    let title = words.get(&format!("kpi_{key}")).copied().unwrap_or(key);
+                    serde_json::json!({"key": key, "svg": chart::line(title, &points)})
+                })
+                .collect();
+            render(
+                &state,
+                &req,
+                &s,
+                "trends",
+                StatusCode::OK,
+                None,
+                serde_json::json!({"charts": charts, "date": date.to_string()}),
+            )
+        }
+        Err(e) => {
+            let status = actix_web::ResponseError::status_code(&e);
+            render(
+                &state,
+                &req,
+                &s,
+                "trends",
+                status,
+                Some(Flash::error(&e)),
+                serde_json::json!({"charts": [], "date": date.to_string()}),
             )
         }
     }

@@ -34,6 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/login", web::post().to(session::login))
             .route("/logout", web::post().to(session::logout))
             .route("/board", web::get().to(board::show))
+            .route("/trends", web::get().to(board::trends))
             .route("/callbacks", web::get().to(callbacks::list))
             .route("/callbacks/{id}", web::get().to(callbacks::show))
             .route("/callbacks/{id}/claim", web::post().to(callbacks::claim))
@@ -117,6 +118,7 @@ pub fn render(
         "user_name": staff.display_name,
         "dealer_name": staff.dealer_name,
         "flash": flash,
+        "kpis": crate::services::board::reads_kpis(&staff.actor),
     });
     if let (Some(base), serde_json::Value::Object(more)) = (all.as_object_mut(), ctx) {
         base.extend(more);

@@ -82,6 +82,7 @@ pub mod customer;
 pub mod customer_value;
 pub mod dates;
 pub mod import;
+pub mod kpi;
 pub mod maintenance;
 pub mod message;
 pub mod money;

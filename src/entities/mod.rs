@@ -45,6 +45,7 @@ pub mod repair_order_job;
 pub mod repair_order_photo;
 pub mod slot_usage;
 pub mod suppression;
+pub mod technician_roster;
 pub mod user;
 pub mod vehicle;
 pub mod warranty_case;

@@ -2,15 +2,17 @@
 //! the promises at risk, the customer centre's calls and cases of the day.
 //! The KPI figures are `services::kpi`'s.
 
-use chrono::{Duration, NaiveDate};
+use chrono::{Datelike, Duration, NaiveDate};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::Serialize;
 
 use crate::auth::Actor;
 use crate::domain::Role;
+use crate::domain::kpi::KpiGrouping;
 use crate::domain::repair_order::OrderState;
 use crate::entities::{dealer, repair_order};
 use crate::error::{AppError, AppResult};
+use crate::services::kpi::{self, KpiPeriod};
 use crate::services::repair_orders::workshop::{self, AtRisk};
 use crate::services::{callbacks, cases, dealers};
 use crate::state::AppState;
@@ -104,4 +106,79 @@ pub async fn board(state: &AppState, actor: &Actor) -> AppResult<Board> {
         open_cases,
         overdue_cases,
     })
+}
+
+/// The KPI figures the board shows beside the workshop: today, yesterday
+/// and the month so far.
+#[derive(Debug)]
+pub struct Figures {
+    pub today: KpiPeriod,
+    pub yesterday: KpiPeriod,
+    pub month: KpiPeriod,
+}
+
+/// Whether the actor reads the KPIs (the board shows them to those only).
+pub fn reads_kpis(actor: &Actor) -> bool {
+    kpi::READERS.iter().any(|r| actor.has(*r))
+}
+
+/// Today's, yesterday's and the month's figures; `None` for a role that
+/// does not read KPIs.
+pub async fn figures(
+    state: &AppState,
+    actor: &Actor,
+    date: NaiveDate,
+) -> AppResult<Option<Figures>> {
+    if !reads_kpis(actor) {
+        return Ok(None);
+    }
+    let (db, now) = (&state.db, state.clock.now());
+    let yesterday = date - Duration::days(1);
+    let days = kpi::range(
+        db,
+        actor,
+        yesterday,
+        date,
+        KpiGrouping::Day,
+        kpi::Filter::default(),
+        now,
+    )
+    .await?;
+    let first = date.with_day(1).unwrap_or(date);
+    let month = kpi::range(
+        db,
+        actor,
+        first,
+        date,
+        KpiGrouping::Month,
+        kpi::Filter::default(),
+        now,
+    )
+    .await?;
+    let mut periods = days.periods.into_iter();
+    let (Some(y), Some(t)) = (periods.next(), periods.next()) else {
+        return Ok(None);
+    };
+    Ok(Some(Figures {
+        today: t,
+        yesterday: y,
+        month: month.total,
+    }))
+}
+
+/// The last twelve weeks to `date`, a period a week (the trends page).
+pub async fn weeks(state: &AppState, actor: &Actor, date: NaiveDate) -> AppResult<Vec<KpiPeriod>> {
+    actor.require(kpi::READERS)?;
+    let from = date - Duration::days(7 * 12 - 1);
+    let r = kpi::range(
+        &state.db,
+        actor,
+        from,
+        date,
+        KpiGrouping::Week,
+        kpi::Filter::default(),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(r.periods)
 }

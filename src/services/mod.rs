@@ -18,6 +18,7 @@ pub mod idempotency;
 pub mod import;
 pub mod import_jobs;
 pub mod inbox;
+pub mod kpi;
 pub mod lifecycle;
 pub mod menu;
 pub mod repair_orders;

@@ -276,8 +276,37 @@ async fn staff_log_in_to_the_console_and_work_the_callback_list_and_a_case() {
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert_eq!(b.get("/console/board").await.location, "/console/login");
 
+    // the manager's board carries the day's figures beside yesterday's and the month's
+    let m = Browser::login(&app, "DESK", "service_manager").await;
+    let board = m.get("/console/board").await;
+    assert_eq!(board.status, StatusCode::OK, "{}", board.body);
+    let at = board
+        .body
+        .find("data-figure=\"revenue\"")
+        .expect("the revenue figure");
+    let card = &board.body[at..at + 400];
+    assert!(card.contains("587.00"), "{card}");
+    let at = board
+        .body
+        .find("data-figure=\"vehicles_delivered\"")
+        .unwrap();
+    assert!(board.body[at..at + 300].contains("<div class=\"value\">1</div>"));
+    let trends = m.get("/console/trends").await;
+    assert_eq!(trends.status, StatusCode::OK, "{}", trends.body);
+    assert_eq!(trends.body.matches("<svg").count(), 4);
+    assert!(trends.body.contains("营业额"));
+    // the desk's agent has no KPIs: no figures, no trends
+    assert!(!b2_board_has_figures(&app).await);
+
     // a technician's session: the board is not theirs
     let tech = Browser::login(&app, "DESK", "technician").await;
     let refused = tech.get("/console/board").await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
+async fn b2_board_has_figures(app: &TestApp) -> bool {
+    let b = Browser::login(app, "DESK", "desk.li").await;
+    let board = b.get("/console/board").await;
+    assert_eq!(b.get("/console/trends").await.status, StatusCode::FORBIDDEN);
+    board.body.contains("data-figure=\"revenue\"")
 }

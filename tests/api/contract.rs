@@ -105,6 +105,10 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
             "CsiGrouping",
             wire(servicelane::domain::csi_report::CsiGrouping::ALL),
         ),
+        (
+            "KpiGrouping",
+            wire(servicelane::domain::kpi::KpiGrouping::ALL),
+        ),
         ("CaseState", wire(servicelane::domain::case::CaseState::ALL)),
         (
             "CaseAction",

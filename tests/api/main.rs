@@ -26,6 +26,7 @@ mod feed;
 mod hardening;
 mod import;
 mod inspection;
+mod kpi;
 mod login_limits;
 mod operations;
 mod outbox;
