@@ -616,9 +616,8 @@ async fn figures(
         )
         .filter(|o| scope.order(o.id, o.advisor_id))
     {
-        let in_at = |close: DateTime<Utc>| {
-            o.arrived_at < close && o.delivered_at.is_none_or(|t| t > close)
-        };
+        let in_at =
+            |close: DateTime<Utc>| o.arrived_at < close && o.delivered_at.is_none_or(|t| t > close);
         for (i, c) in closes.iter().enumerate() {
             tallies[i].in_work += u64::from(in_at(*c));
         }
