@@ -27,6 +27,7 @@ pub mod kpi;
 pub mod menu;
 pub mod provider_templates;
 pub mod repair_orders;
+pub mod reports;
 pub mod survey;
 pub mod unsubscribe;
 pub mod vehicles;
@@ -163,6 +164,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(cases::get)
                 .service(cases::update)
                 .service(cases::act)
+                .service(reports::daily)
                 .service(callbacks::list)
                 .service(callbacks::get)
                 .service(callbacks::claim)
@@ -270,6 +272,10 @@ pub fn openapi() -> serde_json::Value {
     schemas.insert(
         crate::domain::kpi::KpiGrouping::name().into(),
         crate::domain::kpi::KpiGrouping::schema(),
+    );
+    schemas.insert(
+        crate::domain::kpi::ReportFormat::name().into(),
+        crate::domain::kpi::ReportFormat::schema(),
     );
     contract::finish(doc)
 }

@@ -147,6 +147,7 @@ const PAGES: &[(&str, &str)] = templates!["web":
     "console/callback.html",
     "console/cases.html",
     "console/case.html",
+    "reports/daily.html",
 ];
 
 /// The customer centre's call scripts (回访话术), `templates/scripts/<locale>/<reason>.txt`.

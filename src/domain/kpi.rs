@@ -15,6 +15,11 @@ use serde::{Deserialize, Serialize};
 use super::FieldErrors;
 
 string_enum! {
+    /// How the daily report (维修日报表) is written.
+    pub enum ReportFormat { Html = "html", Csv = "csv" }
+}
+
+string_enum! {
     /// How `GET /api/v1/kpi/range` cuts its range.
     pub enum KpiGrouping {
         /// One period a local day.

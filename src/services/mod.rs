@@ -22,6 +22,7 @@ pub mod kpi;
 pub mod lifecycle;
 pub mod menu;
 pub mod repair_orders;
+pub mod reports;
 pub mod seed;
 pub mod storage;
 pub mod vehicles;

@@ -124,6 +124,10 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
         ),
         ("Severity", wire(servicelane::domain::case::Severity::ALL)),
         (
+            "ReportFormat",
+            wire(servicelane::domain::kpi::ReportFormat::ALL),
+        ),
+        (
             "CallbackReason",
             wire(servicelane::domain::callback::CallbackReason::ALL),
         ),

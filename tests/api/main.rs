@@ -34,6 +34,7 @@ mod repair_day;
 mod repair_order_attacks;
 mod repair_order_contract;
 mod repair_orders;
+mod reports;
 mod sms_providers;
 mod tenancy;
 mod vehicles;
