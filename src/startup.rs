@@ -52,11 +52,8 @@ impl CareWorker {
                 schedule,
                 rx.clone(),
             ));
-            // late cases of the unhappy-customer table, on the planner's poll
-            tasks.push(crate::services::cases::spawn_escalations(
-                state.clone(),
-                rx.clone(),
-            ));
+            // late cases escalated and daily reports sent, on the planner's poll
+            tasks.push(crate::care::sweeps::spawn(state.clone(), rx.clone()));
         }
         if state.settings.care.dispatcher {
             tasks.push(crate::care::dispatcher::spawn(state, rx));

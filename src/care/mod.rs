@@ -14,6 +14,7 @@ pub mod render;
 pub mod route;
 pub mod settings;
 pub mod survey;
+pub mod sweeps;
 pub mod templated;
 pub mod tencent;
 pub mod unsubscribe;

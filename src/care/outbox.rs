@@ -98,6 +98,24 @@ pub struct FollowupParams {
     pub survey_url: String,
 }
 
+/// The daily report's values (to staff): the headline figures, printed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DailyReportParams {
+    pub dealer_name: String,
+    /// The local day, `YYYY-MM-DD`.
+    pub date: String,
+    pub revenue: String,
+    pub vehicles_in: String,
+    pub vehicles_delivered: String,
+    /// CSI, or a dash when no response came.
+    pub csi: String,
+    /// A percentage, or a dash when nothing was delivered.
+    pub follow_up: String,
+    /// The whole report (`GET /api/v1/reports/daily`).
+    pub report_url: String,
+}
+
 /// An escalation's values (to staff), each in the message's language.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -126,6 +144,7 @@ pub enum Params {
     Renewal(RenewalParams),
     Followup(FollowupParams),
     Escalation(EscalationParams),
+    DailyReport(DailyReportParams),
 }
 
 impl Params {
@@ -139,6 +158,7 @@ impl Params {
             Params::Renewal(p) => serde_json::to_value(p),
             Params::Followup(p) => serde_json::to_value(p),
             Params::Escalation(p) => serde_json::to_value(p),
+            Params::DailyReport(p) => serde_json::to_value(p),
         }
         // plain structs of strings and numbers always serialise
         .unwrap_or_else(|_| unreachable!("params serialise"))
@@ -170,6 +190,7 @@ impl Params {
                 serde_json::from_value(v.clone()).map(Params::ExtraWork)
             }
             MessageKind::CaseEscalated => serde_json::from_value(v.clone()).map(Params::Escalation),
+            MessageKind::DailyReport => serde_json::from_value(v.clone()).map(Params::DailyReport),
         };
         read.map_err(|e| anyhow::anyhow!("stored params of a {kind} message do not fit: {e}"))
     }

@@ -75,6 +75,10 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
     "zh-CN/case_escalated.sms.txt",
     "zh-CN/case_escalated.email.txt",
     "zh-CN/case_escalated.email.html",
+    "zh-CN/daily_report.title.txt",
+    "zh-CN/daily_report.sms.txt",
+    "zh-CN/daily_report.email.txt",
+    "zh-CN/daily_report.email.html",
     "en/otp.sms.txt",
     "en/appointment_booked.title.txt",
     "en/appointment_booked.sms.txt",
@@ -133,6 +137,10 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
     "en/case_escalated.sms.txt",
     "en/case_escalated.email.txt",
     "en/case_escalated.email.html",
+    "en/daily_report.title.txt",
+    "en/daily_report.sms.txt",
+    "en/daily_report.email.txt",
+    "en/daily_report.email.html",
 ];
 
 /// Server-rendered pages (`templates/web/`), named `web/<file>`.
@@ -246,7 +254,10 @@ mod tests {
             order_number => "RO202703010007", lines => "更换雨刮片、更换空调滤清器",
             item => "交强险", survey_url => "https://dealer.example/s/tok",
             unsubscribe_url => "https://dealer.example/u/abc",
-            category => "价格", severity => "高", late => "首次联系"
+            category => "价格", severity => "高", late => "首次联系",
+            date => "2027-03-01", revenue => "12860.50", vehicles_in => 41,
+            vehicles_delivered => 38, csi => "91.2", follow_up => "97.4%",
+            report_url => "https://dealer.example/console/reports/daily?date=2027-03-01"
         };
         for name in Templates::names() {
             let (locale, file) = name.split_once('/').unwrap();

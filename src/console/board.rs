@@ -164,3 +164,47 @@ pub async fn trends(state: web::Data<AppState>, req: HttpRequest, s: Staff) -> H
         }
     }
 }
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ReportQuery {
+    pub date: Option<chrono::NaiveDate>,
+}
+
+/// The daily report (维修日报表) as the email's link opens it, in the
+/// console's session (the API's twin is `GET /api/v1/reports/daily`).
+pub async fn daily_report(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    s: Staff,
+    q: web::Query<ReportQuery>,
+) -> HttpResponse {
+    let date = q
+        .date
+        .unwrap_or_else(|| state.clock.now().with_timezone(&s.tz).date_naive());
+    let page = async {
+        let (name, r) = crate::services::reports::daily(&state, &s.actor, date).await?;
+        crate::services::reports::html(&state, &name, &r, super::locale(&req))
+    }
+    .await;
+    match page {
+        Ok(body) => HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+            .body(body),
+        Err(e) => {
+            let status = actix_web::ResponseError::status_code(&e);
+            render(
+                &state,
+                &req,
+                &s,
+                "board",
+                status,
+                Some(Flash::error(&e)),
+                serde_json::json!({
+                    "date": "", "now_local": "", "figures": [], "states": [], "at_risk": [],
+                    "callbacks_due": 0, "open_cases": 0, "overdue_cases": 0,
+                }),
+            )
+        }
+    }
+}

@@ -35,6 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/logout", web::post().to(session::logout))
             .route("/board", web::get().to(board::show))
             .route("/trends", web::get().to(board::trends))
+            .route("/reports/daily", web::get().to(board::daily_report))
             .route("/callbacks", web::get().to(callbacks::list))
             .route("/callbacks/{id}", web::get().to(callbacks::show))
             .route("/callbacks/{id}/claim", web::post().to(callbacks::claim))

@@ -32,6 +32,8 @@ string_enum! {
         /// A case of the unhappy-customer table is past a due time: to the
         /// dealer's staff named in the case rules, not to a customer.
         CaseEscalated = "case_escalated",
+        /// The daily report (维修日报表) to the service manager at the closing time.
+        DailyReport = "daily_report",
     }
 }
 
@@ -46,7 +48,7 @@ impl MessageKind {
     pub fn purpose(self) -> Option<Purpose> {
         match self {
             // staff, not a customer: no customer's consent governs it
-            MessageKind::Otp | MessageKind::CaseEscalated => None,
+            MessageKind::Otp | MessageKind::CaseEscalated | MessageKind::DailyReport => None,
             MessageKind::HolidayGreeting | MessageKind::Birthday => Some(Purpose::Marketing),
             MessageKind::AppointmentBooked
             | MessageKind::AppointmentConfirmed
@@ -85,6 +87,16 @@ impl MessageKind {
                 &["dealer_name", "vehicle", "order_number", "survey_url"]
             }
             MessageKind::ExtraWorkApproval => &["dealer_name", "vehicle", "order_number", "lines"],
+            MessageKind::DailyReport => &[
+                "dealer_name",
+                "date",
+                "revenue",
+                "vehicles_in",
+                "vehicles_delivered",
+                "csi",
+                "follow_up",
+                "report_url",
+            ],
             MessageKind::CaseEscalated => &[
                 "dealer_name",
                 "customer_name",
@@ -108,7 +120,9 @@ impl MessageKind {
             | MessageKind::AppointmentCancelled
             | MessageKind::ExtraWorkApproval
             // a late case cannot wait for the customers' sending window
-            | MessageKind::CaseEscalated => true,
+            | MessageKind::CaseEscalated
+            // staff's, sent at the closing time whatever the customers' window
+            | MessageKind::DailyReport => true,
             MessageKind::MaintenanceDue
             | MessageKind::HolidayGreeting
             | MessageKind::FirstService

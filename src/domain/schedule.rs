@@ -221,6 +221,17 @@ impl Schedule {
         minutes.max(1).div_ceil(self.slot_minutes) as usize
     }
 
+    /// When the dealer closes on local `date` (the latest close of the
+    /// day's ranges); `None` when closed all day.
+    pub fn closing(&self, date: NaiveDate) -> Option<NaiveTime> {
+        let weekday = date.weekday().number_from_monday() as u8;
+        self.opening_hours
+            .iter()
+            .filter(|h| h.weekday == weekday)
+            .map(|h| h.close)
+            .max()
+    }
+
     /// The slot starts of a local date, in order; empty when closed. Local
     /// times a DST change skips are left out.
     pub fn slot_starts(&self, date: NaiveDate, tz: Tz) -> Vec<DateTime<Utc>> {

@@ -29,7 +29,6 @@ use crate::entities::{
 use crate::error::{AppError, AppResult};
 use crate::services::callbacks::entries as callbacks;
 use crate::services::{Version, col_plus};
-use crate::state::AppState;
 
 /// Who works the table: the customer centre, the advisors, the managers.
 pub const HANDLERS: &[Role] = &[
@@ -867,31 +866,6 @@ mod label {
             (Locale::En, Late::Resolution) => "the resolution",
         }
     }
-}
-
-/// Escalates late cases beside the planner (in `serve` or `care worker`),
-/// every `care.planner.poll_secs`, until `stop`.
-pub fn spawn_escalations(
-    state: actix_web::web::Data<AppState>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
-    let poll = std::time::Duration::from_secs(state.settings.care.planner.poll_secs.max(1));
-    tokio::spawn(async move {
-        while !*stop.borrow() {
-            match escalate_due(&state.db, &state.templates, state.clock.now()).await {
-                Ok(0) => {}
-                Ok(n) => {
-                    tracing::info!(cases = n, "cases escalated");
-                    outbox::wake(&state);
-                }
-                Err(e) => tracing::error!(error = ?e, "case escalation"),
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(poll) => {}
-                _ = stop.changed() => {}
-            }
-        }
-    })
 }
 
 /// The names of the cases' customers, for a table of cases.

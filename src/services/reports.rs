@@ -4,14 +4,21 @@
 //! this module only lays them out, one row per figure with its numerator
 //! and denominator.
 
-use chrono::NaiveDate;
-use sea_orm::EntityTrait;
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde::Serialize;
+use uuid::Uuid;
 
 use crate::auth::Actor;
+use crate::care::outbox::{self, DailyReportParams, NewMessage, Params};
+use crate::domain::Role;
 use crate::domain::customer::Locale;
+use crate::domain::message::MessageKind;
+use crate::entities::{dealer, outbox_message};
 use crate::error::{AppError, AppResult};
 use crate::services::kpi::{self, Figure, KpiDaily, KpiPeriod};
+use crate::services::{capacity, cases, dealers};
 use crate::state::AppState;
 
 /// One line of the report.
@@ -227,6 +234,104 @@ pub fn csv(r: &KpiDaily, locale: Locale) -> String {
         ));
     }
     out
+}
+
+/// Sends each dealer's report of today once it has closed (its opening
+/// hours' last close), to the contacts of its case rules (`escalate_to`:
+/// the service manager's), through the outbox: one message per contact and
+/// day (occurrence `daily_report:<date>:<address>`), so a second sweep, a
+/// second instance or a restart sends nothing twice. Answers how many were
+/// written.
+pub async fn send_due(state: &AppState, now: DateTime<Utc>) -> AppResult<usize> {
+    let mut written = 0;
+    for d in dealer::Entity::find().all(&state.db).await? {
+        match send_for(state, &d, now).await {
+            Ok(n) => written += n,
+            Err(e) => tracing::error!(dealer = %d.id, error = ?e, "daily report"),
+        }
+    }
+    Ok(written)
+}
+
+async fn send_for(state: &AppState, d: &dealer::Model, now: DateTime<Utc>) -> AppResult<usize> {
+    let db = &state.db;
+    let local = now.with_timezone(&dealers::zone(d));
+    let date = local.date_naive();
+    let (schedule, _) = capacity::schedule(db, d.id).await?;
+    match schedule.closing(date) {
+        Some(close) if local.time() >= close => {}
+        _ => return Ok(0),
+    }
+    let contacts = cases::rules(db, d.id).await?.escalate_to;
+    let key = format!("daily_report:{date}");
+    let sent = outbox_message::Entity::find()
+        .filter(outbox_message::Column::DealerId.eq(d.id))
+        .filter(outbox_message::Column::Kind.eq(MessageKind::DailyReport))
+        .filter(outbox_message::Column::OccurrenceKey.starts_with(format!("{key}:")))
+        .count(db)
+        .await?;
+    if contacts.is_empty() || sent as usize >= contacts.len() {
+        return Ok(0);
+    }
+    // the report is the dealer's own: read as its service manager would
+    let manager = Actor {
+        id: Uuid::nil(),
+        dealer_id: d.id,
+        roles: vec![Role::ServiceManager],
+        customer_id: None,
+    };
+    let r = kpi::daily(db, &manager, date, kpi::Filter::default(), now).await?;
+    let f = &r.figures;
+    let percent = |x: &Figure| {
+        x.value
+            .map(|v| format!("{}%", (v * Decimal::ONE_HUNDRED).round_dp(1).normalize()))
+            .unwrap_or_else(|| "—".into())
+    };
+    let params = DailyReportParams {
+        dealer_name: d.name.clone(),
+        date: date.to_string(),
+        revenue: f.revenue.total.round_dp(2).to_string(),
+        vehicles_in: f.vehicles_in.to_string(),
+        vehicles_delivered: f.vehicles_delivered.to_string(),
+        csi: f
+            .csi
+            .value
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "—".into()),
+        follow_up: percent(&f.follow_up_within_3_days),
+        report_url: format!(
+            "{}/console/reports/daily?date={date}",
+            state.settings.server.public_base_url.trim_end_matches('/')
+        ),
+    };
+    let locale = Locale::ZhCn;
+    let kind = MessageKind::DailyReport;
+    let title = state
+        .templates
+        .render(locale, kind.as_str(), "title.txt", &params)?;
+    let text = state
+        .templates
+        .render(locale, kind.as_str(), "sms.txt", &params)?;
+    let mut written = 0;
+    for to in contacts {
+        let m = NewMessage {
+            dealer_id: d.id,
+            customer_id: None,
+            kind,
+            occurrence_key: format!("{key}:{}", to.address),
+            channel: to.channel.channel(),
+            recipient: to.address,
+            locale,
+            params: Params::DailyReport(params.clone()),
+            subject: Some(title.clone()),
+            body: text.clone(),
+            due_at: now,
+            parent_id: None,
+        };
+        outbox::enqueue(db, m, now).await?;
+        written += 1;
+    }
+    Ok(written)
 }
 
 #[cfg(test)]

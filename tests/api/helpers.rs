@@ -458,6 +458,13 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Sends the daily reports due now, as the sweep beside the planner does.
+    pub async fn send_daily_reports(&self) -> usize {
+        servicelane::services::reports::send_due(&self.state, self.clock.now_utc())
+            .await
+            .unwrap()
+    }
+
     /// Escalates the late cases of the unhappy-customer table now, as the
     /// care worker's sweep does; answers how many escalated.
     pub async fn escalate_due(&self) -> usize {

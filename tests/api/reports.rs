@@ -1,7 +1,12 @@
 //! The daily report (维修日报表, issue 11): the day's KPIs as a page and as
 //! a CSV a spreadsheet opens with Chinese intact.
 
+use chrono::{TimeZone, Utc};
 use reqwest::StatusCode;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::json;
+use servicelane::domain::message::MessageKind;
+use servicelane::entities::outbox_message;
 
 use crate::helpers::*;
 use crate::workshop::{delivered, floor};
@@ -108,4 +113,66 @@ async fn the_daily_report_lists_the_days_figures_as_a_page_and_as_csv() {
         );
         assert_eq!(r.problem_fields(), vec![field], "{q}");
     }
+}
+
+#[tokio::test]
+async fn the_daily_report_goes_to_the_manager_once_at_the_closing_time() {
+    let smtp = SmtpSink::start().await;
+    let app = spawn_app_with(&[
+        ("SERVICELANE__AUTH__ACCESS_TTL_SECS", "864000"),
+        NO_DISPATCHER,
+        ("SERVICELANE__EMAIL__SMTP_URL", &smtp.url()),
+    ])
+    .await;
+    let f = floor(&app, "CLOSE").await;
+    let at = |hh: u32| {
+        f.s.tz
+            .from_local_datetime(&f.s.date.and_hms_opt(hh, 0, 0).unwrap())
+            .earliest()
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    // a working day: a car delivered in the morning
+    app.clock.set(at(9));
+    delivered(&app, &f, 1).await;
+    let rules = app.get("/api/v1/case-rules", &f.s.manager).await.body;
+    let mut rules = rules.clone();
+    rules["escalate_to"] = json!([
+        {"channel": "email", "address": "manager@dealer.example", "name": "王经理"},
+        {"channel": "sms", "address": "13912345678"},
+    ]);
+    let r = app.put("/api/v1/case-rules", &f.s.manager, &rules).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // still open (the shop closes at 12:00): nothing yet
+    app.clock.set(at(11));
+    assert_eq!(app.send_daily_reports().await, 0);
+    // after the close: one message per contact, and a second sweep adds none
+    app.clock.set(at(23));
+    assert_eq!(app.send_daily_reports().await, 2);
+    assert_eq!(app.send_daily_reports().await, 0);
+    let rows = outbox_message::Entity::find()
+        .filter(outbox_message::Column::Kind.eq(MessageKind::DailyReport))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(app.dispatch_pending().await, 2);
+    let (sms, _, _) = app.sms.wait_for("+8613912345678").await;
+    assert_eq!(sms["template"], "daily_report");
+    assert_eq!(sms["params"]["revenue"], "587.00");
+    assert_eq!(sms["params"]["vehicles_delivered"], "1");
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1);
+    let mail = ReceivedEmail::parse(&mails[0]);
+    assert!(mail.header("To").contains("manager@dealer.example"));
+    let text = mail.part("text/plain");
+    assert!(
+        text.contains("维修日报表") && text.contains("587.00"),
+        "{text}"
+    );
+    assert!(text.contains("/console/reports/daily?date="), "{text}");
+    // the next day has its own report
+    app.clock.set(at(23) + chrono::Duration::days(1));
+    assert_eq!(app.send_daily_reports().await, 2);
+    assert_eq!(app.send_daily_reports().await, 0);
 }
