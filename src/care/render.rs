@@ -294,6 +294,14 @@ mod tests {
                 && escalated.contains("首次联系")
                 && escalated.contains("2027-03-01")
         );
+        let report = t
+            .render(Locale::ZhCn, "daily_report", "email.txt", &ctx)
+            .unwrap();
+        assert!(
+            report.contains("12860.50")
+                && report.contains("97.4%")
+                && report.contains("/console/reports/daily")
+        );
         let renewal = t
             .render(Locale::ZhCn, "insurance_renewal", "sms.txt", &ctx)
             .unwrap();
@@ -304,7 +312,7 @@ mod tests {
             .filter_map(|n| n.strip_prefix("zh-CN/"))
             .filter(|k| *k != "otp")
             .collect();
-        assert_eq!(kinds.len(), 14);
+        assert_eq!(kinds.len(), 15);
         for locale in [Locale::ZhCn, Locale::En] {
             for kind in &kinds {
                 for part in ["email.txt", "email.html"] {
