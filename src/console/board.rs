@@ -10,19 +10,8 @@ use super::session::Staff;
 use super::{Flash, chart, local, render};
 use crate::error::AppError;
 use crate::services::board::{self, Figures};
-use crate::services::kpi::{Figure, KpiPeriod};
+use crate::services::kpi::KpiPeriod;
 use crate::state::AppState;
-
-/// A share as a percentage (`87.5%`), a dash for no figure.
-fn percent(f: &Figure) -> String {
-    f.value
-        .map(|v| format!("{}%", (v * Decimal::ONE_HUNDRED).round_dp(1).normalize()))
-        .unwrap_or_else(|| "—".into())
-}
-
-fn plain(f: &Figure) -> String {
-    f.value.map(|v| v.to_string()).unwrap_or_else(|| "—".into())
-}
 
 /// How a figure of a period is printed.
 type Show = fn(&KpiPeriod) -> String;
@@ -36,13 +25,13 @@ const FIGURES: &[(&str, Show)] = &[
     ("vehicles_in", |p| p.vehicles_in.to_string()),
     ("vehicles_delivered", |p| p.vehicles_delivered.to_string()),
     ("in_work_at_close", |p| p.in_work_at_close.to_string()),
-    ("productivity", |p| percent(&p.hours.productivity)),
-    ("efficiency", |p| percent(&p.hours.efficiency)),
-    ("first_time_fix", |p| percent(&p.first_time_fix)),
-    ("show_rate", |p| percent(&p.appointments.show_rate)),
-    ("on_time_delivery", |p| percent(&p.on_time_delivery)),
-    ("follow_up", |p| percent(&p.follow_up_within_3_days)),
-    ("csi", |p| plain(&p.csi)),
+    ("productivity", |p| p.hours.productivity.percent()),
+    ("efficiency", |p| p.hours.efficiency.percent()),
+    ("first_time_fix", |p| p.first_time_fix.percent()),
+    ("show_rate", |p| p.appointments.show_rate.percent()),
+    ("on_time_delivery", |p| p.on_time_delivery.percent()),
+    ("follow_up", |p| p.follow_up_within_3_days.percent()),
+    ("csi", |p| p.csi.plain()),
 ];
 
 fn figures_json(f: &Figures) -> Vec<serde_json::Value> {
@@ -53,6 +42,14 @@ fn figures_json(f: &Figures) -> Vec<serde_json::Value> {
                                "yesterday": show(&f.yesterday), "month": show(&f.month)})
         })
         .collect()
+}
+
+/// The board's frame without figures, for a page that carries an error.
+fn empty_board(now_local: &str) -> serde_json::Value {
+    serde_json::json!({
+        "date": "", "now_local": now_local, "figures": [], "states": [], "at_risk": [],
+        "callbacks_due": 0, "open_cases": 0, "overdue_cases": 0,
+    })
 }
 
 pub async fn show(state: web::Data<AppState>, req: HttpRequest, s: Staff) -> HttpResponse {
@@ -99,11 +96,7 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest, s: Staff) -> Htt
                 "board",
                 status,
                 Some(Flash::error(&e)),
-                serde_json::json!({
-                    "date": "", "now_local": now_local, "figures": [], "states": [], "at_risk": [],
-                    "callbacks_due": 0, "open_cases": 0, "overdue_cases": 0,
-                    "kpis": board::reads_kpis(&s.actor),
-                }),
+                empty_board(&now_local),
             )
         }
     }
@@ -200,10 +193,7 @@ pub async fn daily_report(
                 "board",
                 status,
                 Some(Flash::error(&e)),
-                serde_json::json!({
-                    "date": "", "now_local": "", "figures": [], "states": [], "at_risk": [],
-                    "callbacks_due": 0, "open_cases": 0, "overdue_cases": 0,
-                }),
+                empty_board(""),
             )
         }
     }

@@ -893,16 +893,14 @@ pub async fn open_counts(
     now: DateTime<Utc>,
 ) -> AppResult<(u64, u64)> {
     use sea_orm::PaginatorTrait;
-    let open = [
-        CaseState::Open,
-        CaseState::Contacted,
-        CaseState::ActionAgreed,
-        CaseState::Resolved,
-    ];
+    let open = CaseState::ALL
+        .iter()
+        .filter(|s| s.is_open())
+        .map(|s| s.as_str());
     let base = || {
         case::Entity::find()
             .filter(case::Column::DealerId.eq(dealer_id))
-            .filter(case::Column::State.is_in(open.iter().map(|s| s.as_str())))
+            .filter(case::Column::State.is_in(open.clone()))
     };
     let all = base().count(db).await?;
     let late = base().filter(overdue_at(now)).count(db).await?;

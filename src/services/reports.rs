@@ -5,7 +5,6 @@
 //! and denominator.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde::Serialize;
 use uuid::Uuid;
@@ -282,23 +281,14 @@ async fn send_for(state: &AppState, d: &dealer::Model, now: DateTime<Utc>) -> Ap
     };
     let r = kpi::daily(db, &manager, date, kpi::Filter::default(), now).await?;
     let f = &r.figures;
-    let percent = |x: &Figure| {
-        x.value
-            .map(|v| format!("{}%", (v * Decimal::ONE_HUNDRED).round_dp(1).normalize()))
-            .unwrap_or_else(|| "—".into())
-    };
     let params = DailyReportParams {
         dealer_name: d.name.clone(),
         date: date.to_string(),
         revenue: f.revenue.total.round_dp(2).to_string(),
         vehicles_in: f.vehicles_in.to_string(),
         vehicles_delivered: f.vehicles_delivered.to_string(),
-        csi: f
-            .csi
-            .value
-            .map(|v| v.to_string())
-            .unwrap_or_else(|| "—".into()),
-        follow_up: percent(&f.follow_up_within_3_days),
+        csi: f.csi.plain(),
+        follow_up: f.follow_up_within_3_days.percent(),
         report_url: format!(
             "{}/console/reports/daily?date={date}",
             state.settings.server.public_base_url.trim_end_matches('/')

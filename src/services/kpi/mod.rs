@@ -83,6 +83,22 @@ pub struct Figure {
     pub denominator: Decimal,
 }
 
+impl Figure {
+    /// The value as a percentage for people (`87.5%`), a dash when there is none.
+    pub fn percent(&self) -> String {
+        self.value
+            .map(|v| format!("{}%", (v * Decimal::ONE_HUNDRED).round_dp(1).normalize()))
+            .unwrap_or_else(|| "—".into())
+    }
+
+    /// The value as it is (CSI), a dash when there is none.
+    pub fn plain(&self) -> String {
+        self.value
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "—".into())
+    }
+}
+
 impl From<Ratio> for Figure {
     fn from(r: Ratio) -> Self {
         Figure {
