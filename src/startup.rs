@@ -109,6 +109,7 @@ impl Application {
         if state.settings.imports.worker {
             crate::services::import_jobs::spawn_worker(state.clone());
         }
+        spawn_outcomes_backfill(state.clone());
         let care_on = state.settings.care.dispatcher || state.settings.care.planner.enabled;
         let care = if care_on {
             Some(CareWorker::start(state.clone())?)
@@ -143,6 +144,25 @@ impl Application {
         }
         served
     }
+}
+
+/// Fills in the daily board's outcomes of orders delivered before it kept
+/// them (`services::kpi::outcomes`), behind the server; until it is done the
+/// board computes the missing ones itself, so nothing waits for it.
+fn spawn_outcomes_backfill(state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        match crate::services::kpi::outcomes::backfill(&state.db, state.clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                orders = n,
+                "daily-board outcomes of earlier orders filled in"
+            ),
+            Err(e) => tracing::warn!(
+                error = %e,
+                "filling in the daily-board outcomes of earlier orders failed; the board computes them meanwhile"
+            ),
+        }
+    });
 }
 
 /// Everything a request needs; also used by CLI commands that do not serve.

@@ -21,6 +21,7 @@ mod m20261130_000018_callbacks;
 mod m20261130_000020_csi_report;
 mod m20261130_000021_kpi;
 mod m20261130_000022_customer_value;
+mod m20261130_000023_order_outcomes;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000020_csi_report::Migration),
             Box::new(m20261130_000021_kpi::Migration),
             Box::new(m20261130_000022_customer_value::Migration),
+            Box::new(m20261130_000023_order_outcomes::Migration),
         ]
     }
 }

@@ -65,6 +65,7 @@ pub async fn daily(
     let filter = Filter {
         advisor_id: q.advisor_id,
         technician_id: q.technician_id,
+        network: true,
     };
     let now = state.clock.now();
     Ok(HttpResponse::Ok().json(kpi::daily(&state.db, &actor, q.date, filter, now).await?))
@@ -85,6 +86,7 @@ pub async fn range(
     let filter = Filter {
         advisor_id: q.advisor_id,
         technician_id: q.technician_id,
+        network: true,
     };
     let by = q.by.unwrap_or(KpiGrouping::Day);
     let now = state.clock.now();

@@ -53,10 +53,11 @@ fn empty_board(now_local: &str) -> serde_json::Value {
 }
 
 pub async fn show(state: web::Data<AppState>, req: HttpRequest, s: Staff) -> HttpResponse {
-    let now_local = local(state.clock.now(), s.tz);
+    let (reader, tz) = s.reader();
+    let now_local = local(state.clock.now(), tz);
     let found = async {
-        let b = board::board(&state, &s.actor).await?;
-        let f = board::figures(&state, &s.actor, b.date).await?;
+        let b = board::board(&state, &reader).await?;
+        let f = board::figures(&state, &reader, b.date).await?;
         Ok::<_, AppError>((b, f))
     }
     .await;
@@ -118,9 +119,10 @@ const SERIES: &[(&str, Pick)] = &[
 ];
 
 pub async fn trends(state: web::Data<AppState>, req: HttpRequest, s: Staff) -> HttpResponse {
-    let date = state.clock.now().with_timezone(&s.tz).date_naive();
+    let (reader, tz) = s.reader();
+    let date = state.clock.now().with_timezone(&tz).date_naive();
     let words = super::texts::of(super::locale(&req));
-    match board::weeks(&state, &s.actor, date).await {
+    match board::weeks(&state, &reader, date).await {
         Ok(weeks) => {
             let charts: Vec<serde_json::Value> = SERIES
                 .iter()
@@ -171,11 +173,12 @@ pub async fn daily_report(
     s: Staff,
     q: web::Query<ReportQuery>,
 ) -> HttpResponse {
+    let (reader, tz) = s.reader();
     let date = q
         .date
-        .unwrap_or_else(|| state.clock.now().with_timezone(&s.tz).date_naive());
+        .unwrap_or_else(|| state.clock.now().with_timezone(&tz).date_naive());
     let page = async {
-        let (name, r) = crate::services::reports::daily(&state, &s.actor, date).await?;
+        let (name, r) = crate::services::reports::daily(&state, &reader, date).await?;
         crate::services::reports::html(&state, &name, &r, super::locale(&req))
     }
     .await;

@@ -33,6 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/login", web::get().to(session::login_page))
             .route("/login", web::post().to(session::login))
             .route("/logout", web::post().to(session::logout))
+            .route("/dealer", web::post().to(session::pick_dealer))
             .route("/board", web::get().to(board::show))
             .route("/trends", web::get().to(board::trends))
             .route("/reports/daily", web::get().to(board::daily_report))
@@ -120,6 +121,12 @@ pub fn render(
         "dealer_name": staff.dealer_name,
         "flash": flash,
         "kpis": crate::services::board::reads_kpis(&staff.actor),
+        "dealers": staff.dealers.iter()
+            .map(|d| serde_json::json!({"code": d.code, "name": d.name}))
+            .collect::<Vec<_>>(),
+        "viewing": staff.viewing.as_ref().map_or_else(
+            || staff.dealers.iter().find(|d| d.id == staff.actor.dealer_id).map(|d| d.code.clone()),
+            |d| Some(d.code.clone())),
     });
     if let (Some(base), serde_json::Value::Object(more)) = (all.as_object_mut(), ctx) {
         base.extend(more);

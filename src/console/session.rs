@@ -9,17 +9,20 @@ use serde::Deserialize;
 use super::{html, locale, see_other, texts};
 use crate::auth::tokens::sha256_hex;
 use crate::auth::{Actor, ClientAddr};
+use crate::domain::Role;
 use crate::domain::customer::Locale;
 use crate::entities::dealer;
 use crate::error::AppError;
 use crate::services::auth;
 use crate::state::AppState;
-use sea_orm::EntityTrait;
+use sea_orm::{EntityTrait, QueryOrder};
 
 /// The session cookie: the refresh token of the console's login.
 pub const SESSION: &str = "sl_console";
 /// The language chosen with `?lang=`.
 pub const LANG: &str = "sl_lang";
+/// The dealer whose board a network admin is looking at (its code).
+pub const DEALER: &str = "sl_dealer";
 
 /// A logged-in staff member.
 pub struct Staff {
@@ -29,6 +32,11 @@ pub struct Staff {
     pub tz: chrono_tz::Tz,
     /// The token every form of this session carries.
     pub csrf: String,
+    /// A network admin's: every dealer of the network, to pick whose board
+    /// to look at; empty for everyone else.
+    pub dealers: Vec<dealer::Model>,
+    /// The dealer a network admin picked (none: their own).
+    pub viewing: Option<dealer::Model>,
     /// The request came from the console's own origin (or named none).
     same_site: bool,
 }
@@ -68,12 +76,25 @@ pub async fn staff(state: &AppState, req: &HttpRequest) -> Result<Staff, HttpRes
     let (dealer_name, tz) = d
         .map(|d| (d.name.clone(), crate::services::dealers::zone(&d)))
         .unwrap_or_else(|| (String::new(), chrono_tz::Asia::Shanghai));
+    let (dealers, viewing) = if actor.has(Role::NetworkAdmin) {
+        let all = dealer::Entity::find()
+            .order_by_asc(dealer::Column::Code)
+            .all(&state.db)
+            .await
+            .map_err(|e| actix_web::ResponseError::error_response(&AppError::from(e)))?;
+        let picked = cookie(req, DEALER).and_then(|c| all.iter().find(|d| d.code == c).cloned());
+        (all, picked)
+    } else {
+        (Vec::new(), None)
+    };
     Ok(Staff {
         actor,
         display_name: user.display_name,
         dealer_name,
         tz,
         csrf: csrf_of(&token),
+        dealers,
+        viewing,
         same_site: same_origin(req),
     })
 }
@@ -122,6 +143,23 @@ pub fn check_csrf(staff: &Staff, sent: &str) -> Result<(), AppError> {
 }
 
 impl Staff {
+    /// Who reads the board and in which zone: the staff member, or for a
+    /// network admin who picked a dealer, the same member seen in that
+    /// dealer. Only reads go through it: writes keep the member's own
+    /// dealer (`Actor::can_write_dealer`).
+    pub fn reader(&self) -> (Actor, chrono_tz::Tz) {
+        match &self.viewing {
+            Some(d) => (
+                Actor {
+                    dealer_id: d.id,
+                    ..self.actor.clone()
+                },
+                crate::services::dealers::zone(d),
+            ),
+            None => (self.actor.clone(), self.tz),
+        }
+    }
+
     fn csrf_checked(&self, sent: &str) -> Result<(), AppError> {
         if !self.same_site {
             return Err(AppError::Forbidden("a form from another site"));
@@ -248,6 +286,46 @@ pub async fn login(
         ),
         Err(e) => actix_web::ResponseError::error_response(&e),
     }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DealerForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub dealer: String,
+}
+
+/// A network admin picks whose board to look at (remembered in a cookie;
+/// their own dealer's code clears it).
+pub async fn pick_dealer(s: Staff, form: web::Form<DealerForm>) -> HttpResponse {
+    if let Err(e) = check_csrf(&s, &form.csrf) {
+        return actix_web::ResponseError::error_response(&e);
+    }
+    if !s.actor.has(Role::NetworkAdmin) {
+        return actix_web::ResponseError::error_response(&AppError::Forbidden(
+            "only the brand's staff look at other dealers",
+        ));
+    }
+    // only a known dealer's code reaches the cookie
+    let Some(d) = s.dealers.iter().find(|d| d.code == form.dealer) else {
+        return actix_web::ResponseError::error_response(&AppError::field(
+            "dealer",
+            "is not a dealer of the network",
+        ));
+    };
+    let cookie = if d.id == s.actor.dealer_id {
+        format!("{DEALER}=; Path=/console; HttpOnly; Secure; SameSite=Strict; Max-Age=0")
+    } else {
+        format!(
+            "{DEALER}={}; Path=/console; HttpOnly; Secure; SameSite=Strict; Max-Age=31536000",
+            d.code
+        )
+    };
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/console/board"))
+        .insert_header((header::SET_COOKIE, cookie))
+        .finish()
 }
 
 #[derive(Debug, Deserialize)]

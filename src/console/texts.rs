@@ -14,6 +14,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("login", "登录", "Log in"),
     ("logout", "退出", "Log out"),
     ("dealer_code", "经销商代码", "Dealer code"),
+    ("dealer", "经销商", "Dealer"),
     ("username", "用户名", "Username"),
     ("password", "密码", "Password"),
     (

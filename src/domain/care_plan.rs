@@ -424,6 +424,10 @@ pub mod key {
     pub fn followup(order: Uuid) -> String {
         format!("post_repair_followup:{order}")
     }
+    /// The order a follow-up's key names.
+    pub fn followup_order(key: &str) -> Option<Uuid> {
+        key.strip_prefix("post_repair_followup:")?.parse().ok()
+    }
 }
 
 #[cfg(test)]
@@ -593,5 +597,7 @@ mod tests {
             key::insurance(c, "compulsory", d(2027, 3, 1), 7)
         );
         assert_eq!(key::followup(c), format!("post_repair_followup:{c}"));
+        assert_eq!(key::followup_order(&key::followup(c)), Some(c));
+        assert_eq!(key::followup_order(&key::appointment_reminder(c)), None);
     }
 }

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use super::FieldErrors;
 use super::csi::{Scores, Section};
-use super::customer::{Channel, parse_email};
+use super::customer::{Channel, Locale, parse_email};
 use super::phone::Phone;
 use super::validation;
 
@@ -158,7 +158,8 @@ impl EscalationChannel {
     }
 }
 
-/// One contact an escalation goes to.
+/// One of the service manager's contacts: an escalation goes to each, and
+/// the daily report (维修日报表) to each that wants it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EscalationContact {
@@ -170,6 +171,22 @@ pub struct EscalationContact {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(min_length = 1, max_length = 50)]
     pub name: Option<String>,
+    /// The language of what they are sent; `zh-CN` when left out.
+    #[serde(default = "zh_cn")]
+    #[schema(default = "zh-CN")]
+    pub locale: Locale,
+    /// Whether they also get the daily report at closing time; true when left out.
+    #[serde(default = "yes")]
+    #[schema(default = true)]
+    pub daily_report: bool,
+}
+
+fn zh_cn() -> Locale {
+    Locale::ZhCn
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl CaseRules {
@@ -522,11 +539,15 @@ mod tests {
                     channel: EscalationChannel::Sms,
                     address: "139 1234 5678".into(),
                     name: Some(" 王经理 ".into()),
+                    locale: Locale::ZhCn,
+                    daily_report: true,
                 },
                 EscalationContact {
                     channel: EscalationChannel::Email,
                     address: "Wang@Example.com".into(),
                     name: None,
+                    locale: Locale::En,
+                    daily_report: false,
                 },
             ],
             ..CaseRules::default()

@@ -116,6 +116,27 @@ pub fn followed_up(
     contacts.into_iter().any(|t| t >= delivered && t <= by)
 }
 
+/// The spans of time to read to see whether orders delivered at
+/// `delivered` were followed up: each delivery's window, merged where two
+/// lie less than `gap` apart (one read of a little more beats many reads),
+/// in order.
+pub fn contact_spans(
+    delivered: impl IntoIterator<Item = DateTime<Utc>>,
+    gap: Duration,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut times: Vec<DateTime<Utc>> = delivered.into_iter().collect();
+    times.sort_unstable();
+    let mut spans: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+    for t in times {
+        let end = t + follow_up_window();
+        match spans.last_mut() {
+            Some(last) if t - last.1 < gap => last.1 = last.1.max(end),
+            _ => spans.push((t, end)),
+        }
+    }
+    spans
+}
+
 /// The mean of some durations in hours, one place; `None` for none.
 pub fn mean_hours(durations: &[Duration]) -> Option<Decimal> {
     let mut m = Mean::default();
@@ -154,6 +175,30 @@ pub fn rank(csi: &[Option<Decimal>]) -> Vec<(usize, Option<u32>)> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn contact_spans_cover_every_window_and_merge_near_ones() {
+        let at = |d: u32, h: u32| Utc.with_ymd_and_hms(2027, 3, d, h, 0, 0).unwrap();
+        let spans = contact_spans(
+            [at(10, 9), at(1, 9), at(2, 18), at(30, 9)],
+            Duration::days(7),
+        );
+        // 1st and 2nd overlap, the 10th is within a week of the 2nd's window
+        // end (the 5th, 18:00), the 30th is not
+        assert_eq!(
+            spans,
+            vec![
+                (at(1, 9), at(13, 9)),
+                (at(30, 9), at(30, 9) + follow_up_window())
+            ]
+        );
+        assert!(contact_spans([], Duration::days(7)).is_empty());
+        // with no gap allowed, only overlapping windows merge
+        assert_eq!(
+            contact_spans([at(1, 9), at(10, 9)], Duration::zero()).len(),
+            2
+        );
+    }
+
     use super::*;
     use chrono::TimeZone;
 

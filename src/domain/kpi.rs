@@ -188,8 +188,8 @@ pub fn is_comeback(
 }
 
 /// First-time fix: delivered without a QC rework and not a comeback.
-pub fn fixed_first_time(comeback: bool, qc_reworks: i32) -> bool {
-    !comeback && qc_reworks == 0
+pub fn fixed_first_time(comeback: bool, qc_reworked: bool) -> bool {
+    !comeback && !qc_reworked
 }
 
 /// Where a customer stands by their last visit, seen on `on`.
@@ -561,9 +561,9 @@ mod tests {
             &earlier,
             w
         ));
-        assert!(fixed_first_time(false, 0));
-        assert!(!fixed_first_time(true, 0));
-        assert!(!fixed_first_time(false, 1));
+        assert!(fixed_first_time(false, false));
+        assert!(!fixed_first_time(true, false));
+        assert!(!fixed_first_time(false, true));
     }
 
     #[test]

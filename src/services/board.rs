@@ -25,6 +25,8 @@ pub const READERS: &[Role] = &[
     Role::WorkshopForeman,
     Role::ServiceAdvisor,
     Role::CustomerCare,
+    // the brand, dealer by dealer (the console's picker)
+    Role::NetworkAdmin,
 ];
 
 /// The order states a car is in the dealer's hands, in the order of the day.

@@ -20,7 +20,6 @@ use crate::domain::case::{
     CaseAction, CaseCategory, CaseRules, CaseSource, CaseState, Late, Response, Severity,
     WAITING_FOR_CONTACT, WAITING_FOR_RESOLUTION, due_times, late, next, opens, overdue,
 };
-use crate::domain::customer::Locale;
 use crate::domain::message::MessageKind;
 use crate::domain::validation::nullable;
 use crate::entities::{
@@ -785,20 +784,20 @@ async fn escalate(
             .await?
             .map(|x| x.name)
             .unwrap_or_default();
-        // staff read the dealer's language; the templates fall back to zh-CN
-        let locale = Locale::ZhCn;
-        let params = EscalationParams {
-            dealer_name: d.name.clone(),
-            customer_name,
-            category: label::category(c.category, locale).into(),
-            severity: label::severity(c.severity, locale).into(),
-            due: due_local,
-            late: label::late(what, locale).into(),
-        };
         let kind = MessageKind::CaseEscalated;
-        let title = templates.render(locale, kind.as_str(), "title.txt", &params)?;
-        let text = templates.render(locale, kind.as_str(), "sms.txt", &params)?;
         for to in contacts {
+            // each contact in their own language
+            let locale = to.locale;
+            let params = EscalationParams {
+                dealer_name: d.name.clone(),
+                customer_name: customer_name.clone(),
+                category: label::category(c.category, locale).into(),
+                severity: label::severity(c.severity, locale).into(),
+                due: due_local.clone(),
+                late: label::late(what, locale).into(),
+            };
+            let title = templates.render(locale, kind.as_str(), "title.txt", &params)?;
+            let text = templates.render(locale, kind.as_str(), "sms.txt", &params)?;
             outbox::enqueue(
                 &txn,
                 NewMessage {
@@ -809,9 +808,9 @@ async fn escalate(
                     channel: to.channel.channel(),
                     recipient: to.address,
                     locale,
-                    params: Params::Escalation(params.clone()),
-                    subject: Some(title.clone()),
-                    body: text.clone(),
+                    params: Params::Escalation(params),
+                    subject: Some(title),
+                    body: text,
                     due_at: now,
                     parent_id: None,
                 },

@@ -372,11 +372,7 @@ pub async fn sms_reply(
     else {
         return Ok(None);
     };
-    let Some(order_id) = m
-        .occurrence_key
-        .strip_prefix("post_repair_followup:")
-        .and_then(|id| id.parse::<Uuid>().ok())
-    else {
+    let Some(order_id) = crate::domain::care_plan::key::followup_order(&m.occurrence_key) else {
         return Ok(None);
     };
     let Some(order) = repair_order::Entity::find_by_id(order_id)

@@ -21,10 +21,11 @@ use uuid::Uuid;
 use crate::auth::Actor;
 use crate::domain::Role;
 use crate::domain::callback::CallResult;
+use crate::domain::care_plan::key;
 use crate::domain::case::{CaseCategory, CaseState};
 use crate::domain::csi::Section;
 use crate::domain::csi_report::{
-    CsiGrouping, Mean, Tally, check_range, followed_up, mean_hours, rank, rate,
+    CsiGrouping, Mean, Tally, check_range, contact_spans, followed_up, mean_hours, rank, rate,
 };
 use crate::domain::message::MessageKind;
 use crate::entities::{
@@ -50,9 +51,8 @@ pub const READERS: &[Role] = &[
 const CHUNK: usize = 500;
 
 /// The follow-up message's occurrence key for an order (`care::planner`).
-fn followup_key(order_id: Uuid) -> String {
-    format!("post_repair_followup:{order_id}")
-}
+/// Deliveries' follow-up windows less than this apart are read in one span.
+const SPAN_GAP: chrono::Duration = chrono::Duration::days(7);
 
 /// One group of responses.
 #[derive(Debug, Serialize, ToSchema)]
@@ -489,55 +489,62 @@ pub async fn followed_up_orders(
     dealer_id: Uuid,
     orders: &[(Uuid, DateTime<Utc>)],
 ) -> AppResult<HashSet<Uuid>> {
+    // read by time, not order by order: the contacts in the spans the
+    // deliveries' windows cover (ix_outbox_dealer_kind_sent,
+    // ix_csi_responses_dealer_created, ix_callback_calls_dealer_time)
+    let wanted: HashSet<Uuid> = orders.iter().map(|(o, _)| *o).collect();
     let mut contacts: HashMap<Uuid, Vec<DateTime<Utc>>> = HashMap::new();
-    for chunk in orders.chunks(CHUNK) {
-        // the follow-up message, by its occurrence key (ux_outbox_occurrence)
-        let keys: HashMap<String, Uuid> =
-            chunk.iter().map(|(o, _)| (followup_key(*o), *o)).collect();
+    let mut add = |o: Option<Uuid>, at: Option<DateTime<Utc>>| {
+        if let (Some(o), Some(at)) = (o, at)
+            && wanted.contains(&o)
+        {
+            contacts.entry(o).or_default().push(at);
+        }
+    };
+    for (from, to) in contact_spans(orders.iter().map(|(_, t)| *t), SPAN_GAP) {
+        // the follow-up message, its order named by its occurrence key
         let sent: Vec<(String, Option<DateTime<Utc>>)> = outbox_message::Entity::find()
             .select_only()
             .column(outbox_message::Column::OccurrenceKey)
             .column(outbox_message::Column::SentAt)
             .filter(outbox_message::Column::DealerId.eq(dealer_id))
             .filter(outbox_message::Column::Kind.eq(MessageKind::PostRepairFollowup))
-            .filter(outbox_message::Column::OccurrenceKey.is_in(keys.keys().cloned()))
-            .filter(outbox_message::Column::SentAt.is_not_null())
+            .filter(outbox_message::Column::SentAt.gte(from))
+            .filter(outbox_message::Column::SentAt.lte(to))
             .into_tuple()
             .all(db)
             .await?;
-        for (key, at) in sent {
-            if let (Some(o), Some(at)) = (keys.get(&key), at) {
-                contacts.entry(*o).or_default().push(at);
-            }
+        for (k, at) in sent {
+            add(key::followup_order(&k), at);
         }
-        // a response of any source (ux on order_id, source)
+        // a response of any source
         let answered: Vec<(Uuid, DateTime<Utc>)> = csi_response::Entity::find()
             .select_only()
             .column(csi_response::Column::OrderId)
             .column(csi_response::Column::CreatedAt)
-            .filter(csi_response::Column::OrderId.is_in(chunk.iter().map(|(o, _)| *o)))
             .filter(csi_response::Column::DealerId.eq(dealer_id))
+            .filter(csi_response::Column::CreatedAt.gte(from))
+            .filter(csi_response::Column::CreatedAt.lte(to))
             .into_tuple()
             .all(db)
             .await?;
         for (o, at) in answered {
-            contacts.entry(o).or_default().push(at);
+            add(Some(o), Some(at));
         }
-        // a call of the customer centre that reached the customer (ix_callback_calls_order)
+        // a call of the customer centre that reached the customer
         let called: Vec<(Option<Uuid>, DateTime<Utc>)> = callback_call::Entity::find()
             .select_only()
             .column(callback_call::Column::OrderId)
             .column(callback_call::Column::CalledAt)
-            .filter(callback_call::Column::OrderId.is_in(chunk.iter().map(|(o, _)| *o)))
             .filter(callback_call::Column::DealerId.eq(dealer_id))
+            .filter(callback_call::Column::CalledAt.gte(from))
+            .filter(callback_call::Column::CalledAt.lte(to))
             .filter(callback_call::Column::Result.eq(CallResult::Reached))
             .into_tuple()
             .all(db)
             .await?;
         for (o, at) in called {
-            if let Some(o) = o {
-                contacts.entry(o).or_default().push(at);
-            }
+            add(o, Some(at));
         }
     }
     Ok(orders

@@ -236,8 +236,9 @@ pub fn csv(r: &KpiDaily, locale: Locale) -> String {
 }
 
 /// Sends each dealer's report of today once it has closed (its opening
-/// hours' last close), to the contacts of its case rules (`escalate_to`:
-/// the service manager's), through the outbox: one message per contact and
+/// hours' last close), to the service manager's contacts (the case rules'
+/// `escalate_to`) that take it (`daily_report`), each in their language,
+/// through the outbox: one message per contact and
 /// day (occurrence `daily_report:<date>:<address>`), so a second sweep, a
 /// second instance or a restart sends nothing twice. Answers how many were
 /// written.
@@ -261,7 +262,12 @@ async fn send_for(state: &AppState, d: &dealer::Model, now: DateTime<Utc>) -> Ap
         Some(close) if local.time() >= close => {}
         _ => return Ok(0),
     }
-    let contacts = cases::rules(db, d.id).await?.escalate_to;
+    let contacts: Vec<_> = cases::rules(db, d.id)
+        .await?
+        .escalate_to
+        .into_iter()
+        .filter(|c| c.daily_report)
+        .collect();
     let key = format!("daily_report:{date}");
     let sent = outbox_message::Entity::find()
         .filter(outbox_message::Column::DealerId.eq(d.id))
@@ -294,16 +300,19 @@ async fn send_for(state: &AppState, d: &dealer::Model, now: DateTime<Utc>) -> Ap
             state.settings.server.public_base_url.trim_end_matches('/')
         ),
     };
-    let locale = Locale::ZhCn;
     let kind = MessageKind::DailyReport;
-    let title = state
-        .templates
-        .render(locale, kind.as_str(), "title.txt", &params)?;
-    let text = state
-        .templates
-        .render(locale, kind.as_str(), "sms.txt", &params)?;
     let mut written = 0;
     for to in contacts {
+        let locale = to.locale;
+        // the link opens the console in the contact's language
+        let mut params = params.clone();
+        params.report_url = format!("{}&lang={}", params.report_url, locale.as_str());
+        let title = state
+            .templates
+            .render(locale, kind.as_str(), "title.txt", &params)?;
+        let text = state
+            .templates
+            .render(locale, kind.as_str(), "sms.txt", &params)?;
         let m = NewMessage {
             dealer_id: d.id,
             customer_id: None,
@@ -312,9 +321,9 @@ async fn send_for(state: &AppState, d: &dealer::Model, now: DateTime<Utc>) -> Ap
             channel: to.channel.channel(),
             recipient: to.address,
             locale,
-            params: Params::DailyReport(params.clone()),
-            subject: Some(title.clone()),
-            body: text.clone(),
+            params: Params::DailyReport(params),
+            subject: Some(title),
+            body: text,
             due_at: now,
             parent_id: None,
         };

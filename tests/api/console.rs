@@ -17,6 +17,8 @@ pub(crate) struct Browser<'a> {
 pub(crate) struct Page {
     pub status: StatusCode,
     pub location: String,
+    /// The cookie the answer set (`name=value`), if any.
+    pub set_cookie: Option<String>,
     pub body: String,
 }
 
@@ -49,6 +51,11 @@ impl<'a> Browser<'a> {
         );
         let cookie = set.split(';').next().unwrap().to_string();
         Browser { app, cookie }
+    }
+
+    /// Keeps a cookie a page set, as a browser does.
+    pub fn keep(&mut self, cookie: &str) {
+        self.cookie = format!("{}; {cookie}", self.cookie);
     }
 
     pub async fn get(&self, path: &str) -> Page {
@@ -84,11 +91,104 @@ async fn page(r: reqwest::Response) -> Page {
         .get("location")
         .map(|l| l.to_str().unwrap().to_string())
         .unwrap_or_default();
+    let set_cookie = r
+        .headers()
+        .get("set-cookie")
+        .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_string());
     Page {
         status,
         location,
+        set_cookie,
         body: r.text().await.unwrap(),
     }
+}
+
+async fn dealer_of(app: &TestApp, token: &str) -> uuid::Uuid {
+    app.get("/api/v1/me", token).await.body["dealer_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The text of the board's card of one figure.
+fn card<'p>(page: &'p Page, figure: &str) -> &'p str {
+    let at = page
+        .body
+        .find(&format!("data-figure=\"{figure}\""))
+        .unwrap_or_else(|| panic!("no {figure} on {}", page.body));
+    &page.body[at..(at + 400).min(page.body.len())]
+}
+
+#[tokio::test]
+async fn a_network_admin_picks_whose_board_to_look_at() {
+    let app = spawn_app_with(&[
+        ("SERVICELANE__AUTH__ACCESS_TTL_SECS", "864000"),
+        NO_DISPATCHER,
+    ])
+    .await;
+    let north = floor(&app, "NORTH").await;
+    delivered(&app, &north, 1).await;
+    let south = floor(&app, "SOUTH").await;
+    app.user(
+        dealer_of(&app, &south.s.advisor).await,
+        "brand",
+        Role::NetworkAdmin,
+    )
+    .await;
+    let mut b = Browser::login(&app, "SOUTH", "brand").await;
+    // their own dealer's board first, the picker listing the network
+    let own = b.get("/console/board").await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.body);
+    assert!(
+        own.body.contains("<option value=\"NORTH\">"),
+        "{}",
+        own.body
+    );
+    assert!(own.body.contains("<option value=\"SOUTH\" selected>"));
+    assert!(!card(&own, "revenue").contains("587.00"));
+    // an unknown dealer is refused, and nothing changes
+    let bad = b
+        .post(
+            "/console/dealer",
+            &[("csrf", &own.csrf()), ("dealer", "NOWHERE")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.set_cookie.is_none());
+    let picked = b
+        .post(
+            "/console/dealer",
+            &[("csrf", &own.csrf()), ("dealer", "NORTH")],
+        )
+        .await;
+    assert_eq!(picked.status, StatusCode::SEE_OTHER, "{}", picked.body);
+    assert_eq!(picked.location, "/console/board");
+    b.keep(picked.set_cookie.as_deref().unwrap());
+    let theirs = b.get("/console/board").await;
+    assert!(theirs.body.contains("<option value=\"NORTH\" selected>"));
+    assert!(
+        card(&theirs, "revenue").contains("587.00"),
+        "{}",
+        card(&theirs, "revenue")
+    );
+    assert!(card(&theirs, "vehicles_delivered").contains("<div class=\"value\">1</div>"));
+    // without the form's token the pick is refused
+    let forged = b
+        .post("/console/dealer", &[("csrf", "x"), ("dealer", "SOUTH")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    // a dealer's own manager has no picker and cannot pick
+    let m = Browser::login(&app, "NORTH", "service_manager").await;
+    let board = m.get("/console/board").await;
+    assert!(!board.body.contains("/console/dealer"));
+    let refused = m
+        .post(
+            "/console/dealer",
+            &[("csrf", &board.csrf()), ("dealer", "SOUTH")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]

@@ -711,3 +711,66 @@ async fn a_roster_defaults_to_eight_hours_and_managers_replace_it() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn outcomes_recorded_at_delivery_computed_or_filled_in_give_the_same_figures() {
+    use servicelane::entities::{order_outcome, order_revenue};
+    use servicelane::services::kpi::outcomes;
+    let app = day_app().await;
+    let (f, a) = seeded(&app).await;
+    let range = "/api/v1/kpi/range?from=2027-02-01&to=2027-03-07&by=week";
+    let first = app.get(range, &f.s.manager).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    // A's delivery recorded its outcome; the hand-written history has none
+    let stored = order_outcome::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    let o = &stored[0];
+    assert_eq!(o.order_id, uuid(&json!(a)));
+    assert_eq!(
+        (o.comeback, o.qc_reworked, o.estimate_before_work, o.on_time),
+        (true, false, Some(true), Some(true))
+    );
+    assert_eq!(o.delivered_at, local(day(), 8, 40));
+    let revenue = order_revenue::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        revenue
+            .iter()
+            .map(|r| (
+                r.pay_type.as_str(),
+                r.labour_cents,
+                r.parts_cents,
+                r.gross_cents
+            ))
+            .collect::<Vec<_>>(),
+        [("customer", 45_000, 13_700, 58_700)]
+    );
+    // the four earlier visits are filled in, once
+    let now = app.state.clock.now();
+    assert_eq!(outcomes::backfill(&app.state.db, now).await.unwrap(), 4);
+    assert_eq!(outcomes::backfill(&app.state.db, now).await.unwrap(), 0);
+    let filled = app.get(range, &f.s.manager).await;
+    assert_eq!(filled.body, first.body);
+    // and with nothing stored at all, the board computes every one alike
+    order_revenue::Entity::delete_many()
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    order_outcome::Entity::delete_many()
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    let computed = app.get(range, &f.s.manager).await;
+    assert_eq!(computed.body, first.body);
+    // the week of 3/1 holds A: 587.00, a comeback
+    let week = &first.body["periods"][4];
+    assert_eq!(week["from"], "2027-03-01");
+    assert_eq!(week["revenue"]["total"], "587.00");
+    assert_eq!(week["comebacks"], 1);
+    assert_eq!(outcomes::backfill(&app.state.db, now).await.unwrap(), 5);
+}

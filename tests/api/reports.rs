@@ -140,39 +140,61 @@ async fn the_daily_report_goes_to_the_manager_once_at_the_closing_time() {
     rules["escalate_to"] = json!([
         {"channel": "email", "address": "manager@dealer.example", "name": "王经理"},
         {"channel": "sms", "address": "13912345678"},
+        {"channel": "email", "address": "gm@dealer.example", "locale": "en"},
+        {"channel": "sms", "address": "13800000009", "daily_report": false},
     ]);
     let r = app.put("/api/v1/case-rules", &f.s.manager, &rules).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     // still open (the shop closes at 12:00): nothing yet
     app.clock.set(at(11));
     assert_eq!(app.send_daily_reports().await, 0);
-    // after the close: one message per contact, and a second sweep adds none
+    // after the close: one message per contact that takes the report, and
+    // a second sweep adds none
     app.clock.set(at(23));
-    assert_eq!(app.send_daily_reports().await, 2);
+    assert_eq!(app.send_daily_reports().await, 3);
     assert_eq!(app.send_daily_reports().await, 0);
     let rows = outbox_message::Entity::find()
         .filter(outbox_message::Column::Kind.eq(MessageKind::DailyReport))
         .all(&app.state.db)
         .await
         .unwrap();
-    assert_eq!(rows.len(), 2);
-    assert_eq!(app.dispatch_pending().await, 2);
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|m| m.recipient != "+8613800000009"));
+    assert_eq!(app.dispatch_pending().await, 3);
     let (sms, _, _) = app.sms.wait_for("+8613912345678").await;
     assert_eq!(sms["template"], "daily_report");
     assert_eq!(sms["params"]["revenue"], "587.00");
     assert_eq!(sms["params"]["vehicles_delivered"], "1");
-    let mails = smtp.messages();
-    assert_eq!(mails.len(), 1);
-    let mail = ReceivedEmail::parse(&mails[0]);
-    assert!(mail.header("To").contains("manager@dealer.example"));
-    let text = mail.part("text/plain");
+    let mails: Vec<ReceivedEmail> = smtp
+        .messages()
+        .iter()
+        .map(|m| ReceivedEmail::parse(m))
+        .collect();
+    assert_eq!(mails.len(), 2);
+    let to = |who: &str| {
+        mails
+            .iter()
+            .find(|m| m.header("To").contains(who))
+            .unwrap_or_else(|| panic!("no mail to {who}"))
+            .part("text/plain")
+    };
+    let text = to("manager@dealer.example");
     assert!(
         text.contains("维修日报表") && text.contains("587.00"),
         "{text}"
     );
     assert!(text.contains("/console/reports/daily?date="), "{text}");
+    // the general manager reads English, and the link opens in English
+    let text = to("gm@dealer.example");
+    assert!(
+        text.contains("daily service report")
+            && text.contains("587.00")
+            && !text.contains("维修日报表"),
+        "{text}"
+    );
+    assert!(text.contains("&lang=en"), "{text}");
     // the next day has its own report
     app.clock.set(at(23) + chrono::Duration::days(1));
-    assert_eq!(app.send_daily_reports().await, 2);
+    assert_eq!(app.send_daily_reports().await, 3);
     assert_eq!(app.send_daily_reports().await, 0);
 }

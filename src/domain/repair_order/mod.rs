@@ -60,6 +60,15 @@ string_enum! {
     }
 }
 
+impl Approval {
+    /// Whether a line with this answer counts towards the totals (and the
+    /// sold hours): all but declined extra work and extra work still
+    /// awaiting an answer.
+    pub fn counts(self) -> bool {
+        matches!(self, Approval::Estimate | Approval::Approved)
+    }
+}
+
 string_enum! {
     /// How a customer's answer came in.
     pub enum ApprovalChannel { App = "app", Tablet = "tablet", Phone = "phone" }

@@ -3,24 +3,25 @@
 //! is `domain::kpi`.
 //!
 //! A range is read once, whatever its grouping, through indexes by dealer
-//! and time: orders by arrival (`ix_repair_orders_arrived`), by delivery
-//! (`ix_repair_orders_delivered`) and by state (still in the workshop);
-//! jobs by order; clock intervals by the time they ended
-//! (`ix_clock_dealer_ended`) and by order; appointments by slot; responses
-//! and cases by creation. The rows are then put into their periods in the
-//! dealer's time zone. A busy dealer's year is a few tens of thousands of
-//! small rows.
+//! and time: orders by arrival and by state (still in the workshop); the
+//! delivered orders' outcomes (`outcomes`: revenue, comeback, estimate
+//! before work, on time — recorded at delivery) by delivery; clock
+//! intervals with their jobs by the time they ended (`ix_clock_dealer_ended`);
+//! the follow-up contacts by time; appointments by slot; responses and cases
+//! by creation. The rows are then put into their periods in the dealer's
+//! time zone. A busy dealer's year is a few tens of thousands of narrow rows.
 
+pub mod outcomes;
 pub mod roster;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{Condition, Expr, Func, Query};
+use sea_orm::sea_query::{Condition, Expr, Func};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder,
     QuerySelect,
 };
 use serde::Serialize;
@@ -30,19 +31,19 @@ use uuid::Uuid;
 use crate::auth::Actor;
 use crate::domain::appointment::AppointmentState;
 use crate::domain::case::CaseState;
-use crate::domain::kpi::{self, EarlierVisit, KpiGrouping, Loyalty, Ratio, Roster};
-use crate::domain::repair_order::totals::{Sums, VatRule};
-use crate::domain::repair_order::{ClockOff, OrderState, PayType, RepairJobState};
+use crate::domain::kpi::{self, KpiGrouping, Loyalty, Ratio, Roster};
+use crate::domain::repair_order::{Approval, ClockOff, OrderState, PayType, RepairJobState};
 use crate::domain::{FieldErrors, Role};
 use crate::entities::{
-    appointment, case, clock_interval, csi_response, dealer, repair_order, repair_order_estimate,
-    repair_order_job, user, vehicle,
+    appointment, case, clock_interval, csi_response, dealer, repair_order, repair_order_job, user,
+    vehicle,
 };
 use crate::error::{AppError, AppResult};
 use crate::services::appointments::day_bounds;
 use crate::services::csi_report::followed_up_orders;
 use crate::services::dealers::zone;
-use crate::services::repair_orders::{counted, money, totals_of};
+use crate::services::repair_orders::money;
+use outcomes::{InvoiceSums, Outcome};
 
 /// Who reads the board: the managers, the dealer's admin, the brand (every
 /// dealer side by side).
@@ -300,6 +301,9 @@ pub struct KpiRange {
 pub struct Filter {
     pub advisor_id: Option<Uuid>,
     pub technician_id: Option<Uuid>,
+    /// Every dealer side by side as well (the API's answer to a network
+    /// admin; the board and the report leave it out).
+    pub network: bool,
 }
 
 /// The board of local day `date`.
@@ -316,7 +320,7 @@ pub async fn daily(
     let orders = check_filter(db, d.id, filter).await?;
     let (_, total) = figures(db, &d, date, date, None, filter, orders.as_ref(), now).await?;
     let churn = churn(db, &d, date).await?;
-    let dealers = if actor.has(Role::NetworkAdmin) {
+    let dealers = if filter.network && actor.has(Role::NetworkAdmin) {
         network(db, date, date, now).await?
     } else {
         Vec::new()
@@ -347,7 +351,7 @@ pub async fn range(
     let (periods, total) =
         figures(db, &d, from, to, Some(by), filter, orders.as_ref(), now).await?;
     let churn = churn(db, &d, to).await?;
-    let dealers = if actor.has(Role::NetworkAdmin) {
+    let dealers = if filter.network && actor.has(Role::NetworkAdmin) {
         network(db, from, to, now).await?
     } else {
         Vec::new()
@@ -457,7 +461,7 @@ impl Periods {
 #[derive(Default, Clone)]
 struct Tally {
     orders: u64,
-    by_pay: BTreeMap<usize, Sums>,
+    by_pay: HashMap<PayType, InvoiceSums>,
     vehicles_in: u64,
     in_work: u64,
     comebacks: u64,
@@ -482,52 +486,14 @@ struct Tally {
     sold: HashMap<Uuid, i64>,
 }
 
-fn add_sums(a: Sums, b: Sums) -> AppResult<Sums> {
-    let f = |x: crate::domain::Money, y: crate::domain::Money| {
-        x.checked_add(y)
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("revenue does not add up")))
-    };
-    Ok(Sums {
-        labour: f(a.labour, b.labour)?,
-        parts: f(a.parts, b.parts)?,
-        net: f(a.net, b.net)?,
-        vat: f(a.vat, b.vat)?,
-        gross: f(a.gross, b.gross)?,
-    })
-}
-
+/// An order that arrived in the range.
 #[derive(Debug, FromQueryResult)]
-struct OrderRow {
+struct OpenedRow {
     id: Uuid,
-    vehicle_id: Uuid,
     advisor_id: Option<Uuid>,
     appointment_id: Option<Uuid>,
-    state: String,
     arrived_at: DateTime<Utc>,
     reception_started_at: DateTime<Utc>,
-    promised_at: Option<DateTime<Utc>>,
-    delivered_at: Option<DateTime<Utc>>,
-    qc_reworks: i32,
-    vat_basis_points: i32,
-    prices_include_vat: bool,
-}
-
-fn order_columns<E: EntityTrait>(q: sea_orm::Select<E>) -> sea_orm::Select<E> {
-    use repair_order::Column as C;
-    q.select_only().columns([
-        C::Id,
-        C::VehicleId,
-        C::AdvisorId,
-        C::AppointmentId,
-        C::State,
-        C::ArrivedAt,
-        C::ReceptionStartedAt,
-        C::PromisedAt,
-        C::DeliveredAt,
-        C::QcReworks,
-        C::VatBasisPoints,
-        C::PricesIncludeVat,
-    ])
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -537,12 +503,9 @@ struct IntervalRow {
     started_at: DateTime<Utc>,
     ended_at: Option<DateTime<Utc>>,
     end_reason: Option<String>,
-}
-
-#[derive(Debug, FromQueryResult)]
-struct FirstAt {
-    order_id: Uuid,
-    at: Option<DateTime<Utc>>,
+    job_state: RepairJobState,
+    approval: Approval,
+    labour_centihours: i32,
 }
 
 /// The dealer's figures of local days `from ..= to`: per period of `by`
@@ -584,7 +547,15 @@ async fn figures(
     }
 
     // orders that arrived in the range
-    let opened: Vec<OrderRow> = order_columns(repair_order::Entity::find())
+    let opened: Vec<OpenedRow> = repair_order::Entity::find()
+        .select_only()
+        .columns([
+            repair_order::Column::Id,
+            repair_order::Column::AdvisorId,
+            repair_order::Column::AppointmentId,
+            repair_order::Column::ArrivedAt,
+            repair_order::Column::ReceptionStartedAt,
+        ])
         .filter(repair_order::Column::DealerId.eq(d.id))
         .filter(repair_order::Column::ArrivedAt.gte(start))
         .filter(repair_order::Column::ArrivedAt.lt(end))
@@ -601,197 +572,88 @@ async fn figures(
         });
     }
 
-    // orders delivered since 30 days before the range (earlier visits for
-    // comebacks; later ones arrived in the range are still in work at its close)
-    let lookback = start - Duration::days(kpi::COMEBACK_DAYS);
-    let delivered_since: Vec<OrderRow> = order_columns(repair_order::Entity::find())
-        .filter(repair_order::Column::DealerId.eq(d.id))
-        .filter(repair_order::Column::DeliveredAt.gte(lookback))
-        .filter(repair_order::Column::ArrivedAt.lt(end))
-        .into_model()
-        .all(db)
-        .await?;
+    // the orders delivered in the range, as their delivery recorded them
+    let delivered: Vec<Outcome> = outcomes::delivered_in(db, d.id, start, end)
+        .await?
+        .into_iter()
+        .filter(|o| scope.order(o.order_id, o.advisor_id))
+        .collect();
     // orders still in the workshop that arrived before the range ends
-    let in_shop: Vec<OrderRow> = order_columns(repair_order::Entity::find())
+    let in_shop: Vec<(Uuid, Option<Uuid>, DateTime<Utc>)> = repair_order::Entity::find()
+        .select_only()
+        .columns([
+            repair_order::Column::Id,
+            repair_order::Column::AdvisorId,
+            repair_order::Column::ArrivedAt,
+        ])
         .filter(repair_order::Column::DealerId.eq(d.id))
         .filter(repair_order::Column::State.is_in(IN_SHOP))
         .filter(repair_order::Column::ArrivedAt.lt(end))
-        .into_model()
+        .into_tuple()
         .all(db)
         .await?;
     // in work at each period's close (or now): arrived before it, not delivered by it
     let closes: Vec<DateTime<Utc>> = periods.bounds.iter().map(|b| b.1.min(now)).collect();
     let whole_close = end.min(now);
-    for o in delivered_since
+    let stays = delivered
         .iter()
-        .filter(|o| o.delivered_at.is_some_and(|t| t >= start))
+        .map(|o| (o.arrived_at, Some(o.delivered_at)))
         .chain(
             in_shop
                 .iter()
-                .filter(|o| o.state != OrderState::Cancelled.as_str()),
-        )
-        .filter(|o| scope.order(o.id, o.advisor_id))
-    {
-        let in_at =
-            |close: DateTime<Utc>| o.arrived_at < close && o.delivered_at.is_none_or(|t| t > close);
+                .filter(|(id, advisor, _)| scope.order(*id, *advisor))
+                .map(|(_, _, arrived)| (*arrived, None)),
+        );
+    for (arrived, left) in stays {
+        let in_at = |close: DateTime<Utc>| arrived < close && left.is_none_or(|t| t > close);
         for (i, c) in closes.iter().enumerate() {
             tallies[i].in_work += u64::from(in_at(*c));
         }
         all.in_work += u64::from(in_at(whole_close));
     }
 
-    // the jobs of every order delivered from the lookback to the range's end
-    let mut delivered_ids = Query::select();
-    delivered_ids
-        .column(repair_order::Column::Id)
-        .from(repair_order::Entity)
-        .and_where(repair_order::Column::DealerId.eq(d.id))
-        .and_where(repair_order::Column::DeliveredAt.gte(lookback))
-        .and_where(repair_order::Column::DeliveredAt.lt(end));
-    let jobs = repair_order_job::Entity::find()
-        .filter(repair_order_job::Column::OrderId.in_subquery(delivered_ids.clone()))
-        .all(db)
-        .await?;
-    let mut jobs_of: HashMap<Uuid, Vec<repair_order_job::Model>> = HashMap::new();
-    for j in jobs {
-        jobs_of.entry(j.order_id).or_default().push(j);
-    }
-    let keys_of: HashMap<Uuid, Vec<String>> = jobs_of
-        .iter()
-        .map(|(o, js)| {
-            (
-                *o,
-                counted(js)
-                    .map(|j| kpi::job_key(j.menu_code.as_deref(), &j.description))
-                    .collect(),
-            )
-        })
-        .collect();
-    let mut visits: HashMap<Uuid, Vec<(DateTime<Utc>, Uuid)>> = HashMap::new();
-    for o in &delivered_since {
-        if let Some(t) = o.delivered_at.filter(|t| *t < end) {
-            visits.entry(o.vehicle_id).or_default().push((t, o.id));
-        }
-    }
-    let delivered: Vec<&OrderRow> = delivered_since
-        .iter()
-        .filter(|o| o.delivered_at.is_some_and(|t| t >= start && t < end))
-        .filter(|o| scope.order(o.id, o.advisor_id))
-        .collect();
     let delivered_list: Vec<(Uuid, DateTime<Utc>)> = delivered
         .iter()
-        .filter_map(|o| o.delivered_at.map(|t| (o.id, t)))
-        .collect();
-
-    // the first clock-on and the first accepted estimate of each delivered order
-    let mut range_ids = Query::select();
-    range_ids
-        .column(repair_order::Column::Id)
-        .from(repair_order::Entity)
-        .and_where(repair_order::Column::DealerId.eq(d.id))
-        .and_where(repair_order::Column::DeliveredAt.gte(start))
-        .and_where(repair_order::Column::DeliveredAt.lt(end));
-    let first_clock: HashMap<Uuid, DateTime<Utc>> = clock_interval::Entity::find()
-        .select_only()
-        .column(clock_interval::Column::OrderId)
-        .column_as(
-            Expr::from(Func::min(Expr::col(clock_interval::Column::StartedAt))),
-            "at",
-        )
-        .filter(clock_interval::Column::OrderId.in_subquery(range_ids.clone()))
-        .group_by(clock_interval::Column::OrderId)
-        .into_model::<FirstAt>()
-        .all(db)
-        .await?
-        .into_iter()
-        .filter_map(|r| r.at.map(|a| (r.order_id, a)))
-        .collect();
-    let first_accepted: HashMap<Uuid, DateTime<Utc>> = repair_order_estimate::Entity::find()
-        .select_only()
-        .column(repair_order_estimate::Column::OrderId)
-        .column_as(
-            Expr::from(Func::min(Expr::col(
-                repair_order_estimate::Column::AcceptedAt,
-            ))),
-            "at",
-        )
-        .filter(repair_order_estimate::Column::OrderId.in_subquery(range_ids))
-        .filter(repair_order_estimate::Column::AcceptedAt.is_not_null())
-        .group_by(repair_order_estimate::Column::OrderId)
-        .into_model::<FirstAt>()
-        .all(db)
-        .await?
-        .into_iter()
-        .filter_map(|r| r.at.map(|a| (r.order_id, a)))
+        .map(|o| (o.order_id, o.delivered_at))
         .collect();
     let followed = followed_up_orders(db, d.id, &delivered_list).await?;
-
-    let window = Duration::days(kpi::COMEBACK_DAYS);
     for o in &delivered {
-        let Some(at) = o.delivered_at else { continue };
-        let no_jobs = Vec::new();
-        let jobs = jobs_of.get(&o.id).unwrap_or(&no_jobs);
-        let totals = totals_of(
-            jobs,
-            VatRule {
-                basis_points: u32::try_from(o.vat_basis_points).unwrap_or(0),
-                prices_include_vat: o.prices_include_vat,
-            },
-        )?;
-        let keys = keys_of.get(&o.id).cloned().unwrap_or_default();
-        let earlier: Vec<EarlierVisit<'_>> = visits
-            .get(&o.vehicle_id)
-            .into_iter()
-            .flatten()
-            .filter(|(_, id)| *id != o.id)
-            .filter_map(|(t, id)| {
-                keys_of.get(id).map(|k| EarlierVisit {
-                    delivered: *t,
-                    keys: k,
-                })
-            })
-            .collect();
-        let comeback = kpi::is_comeback(o.arrived_at, &keys, &earlier, window);
-        let first = kpi::fixed_first_time(comeback, o.qc_reworks);
-        let clock_on = first_clock.get(&o.id).copied();
-        let before =
-            clock_on.map(|c| kpi::estimate_before_work(first_accepted.get(&o.id).copied(), c));
-        let on_time = o.promised_at.map(|p| kpi::on_time(at, p));
-        let followed = followed.contains(&o.id);
-        let mut sums = Vec::new();
-        for (i, p) in PayType::ALL.iter().enumerate() {
-            let s = totals.of(*p);
-            if s != Sums::ZERO {
-                sums.push((i, s));
-            }
-        }
+        let first = kpi::fixed_first_time(o.comeback, o.qc_reworked);
+        let followed = followed.contains(&o.order_id);
         let add = |t: &mut Tally| -> AppResult<()> {
             t.orders += 1;
-            for (i, s) in &sums {
-                let cur = t.by_pay.get(i).copied().unwrap_or(Sums::ZERO);
-                t.by_pay.insert(*i, add_sums(cur, *s)?);
+            for (p, r) in &o.revenue {
+                let cur = t.by_pay.entry(*p).or_default();
+                *cur = cur.checked_add(*r).ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!("revenue does not add up"))
+                })?;
             }
-            t.comebacks += u64::from(comeback);
-            t.qc_reworked += u64::from(o.qc_reworks > 0);
+            t.comebacks += u64::from(o.comeback);
+            t.qc_reworked += u64::from(o.qc_reworked);
             t.first_time += u64::from(first);
-            if let Some(b) = before {
+            if let Some(b) = o.estimate_before_work {
                 t.clocked_orders += 1;
                 t.estimated_first += u64::from(b);
             }
-            if let Some(ok) = on_time {
+            if let Some(ok) = o.on_time {
                 t.promised += 1;
                 t.on_time += u64::from(ok);
             }
             t.followed_up += u64::from(followed);
             Ok(())
         };
-        if let Some(i) = periods.of(at) {
+        if let Some(i) = periods.of(o.delivered_at) {
             add(&mut tallies[i])?;
         }
         add(&mut all)?;
     }
 
-    // labour: clock intervals that ended in the range (or a little after), and open ones
+    // labour: clock intervals that ended in the range (or a little after), and
+    // open ones, each with what its job sells
+    let job_of = clock_interval::Entity::belongs_to(repair_order_job::Entity)
+        .from(clock_interval::Column::JobId)
+        .to(repair_order_job::Column::Id)
+        .into();
     let intervals: Vec<IntervalRow> = clock_interval::Entity::find()
         .select_only()
         .columns([
@@ -801,6 +663,13 @@ async fn figures(
             clock_interval::Column::EndedAt,
             clock_interval::Column::EndReason,
         ])
+        .column_as(repair_order_job::Column::State, "job_state")
+        .column_as(repair_order_job::Column::Approval, "approval")
+        .column_as(
+            repair_order_job::Column::LabourCentihours,
+            "labour_centihours",
+        )
+        .join(JoinType::InnerJoin, job_of)
         .filter(clock_interval::Column::DealerId.eq(d.id))
         .filter(clock_interval::Column::StartedAt.lt(end))
         .filter(
@@ -816,39 +685,19 @@ async fn figures(
         .all(db)
         .await?;
     // a job's sold hours count when it was last clocked off done
-    let mut done_at: HashMap<Uuid, (DateTime<Utc>, Uuid)> = HashMap::new();
+    let mut done_at: HashMap<Uuid, (DateTime<Utc>, Uuid, &IntervalRow)> = HashMap::new();
     for iv in &intervals {
         if iv.end_reason.as_deref() == Some(ClockOff::Done.as_str())
             && let Some(e) = iv.ended_at
         {
-            let cur = done_at.entry(iv.job_id).or_insert((e, iv.technician_id));
+            let cur = done_at
+                .entry(iv.job_id)
+                .or_insert((e, iv.technician_id, iv));
             if e > cur.0 {
-                *cur = (e, iv.technician_id);
+                *cur = (e, iv.technician_id, iv);
             }
         }
     }
-    // the jobs finished in the range: most belong to orders delivered in it, loaded above
-    let mut done_jobs: HashMap<Uuid, &repair_order_job::Model> = jobs_of
-        .values()
-        .flatten()
-        .filter(|j| done_at.contains_key(&j.id))
-        .map(|j| (j.id, j))
-        .collect();
-    let missing: Vec<Uuid> = done_at
-        .iter()
-        .filter(|(j, (t, _))| *t >= start && *t < end && !done_jobs.contains_key(*j))
-        .map(|(j, _)| *j)
-        .collect();
-    let mut fetched = Vec::new();
-    for chunk in missing.chunks(500) {
-        fetched.extend(
-            repair_order_job::Entity::find()
-                .filter(repair_order_job::Column::Id.is_in(chunk.iter().copied()))
-                .all(db)
-                .await?,
-        );
-    }
-    done_jobs.extend(fetched.iter().map(|j| (j.id, j)));
     let tech_ok = |t: Uuid| filter.technician_id.is_none_or(|f| f == t);
     for iv in intervals.iter().filter(|iv| tech_ok(iv.technician_id)) {
         let ended = iv.ended_at.unwrap_or(now).min(now.max(iv.started_at));
@@ -869,15 +718,12 @@ async fn figures(
         let secs = kpi::clipped(iv.started_at, ended, start, end).num_seconds();
         *all.clocked.entry(iv.technician_id).or_default() += secs;
     }
-    for (job, (at, tech)) in &done_at {
-        let Some(j) = done_jobs.get(job) else {
-            continue;
-        };
+    for (at, tech, j) in done_at.values() {
         if *at < start
             || *at >= end
             || !tech_ok(*tech)
-            || j.state != RepairJobState::Done
-            || counted(std::slice::from_ref(j)).next().is_none()
+            || j.job_state != RepairJobState::Done
+            || !j.approval.counts()
         {
             continue;
         }
@@ -1069,11 +915,11 @@ fn period(
     available: &impl Fn(Uuid, NaiveDate, NaiveDate) -> Decimal,
 ) -> KpiPeriod {
     let mut by_pay_type = Vec::new();
-    let mut sum = Sums::ZERO;
-    for (i, p) in PayType::ALL.iter().enumerate() {
-        let s = t.by_pay.get(&i).copied().unwrap_or(Sums::ZERO);
+    let mut sum = InvoiceSums::default();
+    for p in PayType::ALL.iter() {
+        let s = t.by_pay.get(p).copied().unwrap_or_default();
         // the same money added once more: it fitted per pay type
-        sum = add_sums(sum, s).unwrap_or(sum);
+        sum = sum.checked_add(s).unwrap_or(sum);
         by_pay_type.push(PayTypeRevenue {
             pay_type: *p,
             labour: money(s.labour),

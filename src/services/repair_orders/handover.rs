@@ -574,6 +574,8 @@ pub async fn deliver(
         .await?;
     // every delivered order gets its follow-up call (回访), written with the delivery
     crate::services::callbacks::entries::on_delivered(&w.txn, &w.order, w.now).await?;
+    // what the daily board counts of it, final from now on
+    crate::services::kpi::outcomes::record(&w.txn, &w.order, w.now).await?;
     if r.balance == Money::ZERO {
         close(&mut w);
         w.transition(

@@ -194,12 +194,9 @@ pub fn local(tz: Tz, t: DateTime<Utc>) -> DateTime<FixedOffset> {
     t.with_timezone(&tz).fixed_offset()
 }
 
-/// The lines that count towards the totals: all but declined extra work and
-/// extra work still awaiting an answer.
+/// The lines that count towards the totals (`Approval::counts`).
 pub fn counted(jobs: &[repair_order_job::Model]) -> impl Iterator<Item = &repair_order_job::Model> {
-    use crate::domain::repair_order::Approval;
-    jobs.iter()
-        .filter(|j| matches!(j.approval, Approval::Estimate | Approval::Approved))
+    jobs.iter().filter(|j| j.approval.counts())
 }
 
 /// The VAT rule of an order: the dealer's when it was opened.
