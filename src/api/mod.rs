@@ -12,6 +12,7 @@ pub mod callbacks;
 pub mod capacity;
 pub mod care;
 pub mod cases;
+pub mod comebacks;
 pub mod contract;
 pub mod csi;
 pub mod customer_value;
@@ -171,6 +172,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(callbacks::outcome)
                 .service(cases::get_rules)
                 .service(cases::put_rules)
+                .service(comebacks::list)
+                .service(comebacks::mark)
+                .service(comebacks::monthly)
+                .service(comebacks::get)
+                .service(comebacks::update)
                 .service(care::list_suppressions)
                 .service(care::delete_suppression)
                 .service(care::aliyun_reports)

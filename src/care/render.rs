@@ -151,6 +151,7 @@ const PAGES: &[(&str, &str)] = templates!["web":
     "console/login.html",
     "console/board.html",
     "console/trends.html",
+    "console/comebacks.html",
     "console/callbacks.html",
     "console/callback.html",
     "console/cases.html",

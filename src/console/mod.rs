@@ -12,6 +12,7 @@ mod board;
 mod callbacks;
 mod cases;
 pub mod chart;
+mod comebacks;
 pub mod session;
 pub mod texts;
 
@@ -36,6 +37,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/dealer", web::post().to(session::pick_dealer))
             .route("/board", web::get().to(board::show))
             .route("/trends", web::get().to(board::trends))
+            .route("/comebacks", web::get().to(comebacks::show))
             .route("/reports/daily", web::get().to(board::daily_report))
             .route("/callbacks", web::get().to(callbacks::list))
             .route("/callbacks/{id}", web::get().to(callbacks::show))
@@ -121,6 +123,7 @@ pub fn render(
         "dealer_name": staff.dealer_name,
         "flash": flash,
         "kpis": crate::services::board::reads_kpis(&staff.actor),
+        "comebacks": staff.actor.roles.iter().any(|r| crate::domain::comeback::READERS.contains(r)),
         "dealers": staff.dealers.iter()
             .map(|d| serde_json::json!({"code": d.code, "name": d.name}))
             .collect::<Vec<_>>(),

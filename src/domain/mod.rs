@@ -76,6 +76,7 @@ pub mod callback;
 pub mod care;
 pub mod care_plan;
 pub mod case;
+pub mod comeback;
 pub mod csi;
 pub mod csi_report;
 pub mod customer;

@@ -13,6 +13,7 @@ pub mod case_event;
 pub mod case_setting;
 pub mod clock_interval;
 pub mod closed_date;
+pub mod comeback;
 pub mod csi_questionnaire;
 pub mod csi_response;
 pub mod customer;
@@ -154,4 +155,7 @@ string_column!(
     crate::domain::repair_order::PaymentMethod,
     crate::domain::repair_order::ClockOff,
     crate::domain::repair_order::EventKind,
+    crate::domain::comeback::ComebackKind,
+    crate::domain::comeback::ComebackCause,
+    crate::domain::comeback::ComebackState,
 );

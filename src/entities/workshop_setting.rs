@@ -12,6 +12,8 @@ pub struct Model {
     pub prices_include_vat: bool,
     pub walkaround_checklist: Json,
     pub health_checklist: Json,
+    /// A job done again within this many days of delivery is a comeback.
+    pub comeback_window_days: i32,
     pub version: i32,
     pub updated_at: DateTimeUtc,
 }

@@ -7,6 +7,7 @@ pub mod board;
 pub mod callbacks;
 pub mod capacity;
 pub mod cases;
+pub mod comebacks;
 pub mod csi;
 pub mod csi_report;
 pub mod customer_value;

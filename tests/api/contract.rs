@@ -124,6 +124,18 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
         ),
         ("Severity", wire(servicelane::domain::case::Severity::ALL)),
         (
+            "ComebackKind",
+            wire(servicelane::domain::comeback::ComebackKind::ALL),
+        ),
+        (
+            "ComebackCause",
+            wire(servicelane::domain::comeback::ComebackCause::ALL),
+        ),
+        (
+            "ComebackState",
+            wire(servicelane::domain::comeback::ComebackState::ALL),
+        ),
+        (
             "ReportFormat",
             wire(servicelane::domain::kpi::ReportFormat::ALL),
         ),

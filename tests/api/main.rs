@@ -12,6 +12,7 @@ mod care_review;
 mod care_rules;
 mod cases;
 mod cli;
+mod comebacks;
 mod console;
 mod console_browser;
 mod contract;

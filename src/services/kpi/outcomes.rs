@@ -22,15 +22,16 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::domain::Money;
+use crate::domain::comeback::ComebackKind;
 use crate::domain::kpi::{self, EarlierVisit};
 use crate::domain::repair_order::PayType;
 use crate::domain::repair_order::totals::Sums;
 use crate::entities::{
-    clock_interval, order_outcome, order_revenue, repair_order, repair_order_estimate,
+    clock_interval, comeback, order_outcome, order_revenue, repair_order, repair_order_estimate,
     repair_order_job,
 };
 use crate::error::AppResult;
-use crate::services::repair_orders::{counted, totals_of, vat_of};
+use crate::services::repair_orders::{counted, settings, totals_of, vat_of};
 
 /// `IN` lists and multi-row inserts are cut to this many.
 const CHUNK: usize = 500;
@@ -91,8 +92,9 @@ struct FirstAt {
 }
 
 /// The outcomes of some delivered orders (one dealer or several), from
-/// their jobs, first clock-on, first accepted estimate and the vehicles'
-/// visits delivered in the 30 days before each arrived. An order not
+/// their jobs, first clock-on, first accepted estimate, the comebacks
+/// recorded on them, and the vehicles' visits delivered in the dealer's
+/// comeback window (30 days unless set) before each arrived. An order not
 /// delivered is left out.
 pub async fn compute(
     db: &impl ConnectionTrait,
@@ -103,11 +105,33 @@ pub async fn compute(
     if orders.is_empty() {
         return Ok(Vec::new());
     }
-    let window = Duration::days(kpi::COMEBACK_DAYS);
+    // each dealer's comeback window (a workshop setting)
+    let mut windows: HashMap<Uuid, Duration> = HashMap::new();
+    for o in &orders {
+        if let std::collections::hash_map::Entry::Vacant(e) = windows.entry(o.dealer_id) {
+            let days = settings::of_dealer(db, o.dealer_id)
+                .await?
+                .comeback_window_days;
+            e.insert(Duration::days(days.into()));
+        }
+    }
+    let widest = windows.values().copied().max().unwrap_or_default();
     // the vehicles' earlier visits of the same dealer (ix_repair_orders_vehicle…)
     let mut earlier: Vec<(Uuid, Uuid, DateTime<Utc>)> = Vec::new();
+    // and the comebacks recorded on the orders (repeated or marked)
+    let mut recorded: HashSet<Uuid> = HashSet::new();
     for chunk in orders.chunks(CHUNK) {
-        let from = chunk.iter().map(|o| o.arrived_at).min().unwrap_or_default() - window;
+        recorded.extend(
+            comeback::Entity::find()
+                .select_only()
+                .column(comeback::Column::OrderId)
+                .filter(comeback::Column::OrderId.is_in(chunk.iter().map(|o| o.id)))
+                .filter(comeback::Column::Kind.is_in([ComebackKind::Repeat, ComebackKind::Marked]))
+                .into_tuple::<Uuid>()
+                .all(db)
+                .await?,
+        );
+        let from = chunk.iter().map(|o| o.arrived_at).min().unwrap_or_default() - widest;
         let to = chunk.iter().map(|o| o.arrived_at).max().unwrap_or_default();
         let rows: Vec<(Uuid, Uuid, Option<DateTime<Utc>>)> = repair_order::Entity::find()
             .select_only()
@@ -219,7 +243,13 @@ pub async fn compute(
             advisor_id: o.advisor_id,
             arrived_at: o.arrived_at,
             delivered_at,
-            comeback: kpi::is_comeback(o.arrived_at, keys, &before, window),
+            comeback: recorded.contains(&o.id)
+                || kpi::is_comeback(
+                    o.arrived_at,
+                    keys,
+                    &before,
+                    windows.get(&o.dealer_id).copied().unwrap_or(widest),
+                ),
             qc_reworked: o.qc_reworks > 0,
             estimate_before_work,
             on_time: o.promised_at.map(|p| kpi::on_time(delivered_at, p)),

@@ -377,6 +377,11 @@ pub async fn qc(
     } else {
         // lock order: the order's row is held; now its jobs, in id order
         rework.sort();
+        if input.level == QcLevel::Final {
+            // work the final check sends back is an internal comeback
+            crate::services::comebacks::on_final_qc_failed(&w.txn, &w.order, round, &rework, w.now)
+                .await?;
+        }
         for id in &rework {
             let j = crate::services::lock_row::<repair_order_job::Entity>(
                 &w.txn,

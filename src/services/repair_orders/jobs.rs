@@ -482,6 +482,8 @@ pub async fn insert(
     if m.pay_type == PayType::Warranty {
         open_warranty_case(w, &m, v).await?;
     }
+    // the same job again within the window: a comeback (返修), dispatched first
+    crate::services::comebacks::on_job(w, &m).await?;
     let kind = match m.origin {
         JobOrigin::Estimate => EventKind::JobAdded,
         JobOrigin::ExtraWork => EventKind::ExtraWorkProposed,

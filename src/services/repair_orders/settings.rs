@@ -64,6 +64,16 @@ pub struct WorkshopSettings {
     pub walkaround_checklist: Vec<ChecklistItem>,
     /// The health-check (健康车检) items.
     pub health_checklist: Vec<ChecklistItem>,
+    /// A vehicle's new order that repeats a job of an order delivered at
+    /// most this many days before it arrived is a comeback (返修); 1 to 365,
+    /// 30 when left out.
+    #[serde(default = "default_window")]
+    #[schema(minimum = 1, maximum = 365, default = 30)]
+    pub comeback_window_days: u16,
+}
+
+fn default_window() -> u16 {
+    30
 }
 
 fn item(code: &str, zh: &str, en: &str, unit: Option<&str>) -> ChecklistItem {
@@ -78,6 +88,7 @@ fn item(code: &str, zh: &str, en: &str, unit: Option<&str>) -> ChecklistItem {
 impl Default for WorkshopSettings {
     fn default() -> Self {
         WorkshopSettings {
+            comeback_window_days: default_window(),
             labour_rates: LabourRates {
                 mechanical: Decimal::new(30000, 2),
                 body_paint: Decimal::new(35000, 2),
@@ -180,6 +191,9 @@ impl WorkshopSettings {
             &mut self.walkaround_checklist,
         );
         check_list(&mut errors, "health_checklist", &mut self.health_checklist);
+        if !(1..=365).contains(&self.comeback_window_days) {
+            errors.add("comeback_window_days", "must be 1 to 365");
+        }
         errors.into_result()?;
         Ok(self)
     }
@@ -283,6 +297,7 @@ pub async fn put_checklist(
         prices_include_vat: Set(s.prices_include_vat),
         walkaround_checklist: Set(to_stored(&s.walkaround_checklist, "checklist")?),
         health_checklist: Set(to_stored(&s.health_checklist, "checklist")?),
+        comeback_window_days: Set(i32::from(s.comeback_window_days)),
         version: Set(1),
         updated_at: Set(now),
     })
@@ -311,6 +326,7 @@ pub async fn of_dealer(db: &impl ConnectionTrait, dealer_id: Uuid) -> AppResult<
         prices_include_vat: row.prices_include_vat,
         walkaround_checklist: from_stored(&row.walkaround_checklist, "walk-around checklist")?,
         health_checklist: from_stored(&row.health_checklist, "health checklist")?,
+        comeback_window_days: u16::try_from(row.comeback_window_days).unwrap_or(30),
     })
 }
 
@@ -339,12 +355,14 @@ pub async fn put(
         prices_include_vat: Set(s.prices_include_vat),
         walkaround_checklist: Set(to_stored(&s.walkaround_checklist, "checklist")?),
         health_checklist: Set(to_stored(&s.health_checklist, "checklist")?),
+        comeback_window_days: Set(i32::from(s.comeback_window_days)),
         version: Set(1),
         updated_at: Set(now),
     })
     .on_conflict(
         OnConflict::column(workshop_setting::Column::DealerId)
             .update_columns([
+                workshop_setting::Column::ComebackWindowDays,
                 workshop_setting::Column::LabourRates,
                 workshop_setting::Column::VatBasisPoints,
                 workshop_setting::Column::PricesIncludeVat,

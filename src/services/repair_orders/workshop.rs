@@ -97,7 +97,7 @@ pub struct Technician {
 #[serde(deny_unknown_fields)]
 pub struct DispatchInput {
     pub technician_id: Uuid,
-    /// Default `normal`; `high` is 优先派工.
+    /// Default: the job's own (`high` for a comeback's jobs, else `normal`); `high` is 优先派工.
     pub priority: Option<Priority>,
 }
 
@@ -408,7 +408,9 @@ pub async fn dispatch(
             ),
         ));
     }
-    let priority = input.priority.unwrap_or(Priority::Normal);
+    // unless the foreman says otherwise, a job keeps its priority (a
+    // comeback's jobs are high from the start)
+    let priority = input.priority.unwrap_or(j.priority);
     let next = match j.state {
         RepairJobState::Rework => RepairJobState::Rework,
         _ => RepairJobState::Dispatched,
