@@ -86,6 +86,7 @@ pub mod kpi;
 pub mod maintenance;
 pub mod message;
 pub mod money;
+pub mod opening;
 pub mod outbox;
 pub mod phone;
 pub mod photo;
