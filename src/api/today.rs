@@ -8,7 +8,7 @@ use super::extract::{Json, OptionalJson};
 use crate::auth::Actor;
 use crate::domain::opening::OpeningSettings;
 use crate::error::{AppResult, Problem};
-use crate::services::today::{self, ChecklistEntry, TickInput, Today};
+use crate::services::today::{self, OpeningChecklistEntry, OpeningTick, Today};
 use crate::state::AppState;
 
 /// The opening page of the caller's dealer for its local today: the
@@ -58,16 +58,16 @@ pub async fn put_settings(
 /// day per item: a retried or concurrent tick changes nothing and answers
 /// the item with its first ticker, time and note. An item not in the
 /// dealer's checklist is 404.
-#[utoipa::path(operation_id = "tickOpeningItem", tag = "today", request_body = Option<TickInput>, security(("bearer" = [])),
+#[utoipa::path(operation_id = "tickOpeningItem", tag = "today", request_body = Option<OpeningTick>, security(("bearer" = [])),
     params(("code" = String, Path, description = "the item's code", pattern = "^[a-z0-9_]{1,32}$")),
-    responses((status = 200, body = ChecklistEntry),
+    responses((status = 200, body = OpeningChecklistEntry),
         (status = 404, description = "no such item in the dealer's checklist", body = Problem)))]
 #[post("/today/checklist/{code}")]
 pub async fn tick(
     state: web::Data<AppState>,
     actor: Actor,
     code: web::Path<String>,
-    body: OptionalJson<TickInput>,
+    body: OptionalJson<OpeningTick>,
 ) -> AppResult<HttpResponse> {
     let input = body.0.unwrap_or_default();
     let entry = today::tick(&state.db, &actor, &code, input, state.clock.now()).await?;
@@ -79,7 +79,7 @@ pub async fn tick(
 /// an item that was not ticked is answered the same.
 #[utoipa::path(operation_id = "untickOpeningItem", tag = "today", security(("bearer" = [])),
     params(("code" = String, Path, description = "the item's code", pattern = "^[a-z0-9_]{1,32}$")),
-    responses((status = 200, body = ChecklistEntry),
+    responses((status = 200, body = OpeningChecklistEntry),
         (status = 404, description = "no such item in the dealer's checklist", body = Problem)))]
 #[delete("/today/checklist/{code}")]
 pub async fn untick(

@@ -95,7 +95,7 @@ pub fn may_untick(roles: &[Role]) -> bool {
 /// One item of the opening checklist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ChecklistItem {
+pub struct OpeningItem {
     /// `[a-z0-9_]{1,32}`, unique in the checklist: the path of the tick.
     #[schema(pattern = "^[a-z0-9_]{1,32}$", min_length = 1, max_length = 32)]
     pub code: String,
@@ -111,7 +111,7 @@ pub struct ChecklistItem {
 /// (null or left out: no target).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Targets {
+pub struct OpeningTargets {
     /// Revenue of the day (gross, VAT included), CNY, 0–100000000.00 with
     /// at most 2 decimals.
     #[serde(default)]
@@ -154,14 +154,14 @@ pub struct Targets {
 pub struct OpeningSettings {
     /// 1–20 items, codes unique, in the order they are shown.
     #[schema(min_items = 1, max_items = 20)]
-    pub checklist: Vec<ChecklistItem>,
+    pub checklist: Vec<OpeningItem>,
     /// Left out: no targets.
     #[serde(default)]
-    pub targets: Targets,
+    pub targets: OpeningTargets,
 }
 
-fn item(code: &str, zh_cn: &str, en: &str) -> ChecklistItem {
-    ChecklistItem {
+fn item(code: &str, zh_cn: &str, en: &str) -> OpeningItem {
+    OpeningItem {
         code: code.into(),
         zh_cn: zh_cn.into(),
         en: en.into(),
@@ -182,7 +182,7 @@ impl Default for OpeningSettings {
                 item("tablets_charged", "平板已充电", "Tablets charged"),
                 item("morning_meeting", "晨会已召开", "Morning meeting held"),
             ],
-            targets: Targets::default(),
+            targets: OpeningTargets::default(),
         }
     }
 }
@@ -283,7 +283,7 @@ impl OpeningSettings {
     }
 
     /// The item of `code`, if the checklist has it.
-    pub fn item(&self, code: &str) -> Option<&ChecklistItem> {
+    pub fn item(&self, code: &str) -> Option<&OpeningItem> {
         self.checklist.iter().find(|i| i.code == code)
     }
 }
@@ -363,7 +363,7 @@ mod tests {
         );
         assert_eq!(d.item("lounge_clean").unwrap().zh_cn, "休息区清洁");
         assert!(d.item("nothing").is_none());
-        assert_eq!(d.targets, Targets::default());
+        assert_eq!(d.targets, OpeningTargets::default());
     }
 
     #[test]
@@ -376,7 +376,7 @@ mod tests {
                 item("ok_1", &"长".repeat(41), &"x".repeat(61)),
                 item("a/b", "行\n二", "line\u{0}"),
             ],
-            targets: Targets::default(),
+            targets: OpeningTargets::default(),
         };
         assert_eq!(
             fields(s.validated().unwrap_err()),
@@ -393,14 +393,14 @@ mod tests {
         );
         let none = OpeningSettings {
             checklist: vec![],
-            targets: Targets::default(),
+            targets: OpeningTargets::default(),
         };
         assert_eq!(fields(none.validated().unwrap_err()), ["checklist"]);
         let many = OpeningSettings {
             checklist: (0..21)
                 .map(|i| item(&format!("i{i}"), "项", "Item"))
                 .collect(),
-            targets: Targets::default(),
+            targets: OpeningTargets::default(),
         };
         assert_eq!(fields(many.validated().unwrap_err()), ["checklist"]);
         // 32 characters is the longest code
@@ -413,7 +413,7 @@ mod tests {
     fn labels_are_trimmed_and_targets_kept_to_their_places() {
         let s = OpeningSettings {
             checklist: vec![item("uniforms", " 着装整洁 ", " Uniforms ")],
-            targets: Targets {
+            targets: OpeningTargets {
                 revenue: Some(dec("12000.5")),
                 vehicles_in: Some(0),
                 vehicles_delivered: Some(10_000),
@@ -441,7 +441,7 @@ mod tests {
     fn targets_out_of_range_or_too_precise_are_named() {
         let s = OpeningSettings {
             checklist: vec![item("uniforms", "着装", "Uniforms")],
-            targets: Targets {
+            targets: OpeningTargets {
                 revenue: Some(dec("-1")),
                 vehicles_in: Some(10_001),
                 vehicles_delivered: Some(3),
@@ -465,10 +465,10 @@ mod tests {
         );
         let big = OpeningSettings {
             checklist: vec![item("uniforms", "着装", "Uniforms")],
-            targets: Targets {
+            targets: OpeningTargets {
                 revenue: Some(dec("100000000.01")),
                 csi: Some(dec("100.1")),
-                ..Targets::default()
+                ..OpeningTargets::default()
             },
         };
         assert_eq!(

@@ -35,7 +35,7 @@ use crate::domain::Role;
 use crate::domain::appointment::AppointmentState;
 use crate::domain::case::{CaseCategory, CaseState, Severity, WAITING_FOR_CONTACT};
 use crate::domain::kpi::Roster;
-use crate::domain::opening::{self, ChecklistItem, OpeningSettings, Targets};
+use crate::domain::opening::{self, OpeningItem, OpeningSettings, OpeningTargets};
 use crate::domain::repair_order::workshop::promise_at_risk;
 use crate::domain::repair_order::{OrderState, RepairJobState};
 use crate::domain::validation;
@@ -71,7 +71,7 @@ pub struct StaffRef {
 
 /// The bookings of one local hour.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct HourCount {
+pub struct BookingsInHour {
     /// The local hour the slot starts in, 0–23.
     #[schema(minimum = 0, maximum = 23)]
     pub hour: u32,
@@ -80,14 +80,14 @@ pub struct HourCount {
 
 /// The bookings of one advisor (null: none assigned yet).
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct AdvisorCount {
+pub struct BookingsOfAdvisor {
     pub advisor: Option<StaffRef>,
     pub count: u64,
 }
 
 /// One booking of the day.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Booking {
+pub struct TodayBooking {
     pub appointment_id: Uuid,
     /// In the dealer's zone, with offset.
     #[schema(value_type = String, format = DateTime)]
@@ -102,19 +102,19 @@ pub struct Booking {
 
 /// Today's appointments, cancelled and rescheduled ones left out.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Bookings {
+pub struct TodayBookings {
     pub total: u64,
     /// The hours with bookings, in order.
-    pub by_hour: Vec<HourCount>,
+    pub by_hour: Vec<BookingsInHour>,
     /// Each advisor with bookings by name, the unassigned ones last.
-    pub by_advisor: Vec<AdvisorCount>,
+    pub by_advisor: Vec<BookingsOfAdvisor>,
     /// By slot.
-    pub list: Vec<Booking>,
+    pub list: Vec<TodayBooking>,
 }
 
 /// A technician on shift today.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct OnShift {
+pub struct TechnicianOnShift {
     pub technician_id: Uuid,
     pub name: String,
     /// The roster's hours today less an absence (two places).
@@ -124,7 +124,7 @@ pub struct OnShift {
 
 /// A technician absent today, for the whole shift or part of it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Absent {
+pub struct TechnicianAbsent {
     pub technician_id: Uuid,
     pub name: String,
     /// The hours of today's shift taken off (two places).
@@ -138,9 +138,9 @@ pub struct Absent {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Staffing {
     /// By name.
-    pub on_shift: Vec<OnShift>,
+    pub on_shift: Vec<TechnicianOnShift>,
     /// By name.
-    pub absent: Vec<Absent>,
+    pub absent: Vec<TechnicianAbsent>,
     /// Σ of `on_shift` hours.
     #[schema(value_type = String, format = "decimal")]
     pub hours: Decimal,
@@ -148,7 +148,7 @@ pub struct Staffing {
 
 /// A car promised today and still in the dealer's hands.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Promised {
+pub struct PromisedCar {
     pub order_id: Uuid,
     pub number: String,
     pub plate: Option<String>,
@@ -203,7 +203,7 @@ pub struct RatioVsTarget {
 /// Yesterday's key figures (`GET /api/v1/kpi/daily` of yesterday), each
 /// against the dealer's target.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Yesterday {
+pub struct YesterdayFigures {
     #[schema(value_type = String, format = Date)]
     pub date: NaiveDate,
     /// Gross revenue of the orders delivered.
@@ -246,7 +246,7 @@ pub struct CasesNow {
 
 /// An item of today's checklist and its tick.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ChecklistEntry {
+pub struct OpeningChecklistEntry {
     pub code: String,
     pub zh_cn: String,
     pub en: String,
@@ -268,22 +268,22 @@ pub struct Today {
     /// When this was read, in the dealer's zone.
     #[schema(value_type = String, format = DateTime)]
     pub as_of: DateTime<FixedOffset>,
-    pub bookings: Bookings,
+    pub bookings: TodayBookings,
     pub staff: Staffing,
     /// By promised time.
-    pub promised_today: Vec<Promised>,
+    pub promised_today: Vec<PromisedCar>,
     /// For those who read the KPIs (managers, supervisors, the dealer's
     /// admin, the brand); null for other roles.
-    pub yesterday: Option<Yesterday>,
+    pub yesterday: Option<YesterdayFigures>,
     pub cases: CasesNow,
     /// The items of the dealer's checklist, in order.
-    pub checklist: Vec<ChecklistEntry>,
+    pub checklist: Vec<OpeningChecklistEntry>,
 }
 
 /// `POST /api/v1/today/checklist/{code}`.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TickInput {
+pub struct OpeningTick {
     /// What was seen (at most 500 characters).
     #[schema(max_length = 500)]
     pub note: Option<String>,
@@ -388,9 +388,9 @@ pub async fn tick(
     db: &impl ConnectionTrait,
     actor: &Actor,
     code: &str,
-    input: TickInput,
+    input: OpeningTick,
     now: DateTime<Utc>,
-) -> AppResult<ChecklistEntry> {
+) -> AppResult<OpeningChecklistEntry> {
     actor.require(opening::TICKERS)?;
     let (d, tz) = dealer_zone(db, actor.dealer_id).await?;
     let day = now.with_timezone(&tz).date_naive();
@@ -432,7 +432,7 @@ pub async fn untick(
     actor: &Actor,
     code: &str,
     now: DateTime<Utc>,
-) -> AppResult<ChecklistEntry> {
+) -> AppResult<OpeningChecklistEntry> {
     actor.require(opening::UNTICKERS)?;
     let (d, tz) = dealer_zone(db, actor.dealer_id).await?;
     let day = now.with_timezone(&tz).date_naive();
@@ -449,7 +449,7 @@ pub async fn untick(
 
 /// The checklist's item of `code` (a code that could never be one is not
 /// looked for): 404 otherwise.
-fn item_of<'s>(s: &'s OpeningSettings, code: &str) -> AppResult<&'s ChecklistItem> {
+fn item_of<'s>(s: &'s OpeningSettings, code: &str) -> AppResult<&'s OpeningItem> {
     opening::code(code)
         .ok()
         .and_then(|c| s.item(c))
@@ -461,8 +461,8 @@ async fn entry_of(
     dealer_id: Uuid,
     tz: Tz,
     day: NaiveDate,
-    item: &ChecklistItem,
-) -> AppResult<ChecklistEntry> {
+    item: &OpeningItem,
+) -> AppResult<OpeningChecklistEntry> {
     let mut e = checklist(db, dealer_id, tz, day, std::slice::from_ref(item)).await?;
     e.pop()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("an item without its entry")))
@@ -474,8 +474,8 @@ async fn checklist(
     dealer_id: Uuid,
     tz: Tz,
     day: NaiveDate,
-    items: &[ChecklistItem],
-) -> AppResult<Vec<ChecklistEntry>> {
+    items: &[OpeningItem],
+) -> AppResult<Vec<OpeningChecklistEntry>> {
     let ticks: HashMap<String, opening_tick::Model> = opening_tick::Entity::find()
         .filter(opening_tick::Column::DealerId.eq(dealer_id))
         .filter(opening_tick::Column::Day.eq(day))
@@ -489,7 +489,7 @@ async fn checklist(
         .iter()
         .map(|i| {
             let t = ticks.get(&i.code);
-            ChecklistEntry {
+            OpeningChecklistEntry {
                 code: i.code.clone(),
                 zh_cn: i.zh_cn.clone(),
                 en: i.en.clone(),
@@ -535,7 +535,7 @@ async fn bookings(
     dealer_id: Uuid,
     tz: Tz,
     date: NaiveDate,
-) -> AppResult<Bookings> {
+) -> AppResult<TodayBookings> {
     let (start, end) = day_bounds(tz, date, date);
     let rows = appointment::Entity::find()
         .filter(appointment::Column::DealerId.eq(dealer_id))
@@ -566,7 +566,7 @@ async fn bookings(
         let at = r.slot_start.with_timezone(&tz).fixed_offset();
         *by_hour.entry(at.hour()).or_default() += 1;
         *by_advisor.entry(r.advisor_id).or_default() += 1;
-        list.push(Booking {
+        list.push(TodayBooking {
             appointment_id: r.id,
             slot_start: at,
             customer_id: r.customer_id,
@@ -577,16 +577,16 @@ async fn bookings(
             state: r.state,
         });
     }
-    let mut by_advisor: Vec<AdvisorCount> = by_advisor
+    let mut by_advisor: Vec<BookingsOfAdvisor> = by_advisor
         .into_iter()
-        .map(|(a, count)| AdvisorCount {
+        .map(|(a, count)| BookingsOfAdvisor {
             advisor: a.map(|a| staff_ref(&advisors, a)),
             count,
         })
         .collect();
     // by name, the unassigned last
     by_advisor.sort_by(|a, b| {
-        let key = |c: &AdvisorCount| {
+        let key = |c: &BookingsOfAdvisor| {
             c.advisor
                 .as_ref()
                 .map(|s| (false, s.name.clone(), s.id))
@@ -594,11 +594,11 @@ async fn bookings(
         };
         key(a).cmp(&key(b))
     });
-    Ok(Bookings {
+    Ok(TodayBookings {
         total: rows.len() as u64,
         by_hour: by_hour
             .into_iter()
-            .map(|(hour, count)| HourCount { hour, count })
+            .map(|(hour, count)| BookingsInHour { hour, count })
             .collect(),
         by_advisor,
         list,
@@ -648,14 +648,14 @@ async fn staffing(
         }
         let day = opening::day_shift(rosters.get(&u.id).unwrap_or(&default), date);
         if day.on_shift() {
-            on_shift.push(OnShift {
+            on_shift.push(TechnicianOnShift {
                 technician_id: u.id,
                 name: u.display_name.clone(),
                 hours: two_places(day.hours),
             });
         }
         if day.absent() {
-            absent.push(Absent {
+            absent.push(TechnicianAbsent {
                 technician_id: u.id,
                 name: u.display_name.clone(),
                 hours_off: two_places(day.hours_off),
@@ -685,7 +685,7 @@ async fn promised(
     tz: Tz,
     date: NaiveDate,
     now: DateTime<Utc>,
-) -> AppResult<Vec<Promised>> {
+) -> AppResult<Vec<PromisedCar>> {
     let (start, end) = day_bounds(tz, date, date);
     let orders = repair_order::Entity::find()
         .filter(repair_order::Column::DealerId.eq(dealer_id))
@@ -716,7 +716,7 @@ async fn promised(
         .filter_map(|o| {
             let promised = o.promised_at?;
             let centihours = left.get(&o.id).copied().unwrap_or(0);
-            Some(Promised {
+            Some(PromisedCar {
                 order_id: o.id,
                 number: o.number.clone(),
                 plate: plates.get(&o.vehicle_id).cloned().flatten(),
@@ -788,8 +788,8 @@ fn count(value: u64, target: Option<u32>) -> CountVsTarget {
 }
 
 /// Yesterday's figures against the targets.
-fn against(date: NaiveDate, p: &KpiPeriod, t: &Targets) -> Yesterday {
-    Yesterday {
+fn against(date: NaiveDate, p: &KpiPeriod, t: &OpeningTargets) -> YesterdayFigures {
+    YesterdayFigures {
         date,
         revenue: AmountVsTarget {
             value: p.revenue.total,
