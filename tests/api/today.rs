@@ -938,3 +938,89 @@ async fn the_console_shows_the_morning_and_the_supervisor_ticks_there() {
     assert!(ticks_of(&app, today()).await.is_empty());
     let _ = (&m.tech2, &m.tech3);
 }
+
+#[tokio::test]
+async fn the_opening_page_fits_a_tv_and_a_tablet_and_ticks_in_a_real_browser() {
+    use crate::console_browser::{browser, driver, screenshots, text_of};
+    use fantoccini::Locator;
+    let Some(drv) = driver().await else { return };
+    let app = spawn_app_with(&[
+        ("SERVICELANE__AUTH__ACCESS_TTL_SECS", "864000"),
+        NO_DISPATCHER,
+    ])
+    .await;
+    seeded(&app, "TVAM").await;
+    // the cookie is Secure: Chromium keeps it for http on localhost only
+    let base = app.url("").replace("127.0.0.1", "localhost");
+    let c = browser(&drv).await;
+    c.goto(&format!("{base}/console/login")).await.unwrap();
+    for (id, value) in [
+        ("dealer_code", "TVAM"),
+        ("username", "supervisor"),
+        ("password", PASSWORD),
+    ] {
+        c.find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    c.find(Locator::Id("login"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text_of(&c, "#states").await;
+    c.goto(&format!("{base}/console/today")).await.unwrap();
+    let list = text_of(&c, "#checklist").await;
+    assert!(list.contains("着装整洁（已换工作服）"), "{list}");
+    let promised = text_of(&c, "#promised").await;
+    assert!(promised.contains("08:30"), "{promised}");
+    // tick the uniforms with a note, as the supervisor does at the meeting
+    c.find(Locator::Css("[data-item='uniforms'] input[name=note]"))
+        .await
+        .unwrap()
+        .send_keys("全员已换装")
+        .await
+        .unwrap();
+    c.find(Locator::Css("[data-item='uniforms'] form.tick button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let mut row = String::new();
+    // the page loads again after the post: read until it shows the tick
+    for _ in 0..100 {
+        if let Ok(e) = c.find(Locator::Css("[data-item='uniforms']")).await
+            && let Ok(t) = e.text().await
+        {
+            row = t;
+            if row.contains("全员已换装") {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        row.contains("全员已换装") && row.contains("supervisor"),
+        "{row}"
+    );
+    assert_eq!(ticks_of(&app, today()).await.len(), 1);
+    let dir = screenshots();
+    c.set_window_size(1920, 1080).await.unwrap();
+    std::fs::write(
+        dir.join("today-tv-1920x1080.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    c.set_window_size(1024, 768).await.unwrap();
+    std::fs::write(
+        dir.join("today-tablet-1024x768.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    c.close().await.unwrap();
+}
