@@ -23,6 +23,7 @@ mod m20261130_000021_kpi;
 mod m20261130_000022_customer_value;
 mod m20261130_000023_order_outcomes;
 mod m20261130_000024_comebacks;
+mod m20261130_000025_opening;
 
 pub struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000022_customer_value::Migration),
             Box::new(m20261130_000023_order_outcomes::Migration),
             Box::new(m20261130_000024_comebacks::Migration),
+            Box::new(m20261130_000025_opening::Migration),
         ]
     }
 }

@@ -30,6 +30,7 @@ pub mod provider_templates;
 pub mod repair_orders;
 pub mod reports;
 pub mod survey;
+pub mod today;
 pub mod unsubscribe;
 pub mod vehicles;
 pub mod wechat;
@@ -153,6 +154,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(kpi::range)
                 .service(kpi::get_roster)
                 .service(kpi::put_roster)
+                // the opening routine (营业准备): fixed paths before /today/checklist/{code}
+                .service(today::show)
+                .service(today::get_settings)
+                .service(today::put_settings)
+                .service(today::tick)
+                .service(today::untick)
                 .service(csi::get_questionnaire)
                 .service(csi::put_questionnaire)
                 .service(csi::get_survey)

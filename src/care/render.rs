@@ -156,6 +156,7 @@ const PAGES: &[(&str, &str)] = templates!["web":
     "console/callback.html",
     "console/cases.html",
     "console/case.html",
+    "console/today.html",
     "reports/daily.html",
 ];
 

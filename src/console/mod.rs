@@ -1,6 +1,7 @@
 //! `/console/`: the staff console in the browser (issue 11), server-rendered
 //! from `templates/web/console/` — no front-end build. The customer centre's
-//! callback list and unhappy-customer table, and the manager's board.
+//! callback list and unhappy-customer table, the manager's board, and the
+//! opening routine for the morning meeting.
 //!
 //! It is a second face of the same use cases: every page reads and writes
 //! through `services::*` with the staff member's `Actor`, so the roles are
@@ -15,6 +16,7 @@ pub mod chart;
 mod comebacks;
 pub mod session;
 pub mod texts;
+mod today;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -49,7 +51,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/cases", web::get().to(cases::list))
             .route("/cases", web::post().to(cases::open))
             .route("/cases/{id}", web::get().to(cases::show))
-            .route("/cases/{id}/act", web::post().to(cases::act)),
+            .route("/cases/{id}/act", web::post().to(cases::act))
+            .route("/today", web::get().to(today::show))
+            .route("/today/checklist/{code}", web::post().to(today::tick))
+            .route(
+                "/today/checklist/{code}/untick",
+                web::post().to(today::untick),
+            ),
     );
 }
 

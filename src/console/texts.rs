@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::domain::appointment::AppointmentState;
 use crate::domain::callback::{CallResult, CallbackReason, CallbackState};
 use crate::domain::case::{CaseAction, CaseCategory, CaseState, Severity};
 use crate::domain::customer::Locale;
@@ -172,6 +173,63 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("order_delivered", "已交车", "Delivered"),
     ("order_closed", "已结算", "Closed"),
     ("order_cancelled", "已取消", "Cancelled"),
+    // the opening routine (营业准备) and the morning meeting (晨会)
+    ("today", "营业准备", "Opening"),
+    ("morning_meeting", "晨会", "Morning meeting"),
+    ("bookings_today", "今日预约", "Today's bookings"),
+    ("by_hour", "按时段", "By hour"),
+    ("by_advisor", "按服务顾问", "By advisor"),
+    ("unassigned", "未分配", "Unassigned"),
+    ("time", "时间", "Time"),
+    ("plate", "车牌", "Plate"),
+    ("advisor", "服务顾问", "Advisor"),
+    ("count", "台数", "Count"),
+    ("no_bookings", "今日没有预约", "No bookings today"),
+    ("technicians_today", "今日技师", "Technicians today"),
+    ("on_shift", "在岗", "On shift"),
+    ("absent", "请假", "Absent"),
+    ("hours", "工时", "Hours"),
+    ("hours_off", "请假工时", "Hours off"),
+    ("whole_day", "全天", "Whole day"),
+    ("part_of_day", "部分时间", "Part of the day"),
+    ("nobody", "无", "Nobody"),
+    (
+        "promised_today",
+        "今日承诺交车（未交车）",
+        "Promised today, not delivered",
+    ),
+    ("none_promised", "今日没有待交车辆", "No car promised today"),
+    (
+        "yesterday_figures",
+        "昨日关键指标",
+        "Yesterday's key figures",
+    ),
+    ("figure", "指标", "Figure"),
+    ("value", "实际", "Actual"),
+    ("target", "目标", "Target"),
+    ("met", "达成", "Met"),
+    ("not_met", "未达成", "Missed"),
+    ("no_target", "未设目标", "No target"),
+    (
+        "overdue_list",
+        "超时未处理的不满意客户",
+        "Overdue unhappy customers",
+    ),
+    ("none_overdue", "没有超时案件", "Nothing overdue"),
+    ("checklist", "营业准备检查", "Opening checklist"),
+    ("item", "项目", "Item"),
+    ("tick", "确认", "Tick"),
+    ("untick", "撤销", "Undo"),
+    ("ticked_by", "确认人", "Ticked by"),
+    ("open_item", "待确认", "To do"),
+    ("done_of", "已完成", "done"),
+    ("appt_booked", "已预约", "Booked"),
+    ("appt_confirmed", "已确认", "Confirmed"),
+    ("appt_checked_in", "已到店", "Checked in"),
+    ("appt_cancelled", "已取消", "Cancelled"),
+    ("appt_no_show", "未到店", "No-show"),
+    ("appt_rescheduled", "已改期", "Rescheduled"),
+    ("appt_in_service", "维修中", "In service"),
 ];
 
 /// The words of `locale`: every key of [`WORDS`], and every enum value the
@@ -248,6 +306,13 @@ pub fn of(locale: Locale) -> BTreeMap<String, &'static str> {
             .map(|a| a.as_str())
             .collect::<Vec<_>>(),
     );
+    fill(
+        "appt_",
+        &AppointmentState::ALL
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>(),
+    );
     m
 }
 
@@ -282,6 +347,10 @@ mod tests {
                 (
                     "order_",
                     OrderState::ALL.iter().map(|v| v.as_str()).collect(),
+                ),
+                (
+                    "appt_",
+                    AppointmentState::ALL.iter().map(|v| v.as_str()).collect(),
                 ),
             ] {
                 for v in values {

@@ -87,6 +87,7 @@ pub mod kpi;
 pub mod maintenance;
 pub mod message;
 pub mod money;
+pub mod opening;
 pub mod outbox;
 pub mod phone;
 pub mod photo;

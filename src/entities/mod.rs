@@ -29,6 +29,8 @@ pub mod login_failure;
 pub mod menu_item;
 pub mod mileage_reading;
 pub mod mileage_reading_removal;
+pub mod opening_setting;
+pub mod opening_tick;
 pub mod order_outcome;
 pub mod order_revenue;
 pub mod otp_code;

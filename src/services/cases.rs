@@ -905,3 +905,28 @@ pub async fn open_counts(
     let late = base().filter(overdue_at(now)).count(db).await?;
     Ok((all, late))
 }
+
+/// The dealer's overdue cases (as the list's `overdue` filter), the one
+/// missed longest ago first: by the due time it missed (the contact's of
+/// an open case, else the resolution's), at most `limit`.
+pub async fn overdue_cases(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> AppResult<Vec<case::Model>> {
+    let missed: sea_orm::sea_query::SimpleExpr = Expr::case(
+        case::Column::State.is_in(WAITING_FOR_CONTACT.iter().map(|s| s.as_str())),
+        Expr::col(case::Column::ContactDueAt),
+    )
+    .finally(Expr::col(case::Column::ResolveDueAt))
+    .into();
+    Ok(case::Entity::find()
+        .filter(case::Column::DealerId.eq(dealer_id))
+        .filter(overdue_at(now))
+        .order_by(missed, Order::Asc)
+        .order_by_asc(case::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}

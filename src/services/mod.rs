@@ -26,6 +26,7 @@ pub mod repair_orders;
 pub mod reports;
 pub mod seed;
 pub mod storage;
+pub mod today;
 pub mod vehicles;
 pub mod wechat;
 

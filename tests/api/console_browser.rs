@@ -22,7 +22,7 @@ use crate::workshop::{delivered, floor};
 const DRIVER: &str = "/usr/bin/chromedriver";
 
 /// A chromedriver on a free port, stopped when dropped.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     port: u16,
 }
@@ -34,7 +34,7 @@ impl Drop for Driver {
     }
 }
 
-async fn driver() -> Option<Driver> {
+pub(crate) async fn driver() -> Option<Driver> {
     if !std::path::Path::new(DRIVER).exists() {
         assert_ne!(
             std::env::var("SERVICELANE_BROWSER_TESTS").as_deref(),
@@ -68,7 +68,7 @@ async fn driver() -> Option<Driver> {
     panic!("chromedriver did not answer on port {port}");
 }
 
-async fn browser(d: &Driver) -> Client {
+pub(crate) async fn browser(d: &Driver) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -83,7 +83,7 @@ async fn browser(d: &Driver) -> Client {
         .expect("a Chromium session")
 }
 
-fn screenshots() -> PathBuf {
+pub(crate) fn screenshots() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .map(|p| p.join("screenshots"))
@@ -92,7 +92,7 @@ fn screenshots() -> PathBuf {
     dir
 }
 
-async fn text_of(c: &Client, css: &str) -> String {
+pub(crate) async fn text_of(c: &Client, css: &str) -> String {
     c.wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::Css(css))

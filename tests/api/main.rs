@@ -38,6 +38,7 @@ mod repair_orders;
 mod reports;
 mod sms_providers;
 mod tenancy;
+mod today;
 mod vehicles;
 mod wechat;
 mod workshop;

@@ -368,6 +368,22 @@ pub async fn range(
     })
 }
 
+/// The dealer's figures of local days `from ..= to` as one period, without
+/// churn or the network (the opening page's yesterday, `services::today`).
+pub async fn one_period(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+) -> AppResult<KpiPeriod> {
+    actor.require(READERS)?;
+    kpi::check_range(from, to)?;
+    let d = own_dealer(db, actor).await?;
+    let (_, total) = figures(db, &d, from, to, None, Filter::default(), None, now).await?;
+    Ok(total)
+}
+
 /// The errors of `check_range(date, date)` under the one parameter's name.
 fn rename(e: FieldErrors, field: &str) -> AppError {
     let msg = e.0.first().map(|e| e.message.clone()).unwrap_or_default();
