@@ -30,7 +30,7 @@ use crate::domain::csi_report::{
 use crate::domain::message::MessageKind;
 use crate::entities::{
     callback_call, case, case_event, clock_interval, csi_response, dealer, outbox_message,
-    repair_order, repair_order_job, user,
+    repair_order, repair_order_job,
 };
 use crate::error::{AppError, AppResult};
 use crate::services::appointments::day_bounds;
@@ -294,19 +294,7 @@ async fn staff_groups(
     db: &impl ConnectionTrait,
     tallies: HashMap<Uuid, Tally>,
 ) -> AppResult<Vec<CsiGroup>> {
-    let ids: Vec<Uuid> = tallies.keys().copied().collect();
-    let mut names: HashMap<Uuid, String> = HashMap::new();
-    for chunk in ids.chunks(CHUNK) {
-        let rows: Vec<(Uuid, String)> = user::Entity::find()
-            .select_only()
-            .column(user::Column::Id)
-            .column(user::Column::DisplayName)
-            .filter(user::Column::Id.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        names.extend(rows);
-    }
+    let names = crate::services::dealers::staff_names(db, tallies.keys().copied()).await?;
     let mut groups: Vec<CsiGroup> = tallies
         .into_iter()
         .map(|(id, t)| CsiGroup {

@@ -85,6 +85,28 @@ pub async fn create_user(
 }
 
 /// The dealer's zone; Asia/Shanghai if the stored one cannot be read.
+/// Staff members' display names by id, for tables that name people.
+pub async fn staff_names(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> AppResult<std::collections::HashMap<Uuid, String>> {
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    let ids: Vec<Uuid> = ids.into_iter().collect();
+    let mut names = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(Uuid, String)> = user::Entity::find()
+            .select_only()
+            .column(user::Column::Id)
+            .column(user::Column::DisplayName)
+            .filter(user::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        names.extend(rows);
+    }
+    Ok(names)
+}
+
 pub fn zone(d: &dealer::Model) -> Tz {
     d.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
 }

@@ -590,16 +590,7 @@ pub async fn view_all(
         .flat_map(|r| [r.first_technician_id, r.first_advisor_id, r.action_owner_id])
         .flatten()
         .collect();
-    let names: HashMap<Uuid, String> = user::Entity::find()
-        .select_only()
-        .column(user::Column::Id)
-        .column(user::Column::DisplayName)
-        .filter(user::Column::Id.is_in(people))
-        .into_tuple()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
+    let names = crate::services::dealers::staff_names(db, people).await?;
     let name = |id: Option<Uuid>| id.and_then(|i| names.get(&i).cloned());
     Ok(rows
         .into_iter()

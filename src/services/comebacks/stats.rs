@@ -20,7 +20,7 @@ use crate::domain::customer::Locale;
 use crate::domain::import::csv_safe;
 use crate::domain::kpi::{self, job_key};
 use crate::domain::money::Money;
-use crate::entities::{comeback as record, dealer, repair_order, repair_order_job, user, vehicle};
+use crate::entities::{comeback as record, dealer, repair_order, repair_order_job, vehicle};
 use crate::error::{AppError, AppResult};
 use crate::services::appointments::day_bounds;
 use crate::services::dealers::zone;
@@ -213,16 +213,7 @@ async fn of_month(
         .filter_map(|r| r.first_technician_id)
         .collect();
     people.extend(jobs.iter().filter_map(|j| j.technician_id));
-    let names: HashMap<Uuid, String> = user::Entity::find()
-        .select_only()
-        .column(user::Column::Id)
-        .column(user::Column::DisplayName)
-        .filter(user::Column::Id.is_in(people))
-        .into_tuple()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
+    let names = crate::services::dealers::staff_names(db, people).await?;
 
     let (mut cause, mut tech, mut op, mut model) = (
         Tally::default(),

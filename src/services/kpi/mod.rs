@@ -562,22 +562,18 @@ async fn figures(
         }};
     }
 
+    // the range's rows, read at once (each on its own pooled connection)
+    let (opened, delivered, in_shop, intervals, appts, responses, cases) = tokio::try_join!(
+        opened_in(db, d.id, start, end),
+        outcomes::delivered_in(db, d.id, start, end),
+        in_shop_before(db, d.id, end),
+        intervals_of(db, d.id, start, end),
+        appointments_in(db, d.id, start, end),
+        responses_in(db, d.id, start, end),
+        cases_in(db, d.id, start, end),
+    )?;
+
     // orders that arrived in the range
-    let opened: Vec<OpenedRow> = repair_order::Entity::find()
-        .select_only()
-        .columns([
-            repair_order::Column::Id,
-            repair_order::Column::AdvisorId,
-            repair_order::Column::AppointmentId,
-            repair_order::Column::ArrivedAt,
-            repair_order::Column::ReceptionStartedAt,
-        ])
-        .filter(repair_order::Column::DealerId.eq(d.id))
-        .filter(repair_order::Column::ArrivedAt.gte(start))
-        .filter(repair_order::Column::ArrivedAt.lt(end))
-        .into_model()
-        .all(db)
-        .await?;
     for o in opened.iter().filter(|o| scope.order(o.id, o.advisor_id)) {
         let received = kpi::received_in_time(o.arrived_at, o.reception_started_at);
         let booked = o.appointment_id.is_some();
@@ -589,25 +585,11 @@ async fn figures(
     }
 
     // the orders delivered in the range, as their delivery recorded them
-    let delivered: Vec<Outcome> = outcomes::delivered_in(db, d.id, start, end)
-        .await?
+    let delivered: Vec<Outcome> = delivered
         .into_iter()
         .filter(|o| scope.order(o.order_id, o.advisor_id))
         .collect();
     // orders still in the workshop that arrived before the range ends
-    let in_shop: Vec<(Uuid, Option<Uuid>, DateTime<Utc>)> = repair_order::Entity::find()
-        .select_only()
-        .columns([
-            repair_order::Column::Id,
-            repair_order::Column::AdvisorId,
-            repair_order::Column::ArrivedAt,
-        ])
-        .filter(repair_order::Column::DealerId.eq(d.id))
-        .filter(repair_order::Column::State.is_in(IN_SHOP))
-        .filter(repair_order::Column::ArrivedAt.lt(end))
-        .into_tuple()
-        .all(db)
-        .await?;
     // in work at each period's close (or now): arrived before it, not delivered by it
     let closes: Vec<DateTime<Utc>> = periods.bounds.iter().map(|b| b.1.min(now)).collect();
     let whole_close = end.min(now);
@@ -664,43 +646,7 @@ async fn figures(
         add(&mut all)?;
     }
 
-    // labour: clock intervals that ended in the range (or a little after), and
-    // open ones, each with what its job sells
-    let job_of = clock_interval::Entity::belongs_to(repair_order_job::Entity)
-        .from(clock_interval::Column::JobId)
-        .to(repair_order_job::Column::Id)
-        .into();
-    let intervals: Vec<IntervalRow> = clock_interval::Entity::find()
-        .select_only()
-        .columns([
-            clock_interval::Column::JobId,
-            clock_interval::Column::TechnicianId,
-            clock_interval::Column::StartedAt,
-            clock_interval::Column::EndedAt,
-            clock_interval::Column::EndReason,
-        ])
-        .column_as(repair_order_job::Column::State, "job_state")
-        .column_as(repair_order_job::Column::Approval, "approval")
-        .column_as(
-            repair_order_job::Column::LabourCentihours,
-            "labour_centihours",
-        )
-        .join(JoinType::InnerJoin, job_of)
-        .filter(clock_interval::Column::DealerId.eq(d.id))
-        .filter(clock_interval::Column::StartedAt.lt(end))
-        .filter(
-            Condition::any()
-                .add(
-                    Condition::all()
-                        .add(clock_interval::Column::EndedAt.gt(start))
-                        .add(clock_interval::Column::EndedAt.lt(end + interval_slack())),
-                )
-                .add(clock_interval::Column::EndedAt.is_null()),
-        )
-        .into_model()
-        .all(db)
-        .await?;
-    // a job's sold hours count when it was last clocked off done
+    // labour: a job's sold hours count when it was last clocked off done
     let mut done_at: HashMap<Uuid, (DateTime<Utc>, Uuid, &IntervalRow)> = HashMap::new();
     for iv in &intervals {
         if iv.end_reason.as_deref() == Some(ClockOff::Done.as_str())
@@ -748,17 +694,6 @@ async fn figures(
     }
 
     // appointments by slot
-    let appts: Vec<(DateTime<Utc>, AppointmentState, Option<Uuid>)> = appointment::Entity::find()
-        .select_only()
-        .column(appointment::Column::SlotStart)
-        .column(appointment::Column::State)
-        .column(appointment::Column::AdvisorId)
-        .filter(appointment::Column::DealerId.eq(d.id))
-        .filter(appointment::Column::SlotStart.gte(start))
-        .filter(appointment::Column::SlotStart.lt(end))
-        .into_tuple()
-        .all(db)
-        .await?;
     for (slot, state, advisor) in appts {
         if filter.advisor_id.is_some_and(|a| advisor != Some(a))
             || matches!(
@@ -781,29 +716,6 @@ async fn figures(
     }
 
     // CSI of the responses received, and the cases opened
-    let responses: Vec<(Uuid, DateTime<Utc>, Option<i32>)> = csi_response::Entity::find()
-        .select_only()
-        .column(csi_response::Column::OrderId)
-        .column(csi_response::Column::CreatedAt)
-        .column(csi_response::Column::CsiTenths)
-        .filter(csi_response::Column::DealerId.eq(d.id))
-        .filter(csi_response::Column::CreatedAt.gte(start))
-        .filter(csi_response::Column::CreatedAt.lt(end))
-        .filter(csi_response::Column::CsiTenths.is_not_null())
-        .into_tuple()
-        .all(db)
-        .await?;
-    let cases: Vec<(Option<Uuid>, DateTime<Utc>, CaseState)> = case::Entity::find()
-        .select_only()
-        .column(case::Column::OrderId)
-        .column(case::Column::CreatedAt)
-        .column(case::Column::State)
-        .filter(case::Column::DealerId.eq(d.id))
-        .filter(case::Column::CreatedAt.gte(start))
-        .filter(case::Column::CreatedAt.lt(end))
-        .into_tuple()
-        .all(db)
-        .await?;
     let filtered = filter.advisor_id.is_some() || filter.technician_id.is_some();
     let advisors = if filter.advisor_id.is_some() {
         let ids: BTreeSet<Uuid> = responses
@@ -858,6 +770,156 @@ async fn figures(
         .collect();
     let total = period(from, to, &all, &techs, &available);
     Ok((out, total))
+}
+
+/// The orders that arrived in `[start, end)`.
+async fn opened_in(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> AppResult<Vec<OpenedRow>> {
+    Ok(repair_order::Entity::find()
+        .select_only()
+        .columns([
+            repair_order::Column::Id,
+            repair_order::Column::AdvisorId,
+            repair_order::Column::AppointmentId,
+            repair_order::Column::ArrivedAt,
+            repair_order::Column::ReceptionStartedAt,
+        ])
+        .filter(repair_order::Column::DealerId.eq(dealer_id))
+        .filter(repair_order::Column::ArrivedAt.gte(start))
+        .filter(repair_order::Column::ArrivedAt.lt(end))
+        .into_model()
+        .all(db)
+        .await?)
+}
+
+/// The orders still in the workshop that arrived before `end`.
+async fn in_shop_before(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+    end: DateTime<Utc>,
+) -> AppResult<Vec<(Uuid, Option<Uuid>, DateTime<Utc>)>> {
+    Ok(repair_order::Entity::find()
+        .select_only()
+        .columns([
+            repair_order::Column::Id,
+            repair_order::Column::AdvisorId,
+            repair_order::Column::ArrivedAt,
+        ])
+        .filter(repair_order::Column::DealerId.eq(dealer_id))
+        .filter(repair_order::Column::State.is_in(IN_SHOP))
+        .filter(repair_order::Column::ArrivedAt.lt(end))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// The clock intervals that ended in `[start, end)` or a little after,
+/// and the open ones, each with what its job sells.
+async fn intervals_of(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> AppResult<Vec<IntervalRow>> {
+    let job_of = clock_interval::Entity::belongs_to(repair_order_job::Entity)
+        .from(clock_interval::Column::JobId)
+        .to(repair_order_job::Column::Id)
+        .into();
+    Ok(clock_interval::Entity::find()
+        .select_only()
+        .columns([
+            clock_interval::Column::JobId,
+            clock_interval::Column::TechnicianId,
+            clock_interval::Column::StartedAt,
+            clock_interval::Column::EndedAt,
+            clock_interval::Column::EndReason,
+        ])
+        .column_as(repair_order_job::Column::State, "job_state")
+        .column_as(repair_order_job::Column::Approval, "approval")
+        .column_as(
+            repair_order_job::Column::LabourCentihours,
+            "labour_centihours",
+        )
+        .join(JoinType::InnerJoin, job_of)
+        .filter(clock_interval::Column::DealerId.eq(dealer_id))
+        .filter(clock_interval::Column::StartedAt.lt(end))
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(clock_interval::Column::EndedAt.gt(start))
+                        .add(clock_interval::Column::EndedAt.lt(end + interval_slack())),
+                )
+                .add(clock_interval::Column::EndedAt.is_null()),
+        )
+        .into_model()
+        .all(db)
+        .await?)
+}
+
+/// The appointments with a slot in `[start, end)`.
+async fn appointments_in(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> AppResult<Vec<(DateTime<Utc>, AppointmentState, Option<Uuid>)>> {
+    Ok(appointment::Entity::find()
+        .select_only()
+        .column(appointment::Column::SlotStart)
+        .column(appointment::Column::State)
+        .column(appointment::Column::AdvisorId)
+        .filter(appointment::Column::DealerId.eq(dealer_id))
+        .filter(appointment::Column::SlotStart.gte(start))
+        .filter(appointment::Column::SlotStart.lt(end))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// The scored responses received in `[start, end)`.
+async fn responses_in(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> AppResult<Vec<(Uuid, DateTime<Utc>, Option<i32>)>> {
+    Ok(csi_response::Entity::find()
+        .select_only()
+        .column(csi_response::Column::OrderId)
+        .column(csi_response::Column::CreatedAt)
+        .column(csi_response::Column::CsiTenths)
+        .filter(csi_response::Column::DealerId.eq(dealer_id))
+        .filter(csi_response::Column::CreatedAt.gte(start))
+        .filter(csi_response::Column::CreatedAt.lt(end))
+        .filter(csi_response::Column::CsiTenths.is_not_null())
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// The cases opened in `[start, end)`.
+async fn cases_in(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> AppResult<Vec<(Option<Uuid>, DateTime<Utc>, CaseState)>> {
+    Ok(case::Entity::find()
+        .select_only()
+        .column(case::Column::OrderId)
+        .column(case::Column::CreatedAt)
+        .column(case::Column::State)
+        .filter(case::Column::DealerId.eq(dealer_id))
+        .filter(case::Column::CreatedAt.gte(start))
+        .filter(case::Column::CreatedAt.lt(end))
+        .into_tuple()
+        .all(db)
+        .await?)
 }
 
 /// The orders' advisors.
