@@ -28,7 +28,7 @@ enum Comebacks {
     Id,
     DealerId,
     Kind,
-    /// `repeat:<order>:<first order>`, `marked:<order>`, `qc:<order>:<round>`.
+    /// `order:<order>` (found by a job or marked: one per order), `qc:<order>:<round>`.
     SourceKey,
     OrderId,
     FirstOrderId,

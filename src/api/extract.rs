@@ -104,6 +104,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         let inner = e.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => data_problem(&path, &inner.to_string()),
+            // serde_json reads a null or a number where an enum's name goes as
+            // "expected value": the JSON is well formed, the field is wrong
+            _ if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() => {
+                data_problem(&path, "must be one of the names this field takes")
+            }
             _ => AppError::BadRequest {
                 detail: format!("malformed JSON: {inner}"),
                 errors: vec![],

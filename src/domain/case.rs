@@ -227,6 +227,7 @@ impl CaseRules {
                 format!("must list at most {MAX_ESCALATE_TO} contacts"),
             );
         }
+        let mut seen = std::collections::HashSet::new();
         for (i, c) in self.escalate_to.iter_mut().enumerate() {
             let field = format!("escalate_to[{i}].address");
             let address = match c.channel {
@@ -236,6 +237,10 @@ impl CaseRules {
                 EscalationChannel::Email => e.check(&field, parse_email(&c.address)),
             };
             if let Some(a) = address {
+                // one person, one message: the same address written two ways too
+                if !seen.insert((c.channel, a.clone())) {
+                    e.add(&field, "appears twice");
+                }
                 c.address = a;
             }
             if let Some(n) = &c.name {
@@ -558,6 +563,20 @@ mod tests {
         assert_eq!(ok.escalate_to[0].name.as_deref(), Some("王经理"));
         assert_eq!(ok.escalate_to[1].address, "wang@example.com");
         assert_eq!(ok.lexicon[0].words, "不满意");
+        // the same mobile written two ways is one person
+        let mut twice = r.clone();
+        twice.escalate_to[1] = EscalationContact {
+            channel: EscalationChannel::Sms,
+            address: "+86 139-1234-5678".into(),
+            name: None,
+            locale: Locale::En,
+            daily_report: true,
+        };
+        let e = twice.validated().unwrap_err().0;
+        assert_eq!(
+            (e[0].field.as_str(), e[0].message.as_str()),
+            ("escalate_to[1].address", "appears twice")
+        );
         r.section_floor = 101;
         r.contact_within_hours = 0;
         r.lexicon[3].words = "a\u{7}b".into();

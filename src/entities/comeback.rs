@@ -10,7 +10,7 @@ pub struct Model {
     pub id: Uuid,
     pub dealer_id: Uuid,
     pub kind: ComebackKind,
-    /// `repeat:<order>:<first order>`, `marked:<order>`, `qc:<order>:<round>`.
+    /// `order:<order>` (found by a job or marked: one per order), `qc:<order>:<round>`.
     pub source_key: String,
     /// The order the job is done again in.
     pub order_id: Uuid,

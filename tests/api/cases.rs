@@ -429,7 +429,11 @@ async fn case_rules_round_trip_and_a_bad_one_is_named_by_its_field() {
         ]
     );
     let mut too_many = defaults.body.clone();
-    too_many["escalate_to"] = json!(vec![json!({"channel": "sms", "address": "13900000000"}); 6]);
+    too_many["escalate_to"] = json!(
+        (0..6)
+            .map(|k| json!({"channel": "sms", "address": format!("1390000000{k}")}))
+            .collect::<Vec<_>>()
+    );
     let r = app.put("/api/v1/case-rules", &t.manager, &too_many).await;
     assert_eq!(r.problem_fields(), vec!["escalate_to"]);
     let mut long = defaults.body.clone();

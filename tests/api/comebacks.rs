@@ -110,6 +110,19 @@ async fn a_repeated_job_within_the_window_is_a_comeback_and_outside_it_is_not() 
     assert_eq!(jobs.len(), 3);
     assert!(jobs.iter().all(|j| j["priority"] == "high"), "{jobs:?}");
     assert_eq!(comebacks(&app, &f.s.manager, "").await.len(), 1);
+    // an advisor marking it as well finds the one it has: one comeback an order
+    let m = app
+        .post(
+            "/api/v1/comebacks",
+            Some(&f.s.advisor),
+            &json!({"order_id": back, "note": "又来修刹车"}),
+        )
+        .await;
+    assert_eq!(m.status, StatusCode::OK, "{}", m.body);
+    assert_eq!(
+        (&m.body["id"], &m.body["kind"]),
+        (&c["id"], &json!("repeat"))
+    );
     // dispatching without a priority keeps the comeback's
     walkaround(&app, &f.s, &back).await;
     estimate_and_accept(&app, &f.s, &back).await;
@@ -150,10 +163,30 @@ async fn a_repeated_job_within_the_window_is_a_comeback_and_outside_it_is_not() 
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad.body["errors"][0]["field"], "comeback_window_days");
-    add_job(&app, &f.s.advisor, &late, brakes()).await;
+    let added = add_job(&app, &f.s.advisor, &late, brakes()).await;
     let list = comebacks(&app, &f.s.manager, &format!("?order_id={late}")).await;
     assert_eq!(list.len(), 1, "{list:?}");
     assert_eq!(list[0]["first_order_id"], json!(b));
+    // while the estimate is made, both brakes jobs taken off: no comeback left
+    let jobs = jobs_of(&app, &f.s.advisor, &late).await;
+    assert_eq!(jobs.len(), 2, "{added}");
+    for (k, j) in jobs.iter().enumerate() {
+        let r = app
+            .send(
+                app.http
+                    .delete(app.url(&format!(
+                        "/api/v1/repair-orders/{late}/jobs/{}",
+                        j["id"].as_str().unwrap()
+                    )))
+                    .bearer_auth(&f.s.advisor)
+                    .header("If-Match", format!("\"{}\"", j["version"])),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let left = comebacks(&app, &f.s.manager, &format!("?order_id={late}")).await;
+        assert_eq!(left.len(), 1 - k, "{left:?}");
+    }
+    add_job(&app, &f.s.advisor, &late, brakes()).await;
     assert_eq!(comebacks(&app, &f.s.manager, "?kind=repeat").await.len(), 2);
     assert!(
         comebacks(&app, &f.s.manager, "?kind=marked")
@@ -253,8 +286,24 @@ async fn a_comeback_is_analysed_acted_on_and_closed_by_the_manager() {
         );
         assert_eq!(r.body["errors"][0]["field"], field, "{bad}");
     }
-    let r = patch(&app, &f.foreman, id, &v, json!({"cause": "bogus"})).await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for bad in [
+        json!({"cause": "bogus"}),
+        json!({"cause": 5}),
+        json!({"state": 7}),
+    ] {
+        let r = patch(&app, &f.foreman, id, &v, bad.clone()).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}: {}",
+            r.body
+        );
+        let field = bad.as_object().unwrap().keys().next().unwrap().clone();
+        assert_eq!(r.body["errors"][0]["field"], field.as_str(), "{bad}");
+    }
+    // nor does an empty change pass for someone who may not make one
+    let r = patch(&app, &f.s.advisor, id, &v, json!({})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
     // the advisor reads but does not analyse
     let r = patch(&app, &f.s.advisor, id, &v, json!({"cause": "workmanship"})).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -545,5 +594,34 @@ async fn a_months_statistics_add_up_as_worked_out_by_hand() {
     assert_eq!(
         t.get("/console/comebacks").await.status,
         StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn twenty_tablets_adding_the_repeated_job_at_once_all_succeed_and_find_it_once() {
+    let app = day_app().await;
+    set_local(&app, sh(), d(2027, 3, 1), 8, 0);
+    let f = floor(&app, "CB4").await;
+    let (_, v) = owner(&app, &f.s, 1).await;
+    delivered_car(&app, &f, &v).await;
+    set_local(&app, sh(), d(2027, 3, 5), 8, 0);
+    let o = walk_in(&app, &f.s, &v).await;
+    let id = o["id"].as_str().unwrap().to_string();
+    // more requests than the pool has connections, each holding the order's row
+    let path = format!("/api/v1/repair-orders/{id}/jobs");
+    let body = brakes();
+    let adds = (0..20).map(|_| app.post(&path, Some(&f.s.advisor), &body));
+    let answers = futures_util::future::join_all(adds).await;
+    for a in &answers {
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    }
+    assert_eq!(jobs_of(&app, &f.s.advisor, &id).await.len(), 20);
+    let list = comebacks(&app, &f.s.manager, "").await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert!(
+        jobs_of(&app, &f.s.advisor, &id)
+            .await
+            .iter()
+            .all(|j| j["priority"] == "high")
     );
 }

@@ -207,22 +207,35 @@ async fn prioritise(
     Ok(())
 }
 
-/// Whether the order is a comeback from outside (repeated or marked).
-pub async fn is_comeback(db: &impl ConnectionTrait, order_id: Uuid) -> AppResult<bool> {
+/// The source of an order's comeback from outside (repeated or marked):
+/// one per order, whichever way it was found first.
+fn outside_key(order_id: Uuid) -> String {
+    format!("order:{order_id}")
+}
+
+/// The order's comeback from outside (repeated or marked), if any.
+async fn outside_of(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+    order_id: Uuid,
+) -> AppResult<Option<record::Model>> {
     Ok(record::Entity::find()
-        .filter(record::Column::OrderId.eq(order_id))
-        .filter(record::Column::Kind.is_in([ComebackKind::Repeat, ComebackKind::Marked]))
+        .filter(record::Column::DealerId.eq(dealer_id))
+        .filter(record::Column::SourceKey.eq(outside_key(order_id)))
         .one(db)
-        .await?
-        .is_some())
+        .await?)
 }
 
 /// A job was added to the order of `w`: when the vehicle had the same job
 /// (`domain::kpi::job_key`) in an order delivered at most the dealer's
-/// window before this one arrived, the comeback is recorded (once per pair
-/// of orders, the latest earlier order) and the order's jobs raised.
+/// window before this one arrived, the comeback is recorded (once per
+/// order, naming the latest such earlier order) and the order's jobs raised.
 pub async fn on_job(w: &Write, job: &repair_order_job::Model) -> AppResult<()> {
     let o = &w.order;
+    // an order known as a comeback already: the new job is raised with the rest
+    if outside_of(&w.txn, o.dealer_id, o.id).await?.is_some() {
+        return prioritise(&w.txn, o.id, w.now).await;
+    }
     let window = settings::of_dealer(&w.txn, o.dealer_id)
         .await?
         .comeback_window_days;
@@ -251,18 +264,9 @@ pub async fn on_job(w: &Write, job: &repair_order_job::Model) -> AppResult<()> {
         }
     }
     let Some((first, j)) = found else {
-        // a job added to an order already known as a comeback is raised too
-        if is_comeback(&w.txn, o.id).await? {
-            prioritise(&w.txn, o.id, w.now).await?;
-        }
         return Ok(());
     };
-    let mut row = new_record(
-        o,
-        ComebackKind::Repeat,
-        format!("repeat:{}:{}", o.id, first.id),
-        w.now,
-    );
+    let mut row = new_record(o, ComebackKind::Repeat, outside_key(o.id), w.now);
     row.first_order_id = Set(Some(first.id));
     row.first_technician_id = Set(j.technician_id);
     row.first_advisor_id = Set(first.advisor_id);
@@ -270,6 +274,35 @@ pub async fn on_job(w: &Write, job: &repair_order_job::Model) -> AppResult<()> {
     row.job_description = Set(Some(j.description.clone()));
     put(&w.txn, row).await?;
     prioritise(&w.txn, o.id, w.now).await
+}
+
+/// A job was taken off the order of `w` before the estimate was accepted:
+/// the order's comeback found by that job goes with it, while it is still
+/// open and no other job of the order is the same job.
+pub async fn on_job_removed(w: &Write, job: &repair_order_job::Model) -> AppResult<()> {
+    let key = job_key(job.menu_code.as_deref(), &job.description);
+    let Some(r) = outside_of(&w.txn, w.order.dealer_id, w.order.id).await? else {
+        return Ok(());
+    };
+    if r.kind != ComebackKind::Repeat
+        || r.state != ComebackState::Open
+        || r.job_key.as_deref() != Some(key.as_str())
+    {
+        return Ok(());
+    }
+    let rest = repair_order_job::Entity::find()
+        .filter(repair_order_job::Column::OrderId.eq(w.order.id))
+        .filter(repair_order_job::Column::Id.ne(job.id))
+        .all(&w.txn)
+        .await?;
+    if rest
+        .iter()
+        .any(|j| job_key(j.menu_code.as_deref(), &j.description) == key)
+    {
+        return Ok(());
+    }
+    record::Entity::delete_by_id(r.id).exec(&w.txn).await?;
+    Ok(())
 }
 
 /// The final quality check sent jobs back (an internal comeback): one record
@@ -303,7 +336,8 @@ pub async fn on_final_qc_failed(
 }
 
 /// An advisor marks an order as a comeback: answers the record and whether
-/// it is new (a second mark of the same order answers the first).
+/// it is new (an order has one comeback from outside: a second mark, or a
+/// mark of an order found by its job, answers the one it has).
 pub async fn mark(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -345,7 +379,7 @@ pub async fn mark(
                 })?,
         ),
     };
-    let mut row = new_record(&o, ComebackKind::Marked, format!("marked:{}", o.id), now);
+    let mut row = new_record(&o, ComebackKind::Marked, outside_key(o.id), now);
     row.note = Set(Some(note));
     row.created_by = Set(Some(actor.id));
     if let Some(f) = &first {
@@ -362,10 +396,8 @@ pub async fn mark(
     }
     let new = put(&txn, row).await?;
     prioritise(&txn, o.id, now).await?;
-    let r = record::Entity::find()
-        .filter(record::Column::DealerId.eq(o.dealer_id))
-        .filter(record::Column::SourceKey.eq(format!("marked:{}", o.id)))
-        .one(&txn)
+    // new, or the one the order has already (found by its job, or marked before)
+    let r = outside_of(&txn, o.dealer_id, o.id)
         .await?
         .ok_or(AppError::NotFound)?;
     txn.commit().await?;
@@ -402,14 +434,17 @@ pub async fn list(
     view_all(db, rows).await
 }
 
-/// One record of the dealer.
+/// One record of the dealer (its readers, and the owner of its action).
 pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<ComebackView> {
-    actor.require(comeback::READERS)?;
     let r = record::Entity::find_by_id(id)
         .one(db)
         .await?
-        .filter(|r| r.dealer_id == actor.dealer_id)
-        .ok_or(AppError::NotFound)?;
+        .filter(|r| r.dealer_id == actor.dealer_id);
+    // the readers, and the owner of the action whatever their role
+    if r.as_ref().and_then(|r| r.action_owner_id) != Some(actor.id) {
+        actor.require(comeback::READERS)?;
+    }
+    let r = r.ok_or(AppError::NotFound)?;
     view_all(db, vec![r]).await?.pop().ok_or(AppError::NotFound)
 }
 
@@ -481,7 +516,9 @@ pub async fn update(
         || p.corrective_action.is_some()
         || p.action_owner_id.is_some()
         || p.redo_cost.is_some();
-    if edits && !analyst {
+    let is_owner = r.action_owner_id == Some(actor.id);
+    // an edit (or an empty change) is an analyst's; the action's owner only marks it done
+    if (edits || p.state.is_none()) && !analyst && !(is_owner && !edits) {
         return Err(AppError::Forbidden(
             "only the workshop's leads and managers analyse a comeback",
         ));
@@ -495,7 +532,6 @@ pub async fn update(
             .is_some(),
         action_owner: owner_after.is_some(),
     };
-    let is_owner = r.action_owner_id == Some(actor.id);
     comeback::step(r.state, to, filled, &actor.roles, is_owner).map_err(|x| match x {
         Refusal::OutOfOrder(m) => AppError::Conflict(m),
         Refusal::Missing(f) => AppError::field(f, "is needed for this step"),

@@ -20,6 +20,7 @@ use crate::domain::customer::Locale;
 use crate::domain::import::csv_safe;
 use crate::domain::kpi::{self, job_key};
 use crate::domain::money::Money;
+use crate::domain::repair_order::OrderState;
 use crate::entities::{comeback as record, dealer, repair_order, repair_order_job, vehicle};
 use crate::error::{AppError, AppResult};
 use crate::services::appointments::day_bounds;
@@ -170,12 +171,28 @@ async fn of_month(
 ) -> AppResult<ComebackMonth> {
     let last = month_end(first);
     let (start, end) = day_bounds(zone(d), first, last);
-    let records = record::Entity::find()
+    let mut records = record::Entity::find()
         .filter(record::Column::DealerId.eq(d.id))
         .filter(record::Column::CreatedAt.gte(start))
         .filter(record::Column::CreatedAt.lt(end))
         .all(db)
         .await?;
+    // an order cancelled before any work was no comeback after all
+    let mut cancelled = HashSet::new();
+    let ids: Vec<Uuid> = records.iter().map(|r| r.order_id).collect();
+    for chunk in ids.chunks(500) {
+        cancelled.extend(
+            repair_order::Entity::find()
+                .select_only()
+                .column(repair_order::Column::Id)
+                .filter(repair_order::Column::Id.is_in(chunk.iter().copied()))
+                .filter(repair_order::Column::State.eq(OrderState::Cancelled))
+                .into_tuple::<Uuid>()
+                .all(db)
+                .await?,
+        );
+    }
+    records.retain(|r| !cancelled.contains(&r.order_id));
     // the orders delivered in the month, their jobs and models
     let delivered = outcomes::delivered_in(db, d.id, start, end).await?;
     let mut ids = Query::select();

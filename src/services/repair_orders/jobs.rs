@@ -571,7 +571,7 @@ async fn add_now(
     let d = draft(&state.db, actor.dealer_id, input, &ws).await?;
     let mut w = Write::begin(state, actor, order_id, Act::Edit).await?;
     estimating(&w)?;
-    let v = vehicle_of(&state.db, &w).await?;
+    let v = vehicle_of(&w.txn, &w).await?;
     insert(&mut w, d, &v).await?;
     Ok(Box::new(finish(w, state, r, 201).await?))
 }
@@ -682,6 +682,7 @@ pub async fn remove(
     repair_order_job::Entity::delete_by_id(j.id)
         .exec(&w.txn)
         .await?;
+    crate::services::comebacks::on_job_removed(&w, &j).await?;
     w.event(
         EventKind::JobRemoved,
         serde_json::json!({"job_id": j.id, "description": j.description}),
