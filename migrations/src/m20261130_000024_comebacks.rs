@@ -140,7 +140,7 @@ impl MigrationTrait for Migration {
             let mut i = Index::create();
             i.name(name).table(Comebacks::Table);
             for c in cols {
-                i.col(c.clone());
+                i.col(*c);
             }
             if unique {
                 i.unique();

@@ -517,8 +517,9 @@ pub async fn update(
         || p.action_owner_id.is_some()
         || p.redo_cost.is_some();
     let is_owner = r.action_owner_id == Some(actor.id);
-    // an edit (or an empty change) is an analyst's; the action's owner only marks it done
-    if (edits || p.state.is_none()) && !analyst && !(is_owner && !edits) {
+    // an analyst changes anything; the action's owner only moves its state
+    let may = analyst || (is_owner && !edits && p.state.is_some());
+    if !may {
         return Err(AppError::Forbidden(
             "only the workshop's leads and managers analyse a comeback",
         ));

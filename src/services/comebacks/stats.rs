@@ -361,6 +361,9 @@ pub fn cause_label(c: comeback::ComebackCause, l: Locale) -> &'static str {
     }
 }
 
+/// A breakdown of the CSV: its name and where a month keeps it.
+type Section = (&'static str, fn(&ComebackMonth) -> &Vec<ComebackGroup>);
+
 /// The statistics as CSV (UTF-8 with a BOM, so Excel opens the Chinese):
 /// one line per figure and breakdown line, the month before beside it.
 pub fn csv(s: &ComebackStats, locale: Locale) -> Vec<u8> {
@@ -426,7 +429,7 @@ pub fn csv(s: &ComebackStats, locale: Locale) -> Vec<u8> {
         header.iter().map(|h| h.to_string()).collect(),
         line("total", Some(&total(&s.month)), Some(&total(&s.previous))),
     ];
-    let sections: [(&str, fn(&ComebackMonth) -> &Vec<ComebackGroup>); 4] = [
+    let sections: [Section; 4] = [
         ("cause", |m| &m.by_cause),
         ("technician", |m| &m.by_technician),
         ("operation", |m| &m.by_operation),
