@@ -256,7 +256,9 @@ pub async fn on_job(w: &Write, job: &repair_order_job::Model) -> AppResult<()> {
             .order_by_asc(repair_order_job::Column::CreatedAt)
             .all(&w.txn)
             .await?;
-        if let Some(j) = crate::services::repair_orders::counted(&jobs)
+        if let Some(j) = jobs
+            .iter()
+            .filter(|j| j.approval.counts())
             .find(|j| job_key(j.menu_code.as_deref(), &j.description) == key)
         {
             found = Some((first, j.clone()));

@@ -267,7 +267,7 @@ async fn of_month(
     // the denominators: the orders delivered in the month
     let mut of_tech: HashMap<Uuid, HashSet<Uuid>> = HashMap::new();
     let mut of_op: HashMap<String, (String, HashSet<Uuid>)> = HashMap::new();
-    for j in crate::services::repair_orders::counted(&jobs) {
+    for j in jobs.iter().filter(|j| j.approval.counts()) {
         if let Some(t) = j.technician_id {
             of_tech.entry(t).or_default().insert(j.order_id);
         }
