@@ -24,6 +24,7 @@ mod m20261130_000022_customer_value;
 mod m20261130_000023_order_outcomes;
 mod m20261130_000024_comebacks;
 mod m20261130_000025_opening;
+mod m20261130_000026_deputies;
 
 pub struct Migrator;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000023_order_outcomes::Migration),
             Box::new(m20261130_000024_comebacks::Migration),
             Box::new(m20261130_000025_opening::Migration),
+            Box::new(m20261130_000026_deputies::Migration),
         ]
     }
 }

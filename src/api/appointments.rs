@@ -61,7 +61,8 @@ pub async fn register(
     actor: Actor,
     q: Query<RegisterQuery>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(appointments::register(&state.db, &actor, q.0).await?))
+    Ok(HttpResponse::Ok()
+        .json(appointments::register(&state.db, &actor, q.0, state.clock.now()).await?))
 }
 
 /// Vehicles to invite (主动预约名单): maintenance due by time or projected mileage, first services.
@@ -86,7 +87,8 @@ pub async fn preparation(
     actor: Actor,
     q: Query<Day>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(planning::preparation(&state.db, &actor, q.0).await?))
+    Ok(HttpResponse::Ok()
+        .json(planning::preparation(&state.db, &actor, q.0, state.clock.now()).await?))
 }
 
 /// The appointment as an iCalendar file (RFC 5545) in the dealer's time zone.

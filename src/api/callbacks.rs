@@ -18,6 +18,9 @@ pub struct CallbackParams {
     /// The local day of the list (today by default; 1900–2200): entries due by its end.
     #[param(value_type = Option<String>, format = Date)]
     pub date: Option<NaiveDate>,
+    /// Only the entries the caller (or one they stand in for now, a
+    /// deputy, 职务代理) holds, or about a case they own.
+    pub mine: Option<bool>,
 }
 
 fn tagged(v: CallbackView) -> HttpResponse {
@@ -38,7 +41,8 @@ pub async fn list(
     actor: Actor,
     q: Query<CallbackParams>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(callbacks::list(&state, &actor, q.0.date).await?))
+    Ok(HttpResponse::Ok()
+        .json(callbacks::list(&state, &actor, q.0.date, q.0.mine.unwrap_or(false)).await?))
 }
 
 /// One entry with every call made on it (《维修跟踪记录表》).

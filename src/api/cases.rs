@@ -21,6 +21,9 @@ use crate::state::AppState;
 pub struct CaseParams {
     pub state: Option<CaseState>,
     pub owner_id: Option<Uuid>,
+    /// Only the caller's cases and those of whom they stand in for now (a
+    /// deputy, 职务代理); not with `owner_id`.
+    pub mine: Option<bool>,
     /// Only cases past a due time (`true`), or only the others (`false`).
     pub overdue: Option<bool>,
 }
@@ -39,6 +42,7 @@ pub async fn list(
     let f = Filter {
         state: q.state,
         owner_id: q.owner_id,
+        mine: q.mine,
         overdue: q.overdue,
     };
     Ok(HttpResponse::Ok().json(cases::list(&state.db, &actor, f, state.clock.now()).await?))

@@ -17,6 +17,7 @@ pub mod contract;
 pub mod csi;
 pub mod customer_value;
 pub mod customers;
+pub mod deputies;
 pub mod docs;
 pub mod extra_work;
 pub mod extract;
@@ -214,6 +215,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(repair_orders::put_settings)
                 // the workshop and the handover
                 .service(workshop::put_skills)
+                .service(deputies::get)
+                .service(deputies::put)
+                .service(deputies::withdraw)
                 .service(workshop::technicians)
                 .service(workshop::board)
                 .service(workshop::my_jobs)

@@ -57,7 +57,7 @@ pub async fn list(
     actor: Actor,
     q: Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(open::list(&state.db, &actor, q.0).await?))
+    Ok(HttpResponse::Ok().json(open::list(&state.db, &actor, q.0, state.clock.now()).await?))
 }
 
 #[utoipa::path(operation_id = "getRepairOrder", tag = "repair-orders", security(("bearer" = [])), params(("id" = Uuid, Path)),

@@ -34,7 +34,7 @@ async fn queue(
     status: StatusCode,
 ) -> HttpResponse {
     let day = date.unwrap_or_else(|| state.clock.now().with_timezone(&s.tz).date_naive());
-    match callbacks::list(state, &s.actor, Some(day)).await {
+    match callbacks::list(state, &s.actor, Some(day), false).await {
         Ok(entries) => render(
             state,
             req,

@@ -58,6 +58,7 @@ async fn table(
     let f = Filter {
         state: st,
         owner_id: None,
+        mine: None,
         overdue: q.overdue.filter(|o| *o),
     };
     let found = async {

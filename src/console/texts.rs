@@ -230,6 +230,16 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("appt_no_show", "未到店", "No-show"),
     ("appt_rescheduled", "已改期", "Rescheduled"),
     ("appt_in_service", "维修中", "In service"),
+    ("deputies_today", "今日职务代理", "Deputies today"),
+    ("away", "不在岗", "Away"),
+    ("deputy", "代理人", "Deputy"),
+    ("until", "至", "Until"),
+    ("comebacks_waiting", "待处理返修", "Comebacks waiting"),
+    ("cbw_open", "待分析", "To analyse"),
+    ("cbw_analysed", "待整改", "Action to do"),
+    ("cbw_action_done", "待关闭", "To close"),
+    ("opened", "登记时间", "Opened"),
+    ("none_waiting", "没有待处理的返修", "No comeback waiting"),
 ];
 
 /// The words of `locale`: every key of [`WORDS`], and every enum value the

@@ -111,6 +111,16 @@ fn context(t: &Today, lang: Locale, s: &Staff) -> serde_json::Value {
             "name": a.advisor.as_ref().map(|x| &x.name), "count": a.count})).collect::<Vec<_>>(),
         "on_shift": t.staff.on_shift,
         "absent": t.staff.absent,
+        "deputies": t.staff.deputies.iter().map(|d| serde_json::json!({
+            "user": d.user.name, "deputy": d.deputy.name, "to": d.to.to_string()}))
+            .collect::<Vec<_>>(),
+        "comebacks": {
+            "open": t.comebacks.open, "analysed": t.comebacks.analysed,
+            "action_done": t.comebacks.action_done,
+            "waiting": t.comebacks.waiting.as_ref().map(|w| w.iter().map(|c| serde_json::json!({
+                "opened": c.opened_at.format("%m-%d %H:%M").to_string(), "state": c.state,
+                "owner": c.action_owner.as_ref().map(|o| &o.name)})).collect::<Vec<_>>()),
+        },
         "shift_hours": t.staff.hours.to_string(),
         "promised": promised,
         "yesterday": yesterday,
@@ -153,7 +163,8 @@ async fn page(
                 status,
                 Some(Flash::error(&e)),
                 serde_json::json!({"date": "", "now_local": "", "bookings": [], "bookings_total": 0,
-                    "by_hour": [], "by_advisor": [], "on_shift": [], "absent": [],
+                    "by_hour": [], "by_advisor": [], "on_shift": [], "absent": [], "deputies": [],
+                    "comebacks": {"open": 0, "analysed": 0, "action_done": 0, "waiting": null},
                     "shift_hours": "0", "promised": [], "yesterday": null, "open_cases": 0,
                     "overdue_cases": 0, "overdue": null, "checklist": [], "checklist_done": 0,
                     "may_tick": false, "may_untick": false}),

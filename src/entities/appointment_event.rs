@@ -9,6 +9,8 @@ pub struct Model {
     pub dealer_id: Uuid,
     pub appointment_id: Uuid,
     pub actor_id: Uuid,
+    /// The absent person the actor stood in for (a deputy's act).
+    pub on_behalf_of: Option<Uuid>,
     pub from_state: Option<AppointmentState>,
     pub to_state: AppointmentState,
     pub reason: Option<String>,

@@ -14,6 +14,8 @@ pub struct Model {
     pub customer_id: Uuid,
     pub order_id: Option<Uuid>,
     pub agent_id: Uuid,
+    /// The absent person the agent stood in for (a deputy's call).
+    pub on_behalf_of: Option<Uuid>,
     pub called_at: DateTimeUtc,
     pub result: CallResult,
     pub note: Option<String>,

@@ -16,6 +16,8 @@ pub struct Model {
     pub note: Option<String>,
     /// None for a case the rules opened.
     pub actor_id: Option<Uuid>,
+    /// The absent person the actor stood in for (a deputy's act).
+    pub on_behalf_of: Option<Uuid>,
     pub at: DateTimeUtc,
 }
 

@@ -20,6 +20,7 @@ pub mod customer;
 pub mod customer_value_setting;
 pub mod dealer;
 pub mod dealer_schedule;
+pub mod deputy;
 pub mod idempotency_key;
 pub mod import_file;
 pub mod import_job;

@@ -14,6 +14,8 @@ pub struct Model {
     pub kind: EventKind,
     /// Staff user or customer; None for the system.
     pub actor_id: Option<Uuid>,
+    /// The absent person the actor stood in for (a deputy's act).
+    pub on_behalf_of: Option<Uuid>,
     pub from_state: Option<OrderState>,
     pub to_state: Option<OrderState>,
     pub data: Json,

@@ -88,7 +88,17 @@ pub async fn open_for(
         .exec_without_returning(db)
         .await?;
     if new == 1 {
-        event(db, id, "opened", None, CaseState::Open, None, None, now).await?;
+        event(
+            db,
+            id,
+            "opened",
+            None,
+            CaseState::Open,
+            None,
+            By::default(),
+            now,
+        )
+        .await?;
     }
     // the case found again (a retried webhook) gets its call if a crash lost it
     let Some(c) = case::Entity::find()
@@ -146,6 +156,29 @@ impl Opening {
     }
 }
 
+/// Who took a step: nobody (the rules, the sweep), or a user, maybe
+/// standing in for the case's owner (a deputy, 职务代理).
+#[derive(Debug, Clone, Copy, Default)]
+struct By {
+    actor: Option<Uuid>,
+    on_behalf_of: Option<Uuid>,
+}
+
+impl By {
+    /// `actor` on case `c`: for its owner when standing in for them.
+    async fn on(
+        db: &impl ConnectionTrait,
+        actor: &Actor,
+        c: &case::Model,
+        now: DateTime<Utc>,
+    ) -> AppResult<By> {
+        Ok(By {
+            actor: Some(actor.id),
+            on_behalf_of: crate::services::deputies::acting_for(db, actor, c.owner_id, now).await?,
+        })
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn event(
     db: &impl ConnectionTrait,
@@ -154,7 +187,7 @@ async fn event(
     from: Option<CaseState>,
     to: CaseState,
     note: Option<String>,
-    actor: Option<Uuid>,
+    by: By,
     at: DateTime<Utc>,
 ) -> AppResult<()> {
     case_event::Entity::insert(case_event::ActiveModel {
@@ -164,7 +197,8 @@ async fn event(
         from_state: Set(from),
         to_state: Set(to),
         note: Set(note),
-        actor_id: Set(actor),
+        actor_id: Set(by.actor),
+        on_behalf_of: Set(by.on_behalf_of),
         at: Set(at),
     })
     .exec_without_returning(db)
@@ -183,6 +217,8 @@ pub struct CaseEventView {
     pub note: Option<String>,
     /// None for a case the rules opened, and for an escalation.
     pub actor_id: Option<Uuid>,
+    /// The owner `actor_id` stood in for (a deputy's act, 职务代理).
+    pub on_behalf_of: Option<Uuid>,
     pub at: DateTime<Utc>,
 }
 
@@ -245,6 +281,7 @@ fn view(c: case::Model, events: Vec<case_event::Model>, now: DateTime<Utc>) -> C
                 to_state: e.to_state,
                 note: e.note,
                 actor_id: e.actor_id,
+                on_behalf_of: e.on_behalf_of,
                 at: e.at,
             })
             .collect(),
@@ -270,6 +307,8 @@ async fn with_events(
 pub struct Filter {
     pub state: Option<CaseState>,
     pub owner_id: Option<Uuid>,
+    /// Only the caller's cases and those of whom they stand in for now.
+    pub mine: Option<bool>,
     /// Only cases past a due time (true) or not (false).
     pub overdue: Option<bool>,
 }
@@ -287,8 +326,10 @@ pub async fn list(
     if let Some(s) = f.state {
         q = q.filter(case::Column::State.eq(s));
     }
-    if let Some(o) = f.owner_id {
-        q = q.filter(case::Column::OwnerId.eq(o));
+    if let Some(ids) =
+        crate::services::deputies::whose(db, actor, f.mine, ("owner_id", f.owner_id), now).await?
+    {
+        q = q.filter(case::Column::OwnerId.is_in(ids));
     }
     match f.overdue {
         Some(true) => q = q.filter(overdue_at(now)),
@@ -416,6 +457,7 @@ pub async fn step(
             "the case changed meanwhile; read it again".into(),
         ));
     }
+    let by = By::on(txn, actor, &c, now).await?;
     event(
         txn,
         c.id,
@@ -423,7 +465,7 @@ pub async fn step(
         Some(c.state),
         to,
         Some(note),
-        Some(actor.id),
+        by,
         now,
     )
     .await?;
@@ -505,7 +547,10 @@ pub async fn create(
         None,
         CaseState::Open,
         Some(summary),
-        Some(actor.id),
+        By {
+            actor: Some(actor.id),
+            on_behalf_of: None,
+        },
         now,
     )
     .await?;
@@ -632,6 +677,7 @@ pub async fn update(
         if res.rows_affected == 0 {
             return Err(AppError::PreconditionFailed);
         }
+        let by = By::on(&txn, actor, &c, now).await?;
         event(
             &txn,
             c.id,
@@ -639,7 +685,7 @@ pub async fn update(
             Some(c.state),
             c.state,
             Some(changes.join("; ")),
-            Some(actor.id),
+            by,
             now,
         )
         .await?;
@@ -773,7 +819,7 @@ async fn escalate(
         Some(c.state),
         c.state,
         Some(note),
-        None,
+        By::default(),
         now,
     )
     .await?;

@@ -107,6 +107,23 @@ pub async fn staff_names(
     Ok(names)
 }
 
+/// A member of staff, by id and display name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct StaffRef {
+    pub id: Uuid,
+    pub name: String,
+}
+
+impl StaffRef {
+    /// `id` with its name from `names` (empty when unknown).
+    pub fn of(names: &std::collections::HashMap<Uuid, String>, id: Uuid) -> StaffRef {
+        StaffRef {
+            id,
+            name: names.get(&id).cloned().unwrap_or_default(),
+        }
+    }
+}
+
 pub fn zone(d: &dealer::Model) -> Tz {
     d.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
 }

@@ -30,6 +30,8 @@ pub struct Transition<S> {
     /// The row that moved.
     pub subject_id: Uuid,
     pub actor_id: Uuid,
+    /// The person the actor stood in for (a deputy's act).
+    pub on_behalf_of: Option<Uuid>,
     /// None when the row is created.
     pub from: Option<S>,
     pub to: S,
@@ -124,9 +126,19 @@ pub fn by<S>(
         dealer_id,
         subject_id,
         actor_id: actor.id,
+        on_behalf_of: None,
         from,
         to,
         reason,
         at,
+    }
+}
+
+impl<S> Transition<S> {
+    /// The same transition done standing in for `principal` (see
+    /// `services::deputies::acting_for`).
+    pub fn on_behalf_of(mut self, principal: Option<Uuid>) -> Self {
+        self.on_behalf_of = principal;
+        self
     }
 }

@@ -1,10 +1,11 @@
 //! The opening routine (营业准备): `GET /api/v1/today`, what the morning
 //! meeting (晨会) goes through, for the caller's dealer in its time zone
 //! (today is the dealer's local date of the injected clock): the day's
-//! bookings by hour and advisor, the technicians on shift and absent, the
-//! cars promised today still in the workshop, yesterday's key figures
-//! against the dealer's targets, the open and overdue unhappy-customer
-//! cases, and the opening checklist with today's ticks. The opening
+//! bookings by hour and advisor, the technicians on shift and absent and
+//! who stands in for whom (deputies), the cars promised today still in the
+//! workshop, yesterday's key figures against the dealer's targets, the
+//! open and overdue unhappy-customer cases, the comebacks waiting for a
+//! step, and the opening checklist with today's ticks. The opening
 //! settings (`GET/PUT /api/v1/today/settings`) and the ticks
 //! (`POST/DELETE /api/v1/today/checklist/{code}`) are here too.
 //!
@@ -25,7 +26,9 @@ use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -34,17 +37,19 @@ use crate::auth::Actor;
 use crate::domain::Role;
 use crate::domain::appointment::AppointmentState;
 use crate::domain::case::{CaseCategory, CaseState, Severity, WAITING_FOR_CONTACT};
+use crate::domain::comeback::{ComebackKind, ComebackState};
 use crate::domain::kpi::Roster;
 use crate::domain::opening::{self, OpeningItem, OpeningSettings, OpeningTargets};
 use crate::domain::repair_order::workshop::promise_at_risk;
 use crate::domain::repair_order::{OrderState, RepairJobState};
 use crate::domain::validation;
 use crate::entities::{
-    appointment, customer, opening_setting, opening_tick, repair_order, repair_order_job, user,
-    vehicle,
+    appointment, comeback, customer, opening_setting, opening_tick, repair_order, repair_order_job,
+    user, vehicle,
 };
 use crate::error::{AppError, AppResult};
 use crate::services::appointments::{day_bounds, dealer_zone};
+use crate::services::deputies::{self, DeputyPeriod};
 use crate::services::kpi::{self, Figure, KpiPeriod};
 use crate::services::{board, cases, from_stored, to_stored};
 
@@ -62,12 +67,7 @@ const DONE: [OrderState; 3] = [
     OrderState::Cancelled,
 ];
 
-/// A member of staff, by id and display name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct StaffRef {
-    pub id: Uuid,
-    pub name: String,
-}
+pub use crate::services::dealers::StaffRef;
 
 /// The bookings of one local hour.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -144,6 +144,9 @@ pub struct Staffing {
     /// Σ of `on_shift` hours.
     #[schema(value_type = String, format = "decimal")]
     pub hours: Decimal,
+    /// Who stands in for whom today (职务代理; any post, not only the
+    /// workshop's), by the absent person's name.
+    pub deputies: Vec<DeputyPeriod>,
 }
 
 /// A car promised today and still in the dealer's hands.
@@ -244,6 +247,32 @@ pub struct CasesNow {
     pub overdue_cases: Option<Vec<OverdueCase>>,
 }
 
+/// A comeback still waiting for a step.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WaitingComeback {
+    pub id: Uuid,
+    pub kind: ComebackKind,
+    /// `open`: to analyse; `analysed`: the action to do; `action_done`: to close.
+    pub state: ComebackState,
+    /// The order the job is done again in.
+    pub repair_order_id: Uuid,
+    pub action_owner: Option<StaffRef>,
+    /// When it was opened, in the dealer's zone.
+    #[schema(value_type = String, format = DateTime)]
+    pub opened_at: DateTime<FixedOffset>,
+}
+
+/// Comebacks not closed yet (返修车处理记录).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ComebacksNow {
+    pub open: u64,
+    pub analysed: u64,
+    pub action_done: u64,
+    /// Oldest first (at most 50), for those who read comebacks; null for
+    /// other roles.
+    pub waiting: Option<Vec<WaitingComeback>>,
+}
+
 /// An item of today's checklist and its tick.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OpeningChecklistEntry {
@@ -276,6 +305,7 @@ pub struct Today {
     /// admin, the brand); null for other roles.
     pub yesterday: Option<YesterdayFigures>,
     pub cases: CasesNow,
+    pub comebacks: ComebacksNow,
     /// The items of the dealer's checklist, in order.
     pub checklist: Vec<OpeningChecklistEntry>,
 }
@@ -347,7 +377,7 @@ pub async fn today(
     let date = now.with_timezone(&tz).date_naive();
     let s = settings(db, d.id).await?;
     let bookings = bookings(db, d.id, tz, date).await?;
-    let staff = staffing(db, d.id, date).await?;
+    let staff = staffing(db, d.id, date, now).await?;
     let promised_today = promised(db, d.id, tz, date, now).await?;
     let yesterday = if board::reads_kpis(actor) {
         let y = date - Duration::days(1);
@@ -362,6 +392,7 @@ pub async fn today(
     } else {
         None
     };
+    let comebacks = comebacks_now(db, actor, tz).await?;
     let checklist = checklist(db, d.id, tz, date, &s.checklist).await?;
     Ok(Today {
         dealer_id: d.id,
@@ -376,6 +407,7 @@ pub async fn today(
             overdue,
             overdue_cases,
         },
+        comebacks,
         checklist,
     })
 }
@@ -630,6 +662,7 @@ async fn staffing(
     db: &impl ConnectionTrait,
     dealer_id: Uuid,
     date: NaiveDate,
+    now: DateTime<Utc>,
 ) -> AppResult<Staffing> {
     let rosters = kpi::roster::rosters(db, dealer_id).await?;
     let default = Roster::default();
@@ -668,6 +701,67 @@ async fn staffing(
         on_shift,
         absent,
         hours,
+        deputies: deputies::running_at(db, dealer_id, now).await?,
+    })
+}
+
+/// The comebacks not closed: counts by state, and the oldest listed.
+async fn comebacks_now(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    tz: Tz,
+) -> AppResult<ComebacksNow> {
+    let waiting_states = [
+        ComebackState::Open,
+        ComebackState::Analysed,
+        ComebackState::ActionDone,
+    ];
+    let counts: Vec<(ComebackState, i64)> = comeback::Entity::find()
+        .select_only()
+        .column(comeback::Column::State)
+        .column_as(comeback::Column::Id.count(), "n")
+        .filter(comeback::Column::DealerId.eq(actor.dealer_id))
+        .filter(comeback::Column::State.is_in(waiting_states))
+        .group_by(comeback::Column::State)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let count = |st: ComebackState| {
+        counts
+            .iter()
+            .find(|(s, _)| *s == st)
+            .map_or(0, |(_, n)| u64::try_from(*n).unwrap_or(0))
+    };
+    let waiting = if actor.require(crate::domain::comeback::READERS).is_ok() {
+        let rows = comeback::Entity::find()
+            .filter(comeback::Column::DealerId.eq(actor.dealer_id))
+            .filter(comeback::Column::State.is_in(waiting_states))
+            .order_by_asc(comeback::Column::CreatedAt)
+            .order_by_asc(comeback::Column::Id)
+            .limit(OVERDUE_LISTED)
+            .all(db)
+            .await?;
+        let owners = names(db, rows.iter().filter_map(|r| r.action_owner_id)).await?;
+        Some(
+            rows.into_iter()
+                .map(|r| WaitingComeback {
+                    id: r.id,
+                    kind: r.kind,
+                    state: r.state,
+                    repair_order_id: r.order_id,
+                    action_owner: r.action_owner_id.map(|o| staff_ref(&owners, o)),
+                    opened_at: r.created_at.with_timezone(&tz).fixed_offset(),
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
+    Ok(ComebacksNow {
+        open: count(ComebackState::Open),
+        analysed: count(ComebackState::Analysed),
+        action_done: count(ComebackState::ActionDone),
+        waiting,
     })
 }
 

@@ -20,6 +20,7 @@ mod csi;
 mod csi_report;
 mod customer_value;
 mod customers;
+mod deputies;
 mod email;
 mod errors;
 mod extra_work;

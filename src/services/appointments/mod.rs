@@ -25,9 +25,9 @@ use crate::domain::schedule::{SlotView, Usage};
 use crate::domain::{Money, Role};
 use crate::entities::{appointment, appointment_event, customer, dealer, slot_usage, vehicle};
 use crate::error::{AppError, AppResult};
-use crate::services::capacity;
 use crate::services::lifecycle::Transition;
 use crate::services::menu::{PartLine, cents_to_money, minutes_to_hours};
+use crate::services::{capacity, deputies};
 
 /// Who books and manages appointments for customers.
 pub const BOOKERS: &[Role] = &[
@@ -84,6 +84,7 @@ impl crate::services::lifecycle::Lifecycle for appointment::Entity {
             dealer_id: Set(t.dealer_id),
             appointment_id: Set(t.subject_id),
             actor_id: Set(t.actor_id),
+            on_behalf_of: Set(t.on_behalf_of),
             from_state: Set(t.from),
             to_state: Set(t.to),
             reason: Set(t.reason.clone()),
@@ -300,6 +301,9 @@ pub struct RegisterQuery {
     /// Inclusive.
     pub to: Option<NaiveDate>,
     pub advisor_id: Option<Uuid>,
+    /// Only the caller's bookings and those of whom they stand in for now
+    /// (a deputy, 职务代理); not with `advisor_id`.
+    pub mine: Option<bool>,
     pub state: Option<AppointmentState>,
 }
 
@@ -330,6 +334,7 @@ pub async fn register(
     db: &impl ConnectionTrait,
     actor: &Actor,
     q: RegisterQuery,
+    now: DateTime<Utc>,
 ) -> AppResult<Vec<Appointment>> {
     actor.require(REGISTER_READERS)?;
     check_dates(&[("date", q.date), ("from", q.from), ("to", q.to)])?;
@@ -353,8 +358,9 @@ pub async fn register(
     if let Some(own) = actor.customer_id {
         query = query.filter(appointment::Column::CustomerId.eq(own));
     }
-    if let Some(a) = q.advisor_id {
-        query = query.filter(appointment::Column::AdvisorId.eq(a));
+    let whose = deputies::whose(db, actor, q.mine, ("advisor_id", q.advisor_id), now).await?;
+    if let Some(ids) = whose {
+        query = query.filter(appointment::Column::AdvisorId.is_in(ids));
     }
     if let Some(s) = q.state {
         query = query.filter(appointment::Column::State.eq(s));

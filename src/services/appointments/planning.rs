@@ -281,6 +281,7 @@ pub async fn preparation(
     db: &impl ConnectionTrait,
     actor: &Actor,
     day: Day,
+    now: DateTime<Utc>,
 ) -> AppResult<Preparation> {
     actor.require(PREPARATION_READERS)?;
     super::check_dates(&[("date", Some(day.date))])?;
@@ -289,9 +290,10 @@ pub async fn preparation(
         from: None,
         to: None,
         advisor_id: None,
+        mine: None,
         state: None,
     };
-    let appointments: Vec<Appointment> = register(db, actor, q)
+    let appointments: Vec<Appointment> = register(db, actor, q, now)
         .await?
         .into_iter()
         .filter(|a| a.state.is_open())

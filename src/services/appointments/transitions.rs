@@ -21,7 +21,7 @@ use crate::domain::appointment::{Action, AppointmentState};
 use crate::domain::validation;
 use crate::entities::{appointment, customer, vehicle};
 use crate::error::{AppError, AppResult};
-use crate::services::{capacity, lifecycle};
+use crate::services::{capacity, deputies, lifecycle};
 use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -144,9 +144,11 @@ pub async fn change(
         }
         _ => {}
     }
+    let for_whom = deputies::acting_for(&txn, actor, m.advisor_id, now).await?;
     lifecycle::record::<appointment::Entity>(
         &txn,
-        lifecycle::by(actor, m.dealer_id, m.id, Some(m.state), to, reason, now),
+        lifecycle::by(actor, m.dealer_id, m.id, Some(m.state), to, reason, now)
+            .on_behalf_of(for_whom),
     )
     .await?;
     let moved = appointment::Entity::find_by_id(m.id)
@@ -265,6 +267,7 @@ pub async fn reschedule(
             next_free_slots: next,
         });
     }
+    let for_whom = deputies::acting_for(&txn, actor, old.advisor_id, now).await?;
     lifecycle::record::<appointment::Entity>(
         &txn,
         lifecycle::by(
@@ -275,7 +278,8 @@ pub async fn reschedule(
             AppointmentState::Rescheduled,
             reason.clone(),
             now,
-        ),
+        )
+        .on_behalf_of(for_whom),
     )
     .await?;
     let fresh = appointment::ActiveModel {
@@ -305,7 +309,8 @@ pub async fn reschedule(
             fresh.state,
             reason,
             now,
-        ),
+        )
+        .on_behalf_of(for_whom),
     )
     .await?;
     notify::record(
@@ -333,6 +338,8 @@ pub struct Event {
     pub from_state: Option<AppointmentState>,
     pub to_state: AppointmentState,
     pub actor_id: Uuid,
+    /// The advisor `actor_id` stood in for (a deputy's act, 职务代理).
+    pub on_behalf_of: Option<Uuid>,
     pub reason: Option<String>,
     pub at: DateTime<Utc>,
 }
@@ -354,6 +361,7 @@ pub async fn history(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> AppR
             from_state: r.from_state,
             to_state: r.to_state,
             actor_id: r.actor_id,
+            on_behalf_of: r.on_behalf_of,
             reason: r.reason,
             at: r.at,
         })

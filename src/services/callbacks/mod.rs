@@ -38,6 +38,7 @@ use crate::entities::{
 use crate::error::{AppError, AppResult};
 use crate::services::cases::{self, HANDLERS};
 use crate::services::csi::{self, SurveyAnswer};
+use crate::services::deputies;
 use crate::services::{col_plus, dealers::zone, lock_row};
 use crate::state::AppState;
 
@@ -99,6 +100,8 @@ pub struct Known {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CallView {
     pub agent_id: Uuid,
+    /// The case's owner the agent stood in for (a deputy's call, 职务代理).
+    pub on_behalf_of: Option<Uuid>,
     pub called_at: DateTime<Utc>,
     pub result: CallResult,
     pub note: Option<String>,
@@ -390,6 +393,7 @@ impl Context {
                 .into_iter()
                 .map(|x| CallView {
                     agent_id: x.agent_id,
+                    on_behalf_of: x.on_behalf_of,
                     called_at: x.called_at,
                     result: x.result,
                     note: x.note,
@@ -438,11 +442,14 @@ async fn agent_name(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Strin
 }
 
 /// The agent's queue for local `date` (today by default): entries due by
-/// its end, still to call, most urgent first, each with its script.
+/// its end, still to call, most urgent first, each with its script. With
+/// `mine`, only the entries the agent (or one they stand in for now) holds,
+/// or about a case they own.
 pub async fn list(
     state: &AppState,
     actor: &Actor,
     date: Option<NaiveDate>,
+    mine: bool,
 ) -> AppResult<Vec<CallbackView>> {
     actor.require(HANDLERS)?;
     let db = &state.db;
@@ -456,10 +463,28 @@ pub async fn list(
         .succ_opt()
         .map(|d| crate::domain::care_plan::local_instant(d.and_time(chrono::NaiveTime::MIN), h.tz))
         .ok_or_else(|| AppError::field("date", "a date we can count from"))?;
-    let rows = callback::Entity::find()
+    let mut q = callback::Entity::find()
         .filter(callback::Column::DealerId.eq(actor.dealer_id))
         .filter(callback::Column::State.eq(CallbackState::Queued))
-        .filter(callback::Column::DueAt.lt(end))
+        .filter(callback::Column::DueAt.lt(end));
+    if mine {
+        let ids = deputies::mine(db, actor, now).await?;
+        let mut owned = sea_orm::sea_query::Query::select();
+        owned
+            .column(case::Column::Id)
+            .from(case::Entity)
+            .and_where(case::Column::OwnerId.is_in(ids.clone()));
+        q = q.filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(callback::Column::ClaimedBy.is_in(ids))
+                        .add(callback::Column::ClaimedUntil.gt(now)),
+                )
+                .add(callback::Column::CaseId.in_subquery(owned)),
+        );
+    }
+    let rows = q
         .order_by_asc(callback::Column::Priority)
         .order_by_asc(callback::Column::DueAt)
         .order_by_asc(callback::Column::Id)
@@ -508,11 +533,13 @@ pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<Callbac
 
 /// Takes the entry for [`CLAIM_MINUTES`]: one conditional UPDATE, so of
 /// two agents claiming at once one gets it and the other a 409 naming who
-/// holds it. Claiming one's own entry again renews the claim.
+/// holds it. Claiming one's own entry again renews the claim; a deputy
+/// takes over the claim of one they stand in for now.
 pub async fn claim(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<CallbackView> {
     actor.require(HANDLERS)?;
     let db = &state.db;
     let now = state.clock.now();
+    let holders = deputies::mine(db, actor, now).await?;
     let until = now + Duration::minutes(CLAIM_MINUTES);
     let res = callback::Entity::update_many()
         .col_expr(callback::Column::ClaimedBy, Expr::value(actor.id))
@@ -529,7 +556,7 @@ pub async fn claim(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<Callb
             Condition::any()
                 .add(callback::Column::ClaimedUntil.is_null())
                 .add(callback::Column::ClaimedUntil.lte(now))
-                .add(callback::Column::ClaimedBy.eq(actor.id)),
+                .add(callback::Column::ClaimedBy.is_in(holders)),
         )
         .exec(db)
         .await?;
@@ -614,8 +641,12 @@ pub async fn outcome(
     // transaction's first statement still takes the write lock.)
     let case_id = find(db, actor, id).await?.case_id;
     let txn = db.begin().await?;
+    let mut case_owner = None;
     if let Some(case_id) = case_id {
-        lock_row::<case::Entity>(&txn, case::Column::Id, case::Column::Version, case_id).await?;
+        case_owner =
+            lock_row::<case::Entity>(&txn, case::Column::Id, case::Column::Version, case_id)
+                .await?
+                .and_then(|c| c.owner_id);
     }
     let r = lock_row::<callback::Entity>(&txn, callback::Column::Id, callback::Column::Version, id)
         .await?
@@ -705,6 +736,7 @@ pub async fn outcome(
         customer_id: Set(r.customer_id),
         order_id: Set(r.order_id),
         agent_id: Set(actor.id),
+        on_behalf_of: Set(deputies::acting_for(&txn, actor, case_owner, now).await?),
         called_at: Set(now),
         result: Set(o.result),
         note: Set(note),

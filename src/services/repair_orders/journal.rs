@@ -32,6 +32,8 @@ pub struct Write {
     pub order: repair_order::Model,
     pub now: DateTime<Utc>,
     pub actor_id: Uuid,
+    /// The advisor the actor stands in for (a deputy's act), for the journal.
+    pub on_behalf_of: Option<Uuid>,
     from: (OrderState, i32),
     extra: Vec<(repair_order::Column, SimpleExpr)>,
 }
@@ -63,12 +65,16 @@ impl Write {
         )
         .await?
         .ok_or(AppError::NotFound)?;
+        let now = state.clock.now();
+        let on_behalf_of =
+            crate::services::deputies::acting_for(&txn, actor, order.advisor_id, now).await?;
         Ok(Write {
             txn,
             from: (order.state, order.version),
             order,
-            now: state.clock.now(),
+            now,
             actor_id: actor.id,
+            on_behalf_of,
             extra: Vec::new(),
         })
     }
@@ -86,6 +92,7 @@ impl Write {
             order,
             now,
             actor_id: actor.id,
+            on_behalf_of: None,
             extra: Vec::new(),
         }
     }
@@ -135,6 +142,7 @@ impl Write {
             dealer_id: Set(self.order.dealer_id),
             kind: Set(kind),
             actor_id: Set(Some(self.actor_id)),
+            on_behalf_of: Set(self.on_behalf_of),
             from_state: Set(from),
             to_state: Set(to),
             data: Set(data),
@@ -216,6 +224,8 @@ pub struct TimelineEvent {
     pub at: DateTime<Utc>,
     /// The staff user or customer who did it.
     pub actor_id: Option<Uuid>,
+    /// The advisor `actor_id` stood in for (a deputy's act, 职务代理).
+    pub on_behalf_of: Option<Uuid>,
     pub from_state: Option<OrderState>,
     pub to_state: Option<OrderState>,
     /// What changed (depends on `kind`).
@@ -230,6 +240,7 @@ impl From<repair_order_event::Model> for TimelineEvent {
             kind: e.kind,
             at: e.at,
             actor_id: e.actor_id,
+            on_behalf_of: e.on_behalf_of,
             from_state: e.from_state,
             to_state: e.to_state,
             data: e.data,

@@ -25,7 +25,7 @@ use crate::entities::{
 use crate::error::{AppError, AppResult};
 use crate::services::idempotency::{self, IdempotencyKey, Outcome, Reservation};
 use crate::services::vehicles::{self, NewMileage};
-use crate::services::{appointments, lifecycle, to_stored};
+use crate::services::{appointments, deputies, lifecycle, to_stored};
 use crate::state::AppState;
 
 /// Concerns an order may list, and their length.
@@ -88,6 +88,9 @@ pub struct ListQuery {
     pub date: Option<NaiveDate>,
     pub state: Option<OrderState>,
     pub advisor_id: Option<Uuid>,
+    /// Only the caller's orders (as advisor) and those of whom they stand
+    /// in for now (a deputy, 职务代理); not with `advisor_id`.
+    pub mine: Option<bool>,
     pub vehicle_id: Option<Uuid>,
     /// From `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -369,6 +372,7 @@ async fn open_now(
             Vec::new(),
         )
         .await?;
+        let on_behalf_of = deputies::acting_for(&txn, actor, a.advisor_id, now).await?;
         lifecycle::record::<appointment::Entity>(
             &txn,
             lifecycle::by(
@@ -379,7 +383,8 @@ async fn open_now(
                 to,
                 Some("repair order opened".into()),
                 now,
-            ),
+            )
+            .on_behalf_of(on_behalf_of),
         )
         .await?;
     }
@@ -459,6 +464,8 @@ async fn open_now(
         .await?
         .ok_or(AppError::NotFound)?;
     let mut w = Write::created(txn, order, actor, now);
+    // a deputy opening the absent advisor's booked car
+    w.on_behalf_of = deputies::acting_for(&w.txn, actor, advisor_id, now).await?;
     let opened = w.event(EventKind::Opened, serde_json::json!({})).await?;
     for j in menu_jobs {
         jobs::insert(&mut w, j, &o.vehicle).await?;
@@ -493,6 +500,7 @@ pub async fn list(
     db: &impl ConnectionTrait,
     actor: &Actor,
     q: ListQuery,
+    now: DateTime<Utc>,
 ) -> AppResult<RepairOrderPage> {
     journal::allow(actor, Act::Read)?;
     let limit = crate::services::page_limit(q.limit)?;
@@ -512,8 +520,9 @@ pub async fn list(
     if let Some(st) = q.state {
         s = s.filter(repair_order::Column::State.eq(st));
     }
-    if let Some(a) = q.advisor_id {
-        s = s.filter(repair_order::Column::AdvisorId.eq(a));
+    if let Some(ids) = deputies::whose(db, actor, q.mine, ("advisor_id", q.advisor_id), now).await?
+    {
+        s = s.filter(repair_order::Column::AdvisorId.is_in(ids));
     }
     if let Some(v) = q.vehicle_id {
         s = s.filter(repair_order::Column::VehicleId.eq(v));
