@@ -27,6 +27,7 @@ pub mod inbox;
 pub mod inspection;
 pub mod kpi;
 pub mod menu;
+pub mod performance;
 pub mod provider_templates;
 pub mod repair_orders;
 pub mod reports;
@@ -155,6 +156,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(kpi::range)
                 .service(kpi::get_roster)
                 .service(kpi::put_roster)
+                .service(performance::get_targets)
+                .service(performance::put_targets)
+                .service(performance::scorecards)
+                .service(performance::get_scheme)
+                .service(performance::put_scheme)
                 // the opening routine (营业准备): fixed paths before /today/checklist/{code}
                 .service(today::show)
                 .service(today::get_settings)

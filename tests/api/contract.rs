@@ -171,6 +171,14 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
             "ValueFormat",
             wire(servicelane::domain::customer_value::ValueFormat::ALL),
         ),
+        (
+            "KpiMetric",
+            wire(servicelane::domain::performance::KpiMetric::ALL),
+        ),
+        (
+            "ScoreScope",
+            wire(servicelane::domain::performance::ScoreScope::ALL),
+        ),
     ])
 }
 

@@ -128,7 +128,7 @@ async fn dealer_id(app: &TestApp, code: &str) -> Uuid {
         .id
 }
 
-async fn user_id(app: &TestApp, token: &str) -> String {
+pub(crate) async fn user_id(app: &TestApp, token: &str) -> String {
     app.get("/api/v1/me", token).await.body["id"]
         .as_str()
         .unwrap()
@@ -184,7 +184,7 @@ async fn visit_a(app: &TestApp, f: &Floor, vehicle: &str) -> String {
 }
 
 /// The seeded day: the floor, order A's id, the app's clock at 18:00 on the day.
-async fn seeded(app: &TestApp) -> (Floor, String) {
+pub(crate) async fn seeded(app: &TestApp) -> (Floor, String) {
     set_local(app, sh(), day(), 7, 0);
     let f = floor(app, "KPI1").await;
     let s = &f.s;
