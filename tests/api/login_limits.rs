@@ -47,8 +47,12 @@ async fn a_burst_of_wrong_passwords_and_the_right_one_checks_at_most_the_thresho
     );
     assert_eq!(ok + wrong_pw + refused, 31, "only 200, 401 and 429");
     // lockout_threshold is 5: no more passwords than that were checked
-    assert!(ok + wrong_pw <= 5, "{ok} accepted and {wrong_pw} wrong");
-    assert!(refused >= 26);
+    // before the right one, nor after it (a success clears the count, so
+    // when it lands before the burst's tail, five more may be checked)
+    let most = if ok == 1 { 5 + 5 } else { 5 };
+    assert!(ok <= 1);
+    assert!(ok + wrong_pw <= most, "{ok} accepted and {wrong_pw} wrong");
+    assert!(refused >= 31 - most);
     for a in answers
         .iter()
         .filter(|a| a.status == StatusCode::TOO_MANY_REQUESTS)
