@@ -59,6 +59,16 @@ fn lines(card: &Value) -> Vec<(String, Value, Value, Value, Value)> {
         .collect()
 }
 
+/// The amounts of a bonus's lines.
+fn amounts(bonus: &Value) -> Vec<String> {
+    bonus["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["amount"].as_str().unwrap().to_string())
+        .collect()
+}
+
 fn row(m: &str, t: &str, a: &str, ach: &str, met: bool) -> (String, Value, Value, Value, Value) {
     (m.into(), json!(t), json!(a), json!(ach), json!(met))
 }
@@ -119,13 +129,7 @@ async fn a_scorecard_and_a_bonus_for_an_advisor_and_a_technician_as_worked_out_b
         ]
     );
     let b = &card["bonus"];
-    let amounts: Vec<&str> = b["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["amount"].as_str().unwrap())
-        .collect();
-    assert_eq!(amounts, ["733.80", "613.62", "420.00"]);
+    assert_eq!(amounts(b), ["733.80", "613.62", "420.00"]);
     assert_eq!(
         (&b["subtotal"], &b["total"]),
         (&json!("1767.42"), &json!("1767.42"))
@@ -171,13 +175,7 @@ async fn a_scorecard_and_a_bonus_for_an_advisor_and_a_technician_as_worked_out_b
     assert_eq!(card["lines"][0]["last_month"], "0.000");
     assert_eq!(card["lines"][1]["last_month"], Value::Null);
     let b = &card["bonus"];
-    let amounts: Vec<&str> = b["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["amount"].as_str().unwrap())
-        .collect();
-    assert_eq!(amounts, ["0.00", "480.00", "0.00"]);
+    assert_eq!(amounts(b), ["0.00", "480.00", "0.00"]);
     assert_eq!(b["total"], "480.00");
 
     // everyone's for the manager: the advisor, the technician, and the
