@@ -152,6 +152,7 @@ const PAGES: &[(&str, &str)] = templates!["web":
     "console/board.html",
     "console/trends.html",
     "console/comebacks.html",
+    "console/scorecards.html",
     "console/callbacks.html",
     "console/callback.html",
     "console/cases.html",

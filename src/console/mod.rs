@@ -14,6 +14,7 @@ mod callbacks;
 mod cases;
 pub mod chart;
 mod comebacks;
+mod scorecards;
 pub mod session;
 pub mod texts;
 mod today;
@@ -40,6 +41,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/board", web::get().to(board::show))
             .route("/trends", web::get().to(board::trends))
             .route("/comebacks", web::get().to(comebacks::show))
+            .route("/scorecards", web::get().to(scorecards::show))
             .route("/reports/daily", web::get().to(board::daily_report))
             .route("/callbacks", web::get().to(callbacks::list))
             .route("/callbacks/{id}", web::get().to(callbacks::show))

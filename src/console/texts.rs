@@ -240,6 +240,35 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("cbw_action_done", "待关闭", "To close"),
     ("opened", "登记时间", "Opened"),
     ("none_waiting", "没有待处理的返修", "No comeback waiting"),
+    ("scorecards", "绩效", "Scorecards"),
+    ("not_started", "本月未开始", "Not started"),
+    ("no_targets", "未设目标", "No targets"),
+    ("bonus", "奖金", "Bonus"),
+    ("bonus_base", "基数", "base"),
+    ("bonus_max", "上限", "at most"),
+    ("metric_revenue", "营业额（元）", "Revenue (CNY)"),
+    ("metric_appointment_rate", "预约率", "Appointment rate"),
+    ("metric_csi", "满意度（CSI）", "CSI"),
+    (
+        "metric_follow_up_rate",
+        "三日回访率",
+        "Follow-up within 3 days",
+    ),
+    (
+        "metric_estimate_before_work",
+        "先估价后施工",
+        "Estimate before work",
+    ),
+    ("metric_productivity", "生产率", "Productivity"),
+    ("metric_efficiency", "效率", "Efficiency"),
+    ("metric_comeback_rate", "返修率", "Comeback rate"),
+    ("metric_first_time_fix", "一次修复率", "First-time fix"),
+    ("metric_on_time_delivery", "按时交车率", "On-time delivery"),
+    (
+        "metric_vehicles_delivered",
+        "交车台次",
+        "Vehicles delivered",
+    ),
 ];
 
 /// The words of `locale`: every key of [`WORDS`], and every enum value the

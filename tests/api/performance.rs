@@ -194,6 +194,20 @@ async fn a_scorecard_and_a_bonus_for_an_advisor_and_a_technician_as_worked_out_b
         ids.contains(&advisor.as_str()) && ids.contains(&tech.as_str()),
         "{ids:?}"
     );
+
+    // the console: the advisor's own card, in Chinese, and nobody else's
+    let b = crate::console::Browser::login(&app, &f.s.code, "service_advisor").await;
+    let page = b.get("/console/scorecards?month=2027-03").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("data-bonus=\"1767.42\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("达成率 73.4%"));
+    assert!(!page.body.contains(&format!("data-user=\"{tech}\"")));
+    let bad = b.get("/console/scorecards?month=2027-13").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 #[tokio::test]
