@@ -21,6 +21,7 @@ pub mod customer_value_setting;
 pub mod dealer;
 pub mod dealer_schedule;
 pub mod deputy;
+pub mod equipment_upkeep;
 pub mod idempotency_key;
 pub mod import_file;
 pub mod import_job;
@@ -52,6 +53,10 @@ pub mod repair_order_photo;
 pub mod slot_usage;
 pub mod suppression;
 pub mod technician_roster;
+pub mod tool;
+pub mod tool_incident;
+pub mod tool_loan;
+pub mod tool_request;
 pub mod user;
 pub mod vehicle;
 pub mod warranty_case;
@@ -161,4 +166,10 @@ string_column!(
     crate::domain::comeback::ComebackKind,
     crate::domain::comeback::ComebackCause,
     crate::domain::comeback::ComebackState,
+    crate::domain::tools::ToolKind,
+    crate::domain::tools::ToolState,
+    crate::domain::tools::ReturnCondition,
+    crate::domain::tools::IncidentKind,
+    crate::domain::tools::RequestKind,
+    crate::domain::tools::RequestState,
 );
