@@ -231,8 +231,14 @@ impl MigrationTrait for Migration {
                     EquipmentUpkeep::Table,
                     EquipmentUpkeep::DealerId,
                 ))
-                .foreign_key(&mut tool_fk(EquipmentUpkeep::Table, EquipmentUpkeep::ToolId))
-                .foreign_key(&mut user_fk(EquipmentUpkeep::Table, EquipmentUpkeep::DoneBy))
+                .foreign_key(&mut tool_fk(
+                    EquipmentUpkeep::Table,
+                    EquipmentUpkeep::ToolId,
+                ))
+                .foreign_key(&mut user_fk(
+                    EquipmentUpkeep::Table,
+                    EquipmentUpkeep::DoneBy,
+                ))
                 .to_owned(),
         )
         .await?;
@@ -266,10 +272,7 @@ impl MigrationTrait for Migration {
                 .col(int(ToolRequests::Version))
                 .foreign_key(&mut dealer_fk(ToolRequests::Table, ToolRequests::DealerId))
                 .foreign_key(&mut tool_fk(ToolRequests::Table, ToolRequests::ToolId))
-                .foreign_key(&mut user_fk(
-                    ToolRequests::Table,
-                    ToolRequests::RequestedBy,
-                ))
+                .foreign_key(&mut user_fk(ToolRequests::Table, ToolRequests::RequestedBy))
                 .to_owned(),
         )
         .await?;

@@ -11,12 +11,13 @@ use super::contract::headers::IfMatchHeader;
 use super::extract::{IfMatch, Json, OptionalJson, Query};
 use super::with_etag;
 use crate::auth::Actor;
-use crate::domain::tools::{RequestState, ToolKind, ToolState};
+use crate::domain::tools::{ToolKind, ToolRequestState, ToolState};
 use crate::error::{AppResult, Problem};
 use crate::services::Version;
 use crate::services::tools::{
-    self, Filter, LendInput, LoanView, NewRequest, NewTool, PersonalTools, RequestDecision,
-    RequestView, ReturnInput, ToolPatch, ToolView, UpkeepDue, UpkeepInput, UpkeepView,
+    self, Filter, NewTool, NewToolRequest, PersonalTools, ToolLendInput, ToolLoanView, ToolPatch,
+    ToolRequestDecision, ToolRequestView, ToolReturnInput, ToolUpkeepInput, ToolUpkeepView,
+    ToolView, UpkeepDue,
 };
 use crate::state::AppState;
 
@@ -74,7 +75,7 @@ pub struct LoanParams {
 /// The loans out now (the lending register's open lines), overdue first,
 /// then by due time: for the tool keeper.
 #[utoipa::path(operation_id = "listToolLoans", tag = "tools", params(LoanParams), security(("bearer" = [])),
-    responses((status = 200, body = Vec<LoanView>)))]
+    responses((status = 200, body = Vec<ToolLoanView>)))]
 #[get("/tools/loans")]
 pub async fn loans(
     state: web::Data<AppState>,
@@ -159,7 +160,7 @@ pub async fn update(
 /// records it in the register). Due by the end of the dealer's local day
 /// unless `due_at` says otherwise. A tool is lent to one person at a time:
 /// 409 when it is out already (also for a retried lend).
-#[utoipa::path(operation_id = "lendTool", tag = "tools", request_body = LendInput,
+#[utoipa::path(operation_id = "lendTool", tag = "tools", request_body = ToolLendInput,
     params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = ToolView, headers(("ETag" = String))),
         (status = 409, description = "the tool is not available: lent, in repair, scrapped, lost, or a personal tool", body = Problem, content_type = "application/problem+json")))]
@@ -168,7 +169,7 @@ pub async fn lend(
     state: web::Data<AppState>,
     actor: Actor,
     id: web::Path<Uuid>,
-    body: Json<LendInput>,
+    body: Json<ToolLendInput>,
 ) -> AppResult<HttpResponse> {
     let v = tools::lend(
         &state.db,
@@ -185,7 +186,7 @@ pub async fn lend(
 /// `damaged` puts it out of service (in_repair), `lost` marks it lost; a
 /// damage or loss is recorded against the borrower with the `charge` the
 /// dealer's rule sets (none by default). 409 when it is not lent.
-#[utoipa::path(operation_id = "returnTool", tag = "tools", request_body = ReturnInput,
+#[utoipa::path(operation_id = "returnTool", tag = "tools", request_body = ToolReturnInput,
     params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = ToolView, headers(("ETag" = String))),
         (status = 409, description = "the tool is not lent", body = Problem, content_type = "application/problem+json")))]
@@ -194,7 +195,7 @@ pub async fn give_back(
     state: web::Data<AppState>,
     actor: Actor,
     id: web::Path<Uuid>,
-    body: Json<ReturnInput>,
+    body: Json<ToolReturnInput>,
 ) -> AppResult<HttpResponse> {
     let v = tools::give_back(
         &state.db,
@@ -209,17 +210,17 @@ pub async fn give_back(
 
 /// Records an upkeep of a tool (《机具设备定期保养记录表》, the tool
 /// keeper): 201, or 200 with the record already made for that tool and day.
-#[utoipa::path(operation_id = "recordToolUpkeep", tag = "tools", request_body = UpkeepInput,
+#[utoipa::path(operation_id = "recordToolUpkeep", tag = "tools", request_body = ToolUpkeepInput,
     params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 201, body = UpkeepView),
-        (status = 200, description = "the upkeep of that day was recorded already", body = UpkeepView),
+    responses((status = 201, body = ToolUpkeepView),
+        (status = 200, description = "the upkeep of that day was recorded already", body = ToolUpkeepView),
         (status = 409, description = "the tool is scrapped or lost", body = Problem, content_type = "application/problem+json")))]
 #[post("/tools/{id}/upkeep")]
 pub async fn upkeep(
     state: web::Data<AppState>,
     actor: Actor,
     id: web::Path<Uuid>,
-    body: Json<UpkeepInput>,
+    body: Json<ToolUpkeepInput>,
 ) -> AppResult<HttpResponse> {
     let (v, new) = tools::record_upkeep(
         &state.db,
@@ -255,13 +256,13 @@ pub async fn personal(
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct RequestParams {
-    pub state: Option<RequestState>,
+    pub state: Option<ToolRequestState>,
 }
 
 /// Repair and scrap requests, newest first: the readers see all, anyone
 /// else their own.
 #[utoipa::path(operation_id = "listToolRequests", tag = "tools", params(RequestParams), security(("bearer" = [])),
-    responses((status = 200, body = Vec<RequestView>)))]
+    responses((status = 200, body = Vec<ToolRequestView>)))]
 #[get("/tool-requests")]
 pub async fn list_requests(
     state: web::Data<AppState>,
@@ -275,15 +276,15 @@ pub async fn list_requests(
 /// technicians, the foreman, the tool keeper, the managers): 201, or 200
 /// with the open request when the same person asked the same already. A
 /// tool has one open request at a time (409 otherwise); not while lent.
-#[utoipa::path(operation_id = "createToolRequest", tag = "tools", request_body = NewRequest, security(("bearer" = [])),
-    responses((status = 201, body = RequestView, headers(("ETag" = String))),
-        (status = 200, description = "the same request is open already", body = RequestView, headers(("ETag" = String))),
+#[utoipa::path(operation_id = "createToolRequest", tag = "tools", request_body = NewToolRequest, security(("bearer" = [])),
+    responses((status = 201, body = ToolRequestView, headers(("ETag" = String))),
+        (status = 200, description = "the same request is open already", body = ToolRequestView, headers(("ETag" = String))),
         (status = 409, description = "the tool has another open request, or is lent or scrapped", body = Problem, content_type = "application/problem+json")))]
 #[post("/tool-requests")]
 pub async fn create_request(
     state: web::Data<AppState>,
     actor: Actor,
-    body: Json<NewRequest>,
+    body: Json<NewToolRequest>,
 ) -> AppResult<HttpResponse> {
     let (v, new) = tools::create_request(&state.db, &actor, body.0, state.clock.now()).await?;
     let status = if new {
@@ -298,8 +299,8 @@ async fn step(
     state: web::Data<AppState>,
     actor: Actor,
     id: Uuid,
-    to: RequestState,
-    body: Option<RequestDecision>,
+    to: ToolRequestState,
+    body: Option<ToolRequestDecision>,
 ) -> AppResult<HttpResponse> {
     let v = tools::decide(
         &state.db,
@@ -315,47 +316,47 @@ async fn step(
 
 /// Approves a request (the service manager). An approved repair takes the
 /// tool out of service. Approving again answers the request as it is.
-#[utoipa::path(operation_id = "approveToolRequest", tag = "tools", request_body = Option<RequestDecision>,
+#[utoipa::path(operation_id = "approveToolRequest", tag = "tools", request_body = Option<ToolRequestDecision>,
     params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, body = RequestView, headers(("ETag" = String))),
+    responses((status = 200, body = ToolRequestView, headers(("ETag" = String))),
         (status = 409, description = "the request is closed, or the tool is lent", body = Problem, content_type = "application/problem+json")))]
 #[post("/tool-requests/{id}/approve")]
 pub async fn approve(
     state: web::Data<AppState>,
     actor: Actor,
     id: web::Path<Uuid>,
-    body: OptionalJson<RequestDecision>,
+    body: OptionalJson<ToolRequestDecision>,
 ) -> AppResult<HttpResponse> {
-    step(state, actor, *id, RequestState::Approved, body.0).await
+    step(state, actor, *id, ToolRequestState::Approved, body.0).await
 }
 
 /// Refuses a request (the service manager); the tool is unchanged.
-#[utoipa::path(operation_id = "refuseToolRequest", tag = "tools", request_body = Option<RequestDecision>,
+#[utoipa::path(operation_id = "refuseToolRequest", tag = "tools", request_body = Option<ToolRequestDecision>,
     params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, body = RequestView, headers(("ETag" = String))),
+    responses((status = 200, body = ToolRequestView, headers(("ETag" = String))),
         (status = 409, description = "the request is decided already", body = Problem, content_type = "application/problem+json")))]
 #[post("/tool-requests/{id}/refuse")]
 pub async fn refuse(
     state: web::Data<AppState>,
     actor: Actor,
     id: web::Path<Uuid>,
-    body: OptionalJson<RequestDecision>,
+    body: OptionalJson<ToolRequestDecision>,
 ) -> AppResult<HttpResponse> {
-    step(state, actor, *id, RequestState::Refused, body.0).await
+    step(state, actor, *id, ToolRequestState::Refused, body.0).await
 }
 
 /// Marks an approved request done (the tool keeper or the manager): a
 /// repaired tool is available again, a scrapped one is scrapped.
-#[utoipa::path(operation_id = "completeToolRequest", tag = "tools", request_body = Option<RequestDecision>,
+#[utoipa::path(operation_id = "completeToolRequest", tag = "tools", request_body = Option<ToolRequestDecision>,
     params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, body = RequestView, headers(("ETag" = String))),
+    responses((status = 200, body = ToolRequestView, headers(("ETag" = String))),
         (status = 409, description = "the request is not approved, or the tool is lent", body = Problem, content_type = "application/problem+json")))]
 #[post("/tool-requests/{id}/done")]
 pub async fn done(
     state: web::Data<AppState>,
     actor: Actor,
     id: web::Path<Uuid>,
-    body: OptionalJson<RequestDecision>,
+    body: OptionalJson<ToolRequestDecision>,
 ) -> AppResult<HttpResponse> {
-    step(state, actor, *id, RequestState::Done, body.0).await
+    step(state, actor, *id, ToolRequestState::Done, body.0).await
 }

@@ -57,7 +57,7 @@ string_enum! {
 
 string_enum! {
     /// A loss or a damage recorded against a person.
-    pub enum IncidentKind {
+    pub enum ToolIncidentKind {
         Damaged = "damaged",
         Lost = "lost",
     }
@@ -65,7 +65,7 @@ string_enum! {
 
 string_enum! {
     /// What a request (《设备(工具)器材修理、报废申请单》) asks for.
-    pub enum RequestKind {
+    pub enum ToolRequestKind {
         Repair = "repair",
         Scrap = "scrap",
     }
@@ -73,7 +73,7 @@ string_enum! {
 
 string_enum! {
     /// Where a repair / scrap request is.
-    pub enum RequestState {
+    pub enum ToolRequestState {
         /// Waiting for the service manager.
         Requested = "requested",
         /// The manager agreed; the repair or scrapping is to be done.
@@ -144,25 +144,25 @@ pub fn lend(kind: ToolKind, state: ToolState) -> Result<ToolState, Refusal> {
 pub fn give_back(
     state: ToolState,
     condition: ReturnCondition,
-) -> Result<(ToolState, Option<IncidentKind>), Refusal> {
+) -> Result<(ToolState, Option<ToolIncidentKind>), Refusal> {
     if state != ToolState::Lent {
         return Err("the tool is not lent");
     }
     Ok(match condition {
         ReturnCondition::Good => (ToolState::Available, None),
-        ReturnCondition::Damaged => (ToolState::InRepair, Some(IncidentKind::Damaged)),
-        ReturnCondition::Lost => (ToolState::Lost, Some(IncidentKind::Lost)),
+        ReturnCondition::Damaged => (ToolState::InRepair, Some(ToolIncidentKind::Damaged)),
+        ReturnCondition::Lost => (ToolState::Lost, Some(ToolIncidentKind::Lost)),
     })
 }
 
 /// Whether a request of `kind` may be made for a tool in `state`: a repair
 /// for a tool in the room or out of service; a scrapping also for a lost
 /// one (to write it off). Never while it is lent, scrapped, or (repair) lost.
-pub fn may_request(kind: RequestKind, state: ToolState) -> Result<(), Refusal> {
+pub fn may_request(kind: ToolRequestKind, state: ToolState) -> Result<(), Refusal> {
     match (kind, state) {
         (_, ToolState::Lent) => Err("the tool is lent; it must be returned first"),
         (_, ToolState::Scrapped) => Err("the tool is scrapped"),
-        (RequestKind::Repair, ToolState::Lost) => Err("a lost tool cannot be repaired"),
+        (ToolRequestKind::Repair, ToolState::Lost) => Err("a lost tool cannot be repaired"),
         _ => Ok(()),
     }
 }
@@ -171,24 +171,26 @@ pub fn may_request(kind: RequestKind, state: ToolState) -> Result<(), Refusal> {
 /// for unchanged), or why not. Approving a repair takes the tool out of
 /// service; doing it brings it back; doing a scrapping scraps it.
 pub fn request_step(
-    kind: RequestKind,
-    from: RequestState,
-    to: RequestState,
+    kind: ToolRequestKind,
+    from: ToolRequestState,
+    to: ToolRequestState,
     tool: ToolState,
 ) -> Result<Option<ToolState>, Refusal> {
-    use RequestState::*;
+    use ToolRequestState::*;
     match (from, to) {
         (Requested, Approved) => {
             may_request(kind, tool)?;
-            Ok((kind == RequestKind::Repair && tool != ToolState::InRepair)
-                .then_some(ToolState::InRepair))
+            Ok(
+                (kind == ToolRequestKind::Repair && tool != ToolState::InRepair)
+                    .then_some(ToolState::InRepair),
+            )
         }
         (Requested, Refused) => Ok(None),
         (Approved, Done) => {
             may_request(kind, tool)?;
             Ok(Some(match kind {
-                RequestKind::Repair => ToolState::Available,
-                RequestKind::Scrap => ToolState::Scrapped,
+                ToolRequestKind::Repair => ToolState::Available,
+                ToolRequestKind::Scrap => ToolState::Scrapped,
             }))
         }
         (Requested, Done) => Err("the request has not been approved"),
@@ -309,20 +311,20 @@ mod tests {
         );
         assert_eq!(
             give_back(ToolState::Lent, ReturnCondition::Damaged),
-            Ok((ToolState::InRepair, Some(IncidentKind::Damaged)))
+            Ok((ToolState::InRepair, Some(ToolIncidentKind::Damaged)))
         );
         assert_eq!(
             give_back(ToolState::Lent, ReturnCondition::Lost),
-            Ok((ToolState::Lost, Some(IncidentKind::Lost)))
+            Ok((ToolState::Lost, Some(ToolIncidentKind::Lost)))
         );
         assert!(give_back(ToolState::Available, ReturnCondition::Good).is_err());
     }
 
     #[test]
     fn requests_move_the_tool_only_when_approved_or_done() {
-        use RequestState::*;
-        let r = RequestKind::Repair;
-        let s = RequestKind::Scrap;
+        use ToolRequestState::*;
+        let r = ToolRequestKind::Repair;
+        let s = ToolRequestKind::Scrap;
         assert_eq!(
             request_step(r, Requested, Approved, ToolState::Available),
             Ok(Some(ToolState::InRepair))
@@ -403,7 +405,13 @@ mod tests {
         assert_eq!(week_name(d("2027-03-01")), "2027-W09");
         assert_eq!(week_name(d("2026-12-28")), "2026-W53");
         for bad in [
-            "2027-W54", "2027-W00", "2027-10", "-5000-W01", "262142-W01", "9999-W01", "2027-W1",
+            "2027-W54",
+            "2027-W00",
+            "2027-10",
+            "-5000-W01",
+            "262142-W01",
+            "9999-W01",
+            "2027-W1",
             "",
         ] {
             assert!(parse_week(bad).is_err(), "{bad}");

@@ -169,7 +169,7 @@ string_column!(
     crate::domain::tools::ToolKind,
     crate::domain::tools::ToolState,
     crate::domain::tools::ReturnCondition,
-    crate::domain::tools::IncidentKind,
-    crate::domain::tools::RequestKind,
-    crate::domain::tools::RequestState,
+    crate::domain::tools::ToolIncidentKind,
+    crate::domain::tools::ToolRequestKind,
+    crate::domain::tools::ToolRequestState,
 );

@@ -1,4 +1,4 @@
-use crate::domain::tools::IncidentKind;
+use crate::domain::tools::ToolIncidentKind;
 use sea_orm::entity::prelude::*;
 
 /// A tool lost or damaged, recorded against the person who had it, with
@@ -12,7 +12,7 @@ pub struct Model {
     pub tool_id: Uuid,
     pub loan_id: Option<Uuid>,
     pub user_id: Uuid,
-    pub kind: IncidentKind,
+    pub kind: ToolIncidentKind,
     pub charge_cents: Option<i64>,
     pub note: Option<String>,
     pub recorded_by: Uuid,

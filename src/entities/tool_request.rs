@@ -1,4 +1,4 @@
-use crate::domain::tools::{RequestKind, RequestState};
+use crate::domain::tools::{ToolRequestKind, ToolRequestState};
 use sea_orm::entity::prelude::*;
 
 /// A repair or scrap request (《设备(工具)器材修理、报废申请单》): at most
@@ -10,9 +10,9 @@ pub struct Model {
     pub id: Uuid,
     pub dealer_id: Uuid,
     pub tool_id: Uuid,
-    pub kind: RequestKind,
+    pub kind: ToolRequestKind,
     pub reason: String,
-    pub state: RequestState,
+    pub state: ToolRequestState,
     pub requested_by: Uuid,
     pub requested_at: DateTimeUtc,
     pub decided_by: Option<Uuid>,

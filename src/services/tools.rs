@@ -33,8 +33,8 @@ use uuid::Uuid;
 use crate::auth::Actor;
 use crate::domain::money::Money;
 use crate::domain::tools::{
-    self, IncidentKind, KEEPERS, READERS, RequestKind, RequestState, ReturnCondition, ToolKind,
-    ToolState,
+    self, KEEPERS, READERS, ReturnCondition, ToolIncidentKind, ToolKind, ToolRequestKind,
+    ToolRequestState, ToolState,
 };
 use crate::domain::validation::{self, nullable};
 use crate::domain::{FieldErrors, dates};
@@ -70,7 +70,7 @@ pub struct ToolView {
     pub next_upkeep_on: Option<NaiveDate>,
     pub note: Option<String>,
     /// The open loan, when lent.
-    pub loan: Option<LoanView>,
+    pub loan: Option<ToolLoanView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// The ETag to send back in `If-Match`.
@@ -79,7 +79,7 @@ pub struct ToolView {
 
 /// A line of the lending register.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct LoanView {
+pub struct ToolLoanView {
     pub id: Uuid,
     pub tool_id: Uuid,
     pub tool_code: String,
@@ -99,14 +99,14 @@ pub struct LoanView {
 
 /// A loss or damage recorded against a person.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct IncidentView {
+pub struct ToolIncidentView {
     pub id: Uuid,
     pub tool_id: Uuid,
     pub tool_code: String,
     pub tool_name: String,
     pub loan_id: Option<Uuid>,
     pub user: StaffRef,
-    pub kind: IncidentKind,
+    pub kind: ToolIncidentKind,
     /// What the person is charged under the dealer's rule, CNY; null for none.
     #[schema(value_type = Option<String>, format = "decimal")]
     pub charge: Option<Decimal>,
@@ -174,7 +174,7 @@ pub struct Filter {
 /// `POST /api/v1/tools/{id}/lend`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LendInput {
+pub struct ToolLendInput {
     /// The borrower: an active member of the dealer's staff.
     pub to_user_id: Uuid,
     /// The job of the dealer the tool is for.
@@ -192,7 +192,7 @@ pub struct LendInput {
 /// `POST /api/v1/tools/{id}/return`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ReturnInput {
+pub struct ToolReturnInput {
     pub condition: ReturnCondition,
     /// Up to 500 characters.
     #[serde(default)]
@@ -207,7 +207,7 @@ pub struct ReturnInput {
 /// `POST /api/v1/tools/{id}/upkeep`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct UpkeepInput {
+pub struct ToolUpkeepInput {
     /// The local day it was done: not in the future; today by default.
     #[serde(default)]
     #[schema(value_type = Option<String>, format = Date)]
@@ -221,7 +221,7 @@ pub struct UpkeepInput {
 
 /// An upkeep record.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct UpkeepView {
+pub struct ToolUpkeepView {
     pub id: Uuid,
     pub tool_id: Uuid,
     #[schema(value_type = String, format = Date)]
@@ -273,17 +273,17 @@ pub struct PersonalTools {
     /// The personal tools issued to them.
     pub held: Vec<ToolView>,
     /// What they have on loan now.
-    pub borrowed: Vec<LoanView>,
+    pub borrowed: Vec<ToolLoanView>,
     /// Losses and damages recorded against them, newest first.
-    pub incidents: Vec<IncidentView>,
+    pub incidents: Vec<ToolIncidentView>,
 }
 
 /// `POST /api/v1/tool-requests`.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NewRequest {
+pub struct NewToolRequest {
     pub tool_id: Uuid,
-    pub kind: RequestKind,
+    pub kind: ToolRequestKind,
     /// Why, 1–1000 characters.
     pub reason: String,
 }
@@ -291,7 +291,7 @@ pub struct NewRequest {
 /// A decision or the closing of a request.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RequestDecision {
+pub struct ToolRequestDecision {
     /// Up to 500 characters.
     #[serde(default)]
     pub note: Option<String>,
@@ -299,14 +299,14 @@ pub struct RequestDecision {
 
 /// A repair or scrap request.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RequestView {
+pub struct ToolRequestView {
     pub id: Uuid,
     pub tool_id: Uuid,
     pub tool_code: String,
     pub tool_name: String,
-    pub kind: RequestKind,
+    pub kind: ToolRequestKind,
     pub reason: String,
-    pub state: RequestState,
+    pub state: ToolRequestState,
     pub requested_by: StaffRef,
     pub requested_at: DateTime<Utc>,
     pub decided_by: Option<StaffRef>,
@@ -353,7 +353,7 @@ async fn loan_views(
     db: &impl ConnectionTrait,
     rows: Vec<loan::Model>,
     now: DateTime<Utc>,
-) -> AppResult<Vec<LoanView>> {
+) -> AppResult<Vec<ToolLoanView>> {
     let tool_ids: Vec<Uuid> = rows.iter().map(|r| r.tool_id).collect();
     let tools: HashMap<Uuid, tool::Model> = tool::Entity::find()
         .filter(tool::Column::Id.is_in(tool_ids))
@@ -373,7 +373,7 @@ async fn loan_views(
         .into_iter()
         .map(|r| {
             let t = tools.get(&r.tool_id);
-            LoanView {
+            ToolLoanView {
                 id: r.id,
                 tool_id: r.tool_id,
                 tool_code: t.map(|t| t.code.clone()).unwrap_or_default(),
@@ -412,7 +412,7 @@ async fn tool_views(
             .all(db)
             .await?
     };
-    let mut loans: HashMap<Uuid, LoanView> = loan_views(db, open, now)
+    let mut loans: HashMap<Uuid, ToolLoanView> = loan_views(db, open, now)
         .await?
         .into_iter()
         .map(|l| (l.tool_id, l))
@@ -456,7 +456,7 @@ async fn tool_view(
 async fn incident_views(
     db: &impl ConnectionTrait,
     rows: Vec<incident::Model>,
-) -> AppResult<Vec<IncidentView>> {
+) -> AppResult<Vec<ToolIncidentView>> {
     let tools: HashMap<Uuid, tool::Model> = tool::Entity::find()
         .filter(tool::Column::Id.is_in(rows.iter().map(|r| r.tool_id)))
         .all(db)
@@ -469,7 +469,7 @@ async fn incident_views(
         .into_iter()
         .map(|r| {
             let t = tools.get(&r.tool_id);
-            IncidentView {
+            ToolIncidentView {
                 id: r.id,
                 tool_id: r.tool_id,
                 tool_code: t.map(|t| t.code.clone()).unwrap_or_default(),
@@ -694,7 +694,7 @@ pub async fn lend(
     db: &DatabaseConnection,
     actor: &Actor,
     id: Uuid,
-    input: LendInput,
+    input: ToolLendInput,
     now: DateTime<Utc>,
 ) -> AppResult<ToolView> {
     staff_only(actor)?;
@@ -785,7 +785,7 @@ pub async fn give_back(
     db: &DatabaseConnection,
     actor: &Actor,
     id: Uuid,
-    input: ReturnInput,
+    input: ToolReturnInput,
     now: DateTime<Utc>,
 ) -> AppResult<ToolView> {
     staff_only(actor)?;
@@ -869,7 +869,7 @@ pub async fn loans(
     actor: &Actor,
     overdue_only: bool,
     now: DateTime<Utc>,
-) -> AppResult<Vec<LoanView>> {
+) -> AppResult<Vec<ToolLoanView>> {
     staff_only(actor)?;
     actor.require(READERS)?;
     use sea_orm::QuerySelect;
@@ -942,9 +942,9 @@ pub async fn record_upkeep(
     db: &DatabaseConnection,
     actor: &Actor,
     id: Uuid,
-    input: UpkeepInput,
+    input: ToolUpkeepInput,
     now: DateTime<Utc>,
-) -> AppResult<(UpkeepView, bool)> {
+) -> AppResult<(ToolUpkeepView, bool)> {
     staff_only(actor)?;
     actor.require(KEEPERS)?;
     let t = find_tool(db, actor, id).await?;
@@ -1013,7 +1013,7 @@ pub async fn record_upkeep(
     txn.commit().await?;
     let names = staff_names(db, [r.done_by, r.recorded_by]).await?;
     Ok((
-        UpkeepView {
+        ToolUpkeepView {
             id: r.id,
             tool_id: r.tool_id,
             done_on: r.done_on,
@@ -1084,7 +1084,7 @@ pub async fn upkeep_due(
 async fn request_views(
     db: &impl ConnectionTrait,
     rows: Vec<request::Model>,
-) -> AppResult<Vec<RequestView>> {
+) -> AppResult<Vec<ToolRequestView>> {
     let tools: HashMap<Uuid, tool::Model> = tool::Entity::find()
         .filter(tool::Column::Id.is_in(rows.iter().map(|r| r.tool_id)))
         .all(db)
@@ -1103,7 +1103,7 @@ async fn request_views(
         .into_iter()
         .map(|r| {
             let t = tools.get(&r.tool_id);
-            RequestView {
+            ToolRequestView {
                 id: r.id,
                 tool_id: r.tool_id,
                 tool_code: t.map(|t| t.code.clone()).unwrap_or_default(),
@@ -1124,7 +1124,7 @@ async fn request_views(
         .collect())
 }
 
-async fn request_view(db: &impl ConnectionTrait, r: request::Model) -> AppResult<RequestView> {
+async fn request_view(db: &impl ConnectionTrait, r: request::Model) -> AppResult<ToolRequestView> {
     request_views(db, vec![r])
         .await?
         .pop()
@@ -1137,13 +1137,13 @@ async fn request_view(db: &impl ConnectionTrait, r: request::Model) -> AppResult
 pub async fn create_request(
     db: &impl ConnectionTrait,
     actor: &Actor,
-    input: NewRequest,
+    input: NewToolRequest,
     now: DateTime<Utc>,
-) -> AppResult<(RequestView, bool)> {
+) -> AppResult<(ToolRequestView, bool)> {
     staff_only(actor)?;
     actor.require(tools::REQUESTERS)?;
-    let reason = validation::multiline(&input.reason, 1000)
-        .map_err(|m| AppError::field("reason", m))?;
+    let reason =
+        validation::multiline(&input.reason, 1000).map_err(|m| AppError::field("reason", m))?;
     let t = tool::Entity::find_by_id(input.tool_id)
         .one(db)
         .await?
@@ -1153,7 +1153,8 @@ pub async fn create_request(
         request::Entity::find()
             .filter(request::Column::ToolId.eq(t.id))
             .filter(
-                request::Column::State.is_in([RequestState::Requested, RequestState::Approved]),
+                request::Column::State
+                    .is_in([ToolRequestState::Requested, ToolRequestState::Approved]),
             )
             .one(db)
             .await
@@ -1176,7 +1177,7 @@ pub async fn create_request(
         tool_id: t.id,
         kind: input.kind,
         reason,
-        state: RequestState::Requested,
+        state: ToolRequestState::Requested,
         requested_by: actor.id,
         requested_at: now,
         decided_by: None,
@@ -1206,8 +1207,8 @@ pub async fn create_request(
 pub async fn list_requests(
     db: &impl ConnectionTrait,
     actor: &Actor,
-    state: Option<RequestState>,
-) -> AppResult<Vec<RequestView>> {
+    state: Option<ToolRequestState>,
+) -> AppResult<Vec<ToolRequestView>> {
     staff_only(actor)?;
     use sea_orm::QuerySelect;
     let mut q = request::Entity::find().filter(request::Column::DealerId.eq(actor.dealer_id));
@@ -1234,13 +1235,13 @@ pub async fn decide(
     db: &DatabaseConnection,
     actor: &Actor,
     id: Uuid,
-    to: RequestState,
-    input: RequestDecision,
+    to: ToolRequestState,
+    input: ToolRequestDecision,
     now: DateTime<Utc>,
-) -> AppResult<RequestView> {
+) -> AppResult<ToolRequestView> {
     staff_only(actor)?;
     match to {
-        RequestState::Done => actor.require(KEEPERS)?,
+        ToolRequestState::Done => actor.require(KEEPERS)?,
         _ => actor.require(tools::APPROVERS)?,
     }
     let note = validation::optional_multiline(input.note.as_deref(), 500)
@@ -1266,7 +1267,7 @@ pub async fn decide(
             col_plus(request::Column::Version, 1),
         );
     u = match to {
-        RequestState::Done => u
+        ToolRequestState::Done => u
             .col_expr(request::Column::DoneBy, Expr::value(actor.id))
             .col_expr(request::Column::DoneAt, Expr::value(now)),
         _ => u

@@ -171,6 +171,27 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
             "ValueFormat",
             wire(servicelane::domain::customer_value::ValueFormat::ALL),
         ),
+        ("ToolKind", wire(servicelane::domain::tools::ToolKind::ALL)),
+        (
+            "ToolState",
+            wire(servicelane::domain::tools::ToolState::ALL),
+        ),
+        (
+            "ReturnCondition",
+            wire(servicelane::domain::tools::ReturnCondition::ALL),
+        ),
+        (
+            "ToolIncidentKind",
+            wire(servicelane::domain::tools::ToolIncidentKind::ALL),
+        ),
+        (
+            "ToolRequestKind",
+            wire(servicelane::domain::tools::ToolRequestKind::ALL),
+        ),
+        (
+            "ToolRequestState",
+            wire(servicelane::domain::tools::ToolRequestState::ALL),
+        ),
     ])
 }
 
