@@ -17,6 +17,7 @@ mod comebacks;
 pub mod session;
 pub mod texts;
 mod today;
+mod tools;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -52,6 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/cases", web::post().to(cases::open))
             .route("/cases/{id}", web::get().to(cases::show))
             .route("/cases/{id}/act", web::post().to(cases::act))
+            .route("/tools", web::get().to(tools::show))
             .route("/today", web::get().to(today::show))
             .route("/today/checklist/{code}", web::post().to(today::tick))
             .route(

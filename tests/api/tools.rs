@@ -214,6 +214,18 @@ async fn an_overdue_loan_is_listed_and_a_damaged_return_is_charged_to_the_borrow
     // all loans out: the overdue one first
     let out = list(&app, &r.keeper, "/api/v1/tools/loans").await;
     assert_eq!(codes(&out, "tool_code"), ["ST-010", "EQ-SCOPE"]);
+    // the tool keeper's console page: the overdue one first, marked
+    let b = crate::console::Browser::login(&app, "TOOLB", "tool_keeper").await;
+    let page = b.get("/console/tools").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let first = page.body.find("data-tool=\"ST-010\"").unwrap();
+    assert!(first < page.body.find("data-tool=\"EQ-SCOPE\"").unwrap());
+    assert!(page.body[first - 30..first].contains("class=\"overdue\""));
+    assert!(page.body.contains("已逾期") && page.body.contains("本周应保养设备"));
+    let en = b.get("/console/tools?lang=en").await;
+    assert!(en.body.contains("Upkeep due this week"));
+    let t = crate::console::Browser::login(&app, "TOOLB", "technician").await;
+    assert_eq!(t.get("/console/tools").await.status, StatusCode::FORBIDDEN);
     // back damaged, with the charge the dealer's rule sets
     let back = give_back(
         &app,
