@@ -33,6 +33,7 @@ pub mod repair_orders;
 pub mod reports;
 pub mod survey;
 pub mod today;
+pub mod tools;
 pub mod unsubscribe;
 pub mod vehicles;
 pub mod wechat;
@@ -224,6 +225,22 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(deputies::get)
                 .service(deputies::put)
                 .service(deputies::withdraw)
+                // special tools and equipment: fixed paths before /tools/{id}
+                .service(tools::list)
+                .service(tools::create)
+                .service(tools::loans)
+                .service(tools::upkeep_due)
+                .service(tools::get)
+                .service(tools::update)
+                .service(tools::lend)
+                .service(tools::give_back)
+                .service(tools::upkeep)
+                .service(tools::personal)
+                .service(tools::list_requests)
+                .service(tools::create_request)
+                .service(tools::approve)
+                .service(tools::refuse)
+                .service(tools::done)
                 .service(workshop::technicians)
                 .service(workshop::board)
                 .service(workshop::my_jobs)

@@ -158,6 +158,7 @@ const PAGES: &[(&str, &str)] = templates!["web":
     "console/cases.html",
     "console/case.html",
     "console/today.html",
+    "console/tools.html",
     "reports/daily.html",
 ];
 

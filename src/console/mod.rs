@@ -18,6 +18,7 @@ mod scorecards;
 pub mod session;
 pub mod texts;
 mod today;
+mod tools;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -54,6 +55,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/cases", web::post().to(cases::open))
             .route("/cases/{id}", web::get().to(cases::show))
             .route("/cases/{id}/act", web::post().to(cases::act))
+            .route("/tools", web::get().to(tools::show))
             .route("/today", web::get().to(today::show))
             .route("/today/checklist/{code}", web::post().to(today::tick))
             .route(
@@ -134,6 +136,7 @@ pub fn render(
         "flash": flash,
         "kpis": crate::services::board::reads_kpis(&staff.actor),
         "comebacks": staff.actor.roles.iter().any(|r| crate::domain::comeback::READERS.contains(r)),
+        "tools": staff.actor.roles.iter().any(|r| crate::domain::tools::READERS.contains(r)),
         "dealers": staff.dealers.iter()
             .map(|d| serde_json::json!({"code": d.code, "name": d.name}))
             .collect::<Vec<_>>(),

@@ -269,6 +269,28 @@ const WORDS: &[(&str, &str, &str)] = &[
         "交车台次",
         "Vehicles delivered",
     ),
+    ("tools", "工具室", "Tool room"),
+    (
+        "tl_loans",
+        "借出中的工具(逾期在前)",
+        "Tools out on loan (overdue first)",
+    ),
+    ("tl_tool", "工具", "Tool"),
+    ("tl_borrower", "借用人", "Borrower"),
+    ("tl_lent_at", "借出时间", "Lent at"),
+    ("tl_due_at", "应还时间", "Due"),
+    ("tl_overdue", "已逾期", "Overdue"),
+    ("tl_none_out", "没有借出的工具", "No tool out on loan"),
+    ("tl_upkeep_due", "本周应保养设备", "Upkeep due this week"),
+    ("tl_location", "存放位置", "Location"),
+    ("tl_last_upkeep", "上次保养", "Last upkeep"),
+    ("tl_next_upkeep", "应保养日期", "Due on"),
+    ("tl_never", "从未保养", "Never upkept"),
+    (
+        "tl_none_due",
+        "本周没有应保养的设备",
+        "No upkeep due this week",
+    ),
 ];
 
 /// The words of `locale`: every key of [`WORDS`], and every enum value the

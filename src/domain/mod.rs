@@ -97,6 +97,7 @@ pub mod plate;
 pub mod repair_order;
 pub mod role;
 pub mod schedule;
+pub mod tools;
 pub mod validation;
 pub mod vehicle;
 pub mod vin;

@@ -21,6 +21,7 @@ pub mod customer_value_setting;
 pub mod dealer;
 pub mod dealer_schedule;
 pub mod deputy;
+pub mod equipment_upkeep;
 pub mod idempotency_key;
 pub mod import_file;
 pub mod import_job;
@@ -54,6 +55,10 @@ pub mod slot_usage;
 pub mod staff_target;
 pub mod suppression;
 pub mod technician_roster;
+pub mod tool;
+pub mod tool_incident;
+pub mod tool_loan;
+pub mod tool_request;
 pub mod user;
 pub mod vehicle;
 pub mod warranty_case;
@@ -163,4 +168,10 @@ string_column!(
     crate::domain::comeback::ComebackKind,
     crate::domain::comeback::ComebackCause,
     crate::domain::comeback::ComebackState,
+    crate::domain::tools::ToolKind,
+    crate::domain::tools::ToolState,
+    crate::domain::tools::ReturnCondition,
+    crate::domain::tools::ToolIncidentKind,
+    crate::domain::tools::ToolRequestKind,
+    crate::domain::tools::ToolRequestState,
 );

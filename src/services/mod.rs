@@ -29,6 +29,7 @@ pub mod reports;
 pub mod seed;
 pub mod storage;
 pub mod today;
+pub mod tools;
 pub mod vehicles;
 pub mod wechat;
 

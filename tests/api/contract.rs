@@ -179,6 +179,27 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
             "ScoreScope",
             wire(servicelane::domain::performance::ScoreScope::ALL),
         ),
+        ("ToolKind", wire(servicelane::domain::tools::ToolKind::ALL)),
+        (
+            "ToolState",
+            wire(servicelane::domain::tools::ToolState::ALL),
+        ),
+        (
+            "ReturnCondition",
+            wire(servicelane::domain::tools::ReturnCondition::ALL),
+        ),
+        (
+            "ToolIncidentKind",
+            wire(servicelane::domain::tools::ToolIncidentKind::ALL),
+        ),
+        (
+            "ToolRequestKind",
+            wire(servicelane::domain::tools::ToolRequestKind::ALL),
+        ),
+        (
+            "ToolRequestState",
+            wire(servicelane::domain::tools::ToolRequestState::ALL),
+        ),
     ])
 }
 

@@ -41,6 +41,7 @@ mod reports;
 mod sms_providers;
 mod tenancy;
 mod today;
+mod tools;
 mod vehicles;
 mod wechat;
 mod workshop;
