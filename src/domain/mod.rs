@@ -99,6 +99,7 @@ pub mod schedule;
 pub mod validation;
 pub mod vehicle;
 pub mod vin;
+pub mod warranty;
 
 pub use money::Money;
 pub use phone::Phone;

@@ -55,6 +55,10 @@ pub mod technician_roster;
 pub mod user;
 pub mod vehicle;
 pub mod warranty_case;
+pub mod warranty_case_event;
+pub mod warranty_part;
+pub mod warranty_remittance;
+pub mod warranty_remittance_line;
 pub mod wechat_binding;
 pub mod wechat_grant;
 pub mod workshop_setting;
@@ -161,4 +165,8 @@ string_column!(
     crate::domain::comeback::ComebackKind,
     crate::domain::comeback::ComebackCause,
     crate::domain::comeback::ComebackState,
+    crate::domain::warranty::WarrantyState,
+    crate::domain::warranty::WarrantyDecision,
+    crate::domain::warranty::WarrantyPartState,
+    crate::domain::warranty::RemittanceOutcome,
 );

@@ -29,6 +29,7 @@ pub mod seed;
 pub mod storage;
 pub mod today;
 pub mod vehicles;
+pub mod warranty;
 pub mod wechat;
 
 use base64::Engine;

@@ -41,5 +41,6 @@ mod sms_providers;
 mod tenancy;
 mod today;
 mod vehicles;
+mod warranty;
 mod wechat;
 mod workshop;
