@@ -283,6 +283,10 @@ pub fn openapi() -> serde_json::Value {
         crate::domain::case::CaseAction::schema(),
     );
     schemas.insert(
+        crate::domain::warranty::WarrantyAction::name().into(),
+        crate::domain::warranty::WarrantyAction::schema(),
+    );
+    schemas.insert(
         crate::domain::csi_report::CsiGrouping::name().into(),
         crate::domain::csi_report::CsiGrouping::schema(),
     );
