@@ -548,3 +548,79 @@ async fn a_case_out_of_terms_is_refused_with_the_reason_and_covered_as_goodwill(
         .await;
     assert_eq!(hidden.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_decided_case_keeps_its_job_and_a_draft_one_goes_with_it() {
+    let app = day_app().await;
+    let f: Floor = floor(&app, "WC3").await;
+    let s = &f.s;
+    let (_, clerk) = app.staff("WC3", Role::WarrantyClerk).await;
+    let (_, v) = crate::appointments::owner(&app, s, 3).await;
+    let o = crate::repair_orders::walk_in(&app, s, &v).await;
+    let order = o["id"].as_str().unwrap().to_string();
+    for d in ["节温器漏水", "水泵异响"] {
+        crate::repair_orders::add_job(
+            &app,
+            &s.advisor,
+            &order,
+            json!({"description": d, "labour_hours": "1", "pay_type": "warranty"}),
+        )
+        .await;
+    }
+    let cases = app.get("/api/v1/warranty-cases", &clerk).await.body["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(cases.len(), 2);
+    let id = cases[0]["id"].as_str().unwrap().to_string();
+    let today = app.clock.now_utc().date_naive();
+    let dated = app
+        .patch(
+            &format!("/api/v1/warranty-cases/{id}"),
+            &clerk,
+            Some(&format!("\"{}\"", cases[0]["version"])),
+            &json!({"in_service_date": today - Duration::days(30)}),
+        )
+        .await;
+    assert_eq!(dated.status, StatusCode::OK, "{}", dated.body);
+    let decided = act(&app, &clerk, &id, "decide", &dated.etag(), json!({})).await;
+    assert_eq!(decided.status, StatusCode::OK, "{}", decided.body);
+
+    let remove = |job: &str| {
+        let job = job.to_string();
+        let order = order.clone();
+        let app = &app;
+        let token = s.advisor.clone();
+        async move {
+            let o = app
+                .get(&format!("/api/v1/repair-orders/{order}"), &token)
+                .await
+                .body;
+            let version = o["jobs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|j| j["id"] == job.as_str())
+                .unwrap()["version"]
+                .clone();
+            app.send(
+                app.http
+                    .delete(app.url(&format!("/api/v1/repair-orders/{order}/jobs/{job}")))
+                    .bearer_auth(&token)
+                    .header("if-match", format!("\"{version}\"")),
+            )
+            .await
+        }
+    };
+    let kept = remove(cases[0]["job_id"].as_str().unwrap()).await;
+    assert_eq!(kept.status, StatusCode::CONFLICT, "{}", kept.body);
+    let gone = remove(cases[1]["job_id"].as_str().unwrap()).await;
+    assert_eq!(gone.status, StatusCode::OK, "{}", gone.body);
+    let left = app.get("/api/v1/warranty-cases", &clerk).await.body["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["id"], id.as_str());
+    assert_eq!(left[0]["state"], "decided");
+}

@@ -677,6 +677,18 @@ pub async fn remove(
         return Err(AppError::PreconditionFailed);
     }
     estimating(&w)?;
+    // a draft claim goes with its job; one the clerk or manager has decided on stays
+    if let Some(c) = warranty_case::Entity::find()
+        .filter(warranty_case::Column::JobId.eq(j.id))
+        .one(&w.txn)
+        .await?
+        && c.state != crate::domain::warranty::WarrantyState::Draft
+    {
+        return Err(AppError::Conflict(format!(
+            "the job's warranty case is {}: it cannot be removed",
+            c.state
+        )));
+    }
     warranty_case::Entity::delete_many()
         .filter(warranty_case::Column::JobId.eq(j.id))
         .exec(&w.txn)
