@@ -242,6 +242,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(warranty::update_case)
                 .service(warranty::act)
                 .service(warranty::list_parts)
+                .service(warranty::release_part)
+                .service(warranty::scrap_part)
                 .service(warranty::export_claims)
                 .service(warranty::import_remittance)
                 // at the car and on paper (api::inspection)

@@ -17,7 +17,7 @@ use crate::services::warranty::cases::{
     WarrantyStep,
 };
 use crate::services::warranty::export::{self, ClaimLine, Export, ExportQuery};
-use crate::services::warranty::parts::{self, PartsQuery, WarrantyPartPage};
+use crate::services::warranty::parts::{self, PartsQuery, WarrantyPart, WarrantyPartPage};
 use crate::services::warranty::remittance::{self, RemittanceResult};
 use crate::state::AppState;
 
@@ -118,6 +118,34 @@ pub async fn list_parts(
     q: Query<PartsQuery>,
 ) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(parts::list(&state.db, &actor, q.0).await?))
+}
+
+/// The brand released a claimed part (warranty clerk): it may be scrapped.
+/// 409 unless it is `kept`.
+#[utoipa::path(operation_id = "releaseWarrantyPart", tag = "warranty", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = WarrantyPart),
+        (status = 409, description = "the part is not kept", body = Problem, content_type = "application/problem+json")))]
+#[post("/warranty-parts/{id}/release")]
+pub async fn release_part(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(parts::step(&state, &actor, id.into_inner(), false).await?))
+}
+
+/// A claimed part is scrapped (warranty clerk): once released, or after its
+/// keep-until day. 409 otherwise.
+#[utoipa::path(operation_id = "scrapWarrantyPart", tag = "warranty", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = WarrantyPart),
+        (status = 409, description = "the part is kept for the brand until its day, or already scrapped", body = Problem, content_type = "application/problem+json")))]
+#[post("/warranty-parts/{id}/scrap")]
+pub async fn scrap_part(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(parts::step(&state, &actor, id.into_inner(), true).await?))
 }
 
 /// The claims to file with the brand: those whose work was done on a local

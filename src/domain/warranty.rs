@@ -265,6 +265,30 @@ pub fn reconcile(
     }
 }
 
+/// Who releases and scraps claimed parts.
+pub const PART_KEEPERS: &[Role] = &[Role::WarrantyClerk];
+
+/// A claimed part's next state: `release` when the brand no longer wants
+/// it (from `kept`); `scrap` once released, or once its keep-until day has
+/// passed (`today > keep_until`). Else why not.
+pub fn part_step(
+    state: WarrantyPartState,
+    scrap: bool,
+    today: NaiveDate,
+    keep_until: NaiveDate,
+) -> Result<WarrantyPartState, String> {
+    use WarrantyPartState as P;
+    match (state, scrap) {
+        (P::Kept, false) => Ok(P::Released),
+        (P::Released, true) => Ok(P::Scrapped),
+        (P::Kept, true) if today > keep_until => Ok(P::Scrapped),
+        (P::Kept, true) => Err(format!(
+            "the part is kept for the brand until {keep_until}: it may be scrapped after that day, or once released"
+        )),
+        (s, _) => Err(format!("the part is {s}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,6 +443,27 @@ mod tests {
             Ok((RemittanceOutcome::Rejected, claimed))
         );
         assert!(reconcile(claimed, None, Some("  ")).is_err());
+    }
+
+    #[test]
+    fn parts_are_scrapped_only_when_released_or_past_their_day() {
+        use WarrantyPartState as P;
+        let until = day("2027-06-01");
+        assert_eq!(
+            part_step(P::Kept, false, day("2027-01-01"), until),
+            Ok(P::Released)
+        );
+        assert_eq!(
+            part_step(P::Released, true, day("2027-01-01"), until),
+            Ok(P::Scrapped)
+        );
+        assert!(part_step(P::Kept, true, day("2027-06-01"), until).is_err());
+        assert_eq!(
+            part_step(P::Kept, true, day("2027-06-02"), until),
+            Ok(P::Scrapped)
+        );
+        assert!(part_step(P::Released, false, day("2027-01-01"), until).is_err());
+        assert!(part_step(P::Scrapped, true, day("2028-01-01"), until).is_err());
     }
 
     #[test]

@@ -283,6 +283,21 @@ async fn a_warranty_claim_goes_from_the_job_to_reimbursement() {
     assert_eq!(p["location"], "索赔件库 A-3");
     assert_eq!(p["keep_until"], (today + Duration::days(180)).to_string());
     assert_eq!(parts.body["items"].as_array().unwrap().len(), 1);
+    let part = p["id"].as_str().unwrap().to_string();
+    // kept for the brand: not scrapped before its day, nor by the advisor
+    let scrap = |token: String| {
+        let path = format!("/api/v1/warranty-parts/{part}/scrap");
+        let app = &app;
+        async move { app.post(&path, Some(&token), &json!({})).await }
+    };
+    let early_scrap = scrap(clerk.clone()).await;
+    assert_eq!(
+        early_scrap.status,
+        StatusCode::CONFLICT,
+        "{}",
+        early_scrap.body
+    );
+    assert_eq!(scrap(s.advisor.clone()).await.status, StatusCode::FORBIDDEN);
 
     // the export: ready to submit, CSV with BOM and JSON; bad ranges named
     let from = (today - Duration::days(1)).to_string();
@@ -474,6 +489,25 @@ async fn a_warranty_claim_goes_from_the_job_to_reimbursement() {
             .unwrap()
             .iter()
             .all(|e| !e["at"].is_null())
+    );
+    // the brand releases the part; it is scrapped once, then 409
+    let released = app
+        .post(
+            &format!("/api/v1/warranty-parts/{part}/release"),
+            Some(&clerk),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(released.status, StatusCode::OK, "{}", released.body);
+    assert_eq!(released.body["state"], "released");
+    let scrapped = scrap(clerk.clone()).await;
+    assert_eq!(scrapped.status, StatusCode::OK, "{}", scrapped.body);
+    assert_eq!(scrapped.body["state"], "scrapped");
+    assert_eq!(scrap(clerk.clone()).await.status, StatusCode::CONFLICT);
+    let audit = actions(&case(&app, &clerk, &id).await.body);
+    assert_eq!(
+        &audit[audit.len() - 2..],
+        ["part_released", "part_scrapped"]
     );
     // the export no longer lists a reimbursed claim
     let gone = app

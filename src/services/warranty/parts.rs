@@ -8,11 +8,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use sea_orm::TransactionTrait;
+use sea_orm::sea_query::Expr;
+
 use crate::auth::Actor;
-use crate::domain::warranty::{READERS, WarrantyPartState};
+use crate::domain::warranty::{PART_KEEPERS, READERS, WarrantyPartState, part_step};
 use crate::entities::{warranty_case, warranty_part};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::services::{decode_cursor, encode_cursor, page_limit};
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -52,6 +56,77 @@ pub struct WarrantyPart {
 pub struct WarrantyPartPage {
     pub items: Vec<WarrantyPart>,
     pub next_cursor: Option<String>,
+}
+
+/// Releases (`scrap: false`) or scraps a claimed part (warranty clerk):
+/// one conditional update on its state, so a repeat or a race is 409; the
+/// step is written on the case's audit (`part_released` / `part_scrapped`,
+/// the tag as note).
+pub async fn step(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    scrap: bool,
+) -> AppResult<WarrantyPart> {
+    actor.require(PART_KEEPERS)?;
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    let p = crate::services::lock_row::<warranty_part::Entity>(
+        &txn,
+        warranty_part::Column::Id,
+        warranty_part::Column::State,
+        id,
+    )
+    .await?
+    .filter(|p| p.dealer_id == actor.dealer_id)
+    .ok_or(AppError::NotFound)?;
+    let (_, tz) = crate::services::appointments::dealer_zone(&txn, p.dealer_id).await?;
+    let today = now.with_timezone(&tz).date_naive();
+    let to = part_step(p.state, scrap, today, p.keep_until).map_err(AppError::Conflict)?;
+    let n = warranty_part::Entity::update_many()
+        .col_expr(warranty_part::Column::State, Expr::value(to))
+        .filter(warranty_part::Column::Id.eq(p.id))
+        .filter(warranty_part::Column::State.eq(p.state))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if n != 1 {
+        return Err(AppError::Conflict("the part changed meanwhile".into()));
+    }
+    let case = warranty_case::Entity::find_by_id(p.case_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    super::event(
+        &txn,
+        p.dealer_id,
+        p.case_id,
+        if scrap {
+            "part_scrapped"
+        } else {
+            "part_released"
+        },
+        Some(case.state),
+        case.state,
+        Some(actor.id),
+        Some(p.tag.clone()),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(WarrantyPart {
+        id: p.id,
+        tag: p.tag,
+        case_id: p.case_id,
+        claim_number: case.claim_number,
+        part_number: p.part_number,
+        name: p.name,
+        quantity: p.quantity,
+        location: p.location,
+        keep_until: p.keep_until,
+        state: to,
+        created_at: p.created_at,
+    })
 }
 
 pub async fn list(
