@@ -50,6 +50,7 @@ pub struct Settings {
     pub care: CareSettings,
     pub feed: FeedSettings,
     pub storage: StorageSettings,
+    pub warranty: WarrantySettings,
     pub log: LogSettings,
 }
 
@@ -259,6 +260,72 @@ impl Settings {
     }
 }
 
+/// Warranty claims (`services::warranty`): each make's terms, counted from
+/// the in-service date, and the brand's labour rate.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WarrantySettings {
+    /// Claimed parts are kept this many days after the work before they may
+    /// be scrapped (unless the brand releases them earlier).
+    pub parts_keep_days: u32,
+    /// For a make not listed in `makes`.
+    pub default: WarrantyTermsSetting,
+    /// Per make (matched without regard to case), e.g.
+    /// `[warranty.makes.byd] months = 72, km = 150000, labour_rate = "110.00"`.
+    #[serde(default)]
+    pub makes: std::collections::BTreeMap<String, WarrantyTermsSetting>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WarrantyTermsSetting {
+    pub months: u32,
+    pub km: i64,
+    /// CNY per flat-rate hour, a decimal string.
+    pub labour_rate: rust_decimal::Decimal,
+}
+
+impl WarrantyTermsSetting {
+    fn terms(&self) -> Result<crate::domain::warranty::Terms, String> {
+        let labour_rate = crate::domain::Money::parse(self.labour_rate)
+            .map_err(|e| format!("labour_rate {e}"))?;
+        if !(1..=600).contains(&self.months) || !(1..=10_000_000).contains(&self.km) {
+            return Err("months must be 1 to 600 and km 1 to 10000000".into());
+        }
+        Ok(crate::domain::warranty::Terms {
+            months: self.months,
+            km: self.km,
+            labour_rate,
+        })
+    }
+}
+
+impl WarrantySettings {
+    /// The terms of `make` (or the default).
+    pub fn terms(&self, make: &str) -> crate::domain::warranty::Terms {
+        let make = make.trim().to_lowercase();
+        self.makes
+            .iter()
+            .find(|(k, _)| k.trim().to_lowercase() == make)
+            .map(|(_, t)| t)
+            .unwrap_or(&self.default)
+            .terms()
+            .unwrap_or(crate::domain::warranty::Terms {
+                months: 0,
+                km: 0,
+                labour_rate: crate::domain::Money::ZERO,
+            })
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        for (name, t) in std::iter::once(("default", &self.default))
+            .chain(self.makes.iter().map(|(k, v)| (k.as_str(), v)))
+        {
+            t.terms()
+                .map_err(|e| anyhow::anyhow!("warranty terms of {name}: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct LogSettings {
     /// tracing filter, e.g. `info,sqlx=warn`; `RUST_LOG` wins when set.
@@ -313,6 +380,7 @@ impl Settings {
     }
 
     fn check(&self) -> anyhow::Result<()> {
+        self.warranty.check()?;
         if self.profile == Profile::Production {
             match &self.auth.jwt_secret {
                 None => anyhow::bail!("SERVICELANE__AUTH__JWT_SECRET is required in production"),

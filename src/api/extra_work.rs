@@ -1,12 +1,12 @@
 //! /api/v1/repair-orders/{id}/extra-work: extra work (追加维修) and the
-//! customer's answers; /api/v1/warranty-cases: the warranty clerk's stubs.
+//! customer's answers.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, post, web};
 use uuid::Uuid;
 
 use super::contract::headers::IdempotencyKeyHeader;
-use super::extract::{IdempotencyHeader, Json, OptionalJson, Query};
+use super::extract::{IdempotencyHeader, Json, OptionalJson};
 use super::replayed;
 use super::with_etag;
 use crate::auth::Actor;
@@ -14,9 +14,6 @@ use crate::error::{AppResult, Problem};
 use crate::services::idempotency::Outcome;
 use crate::services::repair_orders::RepairOrder;
 use crate::services::repair_orders::extra_work::{self, ExtraWork, ExtraWorkAnswer};
-use crate::services::repair_orders::warranty::{
-    self, WarrantyCase, WarrantyCasePage, WarrantyListQuery,
-};
 use crate::state::AppState;
 
 /// Proposes extra work found in the workshop: each line becomes a job
@@ -95,29 +92,4 @@ pub async fn decline(
     body: OptionalJson<ExtraWorkAnswer>,
 ) -> AppResult<HttpResponse> {
     answer(&state, &actor, path.into_inner(), false, body).await
-}
-
-/// The warranty case stubs of the dealer, oldest first (warranty clerk,
-/// service manager, dealer admin).
-#[utoipa::path(operation_id = "listWarrantyCases", tag = "warranty", params(WarrantyListQuery), security(("bearer" = [])),
-    responses((status = 200, body = WarrantyCasePage)))]
-#[get("/warranty-cases")]
-pub async fn list_cases(
-    state: web::Data<AppState>,
-    actor: Actor,
-    q: Query<WarrantyListQuery>,
-) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(warranty::list(&state.db, &actor, q.0).await?))
-}
-
-/// One warranty case stub.
-#[utoipa::path(operation_id = "getWarrantyCase", tag = "warranty", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, body = WarrantyCase)))]
-#[get("/warranty-cases/{id}")]
-pub async fn read_case(
-    state: web::Data<AppState>,
-    actor: Actor,
-    id: web::Path<Uuid>,
-) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(warranty::get(&state.db, &actor, id.into_inner()).await?))
 }

@@ -36,6 +36,7 @@ pub mod today;
 pub mod tools;
 pub mod unsubscribe;
 pub mod vehicles;
+pub mod warranty;
 pub mod wechat;
 pub mod workshop;
 
@@ -253,12 +254,21 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(workshop::pay)
                 .service(workshop::deliver)
                 .service(workshop::cancel)
-                // extra work and warranty cases
+                // extra work
                 .service(extra_work::propose)
                 .service(extra_work::approve)
                 .service(extra_work::decline)
-                .service(extra_work::list_cases)
-                .service(extra_work::read_case)
+                // warranty claims (api::warranty)
+                .service(warranty::list_cases)
+                .service(warranty::create_case)
+                .service(warranty::read_case)
+                .service(warranty::update_case)
+                .service(warranty::act)
+                .service(warranty::list_parts)
+                .service(warranty::release_part)
+                .service(warranty::scrap_part)
+                .service(warranty::export_claims)
+                .service(warranty::import_remittance)
                 // at the car and on paper (api::inspection)
                 .service(inspection::add_photo)
                 .service(inspection::list_photos)
@@ -296,6 +306,10 @@ pub fn openapi() -> serde_json::Value {
     schemas.insert(
         crate::domain::case::CaseAction::name().into(),
         crate::domain::case::CaseAction::schema(),
+    );
+    schemas.insert(
+        crate::domain::warranty::WarrantyAction::name().into(),
+        crate::domain::warranty::WarrantyAction::schema(),
     );
     schemas.insert(
         crate::domain::csi_report::CsiGrouping::name().into(),

@@ -125,7 +125,7 @@ pub async fn add_job(
 #[utoipa::path(operation_id = "updateRepairOrderJob", tag = "repair-orders", request_body = JobPatch, security(("bearer" = [])),
     params(("id" = Uuid, Path), ("job_id" = Uuid, Path), IfMatchHeader),
     responses((status = 200, body = RepairOrder, headers(("ETag" = String))),
-        (status = 409, description = "the estimate is accepted", body = Problem)))]
+        (status = 409, description = "the estimate is accepted, or the job's warranty case is decided", body = Problem)))]
 #[patch("/repair-orders/{id}/jobs/{job_id}")]
 pub async fn update_job(
     state: web::Data<AppState>,
@@ -141,10 +141,11 @@ pub async fn update_job(
 }
 
 /// Removes a job before the estimate is accepted; `If-Match` carries the job's `version`.
+/// Its warranty case goes with it while `draft`; a decided one keeps the job (409).
 #[utoipa::path(operation_id = "removeRepairOrderJob", tag = "repair-orders", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("job_id" = Uuid, Path), IfMatchHeader),
     responses((status = 200, body = RepairOrder, headers(("ETag" = String))),
-        (status = 409, description = "the estimate is accepted", body = Problem)))]
+        (status = 409, description = "the estimate is accepted, or the job's warranty case is decided", body = Problem)))]
 #[delete("/repair-orders/{id}/jobs/{job_id}")]
 pub async fn remove_job(
     state: web::Data<AppState>,

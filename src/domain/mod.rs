@@ -101,6 +101,7 @@ pub mod tools;
 pub mod validation;
 pub mod vehicle;
 pub mod vin;
+pub mod warranty;
 
 pub use money::Money;
 pub use phone::Phone;

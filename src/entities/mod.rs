@@ -62,6 +62,10 @@ pub mod tool_request;
 pub mod user;
 pub mod vehicle;
 pub mod warranty_case;
+pub mod warranty_case_event;
+pub mod warranty_part;
+pub mod warranty_remittance;
+pub mod warranty_remittance_line;
 pub mod wechat_binding;
 pub mod wechat_grant;
 pub mod workshop_setting;
@@ -174,4 +178,8 @@ string_column!(
     crate::domain::tools::ToolIncidentKind,
     crate::domain::tools::ToolRequestKind,
     crate::domain::tools::ToolRequestState,
+    crate::domain::warranty::WarrantyState,
+    crate::domain::warranty::WarrantyDecision,
+    crate::domain::warranty::WarrantyPartState,
+    crate::domain::warranty::RemittanceOutcome,
 );

@@ -31,6 +31,7 @@ pub mod storage;
 pub mod today;
 pub mod tools;
 pub mod vehicles;
+pub mod warranty;
 pub mod wechat;
 
 use base64::Engine;

@@ -132,6 +132,26 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
             wire(servicelane::domain::comeback::ComebackCause::ALL),
         ),
         (
+            "WarrantyState",
+            wire(servicelane::domain::warranty::WarrantyState::ALL),
+        ),
+        (
+            "WarrantyAction",
+            wire(servicelane::domain::warranty::WarrantyAction::ALL),
+        ),
+        (
+            "WarrantyDecision",
+            wire(servicelane::domain::warranty::WarrantyDecision::ALL),
+        ),
+        (
+            "RemittanceOutcome",
+            wire(servicelane::domain::warranty::RemittanceOutcome::ALL),
+        ),
+        (
+            "WarrantyPartState",
+            wire(servicelane::domain::warranty::WarrantyPartState::ALL),
+        ),
+        (
             "ComebackState",
             wire(servicelane::domain::comeback::ComebackState::ALL),
         ),

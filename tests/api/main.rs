@@ -43,5 +43,6 @@ mod tenancy;
 mod today;
 mod tools;
 mod vehicles;
+mod warranty;
 mod wechat;
 mod workshop;

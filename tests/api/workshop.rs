@@ -87,7 +87,7 @@ async fn another_technician(app: &TestApp, s: &Shop, username: &str) -> (String,
 
 /// A walk-in order with `jobs`, optionally walked around, its estimate
 /// accepted: (order id, job ids in the order added).
-async fn accepted(
+pub(crate) async fn accepted(
     app: &TestApp,
     s: &Shop,
     n: u32,

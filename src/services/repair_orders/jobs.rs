@@ -9,7 +9,7 @@ use chrono::Utc;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -496,7 +496,8 @@ pub async fn insert(
     Ok(m)
 }
 
-/// The warranty clerk's stub: VIN, mileage, the failed part.
+/// The warranty clerk's case: VIN, mileage, the failed part, a claim
+/// number, the in-service date of the vehicle (see `services::warranty`).
 async fn open_warranty_case(
     w: &mut Write,
     j: &repair_order_job::Model,
@@ -505,20 +506,21 @@ async fn open_warranty_case(
     let failed_part = parts_of(j)?
         .first()
         .map(|p| format!("{} {}", p.part_number, p.name));
-    warranty_case::Entity::insert(warranty_case::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        dealer_id: Set(w.order.dealer_id),
-        order_id: Set(w.order.id),
-        job_id: Set(j.id),
-        vin: Set(v.vin.clone()),
-        mileage_km: Set(w.order.odometer_km.and_then(|k| i32::try_from(k).ok())),
-        failed_part: Set(failed_part),
-        diagnosis: Set(None),
-        state: Set("draft".into()),
-        created_at: Set(w.now),
-        updated_at: Set(w.now),
-    })
-    .exec_without_returning(&w.txn)
+    crate::services::warranty::cases::open_in(
+        &w.txn,
+        crate::services::warranty::cases::Opening {
+            dealer_id: w.order.dealer_id,
+            order: &w.order,
+            job_id: j.id,
+            vehicle: v,
+            failed_part,
+            actor_id: Some(w.actor_id),
+            now: w.now,
+        },
+        &[],
+        &[],
+        None,
+    )
     .await?;
     Ok(())
 }
@@ -675,6 +677,18 @@ pub async fn remove(
         return Err(AppError::PreconditionFailed);
     }
     estimating(&w)?;
+    // a draft claim goes with its job; one the clerk or manager has decided on stays
+    if let Some(c) = warranty_case::Entity::find()
+        .filter(warranty_case::Column::JobId.eq(j.id))
+        .one(&w.txn)
+        .await?
+        && c.state != crate::domain::warranty::WarrantyState::Draft
+    {
+        return Err(AppError::Conflict(format!(
+            "the job's warranty case is {}: it cannot be removed",
+            c.state
+        )));
+    }
     warranty_case::Entity::delete_many()
         .filter(warranty_case::Column::JobId.eq(j.id))
         .exec(&w.txn)

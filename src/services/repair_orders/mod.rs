@@ -14,7 +14,6 @@ pub mod journal;
 pub mod open;
 pub mod photos;
 pub mod settings;
-pub mod warranty;
 pub mod workshop;
 
 use std::collections::HashMap;

@@ -644,6 +644,10 @@ pub async fn clock_off(
     if let Some(d) = &note {
         warranty_case::Entity::update_many()
             .col_expr(warranty_case::Column::Diagnosis, Expr::value(d.clone()))
+            .col_expr(
+                warranty_case::Column::Version,
+                crate::services::col_plus(warranty_case::Column::Version, 1),
+            )
             .col_expr(warranty_case::Column::UpdatedAt, Expr::value(w.now))
             .filter(warranty_case::Column::JobId.eq(j.id))
             .exec(&w.txn)
