@@ -2,7 +2,7 @@
 //! claims (索赔管理) from the case to the brand's remittance.
 
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use uuid::Uuid;
 
 use super::contract::headers::IfMatchHeader;
@@ -180,17 +180,20 @@ pub async fn export_claims(
 /// `approved_amount`, `rejection_reason`; warranty clerk). 201 with each
 /// line's outcome; the same file again answers 200 with the first
 /// import's outcomes (`replayed`) and changes nothing. A malformed line:
-/// 422 naming `line N.column`, nothing applied.
+/// 422 naming `line N.column`, nothing applied. At most 4 MiB (413).
 #[utoipa::path(operation_id = "importWarrantyRemittance", tag = "warranty",
     request_body(content = String, content_type = "text/csv"), security(("bearer" = [])),
     responses((status = 201, body = RemittanceResult),
-        (status = 200, description = "the file was imported before: its first outcomes", body = RemittanceResult)))]
+        (status = 200, description = "the file was imported before: its first outcomes", body = RemittanceResult),
+        (status = 413, description = "the file is over 4 MiB", body = Problem)))]
 #[post("/warranty-claims/remittance")]
 pub async fn import_remittance(
     state: web::Data<AppState>,
     actor: Actor,
-    body: web::Bytes,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> AppResult<HttpResponse> {
+    let body = super::extract::body_up_to(&req, payload, remittance::MAX_BYTES).await?;
     let r = remittance::import(&state, &actor, &body).await?;
     let status = if r.replayed {
         StatusCode::OK

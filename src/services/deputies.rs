@@ -236,9 +236,25 @@ pub async fn put(
             match row::Entity::insert(am).exec_without_returning(&txn).await {
                 Ok(_) => r,
                 Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                    return Err(AppError::ChangedMeanwhile(
-                        "this user's deputy was changed at the same moment; read it again".into(),
-                    ));
+                    drop(txn);
+                    // the same naming sent twice at once: the other one's
+                    // period is this one, and the answer is the same
+                    let other = row::Entity::find()
+                        .filter(row::Column::UserId.eq(u.id))
+                        .filter(row::Column::WithdrawnAt.is_null())
+                        .filter(same)
+                        .one(db)
+                        .await?;
+                    return match other {
+                        Some(r) => views(db, vec![r], now)
+                            .await?
+                            .pop()
+                            .ok_or(AppError::NotFound),
+                        None => Err(AppError::ChangedMeanwhile(
+                            "this user's deputy was changed at the same moment; read it again"
+                                .into(),
+                        )),
+                    };
                 }
                 Err(e) => return Err(e.into()),
             }

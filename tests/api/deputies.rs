@@ -450,4 +450,15 @@ async fn naming_at_the_same_moment_leaves_one_live_period() {
     assert_eq!(live.len(), 1, "{live:?}");
     let shown = app.get(&path, &w.s.advisor).await;
     assert_eq!(shown.body["deputy"]["id"], json!(live[0].id));
+    // the same naming ten times at once is one naming: all 200, one period
+    let same = json!({"deputy_id": w.li, "from": "2027-03-20", "to": "2027-03-25"});
+    let answers =
+        futures_util::future::join_all((0..10).map(|_| app.put(&path, &w.s.manager, &same))).await;
+    let ids: Vec<&Value> = answers.iter().map(|a| &a.body["id"]).collect();
+    assert!(
+        answers.iter().all(|a| a.status == StatusCode::OK),
+        "{:?}",
+        answers.iter().map(|a| &a.body).collect::<Vec<_>>()
+    );
+    assert!(ids.iter().all(|i| *i == ids[0]), "{ids:?}");
 }

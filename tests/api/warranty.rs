@@ -658,3 +658,140 @@ async fn a_decided_case_keeps_its_job_and_a_draft_one_goes_with_it() {
     assert_eq!(left[0]["id"], id.as_str());
     assert_eq!(left[0]["state"], "decided");
 }
+
+/// A draft case of a new warranty job on `order`, dated so it can be
+/// decided: (case id, job id, the case's ETag, the job's version).
+async fn decidable(
+    app: &TestApp,
+    f: &Floor,
+    clerk: &str,
+    order: &str,
+    n: usize,
+) -> (String, String, String, Value) {
+    crate::repair_orders::add_job(
+        app,
+        &f.s.advisor,
+        order,
+        json!({"description": format!("保修 {n}"), "labour_hours": "1", "pay_type": "warranty"}),
+    )
+    .await;
+    let cases = app
+        .get("/api/v1/warranty-cases?state=draft", clerk)
+        .await
+        .body["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let c = cases.last().unwrap().clone();
+    let (id, job) = (
+        c["id"].as_str().unwrap().to_string(),
+        c["job_id"].as_str().unwrap().to_string(),
+    );
+    let today = app.clock.now_utc().date_naive();
+    let dated = app
+        .patch(
+            &format!("/api/v1/warranty-cases/{id}"),
+            clerk,
+            Some(&format!("\"{}\"", c["version"])),
+            &json!({"in_service_date": today - Duration::days(30)}),
+        )
+        .await;
+    assert_eq!(dated.status, StatusCode::OK, "{}", dated.body);
+    let o = app
+        .get(&format!("/api/v1/repair-orders/{order}"), &f.s.advisor)
+        .await
+        .body;
+    let version = o["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["id"] == job.as_str())
+        .unwrap()["version"]
+        .clone();
+    (id, job, dated.etag(), version)
+}
+
+#[tokio::test]
+async fn a_job_removed_while_its_case_is_decided_never_takes_the_decided_case() {
+    let app = day_app().await;
+    let f: Floor = floor(&app, "WC4").await;
+    let (_, clerk) = app.staff("WC4", Role::WarrantyClerk).await;
+    let (_, v) = crate::appointments::owner(&app, &f.s, 4).await;
+    let o = crate::repair_orders::walk_in(&app, &f.s, &v).await;
+    let order = o["id"].as_str().unwrap().to_string();
+    // both at once, eight times: never both; a decided case is always there
+    for n in 0..8 {
+        let (id, job, tag, version) = decidable(&app, &f, &clerk, &order, n).await;
+        let del = app.send(
+            app.http
+                .delete(app.url(&format!("/api/v1/repair-orders/{order}/jobs/{job}")))
+                .bearer_auth(&f.s.advisor)
+                .header("if-match", format!("\"{version}\"")),
+        );
+        let (d, k) = tokio::join!(del, act(&app, &clerk, &id, "decide", &tag, json!({})));
+        assert!(
+            !(d.status == StatusCode::OK && k.status == StatusCode::OK),
+            "round {n}: removed and decided at once"
+        );
+        let after = app
+            .get(&format!("/api/v1/warranty-cases/{id}"), &clerk)
+            .await;
+        if k.status == StatusCode::OK {
+            assert_eq!(after.body["state"], "decided", "round {n}");
+        } else {
+            assert_eq!(
+                after.status,
+                StatusCode::NOT_FOUND,
+                "round {n}: {}",
+                after.body
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_remittance_names_the_lines_of_a_windows_file_and_refuses_a_large_one_as_problem_json() {
+    let app = day_app().await;
+    let _f: Floor = floor(&app, "WC5").await;
+    let (_, clerk) = app.staff("WC5", Role::WarrantyClerk).await;
+    // CRLF, as brand files made on Windows are: the bad cell is on line 3
+    let bad = remit(
+        &app,
+        &clerk,
+        "claim_number,approved_amount,rejection_reason\r\nWC000001,1.00,\r\nWC000002,bad,\r\n",
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert_eq!(bad.problem_fields(), ["line 3.approved_amount"]);
+    let good = remit(
+        &app,
+        &clerk,
+        "claim_number,approved_amount,rejection_reason\r\nWC000001,1.00,\r\nWC000002,,理由\r\n",
+    )
+    .await;
+    assert_eq!(good.status, StatusCode::CREATED, "{}", good.body);
+    let lines: Vec<&Value> = good.body["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| &l["line"])
+        .collect();
+    assert_eq!(lines, [&json!(2), &json!(3)]);
+    // 2,000 long rejections fit; over 4 MiB is a 413 problem naming the limit
+    let mut file = String::from("claim_number,approved_amount,rejection_reason\n");
+    for i in 0..2000 {
+        file.push_str(&format!("WX{i:06},,{}\n", "配件非质量问题".repeat(8)));
+    }
+    assert!(file.len() > 262_144);
+    let many = remit(&app, &clerk, &file).await;
+    assert_eq!(many.status, StatusCode::CREATED, "{}", many.body);
+    assert_eq!(many.body["unknown_claim"], 2000);
+    let huge = remit(&app, &clerk, &"x".repeat(4 * 1024 * 1024 + 1)).await;
+    assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(huge.content_type(), "application/problem+json");
+    assert!(
+        huge.body["detail"].as_str().unwrap().contains("4194304"),
+        "{}",
+        huge.body
+    );
+}

@@ -468,3 +468,45 @@ pub fn report_csv(rejected: &[Rejected], locale: Locale) -> Vec<u8> {
 }
 
 pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The bytes of a text file with each CRLF written LF. The csv crate
+/// numbers a record after a CRLF before it has read the LF, one line too
+/// low; with LF endings the line it names is the line a person sees.
+pub fn lf_lines(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if !bytes.windows(2).any(|w| w == b"\r\n") {
+        return std::borrow::Cow::Borrowed(bytes);
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+            i += 1;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod line_tests {
+    /// The line each record of `text` starts on, as the csv crate counts it.
+    fn lines(text: &[u8]) -> Vec<u64> {
+        csv::ReaderBuilder::new()
+            .from_reader(&*super::lf_lines(text))
+            .records()
+            .map(|r| r.unwrap().position().unwrap().line())
+            .collect()
+    }
+
+    #[test]
+    fn crlf_files_name_the_same_lines_as_lf_files() {
+        let lf = b"a,b\n1,2\n\"x\ny\",3\n4,5\n";
+        let crlf = b"a,b\r\n1,2\r\n\"x\r\ny\",3\r\n4,5\r\n";
+        assert_eq!(lines(lf), [2, 3, 5]);
+        assert_eq!(lines(crlf), [2, 3, 5]);
+        // a lone CR stays
+        assert_eq!(&*super::lf_lines(b"a\rb\r\n"), b"a\rb\n");
+    }
+}

@@ -167,10 +167,11 @@ fn decode_error(bytes: &[u8], offset: usize, tried: &str) -> ReadError {
 }
 
 fn read_csv(text: &str, encoding: String) -> Result<Table, ReadError> {
+    let lf = super::lf_lines(text.as_bytes());
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
+        .from_reader(&*lf);
     let bad = |e: csv::Error| ReadError::Unreadable(format!("not a CSV file: {e}"));
     let headers: Vec<String> = reader
         .headers()

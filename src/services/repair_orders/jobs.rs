@@ -677,22 +677,26 @@ pub async fn remove(
         return Err(AppError::PreconditionFailed);
     }
     estimating(&w)?;
-    // a draft claim goes with its job; one the clerk or manager has decided on stays
+    // a draft claim goes with its job; one the clerk or manager has decided
+    // on stays. The delete itself is conditional on the draft state: on
+    // PostgreSQL it waits for a decision being made on the case right now
+    // and then finds it decided, so the job stays (409) rather than taking
+    // a claim the clerk was just told is decided.
+    warranty_case::Entity::delete_many()
+        .filter(warranty_case::Column::JobId.eq(j.id))
+        .filter(warranty_case::Column::State.eq(crate::domain::warranty::WarrantyState::Draft))
+        .exec(&w.txn)
+        .await?;
     if let Some(c) = warranty_case::Entity::find()
         .filter(warranty_case::Column::JobId.eq(j.id))
         .one(&w.txn)
         .await?
-        && c.state != crate::domain::warranty::WarrantyState::Draft
     {
         return Err(AppError::Conflict(format!(
             "the job's warranty case is {}: it cannot be removed",
             c.state
         )));
     }
-    warranty_case::Entity::delete_many()
-        .filter(warranty_case::Column::JobId.eq(j.id))
-        .exec(&w.txn)
-        .await?;
     repair_order_job::Entity::delete_by_id(j.id)
         .exec(&w.txn)
         .await?;

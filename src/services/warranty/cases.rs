@@ -331,11 +331,15 @@ pub async fn create(
             optional_text(input.failed_part.as_deref(), 200),
         )
         .flatten();
+    let now = state.clock.now();
     if let Some(d) = input.in_service_date {
-        e.check("in_service_date", crate::domain::dates::in_range(d));
+        let today = crate::services::dealers::today(&state.db, actor.dealer_id, now).await?;
+        e.check(
+            "in_service_date",
+            crate::domain::dates::not_future(d, today),
+        );
     }
     e.into_result()?;
-    let now = state.clock.now();
     let txn = state.db.begin().await?;
     let order = lock_row::<repair_order::Entity>(
         &txn,
@@ -462,7 +466,11 @@ pub async fn update(
                 "changes only while the case is draft (it was decided on)",
             );
         }
-        e.check("in_service_date", crate::domain::dates::in_range(d));
+        let today = crate::services::dealers::today(&txn, c.dealer_id, now).await?;
+        e.check(
+            "in_service_date",
+            crate::domain::dates::not_future(d, today),
+        );
         q = q.col_expr(warranty_case::Column::InServiceDate, Expr::value(d));
         changed.push("in_service_date");
     }
@@ -561,6 +569,20 @@ async fn make_of(db: &impl ConnectionTrait, order_id: Uuid) -> AppResult<String>
 /// Takes `action` on a case under `If-Match`: the role of the action's row
 /// in `roles_for`, the state machine's next state, the action's own checks;
 /// one conditional update and one audit row.
+/// The brand pays at most what was claimed: more is a typo (422 naming `amount`).
+fn more_than_claimed(amount: i64, claimed: i64) -> AppResult<()> {
+    if amount > claimed {
+        return Err(AppError::field(
+            "amount",
+            format!(
+                "is more than the claim ({})",
+                Money::from_cents(claimed).to_decimal()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub async fn act(
     state: &AppState,
     actor: &Actor,
@@ -741,6 +763,7 @@ pub async fn act(
         WarrantyAction::Approve => {
             let claimed = c.claim_cents.unwrap_or_default();
             let a = amount_given.map_or(claimed, Money::cents);
+            more_than_claimed(a, claimed)?;
             q = q.col_expr(warranty_case::Column::ApprovedCents, Expr::value(a));
         }
         WarrantyAction::Reject => {
@@ -755,6 +778,7 @@ pub async fn act(
                 .map(Money::cents)
                 .or(c.approved_cents)
                 .unwrap_or(claimed);
+            more_than_claimed(paid, claimed)?;
             q = q
                 .col_expr(warranty_case::Column::ApprovedCents, Expr::value(paid))
                 .col_expr(

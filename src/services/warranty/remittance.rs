@@ -31,6 +31,8 @@ use crate::state::AppState;
 
 /// The most lines one file may carry.
 pub const MAX_LINES: usize = 5000;
+/// The largest file taken, in bytes (5,000 lines with long rejection reasons).
+pub const MAX_BYTES: usize = 4 * 1024 * 1024;
 
 /// One reconciled line.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -75,13 +77,15 @@ struct Parsed {
 
 /// Reads the file; every bad line is named (`line 3.approved_amount`).
 fn parse(bytes: &[u8]) -> AppResult<Vec<Parsed>> {
-    let body = bytes
-        .strip_prefix(crate::services::import::UTF8_BOM)
-        .unwrap_or(bytes);
+    let body = crate::services::import::lf_lines(
+        bytes
+            .strip_prefix(crate::services::import::UTF8_BOM)
+            .unwrap_or(bytes),
+    );
     let mut r = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(body);
+        .from_reader(&*body);
     let header = r
         .headers()
         .map_err(|e| AppError::field("file", format!("the header cannot be read: {e}")))?
