@@ -278,6 +278,38 @@ impl FromRequest for IfMatch {
     }
 }
 
+/// A raw body (a CSV file) read up to `limit` bytes: a larger one is a
+/// problem+json 413 naming the limit, refused unread when its declared
+/// length says so.
+pub async fn body_up_to(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, AppError> {
+    use futures_util::StreamExt;
+    let too_large = || AppError::PayloadTooLarge { limit, field: None };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| AppError::BadRequest {
+            detail: format!("body: {e}"),
+            errors: vec![],
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,36 +370,4 @@ mod tests {
         assert!(parse_json::<Body>(br#"{"vin": "a\nb"}"#).is_ok());
         assert!(parse_json::<Body>("{\"vin\": \"王小明\"}".as_bytes()).is_ok());
     }
-}
-
-/// A raw body (a CSV file) read up to `limit` bytes: a larger one is a
-/// problem+json 413 naming the limit, refused unread when its declared
-/// length says so.
-pub async fn body_up_to(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-    limit: usize,
-) -> Result<web::Bytes, AppError> {
-    use futures_util::StreamExt;
-    let too_large = || AppError::PayloadTooLarge { limit, field: None };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(too_large());
-    }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| AppError::BadRequest {
-            detail: format!("body: {e}"),
-            errors: vec![],
-        })?;
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
 }
