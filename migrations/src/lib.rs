@@ -25,6 +25,7 @@ mod m20261130_000023_order_outcomes;
 mod m20261130_000024_comebacks;
 mod m20261130_000025_opening;
 mod m20261130_000026_deputies;
+mod m20261130_000028_parts;
 
 pub struct Migrator;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000024_comebacks::Migration),
             Box::new(m20261130_000025_opening::Migration),
             Box::new(m20261130_000026_deputies::Migration),
+            Box::new(m20261130_000028_parts::Migration),
         ]
     }
 }

@@ -27,6 +27,7 @@ pub mod inbox;
 pub mod inspection;
 pub mod kpi;
 pub mod menu;
+pub mod parts;
 pub mod provider_templates;
 pub mod repair_orders;
 pub mod reports;
@@ -215,6 +216,16 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(repair_orders::put_settings)
                 // the workshop and the handover
                 .service(workshop::put_skills)
+                // parts (配件): the fixed paths before /parts/{number}
+                .service(parts::list)
+                .service(parts::create)
+                .service(parts::abc)
+                .service(parts::reorder_proposal)
+                .service(parts::get_settings)
+                .service(parts::put_settings)
+                .service(parts::read)
+                .service(parts::movements)
+                .service(parts::post_movement)
                 .service(deputies::get)
                 .service(deputies::put)
                 .service(deputies::withdraw)

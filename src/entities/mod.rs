@@ -38,6 +38,9 @@ pub mod otp_code;
 pub mod otp_quota;
 pub mod outbox_attempt;
 pub mod outbox_message;
+pub mod part;
+pub mod part_movement;
+pub mod part_setting;
 pub mod payment;
 pub mod provider_template;
 pub mod provider_token;
@@ -161,4 +164,5 @@ string_column!(
     crate::domain::comeback::ComebackKind,
     crate::domain::comeback::ComebackCause,
     crate::domain::comeback::ComebackState,
+    crate::domain::parts::MovementKind,
 );

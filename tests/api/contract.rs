@@ -171,6 +171,14 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
             "ValueFormat",
             wire(servicelane::domain::customer_value::ValueFormat::ALL),
         ),
+        (
+            "MovementKind",
+            wire(servicelane::domain::parts::MovementKind::ALL),
+        ),
+        (
+            "AbcClass",
+            wire(servicelane::domain::parts::AbcClass::ALL),
+        ),
     ])
 }
 
