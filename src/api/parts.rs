@@ -11,7 +11,7 @@ use crate::auth::Actor;
 use crate::error::{AppResult, Problem};
 use crate::services::idempotency::Outcome;
 use crate::services::parts::{
-    self, AbcLine, Movement, Moved, NewMovement, NewPart, Part, PartSettings, ReorderLine,
+    self, AbcLine, Moved, Movement, NewMovement, NewPart, Part, PartSettings, ReorderLine,
     ReorderQuery,
 };
 use crate::state::AppState;

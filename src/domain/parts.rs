@@ -150,10 +150,7 @@ impl Qty {
         if d <= Decimal::ZERO || d > Decimal::from(MAX_MOVE.0 / QTY_SCALE) {
             return None;
         }
-        (d * Decimal::from(QTY_SCALE))
-            .round()
-            .to_i64()
-            .map(Qty)
+        (d * Decimal::from(QTY_SCALE)).round().to_i64().map(Qty)
     }
 
     pub fn to_decimal(self) -> Decimal {
@@ -426,7 +423,10 @@ mod tests {
         };
         let e = bad.check().unwrap_err();
         let names: Vec<_> = e.0.iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(names, vec!["b_cutoff_percent", "safety_days", "season_percent"]);
+        assert_eq!(
+            names,
+            vec!["b_cutoff_percent", "safety_days", "season_percent"]
+        );
     }
 
     #[test]

@@ -331,7 +331,9 @@ pub async fn create(
     let (Some(number), Some(name), Some(bin), Some(cost), Some(price), Some(on_order), Some(pack)) =
         (number, name, bin, cost, price, on_order, pack)
     else {
-        return Err(AppError::Internal(anyhow::anyhow!("checked fields missing")));
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "checked fields missing"
+        )));
     };
     let m = part::Model {
         id: Uuid::now_v7(),
@@ -538,7 +540,9 @@ pub async fn post_movement(
     let (Some(qty), Some(cost), Some(price), Some(reference), Some(note)) =
         (qty, cost, price, reference, note)
     else {
-        return Err(AppError::Internal(anyhow::anyhow!("checked fields missing")));
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "checked fields missing"
+        )));
     };
     let (on_hand, reserved) =
         rules::manual_deltas(input.kind, qty).map_err(|m| AppError::field("kind", m))?;
@@ -969,10 +973,7 @@ pub async fn put_settings(
         part_setting::Entity::update_many()
             .col_expr(part_setting::Column::ACutoffBp, Expr::value(r.a_cutoff_bp))
             .col_expr(part_setting::Column::BCutoffBp, Expr::value(r.b_cutoff_bp))
-            .col_expr(
-                part_setting::Column::SafetyDays,
-                Expr::value(r.safety_days),
-            )
+            .col_expr(part_setting::Column::SafetyDays, Expr::value(r.safety_days))
             .col_expr(part_setting::Column::SeasonPercent, Expr::value(season))
             .col_expr(part_setting::Column::Version, Expr::value(expected + 1))
             .col_expr(part_setting::Column::UpdatedAt, Expr::value(now))

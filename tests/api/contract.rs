@@ -175,10 +175,7 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
             "MovementKind",
             wire(servicelane::domain::parts::MovementKind::ALL),
         ),
-        (
-            "AbcClass",
-            wire(servicelane::domain::parts::AbcClass::ALL),
-        ),
+        ("AbcClass", wire(servicelane::domain::parts::AbcClass::ALL)),
     ])
 }
 

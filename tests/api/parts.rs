@@ -73,10 +73,16 @@ async fn ledger_sums(app: &TestApp, token: &str, number: &str) -> (Decimal, Deci
         .get(&format!("/api/v1/parts/{number}/movements"), token)
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    r.body.as_array().unwrap().iter().fold(
-        (Decimal::ZERO, Decimal::ZERO),
-        |(h, res), m| (h + dec(&m["on_hand_change"]), res + dec(&m["reserved_change"])),
-    )
+    r.body
+        .as_array()
+        .unwrap()
+        .iter()
+        .fold((Decimal::ZERO, Decimal::ZERO), |(h, res), m| {
+            (
+                h + dec(&m["on_hand_change"]),
+                res + dec(&m["reserved_change"]),
+            )
+        })
 }
 
 #[tokio::test]
@@ -106,7 +112,12 @@ async fn twenty_concurrent_issues_of_the_last_five_units_five_succeed() {
         .iter()
         .filter(|a| a.status == StatusCode::CREATED)
         .count();
-    assert_eq!(ok, 5, "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+    assert_eq!(
+        ok,
+        5,
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
     for a in answers.iter().filter(|a| a.status != StatusCode::CREATED) {
         assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
         let detail = a.body["detail"].as_str().unwrap();
@@ -130,7 +141,8 @@ async fn a_retried_movement_moves_stock_once_and_bad_input_is_named() {
     app.dealer("PT2").await;
     let (_, desk) = app.staff("PT2", Role::Parts).await;
     new_part(&app, &desk, "OIL-5W30", "30.00", json!({"on_order": "10"})).await;
-    let body = json!({"kind": "receipt", "quantity": "4.5", "unit_cost": "31.50", "reference": "DN-77"});
+    let body =
+        json!({"kind": "receipt", "quantity": "4.5", "unit_cost": "31.50", "reference": "DN-77"});
     let first = movement(&app, &desk, "OIL-5W30", body.clone(), Some("rcpt-77")).await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
     let again = movement(&app, &desk, "OIL-5W30", body, Some("rcpt-77")).await;
@@ -154,35 +166,88 @@ async fn a_retried_movement_moves_stock_once_and_bad_input_is_named() {
     assert_eq!(other.problem_fields(), vec!["Idempotency-Key"]);
 
     // a counter sale takes what is available; an adjustment is signed
-    let sale = movement(&app, &desk, "OIL-5W30", json!({"kind": "sale", "quantity": "0.5"}), None).await;
+    let sale = movement(
+        &app,
+        &desk,
+        "OIL-5W30",
+        json!({"kind": "sale", "quantity": "0.5"}),
+        None,
+    )
+    .await;
     assert_eq!(sale.status, StatusCode::CREATED, "{}", sale.body);
     assert_eq!(sale.body["movement"]["unit_price"], "99.00");
-    let count = movement(&app, &desk, "OIL-5W30", json!({"kind": "adjustment", "quantity": "-1", "note": "盘点少1"}), None).await;
+    let count = movement(
+        &app,
+        &desk,
+        "OIL-5W30",
+        json!({"kind": "adjustment", "quantity": "-1", "note": "盘点少1"}),
+        None,
+    )
+    .await;
     assert_eq!(count.status, StatusCode::CREATED, "{}", count.body);
-    let too_many = movement(&app, &desk, "OIL-5W30", json!({"kind": "adjustment", "quantity": "-3.001"}), None).await;
+    let too_many = movement(
+        &app,
+        &desk,
+        "OIL-5W30",
+        json!({"kind": "adjustment", "quantity": "-3.001"}),
+        None,
+    )
+    .await;
     assert_eq!(too_many.status, StatusCode::CONFLICT, "{}", too_many.body);
     let p = part(&app, &desk, "OIL-5W30").await;
     assert_eq!(dec(&p["on_hand"]), Decimal::from(3));
-    assert_eq!(ledger_sums(&app, &desk, "OIL-5W30").await.0, Decimal::from(3));
+    assert_eq!(
+        ledger_sums(&app, &desk, "OIL-5W30").await.0,
+        Decimal::from(3)
+    );
 
     for (body, field) in [
         (json!({"kind": "issue", "quantity": "0"}), "quantity"),
         (json!({"kind": "issue", "quantity": "0.0001"}), "quantity"),
         (json!({"kind": "issue", "quantity": "-1"}), "quantity"),
-        (json!({"kind": "sale", "quantity": "79228162514264337593543950335"}), "quantity"),
+        (
+            json!({"kind": "sale", "quantity": "79228162514264337593543950335"}),
+            "quantity",
+        ),
         (json!({"kind": "reserve", "quantity": "1"}), "kind"),
-        (json!({"kind": "issue", "quantity": "1", "unit_cost": "1"}), "unit_cost"),
-        (json!({"kind": "receipt", "quantity": "1", "reference": "a\u{0}b"}), "reference"),
+        (
+            json!({"kind": "issue", "quantity": "1", "unit_cost": "1"}),
+            "unit_cost",
+        ),
+        (
+            json!({"kind": "receipt", "quantity": "1", "reference": "a\u{0}b"}),
+            "reference",
+        ),
     ] {
         let r = movement(&app, &desk, "OIL-5W30", body.clone(), None).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", r.body);
-        assert!(r.problem_fields().contains(&field.to_string()), "{body}: {}", r.body);
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.body
+        );
+        assert!(
+            r.problem_fields().contains(&field.to_string()),
+            "{body}: {}",
+            r.body
+        );
     }
-    let r = movement(&app, &desk, "OIL-5W30", json!({"kind": "theft", "quantity": "1"}), None).await;
+    let r = movement(
+        &app,
+        &desk,
+        "OIL-5W30",
+        json!({"kind": "theft", "quantity": "1"}),
+        None,
+    )
+    .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     // a duplicate number is a conflict, another dealer's part is not found
     let dup = app
-        .post("/api/v1/parts", Some(&desk), &json!({"number": "oil-5w30", "name": "x", "cost": "1", "price": "1"}))
+        .post(
+            "/api/v1/parts",
+            Some(&desk),
+            &json!({"number": "oil-5w30", "name": "x", "cost": "1", "price": "1"}),
+        )
         .await;
     assert_eq!(dup.status, StatusCode::CONFLICT, "{}", dup.body);
     app.dealer("PT2B").await;
@@ -203,11 +268,27 @@ async fn roles_read_and_write_what_they_need() {
     let t = part(&app, &tech, "F-1").await;
     assert_eq!(t["cost"], Value::Null, "a technician sees no cost");
     assert_eq!(part(&app, &desk, "F-1").await["cost"], "12.30");
-    let r = movement(&app, &tech, "F-1", json!({"kind": "receipt", "quantity": "1"}), None).await;
+    let r = movement(
+        &app,
+        &tech,
+        "F-1",
+        json!({"kind": "receipt", "quantity": "1"}),
+        None,
+    )
+    .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.get("/api/v1/parts/abc", &advisor).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.get("/api/v1/parts", &cashier).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.get("/api/v1/parts", &advisor).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/parts/abc", &advisor).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get("/api/v1/parts", &cashier).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get("/api/v1/parts", &advisor).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -217,13 +298,28 @@ async fn abc_classes_match_a_hand_computed_fixture() {
     let (_, desk) = app.staff("PT4", Role::Parts).await;
     // at 10.00 each: issue values 500, 300, 100, 50, 30, 20 (total 1000)
     // and a part never issued. Shares before each: 0, 50, 80, 90, 95, 98 %.
-    let sold = [("P1", 50), ("P2", 30), ("P3", 10), ("P4", 5), ("P5", 3), ("P6", 2), ("P7", 0)];
+    let sold = [
+        ("P1", 50),
+        ("P2", 30),
+        ("P3", 10),
+        ("P4", 5),
+        ("P5", 3),
+        ("P6", 2),
+        ("P7", 0),
+    ];
     for (n, qty) in sold {
         new_part(&app, &desk, n, "10.00", json!({})).await;
         receive(&app, &desk, n, "100").await;
         if qty > 0 {
             let kind = if qty % 2 == 0 { "sale" } else { "issue" };
-            let r = movement(&app, &desk, n, json!({"kind": kind, "quantity": qty.to_string()}), None).await;
+            let r = movement(
+                &app,
+                &desk,
+                n,
+                json!({"kind": kind, "quantity": qty.to_string()}),
+                None,
+            )
+            .await;
             assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         }
     }
@@ -231,7 +327,12 @@ async fn abc_classes_match_a_hand_computed_fixture() {
         v.as_array()
             .unwrap()
             .iter()
-            .map(|l| (l["number"].as_str().unwrap().to_string(), l["class"].as_str().unwrap().to_string()))
+            .map(|l| {
+                (
+                    l["number"].as_str().unwrap().to_string(),
+                    l["class"].as_str().unwrap().to_string(),
+                )
+            })
             .collect()
     };
     let r = app.get("/api/v1/parts/abc", &desk).await;
@@ -252,11 +353,23 @@ async fn abc_classes_match_a_hand_computed_fixture() {
     let mut body = s.body.clone();
     body["a_cutoff_percent"] = json!("85");
     let put = app
-        .send(app.http.put(app.url("/api/v1/parts/settings")).bearer_auth(&desk).header("If-Match", "\"0\"").json(&body))
+        .send(
+            app.http
+                .put(app.url("/api/v1/parts/settings"))
+                .bearer_auth(&desk)
+                .header("If-Match", "\"0\"")
+                .json(&body),
+        )
         .await;
     assert_eq!(put.status, StatusCode::OK, "{}", put.body);
     let stale = app
-        .send(app.http.put(app.url("/api/v1/parts/settings")).bearer_auth(&desk).header("If-Match", "\"0\"").json(&body))
+        .send(
+            app.http
+                .put(app.url("/api/v1/parts/settings"))
+                .bearer_auth(&desk)
+                .header("If-Match", "\"0\"")
+                .json(&body),
+        )
         .await;
     assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
     let r = app.get("/api/v1/parts/abc", &desk).await;
@@ -264,7 +377,13 @@ async fn abc_classes_match_a_hand_computed_fixture() {
     // a B cut-off below A is named
     body["b_cutoff_percent"] = json!("80");
     let bad = app
-        .send(app.http.put(app.url("/api/v1/parts/settings")).bearer_auth(&desk).header("If-Match", "\"1\"").json(&body))
+        .send(
+            app.http
+                .put(app.url("/api/v1/parts/settings"))
+                .bearer_auth(&desk)
+                .header("If-Match", "\"1\"")
+                .json(&body),
+        )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad.problem_fields(), vec!["b_cutoff_percent"]);
@@ -277,10 +396,24 @@ async fn the_reorder_proposal_weighs_demand_by_season_and_packs() {
     app.dealer_in("PT5", "Asia/Shanghai").await;
     set_local(&app, tz, d(2026, 11, 20), 9, 0);
     let (_, desk) = app.staff("PT5", Role::Parts).await;
-    new_part(&app, &desk, "WB-1", "5.00", json!({"lead_time_days": 10, "pack_size": "4"})).await;
+    new_part(
+        &app,
+        &desk,
+        "WB-1",
+        "5.00",
+        json!({"lead_time_days": 10, "pack_size": "4"}),
+    )
+    .await;
     receive(&app, &desk, "WB-1", "370").await;
     // 360 sold over the year: 30 a month, 1 a day at 100 %
-    let r = movement(&app, &desk, "WB-1", json!({"kind": "sale", "quantity": "360"}), None).await;
+    let r = movement(
+        &app,
+        &desk,
+        "WB-1",
+        json!({"kind": "sale", "quantity": "360"}),
+        None,
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let p = app.get("/api/v1/parts/reorder-proposal", &desk).await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.body);
@@ -296,7 +429,13 @@ async fn the_reorder_proposal_weighs_demand_by_season_and_packs() {
     let mut s = app.get("/api/v1/parts/settings", &desk).await.body;
     s["season_percent"][11] = json!(200);
     let put = app
-        .send(app.http.put(app.url("/api/v1/parts/settings")).bearer_auth(&desk).header("If-Match", "\"0\"").json(&s))
+        .send(
+            app.http
+                .put(app.url("/api/v1/parts/settings"))
+                .bearer_auth(&desk)
+                .header("If-Match", "\"0\"")
+                .json(&s),
+        )
         .await;
     assert_eq!(put.status, StatusCode::OK, "{}", put.body);
     let p = app.get("/api/v1/parts/reorder-proposal", &desk).await;
@@ -307,7 +446,9 @@ async fn the_reorder_proposal_weighs_demand_by_season_and_packs() {
     new_part(&app, &desk, "ZZ-9", "1.00", json!({})).await;
     let p = app.get("/api/v1/parts/reorder-proposal", &desk).await;
     assert_eq!(p.body.as_array().unwrap().len(), 1);
-    let p = app.get("/api/v1/parts/reorder-proposal?all=true", &desk).await;
+    let p = app
+        .get("/api/v1/parts/reorder-proposal?all=true", &desk)
+        .await;
     assert_eq!(p.body.as_array().unwrap().len(), 2);
     assert_eq!(p.body[1]["order_quantity"], "0");
 }
@@ -338,14 +479,20 @@ async fn approved_jobs_hold_parts_issue_them_at_clock_on_and_show_what_is_short(
     let job_id = job["jobs"][0]["id"].as_str().unwrap().to_string();
     walkaround(&app, &f.s, &order).await;
     // before approval nothing is held
-    assert_eq!(dec(&part(&app, &desk, "BP-01").await["reserved"]), Decimal::ZERO);
+    assert_eq!(
+        dec(&part(&app, &desk, "BP-01").await["reserved"]),
+        Decimal::ZERO
+    );
     estimate_and_accept(&app, &f.s, &order).await;
 
     // the brake pads are held; one disc for two wanted is not: a shortage
     let bp = part(&app, &desk, "BP-01").await;
     assert_eq!(dec(&bp["reserved"]), Decimal::from(2));
     assert_eq!(dec(&bp["available"]), Decimal::from(3));
-    assert_eq!(dec(&part(&app, &desk, "DISC-2").await["reserved"]), Decimal::ZERO);
+    assert_eq!(
+        dec(&part(&app, &desk, "DISC-2").await["reserved"]),
+        Decimal::ZERO
+    );
     let board = app.get("/api/v1/workshop/board", &f.foreman).await;
     assert_eq!(board.status, StatusCode::OK, "{}", board.body);
     let short = board.body["shortages"].as_array().unwrap();
@@ -355,7 +502,14 @@ async fn approved_jobs_hold_parts_issue_them_at_clock_on_and_show_what_is_short(
     assert_eq!(dec(&short[0]["needed"]), Decimal::from(2));
     assert_eq!(dec(&short[0]["available"]), Decimal::from(1));
     // the held pads cannot be sold over the counter: 3 are free
-    let sale = movement(&app, &desk, "BP-01", json!({"kind": "sale", "quantity": "4"}), None).await;
+    let sale = movement(
+        &app,
+        &desk,
+        "BP-01",
+        json!({"kind": "sale", "quantity": "4"}),
+        None,
+    )
+    .await;
     assert_eq!(sale.status, StatusCode::CONFLICT, "{}", sale.body);
 
     // the disc arrives; the job starts: pads issued from the hold, discs from the shelf
@@ -402,7 +556,10 @@ async fn a_cancelled_order_gives_its_held_parts_back() {
     )
     .await;
     estimate_and_accept(&app, &f.s, &order).await;
-    assert_eq!(dec(&part(&app, &desk, "BP-01").await["available"]), Decimal::ZERO);
+    assert_eq!(
+        dec(&part(&app, &desk, "BP-01").await["available"]),
+        Decimal::ZERO
+    );
     let c = app
         .post(
             &format!("/api/v1/repair-orders/{order}/cancel"),
@@ -414,7 +571,10 @@ async fn a_cancelled_order_gives_its_held_parts_back() {
     let p = part(&app, &desk, "BP-01").await;
     assert_eq!(dec(&p["reserved"]), Decimal::ZERO);
     assert_eq!(dec(&p["available"]), Decimal::from(2));
-    assert_eq!(ledger_sums(&app, &desk, "BP-01").await, (Decimal::from(2), Decimal::ZERO));
+    assert_eq!(
+        ledger_sums(&app, &desk, "BP-01").await,
+        (Decimal::from(2), Decimal::ZERO)
+    );
 }
 
 #[tokio::test]
@@ -433,7 +593,10 @@ async fn the_preparation_list_names_stocked_parts_short_for_the_day() {
         assert_eq!(b.status, StatusCode::CREATED, "{}", b.body);
     }
     let p = app
-        .get(&format!("/api/v1/appointments/preparation?date={}", s.date), &s.advisor)
+        .get(
+            &format!("/api/v1/appointments/preparation?date={}", s.date),
+            &s.advisor,
+        )
         .await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.body);
     let short = p.body["shortages"].as_array().unwrap();

@@ -739,14 +739,19 @@ pub async fn board(
         waiting.iter().chain(&in_work).map(|b| b.job_id).collect();
     let board_jobs: Vec<&repair_order_job::Model> =
         rows.iter().filter(|j| on_board.contains(&j.id)).collect();
-    let mut shortages =
-        crate::services::parts::shortages(db, actor.dealer_id, &board_jobs).await?;
+    let mut shortages = crate::services::parts::shortages(db, actor.dealer_id, &board_jobs).await?;
     let numbers: HashMap<Uuid, String> = waiting
         .iter()
         .chain(&in_work)
         .map(|b| (b.job_id, b.order_number.clone()))
         .collect();
-    shortages.sort_by_key(|s| (numbers.get(&s.job_id).cloned(), s.job_id, s.part_number.clone()));
+    shortages.sort_by_key(|s| {
+        (
+            numbers.get(&s.job_id).cloned(),
+            s.job_id,
+            s.part_number.clone(),
+        )
+    });
     let mut at_risk: Vec<AtRisk> = orders
         .values()
         .filter_map(|o| {
