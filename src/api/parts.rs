@@ -8,8 +8,12 @@ use super::contract::headers::{IdempotencyKeyHeader, IfMatchHeader};
 use super::extract::{IdempotencyHeader, IfMatch, Json, Query};
 use super::{replayed, with_etag};
 use crate::auth::Actor;
+use crate::domain::customer_value::ValueFormat;
 use crate::error::{AppResult, Problem};
 use crate::services::idempotency::Outcome;
+use crate::services::parts::reports::{
+    self, DemandReport, FormatQuery, PeriodQuery, SalesReport, StockReport,
+};
 use crate::services::parts::{
     self, AbcLine, Moved, Movement, NewMovement, NewPart, Part, PartSettings, ReorderLine,
     ReorderQuery,
@@ -139,4 +143,67 @@ pub async fn post_movement(
             Outcome::Replayed(saved) => replayed(saved),
         },
     )
+}
+
+fn csv_answer(name: &str, body: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}.csv\""),
+        ))
+        .body(body)
+}
+
+/// 库存报表: every part's stock and its value at cost, with the total.
+#[utoipa::path(operation_id = "partsStockReport", tag = "parts", params(FormatQuery), security(("bearer" = [])),
+    responses((status = 200, description = "the report, as JSON or CSV",
+        content((StockReport = "application/json"), (String = "text/csv")))))]
+#[get("/parts/reports/stock")]
+pub async fn stock_report(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: Query<FormatQuery>,
+) -> AppResult<HttpResponse> {
+    let r = reports::stock(&state.db, &actor).await?;
+    Ok(match q.0.format.unwrap_or(ValueFormat::Json) {
+        ValueFormat::Json => HttpResponse::Ok().json(r),
+        ValueFormat::Csv => csv_answer("parts-stock", reports::stock_csv(&r)),
+    })
+}
+
+/// 月度需求报表: per part and calendar month of the period, what was
+/// issued and sold less what was returned.
+#[utoipa::path(operation_id = "partsMonthlyDemandReport", tag = "parts", params(PeriodQuery), security(("bearer" = [])),
+    responses((status = 200, description = "the report, as JSON or CSV",
+        content((DemandReport = "application/json"), (String = "text/csv")))))]
+#[get("/parts/reports/monthly-demand")]
+pub async fn demand_report(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: Query<PeriodQuery>,
+) -> AppResult<HttpResponse> {
+    let r = reports::monthly_demand(&state.db, &actor, q.0.from, q.0.to).await?;
+    Ok(match q.0.format.unwrap_or(ValueFormat::Json) {
+        ValueFormat::Json => HttpResponse::Ok().json(r),
+        ValueFormat::Csv => csv_answer("parts-demand", reports::demand_csv(&r)),
+    })
+}
+
+/// 备件销售报表: per part over the period, issued to repair orders, sold
+/// over the counter, returned, revenue, cost and margin.
+#[utoipa::path(operation_id = "partsSalesReport", tag = "parts", params(PeriodQuery), security(("bearer" = [])),
+    responses((status = 200, description = "the report, as JSON or CSV",
+        content((SalesReport = "application/json"), (String = "text/csv")))))]
+#[get("/parts/reports/sales")]
+pub async fn sales_report(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: Query<PeriodQuery>,
+) -> AppResult<HttpResponse> {
+    let r = reports::sales(&state.db, &actor, q.0.from, q.0.to).await?;
+    Ok(match q.0.format.unwrap_or(ValueFormat::Json) {
+        ValueFormat::Json => HttpResponse::Ok().json(r),
+        ValueFormat::Csv => csv_answer("parts-sales", reports::sales_csv(&r)),
+    })
 }

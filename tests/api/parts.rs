@@ -605,3 +605,160 @@ async fn the_preparation_list_names_stocked_parts_short_for_the_day() {
     assert_eq!(dec(&short[0]["needed"]), Decimal::from(9));
     assert_eq!(dec(&short[0]["available"]), Decimal::from(8));
 }
+
+#[tokio::test]
+async fn the_stock_demand_and_sales_reports_as_json_and_csv() {
+    let app = spawn_app_with(&[("SERVICELANE__AUTH__ACCESS_TTL_SECS", "31536000")]).await;
+    let tz = chrono_tz::Asia::Shanghai;
+    app.dealer_in("PT9", "Asia/Shanghai").await;
+    set_local(&app, tz, d(2026, 10, 15), 10, 0);
+    let (_, desk) = app.staff("PT9", Role::Parts).await;
+    let (_, advisor) = app.staff("PT9", Role::ServiceAdvisor).await;
+    // a name that would be a formula in a spreadsheet
+    let r = app
+        .post(
+            "/api/v1/parts",
+            Some(&desk),
+            &json!({"number": "OIL-5W30", "name": "=HYPERLINK(\"x\")",
+               "bin": "B-2", "cost": "31.50", "price": "45.00"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    new_part(&app, &desk, "OF-1", "20.00", json!({})).await;
+    receive(&app, &desk, "OIL-5W30", "20").await;
+    receive(&app, &desk, "OF-1", "3").await;
+    // October: 4.5 L issued at 45.00; November: 2 sold at 50.00, 0.5 returned
+    let m = |body: Value| movement(&app, &desk, "OIL-5W30", body, None);
+    assert_eq!(
+        m(json!({"kind": "issue", "quantity": "4.5"})).await.status,
+        StatusCode::CREATED
+    );
+    set_local(&app, tz, d(2026, 11, 2), 9, 0);
+    assert_eq!(
+        m(json!({"kind": "sale", "quantity": "2", "unit_price": "50.00"}))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        m(json!({"kind": "return", "quantity": "0.5"})).await.status,
+        StatusCode::CREATED
+    );
+
+    let stock = app.get("/api/v1/parts/reports/stock", &desk).await;
+    assert_eq!(stock.status, StatusCode::OK, "{}", stock.body);
+    // 14 L × 31.50 = 441.00; 3 × 20.00 = 60.00
+    assert_eq!(stock.body["lines"][1]["number"], "OIL-5W30");
+    assert_eq!(stock.body["lines"][1]["on_hand"], "14");
+    assert_eq!(stock.body["lines"][1]["stock_value"], "441.00");
+    assert_eq!(stock.body["total_value"], "501.00");
+    let csv = app
+        .http
+        .get(app.url("/api/v1/parts/reports/stock?format=csv"))
+        .bearer_auth(&desk)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let bytes = csv.bytes().await.unwrap();
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("配件号 Part number,"), "{}", lines[0]);
+    assert_eq!(
+        lines[2],
+        "OIL-5W30,\"'=HYPERLINK(\"\"x\"\")\",B-2,14,0,14,0,31.50,441.00"
+    );
+    assert_eq!(lines[3], "合计 Total,,,,,,,,501.00");
+
+    let sales = app
+        .get(
+            "/api/v1/parts/reports/sales?from=2026-10-01&to=2026-11-30",
+            &desk,
+        )
+        .await;
+    assert_eq!(sales.status, StatusCode::OK, "{}", sales.body);
+    let l = &sales.body["lines"][0];
+    assert_eq!(
+        (
+            l["issued"].as_str(),
+            l["sold"].as_str(),
+            l["returned"].as_str()
+        ),
+        (Some("4.5"), Some("2"), Some("0.5"))
+    );
+    // 4.5 × 45 + 2 × 50 = 302.50; cost 6.5 × 31.50 = 204.75
+    assert_eq!(l["revenue"], "302.50");
+    assert_eq!(l["cost"], "204.75");
+    assert_eq!(sales.body["margin"], "97.75");
+    // November only
+    let nov = app
+        .get(
+            "/api/v1/parts/reports/sales?from=2026-11-01&to=2026-11-30",
+            &desk,
+        )
+        .await;
+    assert_eq!(nov.body["revenue"], "100.00");
+
+    let demand = app
+        .get(
+            "/api/v1/parts/reports/monthly-demand?from=2026-09-01&to=2026-11-30&format=json",
+            &desk,
+        )
+        .await;
+    assert_eq!(demand.status, StatusCode::OK, "{}", demand.body);
+    assert_eq!(
+        demand.body["months"],
+        json!(["2026-09", "2026-10", "2026-11"])
+    );
+    assert_eq!(
+        demand.body["lines"][0]["quantities"],
+        json!(["0", "4.5", "1.5"])
+    );
+    assert_eq!(demand.body["lines"][0]["total"], "6");
+    let csv =
+        app.http
+            .get(app.url(
+                "/api/v1/parts/reports/monthly-demand?from=2026-09-01&to=2026-11-30&format=csv",
+            ))
+            .bearer_auth(&desk)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+    let text = String::from_utf8(csv[3..].to_vec()).unwrap();
+    assert_eq!(
+        text.lines().nth(1),
+        Some("OIL-5W30,\"'=HYPERLINK(\"\"x\"\")\",0,4.5,1.5,6")
+    );
+
+    // bad periods are named; advisors do not read the reports
+    let bad = app
+        .get(
+            "/api/v1/parts/reports/sales?from=2026-11-30&to=2026-11-01",
+            &desk,
+        )
+        .await;
+    assert_eq!(bad.problem_fields(), vec!["to"]);
+    let far = app
+        .get(
+            "/api/v1/parts/reports/sales?from=-5000-01-01&to=2026-11-01",
+            &desk,
+        )
+        .await;
+    assert_eq!(far.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", far.body);
+    assert_eq!(
+        app.get("/api/v1/parts/reports/stock", &advisor)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}

@@ -12,6 +12,8 @@
 //! stock-take adjustment records what is there and may leave less on hand
 //! than is reserved (those jobs then show a shortage).
 
+pub mod reports;
+
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
@@ -218,11 +220,11 @@ pub struct PartSettings {
     pub season_percent: Vec<i32>,
 }
 
-fn q(v: i64) -> Decimal {
+pub(crate) fn q(v: i64) -> Decimal {
     Qty(v).to_decimal()
 }
 
-fn money(cents: i64) -> Decimal {
+pub(crate) fn money(cents: i64) -> Decimal {
     Money::from_cents(cents).to_decimal()
 }
 
@@ -265,7 +267,7 @@ fn movement_view(m: &part_movement::Model) -> Movement {
     }
 }
 
-fn staff(actor: &Actor, roles: &[crate::domain::Role]) -> AppResult<()> {
+pub(crate) fn staff(actor: &Actor, roles: &[crate::domain::Role]) -> AppResult<()> {
     if actor.is_customer() {
         return Err(AppError::Forbidden("only the dealer's staff may do this"));
     }
