@@ -14,6 +14,7 @@ use crate::services::idempotency::Outcome;
 use crate::services::parts::reports::{
     self, DemandReport, FormatQuery, PeriodQuery, SalesReport, StockReport,
 };
+use crate::services::parts::stock_take::{self, SheetLine, StockTake, StockTakeInput};
 use crate::services::parts::{
     self, AbcLine, Moved, Movement, NewMovement, NewPart, Part, PartSettings, ReorderLine,
     ReorderQuery,
@@ -206,4 +207,47 @@ pub async fn sales_report(
         ValueFormat::Json => HttpResponse::Ok().json(r),
         ValueFormat::Csv => csv_answer("parts-sales", reports::sales_csv(&r)),
     })
+}
+
+/// The count sheet (盘点表): every part by bin with what the system holds;
+/// as CSV with an empty column to count into.
+#[utoipa::path(operation_id = "partsCountSheet", tag = "parts", params(FormatQuery), security(("bearer" = [])),
+    responses((status = 200, description = "the sheet, as JSON or CSV",
+        content((Vec<SheetLine> = "application/json"), (String = "text/csv")))))]
+#[get("/parts/stock-takes/sheet")]
+pub async fn count_sheet(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: Query<FormatQuery>,
+) -> AppResult<HttpResponse> {
+    let lines = stock_take::sheet(&state.db, &actor).await?;
+    Ok(match q.0.format.unwrap_or(ValueFormat::Json) {
+        ValueFormat::Json => HttpResponse::Ok().json(lines),
+        ValueFormat::Csv => csv_answer("parts-count-sheet", stock_take::sheet_csv(&lines)),
+    })
+}
+
+/// Posts a stock-take: the counted quantities replace what the system
+/// holds, one adjustment (ledger row) per differing part, all or none;
+/// answers the variance summary. A part that moved while the count was
+/// posted makes it 409 (nothing written: post again). Send
+/// `Idempotency-Key`: a retry answers the first summary.
+#[utoipa::path(operation_id = "postStockTake", tag = "parts", request_body = StockTakeInput, security(("bearer" = [])),
+    params(IdempotencyKeyHeader),
+    responses((status = 201, body = StockTake,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same key"))),
+        (status = 409, description = "a part moved while the count was posted, or a request with the same key is in progress", body = Problem)))]
+#[post("/parts/stock-takes")]
+pub async fn post_stock_take(
+    state: web::Data<AppState>,
+    actor: Actor,
+    key: IdempotencyHeader,
+    body: Json<StockTakeInput>,
+) -> AppResult<HttpResponse> {
+    Ok(
+        match stock_take::post(&state, &actor, body.0, key.0.as_ref()).await? {
+            Outcome::Fresh(s) => HttpResponse::Created().json(s),
+            Outcome::Replayed(saved) => replayed(saved),
+        },
+    )
 }

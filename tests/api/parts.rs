@@ -762,3 +762,107 @@ async fn the_stock_demand_and_sales_reports_as_json_and_csv() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn a_stock_take_adjusts_through_the_ledger_once_and_sums_the_variance() {
+    let app = spawn_app().await;
+    app.dealer("PT10").await;
+    let (_, desk) = app.staff("PT10", Role::Parts).await;
+    new_part(&app, &desk, "OF-1", "20.00", json!({"bin": "A-2"})).await;
+    new_part(&app, &desk, "OIL-5W30", "31.50", json!({"bin": "A-1"})).await;
+    new_part(&app, &desk, "WB-1", "5.00", json!({"bin": "C-9"})).await;
+    receive(&app, &desk, "OF-1", "10").await;
+    receive(&app, &desk, "OIL-5W30", "20").await;
+    receive(&app, &desk, "WB-1", "4").await;
+
+    let sheet = app.get("/api/v1/parts/stock-takes/sheet", &desk).await;
+    assert_eq!(sheet.status, StatusCode::OK, "{}", sheet.body);
+    let order: Vec<&str> = sheet
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, vec!["OIL-5W30", "OF-1", "WB-1"], "by bin");
+    let csv = app
+        .http
+        .get(app.url("/api/v1/parts/stock-takes/sheet?format=csv"))
+        .bearer_auth(&desk)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let text = String::from_utf8(csv[3..].to_vec()).unwrap();
+    assert_eq!(text.lines().nth(1), Some("A-1,OIL-5W30,件OIL-5W30,20,"));
+
+    // OF-1 one short, oil 0.5 L over, the wipers as booked
+    let body = json!({"reference": "2026-11 月末盘点", "counts": [
+        {"number": "of-1", "counted": "9"}, {"number": "OIL-5W30", "counted": "20.5"}, {"number": "WB-1", "counted": "4"}]});
+    let post = |key: &'static str, body: Value| {
+        let app = &app;
+        let desk = &desk;
+        async move {
+            app.send(
+                app.http
+                    .post(app.url("/api/v1/parts/stock-takes"))
+                    .bearer_auth(desk)
+                    .header("Idempotency-Key", key)
+                    .json(&body),
+            )
+            .await
+        }
+    };
+    let first = post("count-1", body.clone()).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    assert_eq!(first.body["counted_parts"], 3);
+    assert_eq!(first.body["differing_parts"], 2);
+    // −1 × 20.00 + 0.5 × 31.50 = −4.25; |−20.00| + 15.75 = 35.75
+    assert_eq!(first.body["net_value"], "-4.25");
+    assert_eq!(first.body["absolute_value"], "35.75");
+    assert_eq!(first.body["lines"][0]["number"], "OF-1");
+    assert_eq!(first.body["lines"][0]["variance"], "-1");
+    let again = post("count-1", body).await;
+    assert_eq!(again.headers["Idempotent-Replayed"], "true");
+    assert_eq!(again.body, first.body);
+    assert_eq!(
+        dec(&part(&app, &desk, "OF-1").await["on_hand"]),
+        Decimal::from(9)
+    );
+    assert_eq!(part(&app, &desk, "OIL-5W30").await["on_hand"], "20.5");
+    assert_eq!(ledger_sums(&app, &desk, "OF-1").await.0, Decimal::from(9));
+    let rows = app.get("/api/v1/parts/OF-1/movements", &desk).await.body;
+    assert_eq!(rows[0]["kind"], "adjustment");
+    assert_eq!(rows[0]["reference"], "2026-11 月末盘点");
+    assert_eq!(
+        app.get("/api/v1/parts/WB-1/movements", &desk)
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // unknown and twice-counted parts, negative counts are named; nothing written
+    let bad = post(
+        "count-2",
+        json!({"reference": "x", "counts": [
+        {"number": "NOPE", "counted": "1"}]}),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert_eq!(bad.problem_fields(), vec!["counts[0].number"]);
+    let bad = post("count-3", json!({"reference": "x", "counts": [
+        {"number": "OF-1", "counted": "1"}, {"number": "of-1", "counted": "2"}, {"number": "WB-1", "counted": "-1"}]})).await;
+    assert_eq!(
+        bad.problem_fields(),
+        vec!["counts[1].number", "counts[2].counted"]
+    );
+    assert_eq!(
+        dec(&part(&app, &desk, "OF-1").await["on_hand"]),
+        Decimal::from(9)
+    );
+}

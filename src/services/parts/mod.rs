@@ -13,6 +13,7 @@
 //! than is reserved (those jobs then show a shortage).
 
 pub mod reports;
+pub mod stock_take;
 
 use std::collections::{BTreeMap, HashMap};
 

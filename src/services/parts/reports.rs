@@ -131,13 +131,13 @@ pub struct SalesReport {
 }
 
 /// Quantity (thousandths) × fen, in fen, rounded half away from zero.
-fn value(qty: i64, cents: i64) -> i128 {
+pub(super) fn value(qty: i64, cents: i64) -> i128 {
     let scale = i128::from(QTY_SCALE);
     let p = i128::from(qty) * i128::from(cents);
     (p + p.signum() * scale / 2) / scale
 }
 
-fn fen(v: i128) -> Decimal {
+pub(super) fn fen(v: i128) -> Decimal {
     money(i64::try_from(v).unwrap_or(i64::MAX))
 }
 
@@ -337,7 +337,7 @@ pub async fn sales(
     })
 }
 
-fn write(rows: Vec<Vec<String>>) -> Vec<u8> {
+pub(super) fn write(rows: Vec<Vec<String>>) -> Vec<u8> {
     let mut out = Vec::from(UTF8_BOM);
     {
         let mut w = csv::Writer::from_writer(&mut out);
