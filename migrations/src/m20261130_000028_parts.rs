@@ -45,6 +45,10 @@ enum PartMovements {
     OrderId,
     JobId,
     Reference,
+    /// A receipt: what the supplier's order said (运输收货反馈).
+    OrderedQty,
+    /// A receipt: what arrived damaged (not put on the shelf).
+    DamagedQty,
     Note,
     ActorId,
     At,
@@ -122,6 +126,8 @@ impl MigrationTrait for Migration {
                 .col(uuid_null(PartMovements::OrderId))
                 .col(uuid_null(PartMovements::JobId))
                 .col(string_null(PartMovements::Reference, 100))
+                .col(big_null(PartMovements::OrderedQty))
+                .col(big_null(PartMovements::DamagedQty))
                 .col(text_null(PartMovements::Note))
                 .col(uuid(PartMovements::ActorId))
                 .col(ts(PartMovements::At))

@@ -226,6 +226,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(parts::stock_report)
                 .service(parts::demand_report)
                 .service(parts::sales_report)
+                .service(parts::receipt_report)
                 .service(parts::count_sheet)
                 .service(parts::post_stock_take)
                 .service(parts::read)

@@ -12,7 +12,7 @@ use crate::domain::customer_value::ValueFormat;
 use crate::error::{AppResult, Problem};
 use crate::services::idempotency::Outcome;
 use crate::services::parts::reports::{
-    self, DemandReport, FormatQuery, PeriodQuery, SalesReport, StockReport,
+    self, DemandReport, FormatQuery, PeriodQuery, ReceiptReport, SalesReport, StockReport,
 };
 use crate::services::parts::stock_take::{self, SheetLine, StockTake, StockTakeInput};
 use crate::services::parts::{
@@ -250,4 +250,22 @@ pub async fn post_stock_take(
             Outcome::Replayed(saved) => replayed(saved),
         },
     )
+}
+
+/// 运输收货反馈: the period's receipts, ordered against received, with the
+/// short and damaged lines counted.
+#[utoipa::path(operation_id = "partsReceiptReport", tag = "parts", params(PeriodQuery), security(("bearer" = [])),
+    responses((status = 200, description = "the report, as JSON or CSV",
+        content((ReceiptReport = "application/json"), (String = "text/csv")))))]
+#[get("/parts/reports/receipts")]
+pub async fn receipt_report(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: Query<PeriodQuery>,
+) -> AppResult<HttpResponse> {
+    let r = reports::receipts(&state.db, &actor, q.0.from, q.0.to).await?;
+    Ok(match q.0.format.unwrap_or(ValueFormat::Json) {
+        ValueFormat::Json => HttpResponse::Ok().json(r),
+        ValueFormat::Csv => csv_answer("parts-receipts", reports::receipts_csv(&r)),
+    })
 }

@@ -20,6 +20,10 @@ pub struct Model {
     pub order_id: Option<Uuid>,
     pub job_id: Option<Uuid>,
     pub reference: Option<String>,
+    /// A receipt: the quantity ordered from the supplier (thousandths).
+    pub ordered_qty: Option<i64>,
+    /// A receipt: the quantity that arrived damaged (not on the shelf).
+    pub damaged_qty: Option<i64>,
     pub note: Option<String>,
     pub actor_id: Uuid,
     pub at: DateTimeUtc,

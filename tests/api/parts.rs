@@ -866,3 +866,76 @@ async fn a_stock_take_adjusts_through_the_ledger_once_and_sums_the_variance() {
         Decimal::from(9)
     );
 }
+
+#[tokio::test]
+async fn the_receipt_feedback_names_short_and_damaged_lines() {
+    let app = spawn_app_with(&[("SERVICELANE__AUTH__ACCESS_TTL_SECS", "31536000")]).await;
+    let tz = chrono_tz::Asia::Shanghai;
+    app.dealer_in("PT11", "Asia/Shanghai").await;
+    set_local(&app, tz, d(2026, 11, 3), 10, 0);
+    let (_, desk) = app.staff("PT11", Role::Parts).await;
+    new_part(&app, &desk, "OF-1", "20.00", json!({"on_order": "12"})).await;
+    new_part(&app, &desk, "-BAD", "1.00", json!({})).await;
+    // 12 ordered: 9 on the shelf, 2 damaged, 1 short
+    let r = movement(
+        &app,
+        &desk,
+        "OF-1",
+        json!({"kind": "receipt", "quantity": "9", "ordered": "12",
+        "damaged": "2", "reference": "DN-9"}),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["movement"]["ordered"], "12");
+    assert_eq!(r.body["part"]["on_hand"], "9");
+    // what arrived (on the shelf) is no longer on order: 3 left
+    assert_eq!(r.body["part"]["on_order"], "3");
+    receive(&app, &desk, "-BAD", "5").await;
+    let bad = movement(
+        &app,
+        &desk,
+        "OF-1",
+        json!({"kind": "sale", "quantity": "1", "damaged": "1"}),
+        None,
+    )
+    .await;
+    assert_eq!(bad.problem_fields(), vec!["damaged"]);
+
+    let rep = app
+        .get(
+            "/api/v1/parts/reports/receipts?from=2026-11-01&to=2026-11-30",
+            &desk,
+        )
+        .await;
+    assert_eq!(rep.status, StatusCode::OK, "{}", rep.body);
+    assert_eq!(rep.body["short_lines"], 1);
+    assert_eq!(rep.body["damaged_lines"], 1);
+    let l = &rep.body["lines"][0];
+    assert_eq!(l["date"], "2026-11-03");
+    assert_eq!(
+        (
+            l["ordered"].as_str(),
+            l["received"].as_str(),
+            l["damaged"].as_str(),
+            l["short"].as_str()
+        ),
+        (Some("12"), Some("9"), Some("2"), Some("1"))
+    );
+    // a receipt without an order figure is taken as complete
+    assert_eq!(rep.body["lines"][1]["short"], "0");
+    let csv = app
+        .http
+        .get(app.url("/api/v1/parts/reports/receipts?from=2026-11-01&to=2026-11-30&format=csv"))
+        .bearer_auth(&desk)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let text = String::from_utf8(csv[3..].to_vec()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[1], "2026-11-03,DN-9,OF-1,件OF-1,12,9,2,1");
+    assert_eq!(lines[2], "2026-11-03,DN-1,'-BAD,件-BAD,5,5,0,0");
+}

@@ -115,6 +115,13 @@ pub struct NewMovement {
     /// The supplier's delivery note, the counter receipt, the order number.
     pub reference: Option<String>,
     pub note: Option<String>,
+    /// A receipt: the quantity the supplier's order said (for the receipt feedback).
+    #[schema(value_type = Option<String>, format = "decimal")]
+    pub ordered: Option<Decimal>,
+    /// A receipt: the quantity that arrived damaged, kept off the shelf
+    /// (`quantity` is what went on the shelf).
+    #[schema(value_type = Option<String>, format = "decimal")]
+    pub damaged: Option<Decimal>,
 }
 
 /// One ledger row.
@@ -136,6 +143,12 @@ pub struct Movement {
     pub job_id: Option<Uuid>,
     pub reference: Option<String>,
     pub note: Option<String>,
+    /// A receipt: what was ordered.
+    #[schema(value_type = Option<String>, format = "decimal")]
+    pub ordered: Option<Decimal>,
+    /// A receipt: what arrived damaged.
+    #[schema(value_type = Option<String>, format = "decimal")]
+    pub damaged: Option<Decimal>,
     pub actor_id: Uuid,
     pub at: DateTime<Utc>,
 }
@@ -263,6 +276,8 @@ fn movement_view(m: &part_movement::Model) -> Movement {
         job_id: m.job_id,
         reference: m.reference.clone(),
         note: m.note.clone(),
+        ordered: m.ordered_qty.map(q),
+        damaged: m.damaged_qty.map(q),
         actor_id: m.actor_id,
         at: m.at,
     }
@@ -409,6 +424,8 @@ pub struct Change {
     pub job_id: Option<Uuid>,
     pub reference: Option<String>,
     pub note: Option<String>,
+    /// A receipt: (ordered, damaged), for the receipt feedback.
+    pub receipt: Option<(Option<i64>, i64)>,
 }
 
 /// The stock rule in one statement: applies `c` to part `part_id` if the
@@ -470,6 +487,8 @@ pub async fn apply(
         order_id: c.order_id,
         job_id: c.job_id,
         reference: c.reference.clone(),
+        ordered_qty: c.receipt.and_then(|r| r.0),
+        damaged_qty: c.receipt.map(|r| r.1),
         note: c.note.clone(),
         actor_id,
         at: now,
@@ -539,6 +558,23 @@ pub async fn post_movement(
         "note",
         validation::optional_multiline(input.note.as_deref(), 2000),
     );
+    let receipt = if input.kind == MovementKind::Receipt {
+        let ordered = input
+            .ordered
+            .map(|d| e.check("ordered", Qty::parse_level(d)).map(|q| q.0));
+        let damaged = e.check(
+            "damaged",
+            Qty::parse_level(input.damaged.unwrap_or_default()),
+        );
+        Some((ordered.flatten(), damaged.map(|q| q.0).unwrap_or(0)))
+    } else {
+        for (field, v) in [("ordered", input.ordered), ("damaged", input.damaged)] {
+            if v.is_some() {
+                e.add(field, "is given on a receipt only");
+            }
+        }
+        None
+    };
     e.into_result()?;
     let (Some(qty), Some(cost), Some(price), Some(reference), Some(note)) =
         (qty, cost, price, reference, note)
@@ -559,6 +595,7 @@ pub async fn post_movement(
         job_id: None,
         reference,
         note,
+        receipt,
     };
     let request = (&p.number, &input);
     idempotency::once(
@@ -740,6 +777,7 @@ pub async fn reserve_jobs(
             job_id: Some(n.job),
             reference: None,
             note: None,
+            receipt: None,
         };
         // not available in full: not held; the job shows the shortage
         apply(txn, dealer_id, n.part.id, &change, actor_id, now).await?;
@@ -771,6 +809,7 @@ pub async fn issue_job(
             job_id: Some(n.job),
             reference: None,
             note: None,
+            receipt: None,
         };
         if held > 0 {
             let c = Change {
@@ -836,6 +875,7 @@ pub async fn release_order(
             job_id: Some(job),
             reference: None,
             note: None,
+            receipt: None,
         };
         apply(txn, dealer_id, p, &c, actor_id, now).await?;
     }

@@ -250,6 +250,8 @@ async fn post_now(
                 order_id: None,
                 job_id: None,
                 reference: Some(reference.to_string()),
+                ordered_qty: None,
+                damaged_qty: None,
                 note: Some("盘点 stock-take".into()),
                 actor_id: actor.id,
                 at: now,
