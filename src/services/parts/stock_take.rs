@@ -164,10 +164,10 @@ pub async fn post(
             rules::part_number(&c.number),
         );
         let counted = e.check(&format!("counts[{i}].counted"), Qty::parse_level(c.counted));
-        if let (Some(n), Some(c)) = (number, counted) {
-            if counts.insert(n, c).is_some() {
-                e.add(format!("counts[{i}].number"), "is counted twice");
-            }
+        if let (Some(n), Some(c)) = (number, counted)
+            && counts.insert(n, c).is_some()
+        {
+            e.add(format!("counts[{i}].number"), "is counted twice");
         }
     }
     e.into_result()?;
