@@ -159,18 +159,19 @@ impl Qty {
 }
 
 /// A part number as the desk and the job lines write it: trimmed, upper
-/// case, 1 to 40 letters, digits, `-`, `_`, `.` or `/`. Job lines whose part
-/// number is not in this form are simply not stocked parts.
+/// case, 1 to 40 letters, digits, `-`, `_` or `.` (no `/`: the number is a
+/// path segment). Job lines whose part number is not in this form are
+/// simply not stocked parts.
 pub fn part_number(raw: &str) -> Result<String, String> {
     let n = raw.trim().to_uppercase();
     let ok = !n.is_empty()
         && n.len() <= 40
         && n.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if ok {
         Ok(n)
     } else {
-        Err("must be 1 to 40 letters, digits, -, _, . or /".into())
+        Err("must be 1 to 40 letters, digits, -, _ or .".into())
     }
 }
 
@@ -309,7 +310,10 @@ pub struct Reorder {
 pub fn reorder(input: &ReorderInput, rules: &PartRules, today: NaiveDate) -> Reorder {
     let scale = Decimal::from(QTY_SCALE);
     let months = Decimal::from(12);
-    let sum: i64 = input.monthly_demand.iter().map(|q| q.0).sum();
+    let sum = input
+        .monthly_demand
+        .iter()
+        .fold(0i64, |a, q| a.saturating_add(q.0));
     let average = Decimal::from(sum) / scale / months;
     let per_day = |d: NaiveDate| {
         let pct = rules.season_percent[d.month0() as usize];
@@ -371,7 +375,8 @@ mod tests {
     #[test]
     fn part_numbers_are_upper_case_codes() {
         assert_eq!(part_number(" 06l115562b ").unwrap(), "06L115562B");
-        assert_eq!(part_number("N-910.1/2").unwrap(), "N-910.1/2");
+        assert_eq!(part_number("n-910.1_2").unwrap(), "N-910.1_2");
+        assert!(part_number("N-910/2").is_err());
         assert!(part_number("").is_err());
         assert!(part_number("机油").is_err());
         assert!(part_number(&"A".repeat(41)).is_err());

@@ -78,7 +78,7 @@ pub struct Part {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPart {
-    /// 1 to 40 letters, digits, `-`, `_`, `.`, `/`; stored in upper case; unique per dealer.
+    /// 1 to 40 letters, digits, `-`, `_`, `.`; stored in upper case; unique per dealer.
     #[schema(example = "06L115562B")]
     pub number: String,
     pub name: String,
