@@ -230,6 +230,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(parts::count_sheet)
                 .service(parts::post_stock_take)
                 .service(parts::read)
+                .service(parts::update)
                 .service(parts::movements)
                 .service(parts::post_movement)
                 .service(deputies::get)

@@ -16,8 +16,8 @@ use crate::services::parts::reports::{
 };
 use crate::services::parts::stock_take::{self, SheetLine, StockTake, StockTakeInput};
 use crate::services::parts::{
-    self, AbcLine, Moved, Movement, NewMovement, NewPart, Part, PartSettings, ReorderLine,
-    ReorderQuery,
+    self, AbcLine, Moved, Movement, NewMovement, NewPart, Part, PartSettings, PartUpdate,
+    ReorderLine, ReorderQuery,
 };
 use crate::state::AppState;
 
@@ -104,6 +104,32 @@ pub async fn read(
     number: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let p = parts::read(&state.db, &actor, &number).await?;
+    Ok(with_etag(StatusCode::OK, p.version, p))
+}
+
+/// Replaces a part's master data (name, bin, prices, on order, pack size,
+/// lead time) with `If-Match`: the ETag read. Stock moves only through
+/// movements; a part that moved since it was read is 412.
+#[utoipa::path(operation_id = "updatePart", tag = "parts", request_body = PartUpdate, security(("bearer" = [])),
+    params(("number" = String, Path), IfMatchHeader),
+    responses((status = 200, body = Part, headers(("ETag" = String)))))]
+#[put("/parts/{number}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    actor: Actor,
+    number: web::Path<String>,
+    if_match: IfMatch,
+    body: Json<PartUpdate>,
+) -> AppResult<HttpResponse> {
+    let p = parts::update(
+        &state.db,
+        &actor,
+        &number,
+        body.0,
+        if_match.0,
+        state.clock.now(),
+    )
+    .await?;
     Ok(with_etag(StatusCode::OK, p.version, p))
 }
 

@@ -382,6 +382,84 @@ pub async fn create(
     Ok(view(&m, actor))
 }
 
+/// `PUT /parts/{number}` (`If-Match`: the part's ETag): its master data.
+/// Stock figures are not here: they move only through the ledger.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartUpdate {
+    pub name: String,
+    /// Empty or left out: no bin.
+    pub bin: Option<String>,
+    #[schema(value_type = String, format = "decimal")]
+    pub cost: Decimal,
+    #[schema(value_type = String, format = "decimal")]
+    pub price: Decimal,
+    /// Ordered from the supplier, not yet received.
+    #[schema(value_type = String, format = "decimal")]
+    pub on_order: Decimal,
+    #[schema(value_type = String, format = "decimal")]
+    pub pack_size: Decimal,
+    pub lead_time_days: i32,
+}
+
+/// Replaces a part's master data. The ETag moves with every stock movement
+/// too, so a part that moved since it was read is 412: read it again.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    number: &str,
+    input: PartUpdate,
+    if_match: Option<Version>,
+    now: DateTime<Utc>,
+) -> AppResult<Part> {
+    staff(actor, WRITERS)?;
+    let expected = Version::required(if_match)?.0;
+    let p = find(db, actor.dealer_id, number).await?;
+    let mut e = FieldErrors::default();
+    let name = e.check("name", validation::text(&input.name, 200));
+    let bin = e.check("bin", validation::optional_text(input.bin.as_deref(), 40));
+    let cost = e.check("cost", Money::parse(input.cost));
+    let price = e.check("price", Money::parse(input.price));
+    let on_order = e.check("on_order", Qty::parse_level(input.on_order));
+    let pack = e.check("pack_size", Qty::parse(input.pack_size, false));
+    if !(0..=MAX_LEAD_DAYS).contains(&input.lead_time_days) {
+        e.add("lead_time_days", format!("must be 0 to {MAX_LEAD_DAYS}"));
+    }
+    e.into_result()?;
+    let (Some(name), Some(bin), Some(cost), Some(price), Some(on_order), Some(pack)) =
+        (name, bin, cost, price, on_order, pack)
+    else {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "checked fields missing"
+        )));
+    };
+    let done = part::Entity::update_many()
+        .col_expr(part::Column::Name, Expr::value(name))
+        .col_expr(part::Column::Bin, Expr::value(bin))
+        .col_expr(part::Column::CostCents, Expr::value(cost.cents()))
+        .col_expr(part::Column::PriceCents, Expr::value(price.cents()))
+        .col_expr(part::Column::OnOrder, Expr::value(on_order.0))
+        .col_expr(part::Column::PackSize, Expr::value(pack.0))
+        .col_expr(
+            part::Column::LeadTimeDays,
+            Expr::value(input.lead_time_days),
+        )
+        .col_expr(part::Column::Version, Expr::value(expected + 1))
+        .col_expr(part::Column::UpdatedAt, Expr::value(now))
+        .filter(part::Column::Id.eq(p.id))
+        .filter(part::Column::Version.eq(expected))
+        .exec(db)
+        .await?;
+    if done.rows_affected != 1 {
+        return Err(AppError::PreconditionFailed);
+    }
+    let after = part::Entity::find_by_id(p.id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(view(&after, actor))
+}
+
 /// The ledger of one part, newest first (at most 500 rows).
 pub async fn movements(
     db: &impl ConnectionTrait,
