@@ -26,6 +26,7 @@ mod m20261130_000024_comebacks;
 mod m20261130_000025_opening;
 mod m20261130_000026_deputies;
 mod m20261130_000027_warranty_claims;
+mod m20261130_000028_parts;
 mod m20261130_000029_tools;
 mod m20261130_000030_performance;
 
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000025_opening::Migration),
             Box::new(m20261130_000026_deputies::Migration),
             Box::new(m20261130_000027_warranty_claims::Migration),
+            Box::new(m20261130_000028_parts::Migration),
             Box::new(m20261130_000029_tools::Migration),
             Box::new(m20261130_000030_performance::Migration),
         ]

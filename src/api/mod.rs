@@ -27,6 +27,7 @@ pub mod inbox;
 pub mod inspection;
 pub mod kpi;
 pub mod menu;
+pub mod parts;
 pub mod performance;
 pub mod provider_templates;
 pub mod repair_orders;
@@ -223,6 +224,23 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(repair_orders::put_settings)
                 // the workshop and the handover
                 .service(workshop::put_skills)
+                // parts (配件): the fixed paths before /parts/{number}
+                .service(parts::list)
+                .service(parts::create)
+                .service(parts::abc)
+                .service(parts::reorder_proposal)
+                .service(parts::get_settings)
+                .service(parts::put_settings)
+                .service(parts::stock_report)
+                .service(parts::demand_report)
+                .service(parts::sales_report)
+                .service(parts::receipt_report)
+                .service(parts::count_sheet)
+                .service(parts::post_stock_take)
+                .service(parts::read)
+                .service(parts::update)
+                .service(parts::movements)
+                .service(parts::post_movement)
                 .service(deputies::get)
                 .service(deputies::put)
                 .service(deputies::withdraw)

@@ -90,6 +90,7 @@ pub mod message;
 pub mod money;
 pub mod opening;
 pub mod outbox;
+pub mod parts;
 pub mod performance;
 pub mod phone;
 pub mod photo;

@@ -39,6 +39,9 @@ pub mod otp_code;
 pub mod otp_quota;
 pub mod outbox_attempt;
 pub mod outbox_message;
+pub mod part;
+pub mod part_movement;
+pub mod part_setting;
 pub mod payment;
 pub mod provider_template;
 pub mod provider_token;
@@ -182,4 +185,5 @@ string_column!(
     crate::domain::warranty::WarrantyDecision,
     crate::domain::warranty::WarrantyPartState,
     crate::domain::warranty::RemittanceOutcome,
+    crate::domain::parts::MovementKind,
 );

@@ -23,6 +23,7 @@ pub mod inbox;
 pub mod kpi;
 pub mod lifecycle;
 pub mod menu;
+pub mod parts;
 pub mod performance;
 pub mod repair_orders;
 pub mod reports;

@@ -220,6 +220,11 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
             "ToolRequestState",
             wire(servicelane::domain::tools::ToolRequestState::ALL),
         ),
+        (
+            "MovementKind",
+            wire(servicelane::domain::parts::MovementKind::ALL),
+        ),
+        ("AbcClass", wire(servicelane::domain::parts::AbcClass::ALL)),
     ])
 }
 

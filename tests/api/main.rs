@@ -32,6 +32,7 @@ mod kpi;
 mod login_limits;
 mod operations;
 mod outbox;
+mod parts;
 mod performance;
 mod repair_day;
 mod repair_order_attacks;

@@ -270,6 +270,9 @@ pub struct Preparation {
     /// Share of the day's capacity booked (reception or bays, the larger), 0 to 1.
     pub capacity_used: f64,
     pub warnings: Vec<Warning>,
+    /// Stocked parts the day's bookings need more of than is available
+    /// (on hand − reserved); parts not stocked are not listed.
+    pub shortages: Vec<crate::services::parts::StockShortfall>,
 }
 
 fn overflow() -> AppError {
@@ -362,7 +365,13 @@ pub async fn preparation(
             },
         );
     }
+    let wanted: Vec<(String, Decimal)> = parts
+        .values()
+        .map(|p| (p.part_number.clone(), p.quantity))
+        .collect();
+    let shortages = crate::services::parts::shortfalls(db, actor.dealer_id, &wanted).await?;
     Ok(Preparation {
+        shortages,
         date: day.date,
         appointments,
         parts: parts

@@ -336,6 +336,15 @@ pub async fn accept(
         serde_json::json!({"version": input.version, "sha256": est.sha256, "by_customer": actor.is_customer(), "kind": input.signature.kind}),
     )
     .await?;
+    // the jobs count now: hold their stocked parts (what is short shows
+    // on the board); after the order row's lock, parts in number order
+    let order_jobs = crate::entities::repair_order_job::Entity::find()
+        .filter(crate::entities::repair_order_job::Column::OrderId.eq(w.order.id))
+        .all(&w.txn)
+        .await?;
+    let counting: Vec<_> = counted(&order_jobs).collect();
+    crate::services::parts::reserve_jobs(&w.txn, w.order.dealer_id, &counting, actor.id, w.now)
+        .await?;
     if w.order.state == OrderState::Open {
         w.transition(
             OrderAction::AcceptEstimate,

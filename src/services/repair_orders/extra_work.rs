@@ -414,6 +414,11 @@ pub async fn answer(
         .filter(repair_order_job::Column::Id.eq(j.id))
         .exec(&w.txn)
         .await?;
+    if approve {
+        // the line counts now: hold its stocked parts
+        crate::services::parts::reserve_jobs(&w.txn, w.order.dealer_id, &[&j], actor.id, w.now)
+            .await?;
+    }
     if !approve && j.pay_type == PayType::Warranty {
         // declined work is not done, so there is nothing to claim
         warranty_case::Entity::delete_many()

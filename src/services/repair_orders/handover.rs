@@ -615,5 +615,12 @@ pub async fn cancel(
     }
     w.transition(OrderAction::Cancel, serde_json::json!({"reason": reason}))
         .await?;
+    // parts held for its jobs go back to the shelf
+    let jobs = crate::entities::repair_order_job::Entity::find()
+        .filter(crate::entities::repair_order_job::Column::OrderId.eq(w.order.id))
+        .all(&w.txn)
+        .await?;
+    crate::services::parts::release_order(&w.txn, w.order.dealer_id, &jobs, actor.id, w.now)
+        .await?;
     finish(w, state, None, 200).await
 }

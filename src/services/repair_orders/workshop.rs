@@ -172,6 +172,9 @@ pub struct Board {
     pub in_work: Vec<BoardJob>,
     pub technicians: Vec<Technician>,
     pub at_risk: Vec<AtRisk>,
+    /// Stocked parts the waiting and running jobs need and neither hold nor
+    /// were issued (short of stock when the job was approved or started).
+    pub shortages: Vec<crate::services::parts::Shortage>,
 }
 
 fn skills_of(u: &user::Model) -> AppResult<Vec<Skill>> {
@@ -566,6 +569,9 @@ pub async fn clock_on(
         _ => e.into(),
     })?;
     set_job_state(&w, &j, RepairJobState::InProgress, None).await?;
+    // the job's stocked parts leave the shelf (held ones first); a part
+    // still short does not stop the start
+    crate::services::parts::issue_job(&w.txn, w.order.dealer_id, &j, actor.id, w.now).await?;
     w.event(
         EventKind::ClockedOn,
         serde_json::json!({"job_id": j.id, "technician_id": actor.id, "from": j.state}),
@@ -733,6 +739,23 @@ pub async fn board(
     };
     waiting.sort_by_key(order_key);
     in_work.sort_by_key(order_key);
+    let on_board: std::collections::HashSet<Uuid> =
+        waiting.iter().chain(&in_work).map(|b| b.job_id).collect();
+    let board_jobs: Vec<&repair_order_job::Model> =
+        rows.iter().filter(|j| on_board.contains(&j.id)).collect();
+    let mut shortages = crate::services::parts::shortages(db, actor.dealer_id, &board_jobs).await?;
+    let numbers: HashMap<Uuid, String> = waiting
+        .iter()
+        .chain(&in_work)
+        .map(|b| (b.job_id, b.order_number.clone()))
+        .collect();
+    shortages.sort_by_key(|s| {
+        (
+            numbers.get(&s.job_id).cloned(),
+            s.job_id,
+            s.part_number.clone(),
+        )
+    });
     let mut at_risk: Vec<AtRisk> = orders
         .values()
         .filter_map(|o| {
@@ -753,5 +776,6 @@ pub async fn board(
         in_work,
         technicians,
         at_risk,
+        shortages,
     })
 }
