@@ -48,9 +48,10 @@ use crate::entities::{
     user, vehicle,
 };
 use crate::error::{AppError, AppResult};
-use crate::services::appointments::{day_bounds, dealer_zone};
+use crate::services::appointments::{ServiceLine, day_bounds, dealer_zone};
 use crate::services::deputies::{self, DeputyPeriod};
 use crate::services::kpi::{self, Figure, KpiPeriod};
+use crate::services::parts::StockShortfall;
 use crate::services::{board, cases, from_stored, to_stored};
 
 /// The most overdue cases the page lists (the counts are whole).
@@ -306,6 +307,11 @@ pub struct Today {
     pub yesterday: Option<YesterdayFigures>,
     pub cases: CasesNow,
     pub comebacks: ComebacksNow,
+    /// Stocked parts today's bookings (booked or confirmed, not yet
+    /// received) need more of than is available now (on hand − held), by
+    /// part number; parts the dealer does not stock are bought in and not
+    /// listed. The same rule as the preparation list's `shortages`.
+    pub parts_missing: Vec<StockShortfall>,
     /// The items of the dealer's checklist, in order.
     pub checklist: Vec<OpeningChecklistEntry>,
 }
@@ -393,6 +399,7 @@ pub async fn today(
         None
     };
     let comebacks = comebacks_now(db, actor, tz).await?;
+    let parts_missing = parts_missing(db, d.id, tz, date).await?;
     let checklist = checklist(db, d.id, tz, date, &s.checklist).await?;
     Ok(Today {
         dealer_id: d.id,
@@ -408,6 +415,7 @@ pub async fn today(
             overdue_cases,
         },
         comebacks,
+        parts_missing,
         checklist,
     })
 }
@@ -703,6 +711,37 @@ async fn staffing(
         hours,
         deputies: deputies::running_at(db, dealer_id, now).await?,
     })
+}
+
+/// The stocked parts today's open bookings need more of than is available.
+async fn parts_missing(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+    tz: Tz,
+    date: NaiveDate,
+) -> AppResult<Vec<StockShortfall>> {
+    let (start, end) = day_bounds(tz, date, date);
+    let rows = appointment::Entity::find()
+        .filter(appointment::Column::DealerId.eq(dealer_id))
+        .filter(appointment::Column::SlotStart.gte(start))
+        .filter(appointment::Column::SlotStart.lt(end))
+        .filter(
+            appointment::Column::State
+                .is_in([AppointmentState::Booked, AppointmentState::Confirmed]),
+        )
+        .all(db)
+        .await?;
+    let mut wanted = Vec::new();
+    for a in rows {
+        let lines: Vec<ServiceLine> = from_stored(&a.services, "appointment services")?;
+        wanted.extend(
+            lines
+                .into_iter()
+                .flat_map(|l| l.parts)
+                .map(|p| (p.part_number, p.quantity)),
+        );
+    }
+    crate::services::parts::shortfalls(db, dealer_id, &wanted).await
 }
 
 /// The comebacks not closed: counts by state, and the oldest listed.

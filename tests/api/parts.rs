@@ -604,6 +604,15 @@ async fn the_preparation_list_names_stocked_parts_short_for_the_day() {
     assert_eq!(short[0]["part_number"], "OIL-5W30");
     assert_eq!(dec(&short[0]["needed"]), Decimal::from(9));
     assert_eq!(dec(&short[0]["available"]), Decimal::from(8));
+    // the morning of that day, the opening page names the same part
+    crate::care_planner::set_local(&app, s.tz, s.date, 7, 0);
+    let token = app.login_as(&s.code, "service_advisor").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let today = app.get("/api/v1/today", &token).await;
+    assert_eq!(today.status, StatusCode::OK, "{}", today.body);
+    assert_eq!(today.body["parts_missing"], p.body["shortages"]);
 }
 
 #[tokio::test]
