@@ -34,6 +34,22 @@ pub const DEFAULT_BOOKING_HORIZON_DAYS: u32 = 365;
 /// The longest horizon a dealer may set.
 pub const MAX_BOOKING_HORIZON_DAYS: u32 = 1095;
 
+/// UTC bounds of local days `from..=to` in `tz`.
+pub fn day_bounds(
+    tz: chrono_tz::Tz,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) {
+    use chrono::TimeZone;
+    let start = |d: NaiveDate| {
+        tz.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+            .earliest()
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_else(|| d.and_time(chrono::NaiveTime::MIN).and_utc())
+    };
+    (start(from), start(to + chrono::Duration::days(1)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -124,6 +124,19 @@ impl StaffRef {
     }
 }
 
+/// The dealer row and its zone.
+pub async fn dealer_zone(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+) -> AppResult<(dealer::Model, Tz)> {
+    let d = dealer::Entity::find_by_id(dealer_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let tz = zone(&d);
+    Ok((d, tz))
+}
+
 pub fn zone(d: &dealer::Model) -> Tz {
     d.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
 }

@@ -22,11 +22,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Actor;
+use crate::domain::dates::day_bounds;
 use crate::domain::deputy;
 use crate::entities::{deputy as row, user};
 use crate::error::{AppError, AppResult};
-use crate::services::appointments::{day_bounds, dealer_zone};
-use crate::services::dealers::{StaffRef, staff_names};
+use crate::services::dealers::{StaffRef, dealer_zone, staff_names};
 
 /// `PUT /api/v1/users/{id}/deputy`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]

@@ -29,6 +29,9 @@ use crate::services::lifecycle::Transition;
 use crate::services::menu::{PartLine, cents_to_money, minutes_to_hours};
 use crate::services::{capacity, deputies};
 
+pub use crate::domain::dates::day_bounds;
+pub use crate::services::dealers::dealer_zone;
+
 /// Who books and manages appointments for customers.
 pub const BOOKERS: &[Role] = &[
     Role::ServiceManager,
@@ -167,19 +170,6 @@ pub fn services_of(m: &appointment::Model) -> AppResult<Vec<ServiceLine>> {
     crate::services::from_stored(&m.services, "appointment services")
 }
 
-/// The dealer row and its zone.
-pub async fn dealer_zone(
-    db: &impl ConnectionTrait,
-    dealer_id: Uuid,
-) -> AppResult<(dealer::Model, Tz)> {
-    let d = dealer::Entity::find_by_id(dealer_id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let tz = crate::services::dealers::zone(&d);
-    Ok((d, tz))
-}
-
 /// Turns rows into register lines, loading vehicles and customers in two queries.
 pub async fn views(
     db: &impl ConnectionTrait,
@@ -315,18 +305,6 @@ pub fn check_dates(dates: &[(&str, Option<NaiveDate>)]) -> AppResult<()> {
         e.check(field, d.map(crate::domain::dates::in_range).transpose());
     }
     Ok(e.into_result()?)
-}
-
-/// UTC bounds of local days `from..=to` in `tz`.
-pub fn day_bounds(tz: Tz, from: NaiveDate, to: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
-    use chrono::TimeZone;
-    let start = |d: NaiveDate| {
-        tz.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
-            .earliest()
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|| d.and_time(chrono::NaiveTime::MIN).and_utc())
-    };
-    (start(from), start(to + Duration::days(1)))
 }
 
 /// The register (《预约登记表》): appointments of a day or range, by slot.
