@@ -94,6 +94,30 @@ pub const DIAGNOSIS_EDITORS: &[Role] = &[Role::Technician, Role::WorkshopForeman
 /// Who imports the brand's remittance.
 pub const REMITTANCE: &[Role] = &[Role::WarrantyClerk];
 
+/// Who reads one case: the readers and those who edit its facts or diagnosis.
+pub const CASE_READERS: &[Role] = &[
+    Role::WarrantyClerk,
+    Role::ServiceManager,
+    Role::DealerAdmin,
+    Role::ServiceAdvisor,
+    Role::Technician,
+    Role::WorkshopForeman,
+];
+
+/// The states whose facts and findings may still change: before the
+/// claim goes to the brand, and after it comes back rejected.
+pub const EDITABLE: [WarrantyState; 4] = [
+    WarrantyState::Draft,
+    WarrantyState::Decided,
+    WarrantyState::WorkDone,
+    WarrantyState::Rejected,
+];
+
+/// Whether a case in `s` may still be edited.
+pub fn editable(s: WarrantyState) -> bool {
+    EDITABLE.contains(&s)
+}
+
 /// Who may take each action (the table the service checks).
 pub fn roles_for(action: WarrantyAction) -> &'static [Role] {
     use WarrantyAction::*;

@@ -137,6 +137,18 @@ pub async fn dealer_zone(
     Ok((d, tz))
 }
 
+/// An active member of the staff of `dealer_id` (None otherwise).
+pub async fn staff_member(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+    id: Uuid,
+) -> AppResult<Option<user::Model>> {
+    Ok(user::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .filter(|u| u.dealer_id == dealer_id && u.active))
+}
+
 pub fn zone(d: &dealer::Model) -> Tz {
     d.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
 }

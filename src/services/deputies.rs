@@ -82,18 +82,6 @@ fn running(now: DateTime<Utc>) -> Condition {
     live(now).add(row::Column::StartsAt.lte(now))
 }
 
-/// An active member of the staff of `dealer_id` (None otherwise).
-async fn staff_member(
-    db: &impl ConnectionTrait,
-    dealer_id: Uuid,
-    id: Uuid,
-) -> AppResult<Option<user::Model>> {
-    Ok(user::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .filter(|u| u.dealer_id == dealer_id && u.active))
-}
-
 /// The user `id` of the actor's dealer whose deputy the actor may name
 /// (403 for anyone else's unless a manager, 404 outside the dealer).
 async fn principal_user(
@@ -106,7 +94,7 @@ async fn principal_user(
             "only the user themself or a manager names a deputy",
         ));
     }
-    staff_member(db, actor.dealer_id, id)
+    crate::services::dealers::staff_member(db, actor.dealer_id, id)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -175,6 +163,23 @@ pub async fn put(
     now: DateTime<Utc>,
 ) -> AppResult<DeputyPeriod> {
     let u = principal_user(db, actor, id).await?;
+    let same = Condition::all()
+        .add(row::Column::DeputyId.eq(input.deputy_id))
+        .add(row::Column::FromDate.eq(input.from))
+        .add(row::Column::ToDate.eq(input.to));
+    // a retry of a naming already made (even once its first day is past)
+    if let Some(r) = row::Entity::find()
+        .filter(row::Column::UserId.eq(u.id))
+        .filter(live(now))
+        .filter(same.clone())
+        .one(db)
+        .await?
+    {
+        return views(db, vec![r], now)
+            .await?
+            .pop()
+            .ok_or(AppError::NotFound);
+    }
     let (_, tz) = dealer_zone(db, u.dealer_id).await?;
     let today = now.with_timezone(&tz).date_naive();
     let mut errors = deputy::period(input.from, input.to, today)
@@ -182,7 +187,7 @@ pub async fn put(
         .unwrap_or_default();
     if input.deputy_id == u.id {
         errors.add("deputy_id", "is the user themself");
-    } else if staff_member(db, u.dealer_id, input.deputy_id)
+    } else if crate::services::dealers::staff_member(db, u.dealer_id, input.deputy_id)
         .await?
         .is_none()
     {
@@ -193,23 +198,8 @@ pub async fn put(
     }
     errors.into_result()?;
     let (starts_at, ends_at) = day_bounds(tz, input.from, input.to);
-    let same = Condition::all()
-        .add(row::Column::DeputyId.eq(input.deputy_id))
-        .add(row::Column::FromDate.eq(input.from))
-        .add(row::Column::ToDate.eq(input.to));
     let txn = db.begin().await?;
-    row::Entity::update_many()
-        .col_expr(row::Column::WithdrawnAt, Expr::value(now))
-        .col_expr(row::Column::WithdrawnBy, Expr::value(actor.id))
-        .filter(row::Column::UserId.eq(u.id))
-        .filter(row::Column::WithdrawnAt.is_null())
-        .filter(
-            Condition::any()
-                .add(same.clone().not())
-                .add(row::Column::EndsAt.lte(now)),
-        )
-        .exec(&txn)
-        .await?;
+    close(&txn, actor, u.id, Some(same.clone()), now).await?;
     let kept = row::Entity::find()
         .filter(row::Column::UserId.eq(u.id))
         .filter(row::Column::WithdrawnAt.is_null())
@@ -268,8 +258,8 @@ pub async fn put(
     Ok(v)
 }
 
-/// Withdraws the user's deputy (a period not yet over ends now); nothing
-/// to withdraw is not an error.
+/// Withdraws the user's deputy (a period not yet over ends now, one that
+/// ran out is closed at its end); nothing to withdraw is not an error.
 pub async fn withdraw(
     db: &impl ConnectionTrait,
     actor: &Actor,
@@ -277,13 +267,36 @@ pub async fn withdraw(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let u = principal_user(db, actor, id).await?;
+    close(db, actor, u.id, None, now).await
+}
+
+/// Ends the user's live periods but `keep`: one that ran out is closed
+/// at its own end by nobody (the record does not say anyone withdrew it);
+/// one not over yet is withdrawn now by `actor`. The first statement is a
+/// write, so on SQLite the transaction holds the write lock from the start.
+async fn close(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    user_id: Uuid,
+    keep: Option<Condition>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     row::Entity::update_many()
-        .col_expr(row::Column::WithdrawnAt, Expr::value(now))
-        .col_expr(row::Column::WithdrawnBy, Expr::value(actor.id))
-        .filter(row::Column::UserId.eq(u.id))
+        .col_expr(row::Column::WithdrawnAt, Expr::col(row::Column::EndsAt))
+        .filter(row::Column::UserId.eq(user_id))
         .filter(row::Column::WithdrawnAt.is_null())
+        .filter(row::Column::EndsAt.lte(now))
         .exec(db)
         .await?;
+    let mut q = row::Entity::update_many()
+        .col_expr(row::Column::WithdrawnAt, Expr::value(now))
+        .col_expr(row::Column::WithdrawnBy, Expr::value(actor.id))
+        .filter(row::Column::UserId.eq(user_id))
+        .filter(row::Column::WithdrawnAt.is_null());
+    if let Some(k) = keep {
+        q = q.filter(k.not());
+    }
+    q.exec(db).await?;
     Ok(())
 }
 

@@ -464,7 +464,13 @@ impl<C: ConnectionTrait> Figures<'_, C> {
         let Some((from, to)) = days else {
             return Ok(None);
         };
-        let key = (user, scope, from);
+        // the department's figures are the same for every head
+        let whose = if scope == ScoreScope::Department {
+            Uuid::nil()
+        } else {
+            user
+        };
+        let key = (whose, scope, from);
         if !self.read.contains_key(&key) {
             let filter = match scope {
                 ScoreScope::Advisor => Filter {

@@ -321,18 +321,6 @@ fn staff(names: &HashMap<Uuid, String>, id: Option<Uuid>) -> Option<StaffRef> {
     id.map(|i| StaffRef::of(names, i))
 }
 
-/// An active member of the staff of `dealer_id` (None otherwise).
-async fn staff_member(
-    db: &impl ConnectionTrait,
-    dealer_id: Uuid,
-    id: Uuid,
-) -> AppResult<Option<user::Model>> {
-    Ok(user::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .filter(|u| u.dealer_id == dealer_id && u.active))
-}
-
 fn staff_only(actor: &Actor) -> AppResult<()> {
     if actor.is_customer() {
         Err(AppError::Forbidden("staff only"))
@@ -552,7 +540,10 @@ async fn check_holder(
             "holder_user_id",
             "only a personal (hand, air, electric) tool has a holder",
         );
-    } else if staff_member(db, dealer_id, h).await?.is_none() {
+    } else if crate::services::dealers::staff_member(db, dealer_id, h)
+        .await?
+        .is_none()
+    {
         e.add(
             "holder_user_id",
             "is not an active member of this dealer's staff",
@@ -701,7 +692,7 @@ pub async fn lend(
     actor.require(KEEPERS)?;
     let t = find_tool(db, actor, id).await?;
     let mut e = FieldErrors::new();
-    if staff_member(db, t.dealer_id, input.to_user_id)
+    if crate::services::dealers::staff_member(db, t.dealer_id, input.to_user_id)
         .await?
         .is_none()
     {
@@ -956,7 +947,10 @@ pub async fn record_upkeep(
     };
     let work = e.check("work", validation::multiline(&input.work, 2000));
     let done_by = input.done_by.unwrap_or(actor.id);
-    if staff_member(db, t.dealer_id, done_by).await?.is_none() {
+    if crate::services::dealers::staff_member(db, t.dealer_id, done_by)
+        .await?
+        .is_none()
+    {
         e.add("done_by", "is not an active member of this dealer's staff");
     }
     e.into_result()?;

@@ -293,6 +293,19 @@ async fn a_deputy_acts_for_the_absent_advisor_during_the_period_only_audited_as_
     assert_eq!(deputies[0]["deputy"]["id"], json!(w.li));
     assert_eq!(deputies[0]["to"], "2027-03-03");
 
+    // 3 March: Wang's tablet retries the naming; the first day is past,
+    // but it is the same period, answered as it is
+    set_local(&app, sh(), d(2027, 3, 3), 9, 0);
+    let retry = app
+        .put(
+            &format!("/api/v1/users/{}/deputy", w.wang),
+            &w.s.advisor,
+            &json!({"deputy_id": w.li, "from": "2027-03-02", "to": "2027-03-03"}),
+        )
+        .await;
+    assert_eq!(retry.status, StatusCode::OK, "{}", retry.body);
+    assert_eq!(retry.body["id"], p.body["id"]);
+
     // 4 March: the period is over
     set_local(&app, sh(), d(2027, 3, 4), 8, 0);
     assert!(list(&app, &w.li_token, &appointments).await.is_empty());
@@ -306,6 +319,30 @@ async fn a_deputy_acts_for_the_absent_advisor_during_the_period_only_audited_as_
     assert_eq!(e["on_behalf_of"], Value::Null, "{e}");
     let today = app.get("/api/v1/today", &w.s.manager).await;
     assert_eq!(today.body["staff"]["deputies"], json!([]));
+    // naming another period closes the one that ran out at its end, by
+    // nobody: the record does not say anyone withdrew it
+    let next = app
+        .put(
+            &format!("/api/v1/users/{}/deputy", w.wang),
+            &w.s.advisor,
+            &json!({"deputy_id": w.li, "from": "2027-03-10", "to": "2027-03-11"}),
+        )
+        .await;
+    assert_eq!(next.status, StatusCode::OK, "{}", next.body);
+    use sea_orm::EntityTrait;
+    let first = servicelane::entities::deputy::Entity::find_by_id(
+        p.body["id"]
+            .as_str()
+            .unwrap()
+            .parse::<uuid::Uuid>()
+            .unwrap(),
+    )
+    .one(&app.state.db)
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(first.withdrawn_by, None);
+    assert_eq!(first.withdrawn_at, Some(first.ends_at));
 }
 
 #[tokio::test]

@@ -372,6 +372,22 @@ async fn abc_classes_match_a_hand_computed_fixture() {
         )
         .await;
     assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    // the largest version there is: 412, not an overflow
+    let largest = app
+        .send(
+            app.http
+                .put(app.url("/api/v1/parts/settings"))
+                .bearer_auth(&desk)
+                .header("If-Match", "\"2147483647\"")
+                .json(&body),
+        )
+        .await;
+    assert_eq!(
+        largest.status,
+        StatusCode::PRECONDITION_FAILED,
+        "{}",
+        largest.body
+    );
     let r = app.get("/api/v1/parts/abc", &desk).await;
     assert_eq!(classes(&r.body), want(["a", "a", "a", "b", "c", "c", "c"]));
     // a B cut-off below A is named

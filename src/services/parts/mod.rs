@@ -303,6 +303,12 @@ async fn find(db: &impl ConnectionTrait, dealer_id: Uuid, number: &str) -> AppRe
         .ok_or(AppError::NotFound)
 }
 
+/// The version after `v`, as sent in `If-Match`: one past the largest
+/// cannot be the current version (412), and must not overflow.
+fn next_version(v: i32) -> AppResult<i32> {
+    v.checked_add(1).ok_or(AppError::PreconditionFailed)
+}
+
 pub async fn list(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Vec<Part>> {
     staff(actor, READERS)?;
     Ok(part::Entity::find()
@@ -444,7 +450,7 @@ pub async fn update(
             part::Column::LeadTimeDays,
             Expr::value(input.lead_time_days),
         )
-        .col_expr(part::Column::Version, Expr::value(expected + 1))
+        .col_expr(part::Column::Version, Expr::value(next_version(expected)?))
         .col_expr(part::Column::UpdatedAt, Expr::value(now))
         .filter(part::Column::Id.eq(p.id))
         .filter(part::Column::Version.eq(expected))
@@ -1096,7 +1102,10 @@ pub async fn put_settings(
             .col_expr(part_setting::Column::BCutoffBp, Expr::value(r.b_cutoff_bp))
             .col_expr(part_setting::Column::SafetyDays, Expr::value(r.safety_days))
             .col_expr(part_setting::Column::SeasonPercent, Expr::value(season))
-            .col_expr(part_setting::Column::Version, Expr::value(expected + 1))
+            .col_expr(
+                part_setting::Column::Version,
+                Expr::value(next_version(expected)?),
+            )
             .col_expr(part_setting::Column::UpdatedAt, Expr::value(now))
             .filter(part_setting::Column::DealerId.eq(actor.dealer_id))
             .filter(part_setting::Column::Version.eq(expected))
@@ -1109,7 +1118,7 @@ pub async fn put_settings(
         return Err(AppError::PreconditionFailed);
     }
     txn.commit().await?;
-    Ok((settings_view(&r), expected + 1))
+    Ok((settings_view(&r), next_version(expected)?))
 }
 
 /// Issues and sales of the dealer's parts since `since`: per part, (cost value in fen, quantity).

@@ -656,6 +656,8 @@ pub async fn clock_off(
             )
             .col_expr(warranty_case::Column::UpdatedAt, Expr::value(w.now))
             .filter(warranty_case::Column::JobId.eq(j.id))
+            // a claim with the brand keeps the diagnosis it was filed with
+            .filter(warranty_case::Column::State.is_in(crate::domain::warranty::EDITABLE))
             .exec(&w.txn)
             .await?;
     }

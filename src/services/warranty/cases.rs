@@ -24,7 +24,7 @@ use crate::domain::validation::{optional_multiline, optional_text};
 use crate::domain::warranty::{
     self as rules, WarrantyAction, WarrantyDecision, WarrantyPartState, WarrantyState,
 };
-use crate::domain::{FieldErrors, Money, Role};
+use crate::domain::{FieldErrors, Money};
 use crate::entities::{
     repair_order, repair_order_job, repair_order_photo, vehicle, warranty_case,
     warranty_case_event, warranty_part,
@@ -34,16 +34,7 @@ use crate::services::{Version, col_plus, decode_cursor, encode_cursor, lock_row,
 use crate::state::AppState;
 
 pub use crate::domain::warranty::READERS;
-
-/// Who reads one case: the readers and those who edit its facts or diagnosis.
-const CASE_READERS: &[Role] = &[
-    Role::WarrantyClerk,
-    Role::ServiceManager,
-    Role::DealerAdmin,
-    Role::ServiceAdvisor,
-    Role::Technician,
-    Role::WorkshopForeman,
-];
+use crate::domain::warranty::{CASE_READERS, editable};
 
 #[derive(Debug, Deserialize, IntoParams, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -387,18 +378,6 @@ pub async fn create(
     .await?;
     txn.commit().await?;
     get(&state.db, &state.settings.warranty, actor, id).await
-}
-
-/// States in which the claim's facts may change (before it is filed, and
-/// after a rejection to put it right).
-fn editable(s: WarrantyState) -> bool {
-    matches!(
-        s,
-        WarrantyState::Draft
-            | WarrantyState::Decided
-            | WarrantyState::WorkDone
-            | WarrantyState::Rejected
-    )
 }
 
 /// Edits a case under `If-Match`; each edit is an `edited` step naming the fields.

@@ -30,7 +30,7 @@ pub struct ExportQuery {
     /// Last local day (inclusive); at most 366 days after `from`.
     pub to: NaiveDate,
     /// `csv` (default) or `json`.
-    pub format: Option<String>,
+    pub format: Option<crate::domain::customer_value::ValueFormat>,
 }
 
 /// One claim to file.
@@ -86,14 +86,7 @@ pub async fn export(
     } else if (q.to - q.from).num_days() >= MAX_DAYS {
         e.add("to", format!("the range is at most {MAX_DAYS} days"));
     }
-    let csv = match q.format.as_deref() {
-        None | Some("csv") => true,
-        Some("json") => false,
-        Some(_) => {
-            e.add("format", "must be csv or json");
-            true
-        }
-    };
+    let csv = q.format != Some(crate::domain::customer_value::ValueFormat::Json);
     e.into_result()?;
     let (_, tz) = crate::services::appointments::dealer_zone(db, actor.dealer_id).await?;
     let (start, end) = crate::services::appointments::day_bounds(tz, q.from, q.to);
