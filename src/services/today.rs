@@ -69,6 +69,7 @@ const DONE: [OrderState; 3] = [
 ];
 
 pub use crate::services::dealers::StaffRef;
+use crate::services::dealers::staff_names;
 
 /// The bookings of one local hour.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -524,7 +525,7 @@ async fn checklist(
         .into_iter()
         .map(|t| (t.code.clone(), t))
         .collect();
-    let names = names(db, ticks.values().map(|t| t.ticked_by)).await?;
+    let names = staff_names(db, ticks.values().map(|t| t.ticked_by)).await?;
     Ok(items
         .iter()
         .map(|i| {
@@ -534,39 +535,12 @@ async fn checklist(
                 zh_cn: i.zh_cn.clone(),
                 en: i.en.clone(),
                 ticked: t.is_some(),
-                ticked_by: t.map(|t| staff_ref(&names, t.ticked_by)),
+                ticked_by: t.map(|t| StaffRef::of(&names, t.ticked_by)),
                 ticked_at: t.map(|t| t.ticked_at.with_timezone(&tz).fixed_offset()),
                 note: t.and_then(|t| t.note.clone()),
             }
         })
         .collect())
-}
-
-/// Display names of users, by id.
-async fn names(
-    db: &impl ConnectionTrait,
-    ids: impl IntoIterator<Item = Uuid>,
-) -> AppResult<HashMap<Uuid, String>> {
-    let mut ids: Vec<Uuid> = ids.into_iter().collect();
-    ids.sort();
-    ids.dedup();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    Ok(user::Entity::find()
-        .filter(user::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.display_name))
-        .collect())
-}
-
-fn staff_ref(names: &HashMap<Uuid, String>, id: Uuid) -> StaffRef {
-    StaffRef {
-        id,
-        name: names.get(&id).cloned().unwrap_or_default(),
-    }
 }
 
 /// Today's appointments that are expected, by slot.
@@ -598,7 +572,7 @@ async fn bookings(
             .collect()
     };
     let plates = plates(db, rows.iter().map(|r| r.vehicle_id)).await?;
-    let advisors = names(db, rows.iter().filter_map(|r| r.advisor_id)).await?;
+    let advisors = staff_names(db, rows.iter().filter_map(|r| r.advisor_id)).await?;
     let mut by_hour: BTreeMap<u32, u64> = BTreeMap::new();
     let mut by_advisor: HashMap<Option<Uuid>, u64> = HashMap::new();
     let mut list = Vec::with_capacity(rows.len());
@@ -613,14 +587,14 @@ async fn bookings(
             customer_name: customers.get(&r.customer_id).cloned().unwrap_or_default(),
             vehicle_id: r.vehicle_id,
             plate: plates.get(&r.vehicle_id).cloned().flatten(),
-            advisor: r.advisor_id.map(|a| staff_ref(&advisors, a)),
+            advisor: r.advisor_id.map(|a| StaffRef::of(&advisors, a)),
             state: r.state,
         });
     }
     let mut by_advisor: Vec<BookingsOfAdvisor> = by_advisor
         .into_iter()
         .map(|(a, count)| BookingsOfAdvisor {
-            advisor: a.map(|a| staff_ref(&advisors, a)),
+            advisor: a.map(|a| StaffRef::of(&advisors, a)),
             count,
         })
         .collect();
@@ -780,7 +754,7 @@ async fn comebacks_now(
             .limit(OVERDUE_LISTED)
             .all(db)
             .await?;
-        let owners = names(db, rows.iter().filter_map(|r| r.action_owner_id)).await?;
+        let owners = staff_names(db, rows.iter().filter_map(|r| r.action_owner_id)).await?;
         Some(
             rows.into_iter()
                 .map(|r| WaitingComeback {
@@ -788,7 +762,7 @@ async fn comebacks_now(
                     kind: r.kind,
                     state: r.state,
                     repair_order_id: r.order_id,
-                    action_owner: r.action_owner_id.map(|o| staff_ref(&owners, o)),
+                    action_owner: r.action_owner_id.map(|o| StaffRef::of(&owners, o)),
                     opened_at: r.created_at.with_timezone(&tz).fixed_offset(),
                 })
                 .collect(),
