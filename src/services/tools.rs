@@ -964,6 +964,18 @@ pub async fn record_upkeep(
         .upkeep_interval_days
         .and_then(|i| tools::next_upkeep(Some(done_on), i));
     let txn = db.begin().await?;
+    // again under the tool's lock: one scrapped or lost at this moment gets no upkeep
+    let locked = crate::services::lock_row::<tool::Entity>(
+        &txn,
+        tool::Column::Id,
+        tool::Column::Version,
+        id,
+    )
+    .await?
+    .ok_or(AppError::NotFound)?;
+    if matches!(locked.state, ToolState::Scrapped | ToolState::Lost) {
+        return Err(AppError::Conflict(format!("the tool is {}", locked.state)));
+    }
     let row_id = Uuid::now_v7();
     let inserted = upkeep::Entity::insert(upkeep::ActiveModel {
         id: Set(row_id),
