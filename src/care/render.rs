@@ -153,6 +153,8 @@ const PAGES: &[(&str, &str)] = templates!["web":
     "console/trends.html",
     "console/comebacks.html",
     "console/scorecards.html",
+    "console/parts.html",
+    "console/warranty.html",
     "console/callbacks.html",
     "console/callback.html",
     "console/cases.html",

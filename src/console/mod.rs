@@ -14,11 +14,13 @@ mod callbacks;
 mod cases;
 pub mod chart;
 mod comebacks;
+mod parts;
 mod scorecards;
 pub mod session;
 pub mod texts;
 mod today;
 mod tools;
+mod warranty;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -56,6 +58,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/cases/{id}", web::get().to(cases::show))
             .route("/cases/{id}/act", web::post().to(cases::act))
             .route("/tools", web::get().to(tools::show))
+            .route("/parts", web::get().to(parts::show))
+            .route("/warranty", web::get().to(warranty::show))
             .route("/today", web::get().to(today::show))
             .route("/today/checklist/{code}", web::post().to(today::tick))
             .route(
@@ -137,6 +141,8 @@ pub fn render(
         "kpis": crate::services::board::reads_kpis(&staff.actor),
         "comebacks": staff.actor.roles.iter().any(|r| crate::domain::comeback::READERS.contains(r)),
         "tools": staff.actor.roles.iter().any(|r| crate::domain::tools::READERS.contains(r)),
+        "parts_desk": staff.actor.roles.iter().any(|r| crate::domain::parts::ANALYSTS.contains(r)),
+        "warranty_desk": staff.actor.roles.iter().any(|r| crate::domain::warranty::READERS.contains(r)),
         "dealers": staff.dealers.iter()
             .map(|d| serde_json::json!({"code": d.code, "name": d.name}))
             .collect::<Vec<_>>(),

@@ -687,6 +687,17 @@ async fn staffing(
     })
 }
 
+/// The stocked parts the dealer's bookings of its local today need more
+/// of than is available now (the parts desk's page).
+pub async fn parts_missing_now(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<StockShortfall>> {
+    let (_, tz) = dealer_zone(db, dealer_id).await?;
+    parts_missing(db, dealer_id, tz, now.with_timezone(&tz).date_naive()).await
+}
+
 /// The stocked parts today's open bookings need more of than is available.
 async fn parts_missing(
     db: &impl ConnectionTrait,

@@ -467,6 +467,19 @@ async fn the_reorder_proposal_weighs_demand_by_season_and_packs() {
         .await;
     assert_eq!(p.body.as_array().unwrap().len(), 2);
     assert_eq!(p.body[1]["order_quantity"], "0");
+
+    // the parts desk's console page: what to order, not what needs nothing
+    let b = crate::console::Browser::login(&app, "PT5", "parts").await;
+    let page = b.get("/console/parts").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let number = p.body[0]["number"].as_str().unwrap();
+    assert!(
+        page.body.contains(&format!("data-part=\"{number}\"")),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("data-part=\"ZZ-9\""));
+    assert!(page.body.contains("建议订货"));
 }
 
 #[tokio::test]

@@ -369,6 +369,15 @@ async fn a_warranty_claim_goes_from_the_job_to_reimbursement() {
     assert_eq!(submitted.body["claim_amount"], "536.00");
     let twice = act(&app, &clerk, &id, "submit", &submitted.etag(), json!({})).await;
     assert_eq!(twice.status, StatusCode::CONFLICT);
+    // the clerk's console desk: the claim is with the brand, none left to file
+    let desk = crate::console::Browser::login(&app, "WC1", "warranty_clerk").await;
+    let page = desk.get("/console/warranty").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let number = submitted.body["claim_number"].as_str().unwrap();
+    let with_brand = page.body.find("id=\"with_brand\"").unwrap();
+    let at = page.body.find(&format!("data-claim=\"{number}\"")).unwrap();
+    assert!(at > with_brand, "listed with the brand");
+    assert!(page.body.contains("索赔件库存"));
 
     // a malformed remittance changes nothing and names its line
     let bad_file = "claim_number,approved_amount,rejection_reason\nWC000001,abc,\nWC000001,,\n";
