@@ -355,15 +355,11 @@ pub struct Bonus {
 }
 
 fn pct(r: Decimal) -> String {
-    let p = (r * Decimal::ONE_HUNDRED)
-        .round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero);
-    format!("{p:.1}%")
+    format!("{}%", super::kpi::round(r * Decimal::ONE_HUNDRED, 1))
 }
 
 fn money(d: Decimal) -> Decimal {
-    let mut m = d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
-    m.rescale(2);
-    m
+    super::kpi::round(d, 2)
 }
 
 /// The bonus `scheme` pays for `figures` (each metric's target and actual

@@ -48,7 +48,7 @@ use crate::entities::{
     user, vehicle,
 };
 use crate::error::{AppError, AppResult};
-use crate::services::appointments::{ServiceLine, day_bounds, dealer_zone};
+use crate::services::appointments::{day_bounds, dealer_zone};
 use crate::services::deputies::{self, DeputyPeriod};
 use crate::services::kpi::{self, Figure, KpiPeriod};
 use crate::services::parts::StockShortfall;
@@ -718,7 +718,7 @@ async fn parts_missing(
         .await?;
     let mut wanted = Vec::new();
     for a in rows {
-        let lines: Vec<ServiceLine> = from_stored(&a.services, "appointment services")?;
+        let lines = crate::services::appointments::services_of(&a)?;
         wanted.extend(
             lines
                 .into_iter()
