@@ -130,11 +130,27 @@ async fn main() -> anyhow::Result<()> {
             roles: vec![Role::ServiceManager],
             customer_id: None,
         };
+        // the export logs every customer it writes out, as served
+        let audit = servicelane::services::privacy::AuditLog::start(
+            db.clone(),
+            true,
+            0,
+            std::sync::Arc::default(),
+        );
+        let looker = servicelane::services::privacy::Looker::new(
+            &audit,
+            &actor,
+            servicelane::services::privacy::Point {
+                endpoint: "GET /api/v1/customers/export".into(),
+                client_addr: None,
+            },
+            Utc::now(),
+        );
         let t = Instant::now();
         let mut after = None;
         let mut rows = 0;
         loop {
-            let (page, next) = export::page(db, &actor, None, after).await?;
+            let (page, next) = export::page(db, &actor, None, after, &looker).await?;
             rows += page.len();
             match next {
                 Some(id) => after = Some(id),
@@ -148,7 +164,8 @@ async fn main() -> anyhow::Result<()> {
             export::PAGE
         );
         let t = Instant::now();
-        let xlsx = export::xlsx(db, &actor, None).await?;
+        let xlsx = export::xlsx(db, &actor, None, &looker).await?;
+        audit.flush().await;
         println!(
             "{:<26} {:>6.2} s  ({} bytes)",
             "export xlsx",

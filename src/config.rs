@@ -51,7 +51,20 @@ pub struct Settings {
     pub feed: FeedSettings,
     pub storage: StorageSettings,
     pub warranty: WarrantySettings,
+    pub limits: LimitSettings,
+    pub privacy: PrivacySettings,
     pub log: LogSettings,
+}
+
+/// Personal data (`services::privacy`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct PrivacySettings {
+    /// Log every staff read of a customer's record. Only a benchmark turns it
+    /// off, to measure what it costs; production refuses `false`.
+    pub audit_reads: bool,
+    /// Alert the escalation contacts when one member of staff reads more
+    /// distinct customers than this in an hour; 0: no alert.
+    pub bulk_read_alert_customers: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -67,6 +80,33 @@ pub struct ServerSettings {
     /// Where customers reach this server from outside (links in emails:
     /// unsubscribe, later surveys), without a trailing slash.
     pub public_base_url: String,
+    /// `Strict-Transport-Security: max-age=…` on every answer; 0: not sent
+    /// (production sets a year: there the server is only reached over HTTPS).
+    pub hsts_max_age_secs: u64,
+    /// Origins (`https://host[:port]`) whose pages may call the API from a
+    /// browser: the customer web app. Empty: none (`edges::cors`).
+    #[serde(deserialize_with = "text_list")]
+    pub cors_allowed_origins: Vec<String>,
+}
+
+/// The public endpoints' rates per client address (`edges::limits`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct LimitSettings {
+    /// The survey and unsubscribe pages and the survey API.
+    pub pages: RateSettings,
+    /// Login codes asked for and tried, WeChat logins.
+    pub codes: RateSettings,
+    /// The SMS and WeChat operators' receipts and inbound messages.
+    pub callbacks: RateSettings,
+}
+
+/// A steady rate with a burst above it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RateSettings {
+    /// Requests a minute, refilled evenly; 0: not limited.
+    pub per_minute: u32,
+    /// Requests at once from a client that has been quiet.
+    pub burst: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -439,6 +479,21 @@ impl Settings {
         if self.imports.lease_secs <= 0 || self.imports.max_upload_bytes == 0 {
             anyhow::bail!("SERVICELANE__IMPORTS__LEASE_SECS and MAX_UPLOAD_BYTES must be positive");
         }
+        if let Some(o) = self
+            .server
+            .cors_allowed_origins
+            .iter()
+            .find(|o| !crate::edges::cors::is_origin(o))
+        {
+            anyhow::bail!(
+                "SERVICELANE__SERVER__CORS_ALLOWED_ORIGINS: '{o}' is not an origin such as https://app.example.cn"
+            );
+        }
+        if self.profile == Profile::Production && !self.privacy.audit_reads {
+            anyhow::bail!(
+                "SERVICELANE__PRIVACY__AUDIT_READS: the personal-data access log cannot be turned off in production"
+            );
+        }
         if self.storage.max_photo_bytes == 0 {
             anyhow::bail!("SERVICELANE__STORAGE__MAX_PHOTO_BYTES must be positive");
         }
@@ -473,20 +528,8 @@ impl Settings {
 /// the environment (`SERVICELANE__SERVER__TRUSTED_PROXIES=10.0.0.0/8,127.0.0.1`).
 /// A bare address means that one host.
 fn cidr_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        List(Vec<String>),
-        Text(String),
-    }
-    let items = match Raw::deserialize(d)? {
-        Raw::List(l) => l,
-        Raw::Text(t) => t.split(',').map(str::to_string).collect(),
-    };
-    items
+    text_list(d)?
         .iter()
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
         .map(|s| {
             s.parse::<IpNet>()
                 .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
@@ -497,6 +540,27 @@ fn cidr_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Er
                 })
         })
         .collect()
+}
+
+/// A list in a file, or comma-separated text in an environment variable;
+/// blanks trimmed, empty items dropped.
+fn text_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+    let items = match Raw::deserialize(d)? {
+        Raw::List(l) => l,
+        Raw::Text(t) => t.split(',').map(str::to_string).collect(),
+    };
+    Ok(items
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect())
 }
 
 /// The config crate names keys in dotted form (`server.port`); people set them

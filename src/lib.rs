@@ -13,6 +13,7 @@ pub mod config;
 pub mod console;
 pub mod db;
 pub mod domain;
+pub mod edges;
 pub mod entities;
 pub mod error;
 pub mod panic_guard;

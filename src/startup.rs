@@ -89,11 +89,15 @@ impl Application {
         let data = state.clone();
         let metrics = web::Data::new(state.metrics.clone());
         let contract = web::Data::new(api::Contract::new());
+        let cors_origins = s.server.cors_allowed_origins.clone();
         let server = HttpServer::new(move || {
             // the panic guard sits inside the request log, so a caught panic is
             // counted and logged as the 500 it answers
             App::new()
                 .wrap(from_fn(crate::panic_guard::catch_panic))
+                .wrap(from_fn(crate::edges::limits::limit))
+                .wrap(crate::edges::cors::layer(&cors_origins))
+                .wrap(from_fn(crate::edges::headers::secure))
                 .wrap(from_fn(telemetry::observe))
                 .app_data(data.clone())
                 .app_data(metrics.clone())
@@ -221,6 +225,13 @@ pub async fn build_state(
         Duration::from_secs(settings.email.timeout_secs),
         settings.data_dir.clone(),
     )?;
+    let care_wakeup: Arc<tokio::sync::Notify> = Arc::default();
+    let audit = crate::services::privacy::AuditLog::start(
+        db.clone(),
+        settings.privacy.audit_reads,
+        settings.privacy.bulk_read_alert_customers,
+        care_wakeup.clone(),
+    );
     Ok(web::Data::new(AppState {
         db,
         tokens: Tokens::new(&secret, settings.auth.access_ttl_secs)?,
@@ -233,12 +244,14 @@ pub async fn build_state(
         templates: Templates::new()?,
         metrics,
         import_wakeup: Arc::default(),
-        care_wakeup: Arc::default(),
+        care_wakeup,
         planner_runs: Default::default(),
         feed: Feed::new(Duration::from_secs(settings.feed.poll_secs)),
         blobs: Arc::new(crate::services::storage::LocalStore::new(
             settings.blob_dir(),
         )),
+        limits: Arc::new(crate::edges::limits::PublicLimits::new(&settings.limits)),
+        audit,
         settings: Arc::new(settings),
         clock,
     }))

@@ -39,4 +39,8 @@ pub struct AppState {
     pub planner_runs: crate::care::planner::Runs,
     /// Photos and other files, by their SHA-256.
     pub blobs: Arc<dyn crate::services::storage::BlobStore>,
+    /// The public endpoints' rate limits in this instance.
+    pub limits: Arc<crate::edges::limits::PublicLimits>,
+    /// The personal-data access log's writer in this instance.
+    pub audit: crate::services::privacy::AuditLog,
 }

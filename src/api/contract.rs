@@ -395,6 +395,10 @@ fn attach_problems(path: &str, method: &str, op: &mut Value) {
     if if_match_required {
         statuses.push(428);
     }
+    // the public endpoints' rate limits (edges::limits) answer before any handler
+    if crate::edges::limits::class_of(path).is_some() {
+        statuses.push(429);
+    }
     let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
         return;
     };

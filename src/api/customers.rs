@@ -7,13 +7,15 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::contract::headers::IfMatchHeader;
-use super::extract::{IfMatch, Json, Query};
+use super::extract::{AccessPoint, IfMatch, Json, Query};
 use super::with_etag;
 use crate::auth::Actor;
+use crate::domain::privacy::AccessAction;
 use crate::error::{AppResult, Problem};
 use crate::services::Version;
 use crate::services::customers::{self, Customer, CustomerPage, CustomerPatch, NewCustomer};
 use crate::services::export;
+use crate::services::privacy::Looker;
 use crate::services::vehicles::{self, Vehicle};
 use crate::state::AppState;
 
@@ -36,6 +38,7 @@ pub struct ListParams {
 pub async fn list(
     state: web::Data<AppState>,
     actor: Actor,
+    point: AccessPoint,
     params: Query<ListParams>,
 ) -> AppResult<HttpResponse> {
     let p = params.0;
@@ -47,6 +50,9 @@ pub async fn list(
         p.limit,
     )
     .await?;
+    Looker::of(&state, &actor, point.0)
+        .saw(AccessAction::Search, page.items.iter().map(|c| c.id))
+        .await;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -74,9 +80,13 @@ pub async fn create(
 pub async fn read(
     state: web::Data<AppState>,
     actor: Actor,
+    point: AccessPoint,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     let c = customers::get(&state.db, &actor, id.into_inner()).await?;
+    Looker::of(&state, &actor, point.0)
+        .saw(AccessAction::Read, [c.id])
+        .await;
     Ok(with_etag(actix_web::http::StatusCode::OK, c.version, c))
 }
 
@@ -143,9 +153,11 @@ pub struct ExportParams {
 pub async fn export_file(
     state: web::Data<AppState>,
     actor: Actor,
+    point: AccessPoint,
     params: Query<ExportParams>,
 ) -> AppResult<HttpResponse> {
     export::authorize(&actor)?;
+    let looker = Looker::of(&state, &actor, point.0);
     let p = params.0;
     let stamp = state.clock.now().format("%Y%m%d");
     match p.format.unwrap_or(ExportFormat::Csv) {
@@ -155,9 +167,9 @@ pub async fn export_file(
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"customers-{stamp}.csv\""),
             ))
-            .streaming(export::csv_stream(state.db.clone(), actor, p.q))),
+            .streaming(export::csv_stream(state.db.clone(), actor, p.q, looker))),
         ExportFormat::Xlsx => {
-            let body = export::xlsx(&state.db, &actor, p.q.as_deref()).await?;
+            let body = export::xlsx(&state.db, &actor, p.q.as_deref(), &looker).await?;
             Ok(HttpResponse::Ok()
                 .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
                 .insert_header((

@@ -278,6 +278,29 @@ impl FromRequest for IfMatch {
     }
 }
 
+/// Where a request came in, for the personal-data access log: the method and
+/// route (`GET /api/v1/customers/{id}`) and the client's address.
+pub struct AccessPoint(pub crate::services::privacy::Point);
+
+impl FromRequest for AccessPoint {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let addr = crate::auth::ClientAddr::from_request(req, payload)
+            .into_inner()
+            .ok()
+            .and_then(|a| a.0);
+        let route = req
+            .match_pattern()
+            .unwrap_or_else(|| req.path().to_string());
+        ready(Ok(AccessPoint(crate::services::privacy::Point {
+            endpoint: format!("{} {route}", req.method()),
+            client_addr: addr.map(|a| a.to_string()),
+        })))
+    }
+}
+
 /// A raw body (a CSV file) read up to `limit` bytes: a larger one is a
 /// problem+json 413 naming the limit, refused unread when its declared
 /// length says so.

@@ -29,6 +29,7 @@ pub mod kpi;
 pub mod menu;
 pub mod parts;
 pub mod performance;
+pub mod privacy;
 pub mod provider_templates;
 pub mod repair_orders;
 pub mod reports;
@@ -117,6 +118,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 // fixed paths before /customers/{id}
                 .service(customers::export_file)
                 .service(customers::read)
+                .service(privacy::reveal)
+                .service(privacy::access_log)
                 .service(customers::update)
                 .service(customers::vehicles_of)
                 .service(vehicles::create)

@@ -33,6 +33,11 @@ impl Actor {
         }
     }
 
+    /// How the actor sees customers' personal data (`domain::privacy`).
+    pub fn sight(&self) -> crate::domain::privacy::Sight {
+        crate::domain::privacy::sight(&self.roles)
+    }
+
     pub fn is_customer(&self) -> bool {
         self.customer_id.is_some()
     }

@@ -131,6 +131,19 @@ pub struct EscalationParams {
     pub late: String,
 }
 
+/// A bulk-read alert's values (to staff).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyAlertParams {
+    pub dealer_name: String,
+    /// The member of staff's display name and username.
+    pub user_name: String,
+    /// How many distinct customers they read in the hour.
+    pub customers: String,
+    /// The hour's start, in the dealer's zone, `YYYY-MM-DD HH:MM`.
+    pub since: String,
+}
+
 /// A message's template values, one shape per kind; stored as JSON and read
 /// back strictly: a row whose params do not fit its kind is an error, never
 /// a message with blanks.
@@ -145,6 +158,7 @@ pub enum Params {
     Followup(FollowupParams),
     Escalation(EscalationParams),
     DailyReport(DailyReportParams),
+    PrivacyAlert(PrivacyAlertParams),
 }
 
 impl Params {
@@ -159,6 +173,7 @@ impl Params {
             Params::Followup(p) => serde_json::to_value(p),
             Params::Escalation(p) => serde_json::to_value(p),
             Params::DailyReport(p) => serde_json::to_value(p),
+            Params::PrivacyAlert(p) => serde_json::to_value(p),
         }
         // plain structs of strings and numbers always serialise
         .unwrap_or_else(|_| unreachable!("params serialise"))
@@ -191,6 +206,9 @@ impl Params {
             }
             MessageKind::CaseEscalated => serde_json::from_value(v.clone()).map(Params::Escalation),
             MessageKind::DailyReport => serde_json::from_value(v.clone()).map(Params::DailyReport),
+            MessageKind::PersonalDataAlert => {
+                serde_json::from_value(v.clone()).map(Params::PrivacyAlert)
+            }
         };
         read.map_err(|e| anyhow::anyhow!("stored params of a {kind} message do not fit: {e}"))
     }

@@ -75,6 +75,10 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
     "zh-CN/case_escalated.sms.txt",
     "zh-CN/case_escalated.email.txt",
     "zh-CN/case_escalated.email.html",
+    "zh-CN/personal_data_alert.title.txt",
+    "zh-CN/personal_data_alert.sms.txt",
+    "zh-CN/personal_data_alert.email.txt",
+    "zh-CN/personal_data_alert.email.html",
     "zh-CN/daily_report.title.txt",
     "zh-CN/daily_report.sms.txt",
     "zh-CN/daily_report.email.txt",
@@ -137,6 +141,10 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
     "en/case_escalated.sms.txt",
     "en/case_escalated.email.txt",
     "en/case_escalated.email.html",
+    "en/personal_data_alert.title.txt",
+    "en/personal_data_alert.sms.txt",
+    "en/personal_data_alert.email.txt",
+    "en/personal_data_alert.email.html",
     "en/daily_report.title.txt",
     "en/daily_report.sms.txt",
     "en/daily_report.email.txt",
@@ -263,7 +271,8 @@ mod tests {
             category => "价格", severity => "高", late => "首次联系",
             date => "2027-03-01", revenue => "12860.50", vehicles_in => 41,
             vehicles_delivered => 38, csi => "91.2", follow_up => "97.4%",
-            report_url => "https://dealer.example/console/reports/daily?date=2027-03-01"
+            report_url => "https://dealer.example/console/reports/daily?date=2027-03-01",
+            user_name => "李技师 (tech01)", customers => 201, since => "2027-03-01 14:00"
         };
         for name in Templates::names() {
             let (locale, file) = name.split_once('/').unwrap();
@@ -318,7 +327,7 @@ mod tests {
             .filter_map(|n| n.strip_prefix("zh-CN/"))
             .filter(|k| *k != "otp")
             .collect();
-        assert_eq!(kinds.len(), 15);
+        assert_eq!(kinds.len(), 16);
         for locale in [Locale::ZhCn, Locale::En] {
             for kind in &kinds {
                 for part in ["email.txt", "email.html"] {

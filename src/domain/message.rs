@@ -34,6 +34,9 @@ string_enum! {
         CaseEscalated = "case_escalated",
         /// The daily report (维修日报表) to the service manager at the closing time.
         DailyReport = "daily_report",
+        /// One member of staff read more customers' records in an hour than
+        /// the dealer expects (a list being copied): to the escalation contacts.
+        PersonalDataAlert = "personal_data_alert",
     }
 }
 
@@ -48,7 +51,10 @@ impl MessageKind {
     pub fn purpose(self) -> Option<Purpose> {
         match self {
             // staff, not a customer: no customer's consent governs it
-            MessageKind::Otp | MessageKind::CaseEscalated | MessageKind::DailyReport => None,
+            MessageKind::Otp
+            | MessageKind::CaseEscalated
+            | MessageKind::DailyReport
+            | MessageKind::PersonalDataAlert => None,
             MessageKind::HolidayGreeting | MessageKind::Birthday => Some(Purpose::Marketing),
             MessageKind::AppointmentBooked
             | MessageKind::AppointmentConfirmed
@@ -97,6 +103,7 @@ impl MessageKind {
                 "follow_up",
                 "report_url",
             ],
+            MessageKind::PersonalDataAlert => &["dealer_name", "user_name", "customers", "since"],
             MessageKind::CaseEscalated => &[
                 "dealer_name",
                 "customer_name",
@@ -122,7 +129,9 @@ impl MessageKind {
             // a late case cannot wait for the customers' sending window
             | MessageKind::CaseEscalated
             // staff's, sent at the closing time whatever the customers' window
-            | MessageKind::DailyReport => true,
+            | MessageKind::DailyReport
+            // a list being copied cannot wait for the morning
+            | MessageKind::PersonalDataAlert => true,
             MessageKind::MaintenanceDue
             | MessageKind::HolidayGreeting
             | MessageKind::FirstService

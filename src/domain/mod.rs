@@ -95,6 +95,7 @@ pub mod performance;
 pub mod phone;
 pub mod photo;
 pub mod plate;
+pub mod privacy;
 pub mod repair_order;
 pub mod role;
 pub mod schedule;

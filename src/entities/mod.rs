@@ -43,6 +43,7 @@ pub mod part;
 pub mod part_movement;
 pub mod part_setting;
 pub mod payment;
+pub mod personal_data_access;
 pub mod provider_template;
 pub mod provider_token;
 pub mod qc_check;
@@ -186,4 +187,5 @@ string_column!(
     crate::domain::warranty::WarrantyPartState,
     crate::domain::warranty::RemittanceOutcome,
     crate::domain::parts::MovementKind,
+    crate::domain::privacy::AccessAction,
 );

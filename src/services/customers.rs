@@ -15,6 +15,7 @@ use crate::domain::customer::{
     Birthday, Channel, Consent, ConsentSource, Locale, MAX_NAME, MAX_NOTES, Purpose,
     parse_consents, parse_email, parse_tags,
 };
+use crate::domain::privacy::Sight;
 use crate::domain::validation::{self, nullable};
 use crate::domain::{FieldErrors, Phone, Plate, Role, Vin};
 use crate::entities::{customer, vehicle};
@@ -104,10 +105,32 @@ pub struct Customer {
     pub consents: Vec<Consent>,
     pub tags: Vec<String>,
     pub notes: Option<String>,
+    /// Whether name, phone and email are masked for your role (birthday and
+    /// notes then left out): `POST /customers/{id}/reveal` shows what your
+    /// role may see, with a reason, audited.
+    pub masked: bool,
     /// Also sent as the ETag; send it back in If-Match to update.
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Customer {
+    /// The record as `sight` shows it.
+    pub fn seen_by(self, sight: Sight) -> Customer {
+        if sight == Sight::Full {
+            return self;
+        }
+        Customer {
+            name: sight.name(&self.name),
+            phone: sight.phone(&self.phone),
+            email: sight.email(self.email.as_deref()),
+            birthday: sight.whole(self.birthday),
+            notes: sight.whole(self.notes),
+            masked: true,
+            ..self
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -148,6 +171,7 @@ impl TryFrom<customer::Model> for Customer {
             consents: from_stored(&m.consents, "customer consents")?,
             tags: from_stored(&m.tags, "customer tags")?,
             notes: m.notes,
+            masked: false,
             version: m.version,
             created_at: m.created_at,
             updated_at: m.updated_at,
@@ -243,7 +267,7 @@ pub async fn load(
 }
 
 pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> AppResult<Customer> {
-    load(db, actor, id).await?.try_into()
+    Ok(Customer::try_from(load(db, actor, id).await?)?.seen_by(actor.sight()))
 }
 
 /// Customers may change their own contact details and consents, not the
@@ -476,7 +500,7 @@ pub async fn list(
     Ok(CustomerPage {
         items: rows
             .into_iter()
-            .map(TryInto::try_into)
+            .map(|r| Customer::try_from(r).map(|c| c.seen_by(actor.sight())))
             .collect::<AppResult<_>>()?,
         next_cursor,
     })

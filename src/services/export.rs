@@ -14,10 +14,12 @@ use uuid::Uuid;
 use crate::auth::Actor;
 use crate::domain::Role;
 use crate::domain::import::{COLUMNS, csv_safe, format_birthday};
+use crate::domain::privacy::AccessAction;
 use crate::entities::{customer, vehicle};
 use crate::error::{AppError, AppResult};
 use crate::services::customers::{self, birthday_of};
 use crate::services::import::UTF8_BOM;
+use crate::services::privacy::Looker;
 
 /// Customers per page read from the database.
 pub const PAGE: u64 = 500;
@@ -104,12 +106,14 @@ fn row(c: &customer::Model, v: Option<&vehicle::Model>) -> Vec<Value> {
 }
 
 /// The rows of the customers after `after` (one page), and where the next
-/// page starts (`None` after the last).
+/// page starts (`None` after the last); the page's customers go to the
+/// personal-data access log as exported.
 pub async fn page(
     db: &DatabaseConnection,
     actor: &Actor,
     q: Option<&str>,
     after: Option<Uuid>,
+    looker: &Looker,
 ) -> AppResult<(Vec<Vec<Value>>, Option<Uuid>)> {
     let mut query = customers::filtered(actor, q);
     if let Some(a) = after {
@@ -121,6 +125,7 @@ pub async fn page(
         .all(db)
         .await?;
     let ids: Vec<Uuid> = found.iter().map(|c| c.id).collect();
+    looker.saw(AccessAction::Export, ids.iter().copied()).await;
     let mut by_customer: HashMap<Uuid, Vec<vehicle::Model>> = HashMap::new();
     if !ids.is_empty() {
         for v in vehicle::Entity::find()
@@ -159,11 +164,13 @@ pub fn csv_stream(
     db: DatabaseConnection,
     actor: Actor,
     q: Option<String>,
+    looker: Looker,
 ) -> impl Stream<Item = Result<Bytes, AppError>> + 'static {
     futures_util::stream::unfold(Cursor::Start, move |cursor| {
         let db = db.clone();
         let actor = actor.clone();
         let q = q.clone();
+        let looker = looker.clone();
         async move {
             let after = match cursor {
                 Cursor::Done => return None,
@@ -177,7 +184,7 @@ pub fn csv_stream(
                 }
                 Cursor::After(after) => after,
             };
-            match page(&db, &actor, q.as_deref(), after).await {
+            match page(&db, &actor, q.as_deref(), after, &looker).await {
                 Ok((rows, next)) => {
                     let mut out = Vec::new();
                     write_csv(
@@ -210,7 +217,12 @@ fn write_csv(out: &mut Vec<u8>, rows: impl IntoIterator<Item = Vec<String>>) {
 /// written to a temporary file as soon as it is complete, so the sheet never
 /// sits in memory; what is held at the end is the compressed file itself
 /// (about 40 bytes per row). Call [`authorize`] first.
-pub async fn xlsx(db: &DatabaseConnection, actor: &Actor, q: Option<&str>) -> AppResult<Vec<u8>> {
+pub async fn xlsx(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    q: Option<&str>,
+    looker: &Looker,
+) -> AppResult<Vec<u8>> {
     use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
     let xerr = |e: rust_xlsxwriter::XlsxError| AppError::Internal(anyhow::anyhow!("xlsx: {e}"));
     let mut book = Workbook::new();
@@ -223,7 +235,7 @@ pub async fn xlsx(db: &DatabaseConnection, actor: &Actor, q: Option<&str>) -> Ap
     let mut line: u32 = 1;
     let mut after = None;
     loop {
-        let (rows, next) = page(db, actor, q, after).await?;
+        let (rows, next) = page(db, actor, q, after, looker).await?;
         for r in rows {
             for (col, v) in r.iter().enumerate() {
                 let col = col as u16;

@@ -25,6 +25,7 @@ pub mod lifecycle;
 pub mod menu;
 pub mod parts;
 pub mod performance;
+pub mod privacy;
 pub mod repair_orders;
 pub mod reports;
 pub mod seed;

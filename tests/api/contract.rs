@@ -225,6 +225,14 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
             wire(servicelane::domain::parts::MovementKind::ALL),
         ),
         ("AbcClass", wire(servicelane::domain::parts::AbcClass::ALL)),
+        (
+            "PersonalField",
+            wire(servicelane::domain::privacy::PersonalField::ALL),
+        ),
+        (
+            "AccessAction",
+            wire(servicelane::domain::privacy::AccessAction::ALL),
+        ),
     ])
 }
 

@@ -1,0 +1,284 @@
+//! The personal-data access log, written behind the requests: a read hands
+//! its entries to [`AuditLog::record`] and answers at once; one writer task
+//! per instance inserts whatever has queued up in one statement, then counts,
+//! for each member of staff in the batch, the distinct customers they read in
+//! the last hour, and past `privacy.bulk_read_alert_customers` writes one
+//! alert to the dealer's escalation contacts (the case rules' `escalate_to`)
+//! per person and clock hour (the outbox's occurrence key keeps it one, across
+//! instances too).
+//!
+//! A crash loses what was queued and not yet written (the batch in flight:
+//! milliseconds of reads); a reveal is not queued but written with its
+//! request (`services::privacy::reveal`).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use sea_orm::sea_query::{Expr, Func};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
+};
+use tokio::sync::{Notify, mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::care::outbox::{self, NewMessage, Params, PrivacyAlertParams};
+use crate::care::render::Templates;
+use crate::domain::message::MessageKind;
+use crate::domain::privacy::AccessAction;
+use crate::entities::personal_data_access;
+use crate::error::AppResult;
+
+/// One look at one customer's personal data.
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub dealer_id: Uuid,
+    pub user_id: Uuid,
+    pub customer_id: Uuid,
+    pub action: AccessAction,
+    pub fields: Option<String>,
+    pub reason: Option<String>,
+    pub endpoint: String,
+    pub client_addr: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl Access {
+    pub fn row(self) -> personal_data_access::ActiveModel {
+        personal_data_access::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            dealer_id: Set(self.dealer_id),
+            user_id: Set(self.user_id),
+            customer_id: Set(self.customer_id),
+            action: Set(self.action),
+            fields: Set(self.fields),
+            reason: Set(self.reason),
+            endpoint: Set(self.endpoint),
+            client_addr: Set(self.client_addr),
+            at: Set(self.at),
+        }
+    }
+}
+
+enum Command {
+    Record(Vec<Access>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// Commands queued before `record` waits (back-pressure, never a loss).
+const QUEUE: usize = 4096;
+/// Rows in one insert at most.
+const BATCH: usize = 1000;
+
+/// The sending end of the log; cheap to clone. `None` inside: reads are not
+/// logged (`privacy.audit_reads = false`, refused in production: only to
+/// measure what the log costs).
+#[derive(Clone)]
+pub struct AuditLog {
+    tx: Option<mpsc::Sender<Command>>,
+}
+
+impl AuditLog {
+    /// Starts the writer task of this instance.
+    /// `wake`: the outbox dispatcher's, told when an alert is written.
+    pub fn start(
+        db: DatabaseConnection,
+        enabled: bool,
+        alert_above: u32,
+        wake: Arc<Notify>,
+    ) -> AuditLog {
+        if !enabled {
+            return AuditLog { tx: None };
+        }
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(writer(db, rx, alert_above, wake));
+        AuditLog { tx: Some(tx) }
+    }
+
+    /// Queues entries; waits only when the writer is far behind.
+    pub async fn record(&self, entries: Vec<Access>) {
+        if let (Some(tx), false) = (&self.tx, entries.is_empty())
+            && tx.send(Command::Record(entries)).await.is_err()
+        {
+            tracing::error!("personal-data access log: the writer has stopped");
+        }
+    }
+
+    /// Waits until everything queued before the call is written.
+    pub async fn flush(&self) {
+        if let Some(tx) = &self.tx {
+            let (done, wait) = oneshot::channel();
+            if tx.send(Command::Flush(done)).await.is_ok() {
+                let _ = wait.await;
+            }
+        }
+    }
+}
+
+async fn writer(
+    db: DatabaseConnection,
+    mut rx: mpsc::Receiver<Command>,
+    alert_above: u32,
+    wake: Arc<Notify>,
+) {
+    let templates = match Templates::new() {
+        Ok(t) => Arc::new(t),
+        Err(e) => {
+            tracing::error!(error = %e, "personal-data access log: templates");
+            return;
+        }
+    };
+    while let Some(first) = rx.recv().await {
+        let mut batch = Vec::new();
+        let mut waiting = Vec::new();
+        let mut next = Some(first);
+        while let Some(c) = next {
+            match c {
+                Command::Record(mut e) => batch.append(&mut e),
+                Command::Flush(done) => waiting.push(done),
+            }
+            next = if batch.len() < BATCH {
+                rx.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        if !batch.is_empty() {
+            write(&db, &batch).await;
+            if alert_above > 0 {
+                match alerts(&db, &templates, &batch, alert_above).await {
+                    Ok(true) => wake.notify_one(),
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "personal-data bulk-read alert not written")
+                    }
+                }
+            }
+        }
+        for done in waiting {
+            let _ = done.send(());
+        }
+    }
+}
+
+/// Inserts the batch, trying three times before it gives the batch up (and
+/// says so in the log: the entries are lost).
+async fn write(db: &DatabaseConnection, batch: &[Access]) {
+    for attempt in 1..=3 {
+        let rows = batch.iter().cloned().map(Access::row);
+        match personal_data_access::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await
+        {
+            Ok(_) => return,
+            Err(e) if attempt < 3 => {
+                tracing::warn!(error = %e, attempt, "personal-data access log: retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
+            }
+            Err(e) => tracing::error!(
+                error = %e,
+                entries = batch.len(),
+                "personal-data access log: entries lost"
+            ),
+        }
+    }
+}
+
+/// The alerts the batch calls for.
+async fn alerts(
+    db: &DatabaseConnection,
+    templates: &Templates,
+    batch: &[Access],
+    above: u32,
+) -> AppResult<bool> {
+    let mut alerted = false;
+    let mut people: Vec<(Uuid, Uuid, DateTime<Utc>)> = Vec::new();
+    for a in batch {
+        match people
+            .iter_mut()
+            .find(|(d, u, _)| *d == a.dealer_id && *u == a.user_id)
+        {
+            Some(p) => p.2 = p.2.max(a.at),
+            None => people.push((a.dealer_id, a.user_id, a.at)),
+        }
+    }
+    for (dealer_id, user_id, at) in people {
+        let since = at - Duration::hours(1);
+        let read: Option<i64> = personal_data_access::Entity::find()
+            .select_only()
+            .expr(Func::count_distinct(Expr::col(
+                personal_data_access::Column::CustomerId,
+            )))
+            .filter(personal_data_access::Column::DealerId.eq(dealer_id))
+            .filter(personal_data_access::Column::UserId.eq(user_id))
+            .filter(personal_data_access::Column::At.gt(since))
+            .filter(personal_data_access::Column::At.lte(at))
+            .into_tuple()
+            .one(db)
+            .await?;
+        let read = read.unwrap_or(0);
+        if read > i64::from(above) {
+            alerted |= alert(db, templates, dealer_id, user_id, read, at).await?;
+        }
+    }
+    Ok(alerted)
+}
+
+/// One alert per person and clock hour to each escalation contact.
+async fn alert(
+    db: &DatabaseConnection,
+    templates: &Templates,
+    dealer_id: Uuid,
+    user_id: Uuid,
+    customers: i64,
+    at: DateTime<Utc>,
+) -> AppResult<bool> {
+    let contacts = crate::services::cases::rules(db, dealer_id)
+        .await?
+        .escalate_to;
+    if contacts.is_empty() {
+        tracing::warn!(%user_id, customers, "bulk read of customer records: no escalation contact to alert");
+        return Ok(false);
+    }
+    let (dealer, tz) = crate::services::dealers::dealer_zone(db, dealer_id).await?;
+    let user = crate::services::dealers::staff_names(db, [user_id]).await?;
+    let user_name = user.get(&user_id).cloned().unwrap_or_default();
+    let hour = at.duration_trunc(Duration::hours(1)).unwrap_or(at);
+    let kind = MessageKind::PersonalDataAlert;
+    let txn = db.begin().await?;
+    for to in contacts {
+        let params = PrivacyAlertParams {
+            dealer_name: dealer.name.clone(),
+            user_name: user_name.clone(),
+            customers: customers.to_string(),
+            since: crate::console::local(at - Duration::hours(1), tz),
+        };
+        let locale = to.locale;
+        let title = templates.render(locale, kind.as_str(), "title.txt", &params)?;
+        let text = templates.render(locale, kind.as_str(), "sms.txt", &params)?;
+        outbox::enqueue(
+            &txn,
+            NewMessage {
+                dealer_id,
+                customer_id: None,
+                kind,
+                occurrence_key: format!(
+                    "personal_data_alert:{user_id}:{}:{}",
+                    hour.format("%Y%m%dT%H"),
+                    to.address
+                ),
+                channel: to.channel.channel(),
+                recipient: to.address,
+                locale,
+                params: Params::PrivacyAlert(params),
+                subject: Some(title),
+                body: text,
+                due_at: at,
+                parent_id: None,
+            },
+            at,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(true)
+}
