@@ -116,6 +116,18 @@ pub struct DailyReportParams {
     pub report_url: String,
 }
 
+/// The answer to a customer's enquiry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnquiryAnswerParams {
+    pub dealer_name: String,
+    pub customer_name: String,
+    /// What the enquiry was about, in the customer's language (价格, Booking…).
+    pub topic: String,
+    /// The customer centre's answer, as written.
+    pub answer: String,
+}
+
 /// An escalation's values (to staff), each in the message's language.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -145,6 +157,7 @@ pub enum Params {
     Followup(FollowupParams),
     Escalation(EscalationParams),
     DailyReport(DailyReportParams),
+    EnquiryAnswer(EnquiryAnswerParams),
 }
 
 impl Params {
@@ -159,6 +172,7 @@ impl Params {
             Params::Followup(p) => serde_json::to_value(p),
             Params::Escalation(p) => serde_json::to_value(p),
             Params::DailyReport(p) => serde_json::to_value(p),
+            Params::EnquiryAnswer(p) => serde_json::to_value(p),
         }
         // plain structs of strings and numbers always serialise
         .unwrap_or_else(|_| unreachable!("params serialise"))
@@ -191,6 +205,9 @@ impl Params {
             }
             MessageKind::CaseEscalated => serde_json::from_value(v.clone()).map(Params::Escalation),
             MessageKind::DailyReport => serde_json::from_value(v.clone()).map(Params::DailyReport),
+            MessageKind::EnquiryAnswered => {
+                serde_json::from_value(v.clone()).map(Params::EnquiryAnswer)
+            }
         };
         read.map_err(|e| anyhow::anyhow!("stored params of a {kind} message do not fit: {e}"))
     }

@@ -34,6 +34,8 @@ string_enum! {
         CaseEscalated = "case_escalated",
         /// The daily report (维修日报表) to the service manager at the closing time.
         DailyReport = "daily_report",
+        /// The customer centre's answer to a customer's enquiry (信息咨询): by SMS or the app.
+        EnquiryAnswered = "enquiry_answered",
     }
 }
 
@@ -49,6 +51,8 @@ impl MessageKind {
         match self {
             // staff, not a customer: no customer's consent governs it
             MessageKind::Otp | MessageKind::CaseEscalated | MessageKind::DailyReport => None,
+            // the customer asked: the answer is theirs, not "contact"
+            MessageKind::EnquiryAnswered => None,
             MessageKind::HolidayGreeting | MessageKind::Birthday => Some(Purpose::Marketing),
             MessageKind::AppointmentBooked
             | MessageKind::AppointmentConfirmed
@@ -97,6 +101,7 @@ impl MessageKind {
                 "follow_up",
                 "report_url",
             ],
+            MessageKind::EnquiryAnswered => &["dealer_name", "customer_name", "topic", "answer"],
             MessageKind::CaseEscalated => &[
                 "dealer_name",
                 "customer_name",
@@ -122,7 +127,9 @@ impl MessageKind {
             // a late case cannot wait for the customers' sending window
             | MessageKind::CaseEscalated
             // staff's, sent at the closing time whatever the customers' window
-            | MessageKind::DailyReport => true,
+            | MessageKind::DailyReport
+            // answers what the customer asked
+            | MessageKind::EnquiryAnswered => true,
             MessageKind::MaintenanceDue
             | MessageKind::HolidayGreeting
             | MessageKind::FirstService

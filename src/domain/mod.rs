@@ -82,6 +82,7 @@ pub mod csi_report;
 pub mod customer;
 pub mod customer_value;
 pub mod dates;
+pub mod enquiry;
 pub mod deputy;
 pub mod import;
 pub mod kpi;

@@ -20,6 +20,8 @@ pub mod customer;
 pub mod customer_value_setting;
 pub mod dealer;
 pub mod dealer_schedule;
+pub mod enquiry;
+pub mod enquiry_setting;
 pub mod deputy;
 pub mod equipment_upkeep;
 pub mod idempotency_key;
@@ -186,4 +188,8 @@ string_column!(
     crate::domain::warranty::WarrantyPartState,
     crate::domain::warranty::RemittanceOutcome,
     crate::domain::parts::MovementKind,
+    crate::domain::enquiry::EnquiryTopic,
+    crate::domain::enquiry::EnquiryContact,
+    crate::domain::enquiry::EnquirySource,
+    crate::domain::enquiry::EnquiryState,
 );

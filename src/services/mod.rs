@@ -13,6 +13,7 @@ pub mod csi_report;
 pub mod customer_value;
 pub mod customers;
 pub mod dealers;
+pub mod enquiries;
 pub mod deputies;
 pub mod export;
 pub mod feed;

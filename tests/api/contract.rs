@@ -225,6 +225,26 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
             wire(servicelane::domain::parts::MovementKind::ALL),
         ),
         ("AbcClass", wire(servicelane::domain::parts::AbcClass::ALL)),
+        (
+            "EnquiryTopic",
+            wire(servicelane::domain::enquiry::EnquiryTopic::ALL),
+        ),
+        (
+            "EnquiryContact",
+            wire(servicelane::domain::enquiry::EnquiryContact::ALL),
+        ),
+        (
+            "EnquirySource",
+            wire(servicelane::domain::enquiry::EnquirySource::ALL),
+        ),
+        (
+            "EnquiryState",
+            wire(servicelane::domain::enquiry::EnquiryState::ALL),
+        ),
+        (
+            "EnquirySla",
+            wire(servicelane::domain::enquiry::EnquirySla::ALL),
+        ),
     ])
 }
 

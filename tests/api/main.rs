@@ -22,6 +22,7 @@ mod customer_value;
 mod customers;
 mod deputies;
 mod email;
+mod enquiries;
 mod errors;
 mod extra_work;
 mod feed;
