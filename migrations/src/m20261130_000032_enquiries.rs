@@ -169,7 +169,7 @@ impl MigrationTrait for Migration {
                 .table(Cases::Table)
                 .to_owned(),
         )
-            .await?;
+        .await?;
         m.alter_table(
             Table::alter()
                 .table(Cases::Table)

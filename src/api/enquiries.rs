@@ -62,8 +62,7 @@ pub async fn list(
     actor: Actor,
     q: Query<QueueQuery>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok()
-        .json(enquiries::queue(&state.db, &actor, q.0, state.clock.now()).await?))
+    Ok(HttpResponse::Ok().json(enquiries::queue(&state.db, &actor, q.0, state.clock.now()).await?))
 }
 
 /// The customer's own enquiries with their answers, newest first (the app; at most 100).

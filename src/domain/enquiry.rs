@@ -105,11 +105,7 @@ impl EnquiryState {
 }
 
 /// The first answer against its due time.
-pub fn sla(
-    due: DateTime<Utc>,
-    answered: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> EnquirySla {
+pub fn sla(due: DateTime<Utc>, answered: Option<DateTime<Utc>>, now: DateTime<Utc>) -> EnquirySla {
     match answered {
         Some(a) if a <= due => EnquirySla::Met,
         Some(_) => EnquirySla::Late,
@@ -241,40 +237,88 @@ mod tests {
     #[test]
     fn inside_opening_hours_the_due_time_is_two_hours_later() {
         // Tuesday 2026-12-01 09:00 → 11:00
-        let due = due_at(at(sh(), 2026, 12, 1, 9, 0), 120, &hours(), open_every_day, sh());
+        let due = due_at(
+            at(sh(), 2026, 12, 1, 9, 0),
+            120,
+            &hours(),
+            open_every_day,
+            sh(),
+        );
         assert_eq!(due, at(sh(), 2026, 12, 1, 11, 0));
     }
 
     #[test]
     fn the_lunch_break_does_not_count() {
         // Tuesday 11:00: one hour before lunch, one after
-        let due = due_at(at(sh(), 2026, 12, 1, 11, 0), 120, &hours(), open_every_day, sh());
+        let due = due_at(
+            at(sh(), 2026, 12, 1, 11, 0),
+            120,
+            &hours(),
+            open_every_day,
+            sh(),
+        );
         assert_eq!(due, at(sh(), 2026, 12, 1, 14, 0));
     }
 
     #[test]
     fn an_enquiry_after_closing_counts_from_the_next_opening() {
         // Tuesday 20:00 → Wednesday 08:30 + 2 h
-        let due = due_at(at(sh(), 2026, 12, 1, 20, 0), 120, &hours(), open_every_day, sh());
+        let due = due_at(
+            at(sh(), 2026, 12, 1, 20, 0),
+            120,
+            &hours(),
+            open_every_day,
+            sh(),
+        );
         assert_eq!(due, at(sh(), 2026, 12, 2, 10, 30));
         // Tuesday 16:30: one hour left today, one tomorrow
-        let due = due_at(at(sh(), 2026, 12, 1, 16, 30), 120, &hours(), open_every_day, sh());
+        let due = due_at(
+            at(sh(), 2026, 12, 1, 16, 30),
+            120,
+            &hours(),
+            open_every_day,
+            sh(),
+        );
         assert_eq!(due, at(sh(), 2026, 12, 2, 9, 30));
         // before opening: from the opening
-        let due = due_at(at(sh(), 2026, 12, 1, 6, 0), 120, &hours(), open_every_day, sh());
+        let due = due_at(
+            at(sh(), 2026, 12, 1, 6, 0),
+            120,
+            &hours(),
+            open_every_day,
+            sh(),
+        );
         assert_eq!(due, at(sh(), 2026, 12, 1, 10, 30));
     }
 
     #[test]
     fn a_weekend_counts_only_its_opening_hours() {
         // Friday 2026-12-04 17:00: half an hour Friday, an hour and a half Saturday → due Saturday 10:30
-        let due = due_at(at(sh(), 2026, 12, 4, 17, 0), 120, &hours(), open_every_day, sh());
+        let due = due_at(
+            at(sh(), 2026, 12, 4, 17, 0),
+            120,
+            &hours(),
+            open_every_day,
+            sh(),
+        );
         assert_eq!(due, at(sh(), 2026, 12, 5, 10, 30));
         // Saturday 11:30: half an hour Saturday, Sunday closed, Monday 08:30 + 1.5 h
-        let due = due_at(at(sh(), 2026, 12, 5, 11, 30), 120, &hours(), open_every_day, sh());
+        let due = due_at(
+            at(sh(), 2026, 12, 5, 11, 30),
+            120,
+            &hours(),
+            open_every_day,
+            sh(),
+        );
         assert_eq!(due, at(sh(), 2026, 12, 7, 10, 0));
         // Sunday (no hours at all) → Monday 10:30
-        let due = due_at(at(sh(), 2026, 12, 6, 10, 0), 120, &hours(), open_every_day, sh());
+        let due = due_at(
+            at(sh(), 2026, 12, 6, 10, 0),
+            120,
+            &hours(),
+            open_every_day,
+            sh(),
+        );
         assert_eq!(due, at(sh(), 2026, 12, 7, 10, 30));
     }
 
@@ -295,7 +339,13 @@ mod tests {
     #[test]
     fn a_long_answer_time_spans_several_days() {
         // 16 working hours from Monday 08:30: Monday 8 h, Tuesday 8 h → Tuesday 17:30
-        let due = due_at(at(sh(), 2026, 11, 30, 8, 30), 960, &hours(), open_every_day, sh());
+        let due = due_at(
+            at(sh(), 2026, 11, 30, 8, 30),
+            960,
+            &hours(),
+            open_every_day,
+            sh(),
+        );
         assert_eq!(due, at(sh(), 2026, 12, 1, 17, 30));
     }
 
@@ -359,6 +409,9 @@ mod tests {
             complaint_case(EnquiryTopic::Price, "保养太贵了", &lex),
             Some((CaseCategory::Price, Severity::Medium))
         );
-        assert_eq!(complaint_case(EnquiryTopic::Price, "小保养多少钱？", &lex), None);
+        assert_eq!(
+            complaint_case(EnquiryTopic::Price, "小保养多少钱？", &lex),
+            None
+        );
     }
 }

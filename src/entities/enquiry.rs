@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::domain::enquiry::{EnquirySource, EnquiryState, EnquiryContact, EnquiryTopic};
+use crate::domain::enquiry::{EnquiryContact, EnquirySource, EnquiryState, EnquiryTopic};
 
 /// A customer's enquiry or complaint (信息咨询、业务受理和投诉).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

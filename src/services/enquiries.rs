@@ -31,7 +31,7 @@ use crate::care::route::Addresses;
 use crate::domain::customer::{Channel, Locale};
 use crate::domain::enquiry::{
     ANSWER_WITHIN_MINUTES, CLAIM_MINUTES, DEFAULT_ANSWER_WITHIN_MINUTES, EnquiryAction,
-    EnquirySource, EnquiryState, MAX_TEXT, EnquiryContact, SEARCH_DAYS, EnquirySla, EnquiryTopic,
+    EnquiryContact, EnquirySla, EnquirySource, EnquiryState, EnquiryTopic, MAX_TEXT, SEARCH_DAYS,
     complaint_case, due_at, next, sla,
 };
 use crate::domain::message::MessageKind;
@@ -289,7 +289,8 @@ async fn create_now(
     now: DateTime<Utc>,
 ) -> AppResult<(bool, EnquiryView)> {
     let db = &state.db;
-    let text = validation::multiline(&input.text, MAX_TEXT).map_err(|m| AppError::field("text", m))?;
+    let text =
+        validation::multiline(&input.text, MAX_TEXT).map_err(|m| AppError::field("text", m))?;
     let w = who(db, actor, input).await?;
     if let Some(v) = input.vehicle_id {
         vehicle::Entity::find_by_id(v)
@@ -414,9 +415,9 @@ pub async fn queue(
     let mut sel = enquiry::Entity::find().filter(enquiry::Column::DealerId.eq(actor.dealer_id));
     sel = match q.state {
         Some(s) => sel.filter(enquiry::Column::State.eq(s)),
-        None => sel.filter(
-            enquiry::Column::State.is_in([EnquiryState::Open, EnquiryState::Claimed]),
-        ),
+        None => {
+            sel.filter(enquiry::Column::State.is_in([EnquiryState::Open, EnquiryState::Claimed]))
+        }
     };
     if let Some(t) = q.topic {
         sel = sel.filter(enquiry::Column::Topic.eq(t));
@@ -447,7 +448,9 @@ pub async fn mine(
     now: DateTime<Utc>,
 ) -> AppResult<Vec<EnquiryView>> {
     let Some(own) = actor.customer_id else {
-        return Err(AppError::Forbidden("the list of one's own enquiries is the customer's"));
+        return Err(AppError::Forbidden(
+            "the list of one's own enquiries is the customer's",
+        ));
     };
     Ok(enquiry::Entity::find()
         .filter(enquiry::Column::DealerId.eq(actor.dealer_id))
@@ -476,7 +479,8 @@ pub async fn get(
 }
 
 async fn find(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> AppResult<enquiry::Model> {
-    let mut q = enquiry::Entity::find_by_id(id).filter(enquiry::Column::DealerId.eq(actor.dealer_id));
+    let mut q =
+        enquiry::Entity::find_by_id(id).filter(enquiry::Column::DealerId.eq(actor.dealer_id));
     if let Some(own) = actor.customer_id {
         q = q.filter(enquiry::Column::CustomerId.eq(own));
     }
@@ -529,7 +533,10 @@ pub async fn claim(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<Enqui
             enquiry::Column::ClaimedUntil,
             Expr::value(now + Duration::minutes(CLAIM_MINUTES)),
         )
-        .col_expr(enquiry::Column::Version, col_plus(enquiry::Column::Version, 1))
+        .col_expr(
+            enquiry::Column::Version,
+            col_plus(enquiry::Column::Version, 1),
+        )
         .col_expr(enquiry::Column::UpdatedAt, Expr::value(now))
         .filter(enquiry::Column::Id.eq(id))
         .filter(enquiry::Column::DealerId.eq(actor.dealer_id))
@@ -592,14 +599,19 @@ pub async fn answer(
             enquiry::Column::ClaimedUntil,
             Expr::value(None::<DateTime<Utc>>),
         )
-        .col_expr(enquiry::Column::Version, col_plus(enquiry::Column::Version, 1))
+        .col_expr(
+            enquiry::Column::Version,
+            col_plus(enquiry::Column::Version, 1),
+        )
         .col_expr(enquiry::Column::UpdatedAt, Expr::value(now))
         .filter(enquiry::Column::Id.eq(e.id))
         .filter(enquiry::Column::Version.eq(e.version))
         .exec(&txn)
         .await?;
     if res.rows_affected == 0 {
-        return Err(AppError::ChangedMeanwhile("the enquiry changed meanwhile".into()));
+        return Err(AppError::ChangedMeanwhile(
+            "the enquiry changed meanwhile".into(),
+        ));
     }
     tell_customer(state, &txn, &e, &text, now).await?;
     let e = find(&txn, actor, id).await?;
@@ -721,7 +733,10 @@ pub async fn close(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<Enqui
             enquiry::Column::ClaimedUntil,
             Expr::value(None::<DateTime<Utc>>),
         )
-        .col_expr(enquiry::Column::Version, col_plus(enquiry::Column::Version, 1))
+        .col_expr(
+            enquiry::Column::Version,
+            col_plus(enquiry::Column::Version, 1),
+        )
         .col_expr(enquiry::Column::UpdatedAt, Expr::value(now))
         .filter(enquiry::Column::Id.eq(id))
         .filter(enquiry::Column::DealerId.eq(actor.dealer_id))

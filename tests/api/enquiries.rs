@@ -101,8 +101,12 @@ async fn ask(app: &TestApp, token: &str, body: &Value, key: Option<&str>) -> Ans
 }
 
 async fn act(app: &TestApp, token: &str, id: &str, action: &str, body: &Value) -> Answer {
-    app.post(&format!("/api/v1/enquiries/{id}/{action}"), Some(token), body)
-        .await
+    app.post(
+        &format!("/api/v1/enquiries/{id}/{action}"),
+        Some(token),
+        body,
+    )
+    .await
 }
 
 async fn answered_messages(app: &TestApp, id: &str) -> Vec<outbox_message::Model> {
@@ -166,7 +170,14 @@ async fn an_enquiry_answered_in_working_time_is_met_and_one_past_its_due_time_is
     assert_eq!(ans.body["state"], "answered");
     assert_eq!(ans.body["sla"], "met");
     // a second answer is refused and sends nothing more
-    let again = act(&app, &c.care, &first, "answer", &json!({"text": "再答一次"})).await;
+    let again = act(
+        &app,
+        &c.care,
+        &first,
+        "answer",
+        &json!({"text": "再答一次"}),
+    )
+    .await;
     assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
     let rows = answered_messages(&app, &first).await;
     assert_eq!(rows.len(), 1, "one answer, one message");
@@ -186,7 +197,10 @@ async fn an_enquiry_answered_in_working_time_is_met_and_one_past_its_due_time_is
     let mine = app.get("/api/v1/enquiries/mine", &me).await;
     assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
     assert_eq!(mine.body[0]["answer"], "小保养含工时费共480元。");
-    assert!(mine.body[0]["answered_by"].is_null(), "staff's fields stay hidden");
+    assert!(
+        mine.body[0]["answered_by"].is_null(),
+        "staff's fields stay hidden"
+    );
 
     // Friday 17:00: half an hour Friday, Sunday closed → due Saturday 10:30
     set_local(&app, tz(), d(2026, 12, 4), 17, 0);
@@ -294,7 +308,14 @@ async fn the_answer_time_is_a_setting_of_the_dealer() {
     assert_eq!(a.body["source"], "phone");
     // `call`: staff record that they called; nothing is sent
     let id = a.body["id"].as_str().unwrap();
-    let ans = act(&app, &c.care, id, "answer", &json!({"text": "已致电：在保修期内"})).await;
+    let ans = act(
+        &app,
+        &c.care,
+        id,
+        "answer",
+        &json!({"text": "已致电：在保修期内"}),
+    )
+    .await;
     assert_eq!(ans.status, StatusCode::OK, "{}", ans.body);
     assert!(answered_messages(&app, id).await.is_empty());
 }
@@ -327,7 +348,8 @@ async fn a_complaint_opens_exactly_one_case_however_often_it_is_sent() {
     let c3 = ask(&app, &me, &complaint, Some("app-7-0002")).await;
     assert_eq!(c3.body["id"], id.as_str());
     // at once
-    let burst = futures_util::future::join_all((0..4).map(|_| ask(&app, &me, &complaint, None))).await;
+    let burst =
+        futures_util::future::join_all((0..4).map(|_| ask(&app, &me, &complaint, None))).await;
     for r in &burst {
         assert!(r.status.is_success(), "{} {}", r.status, r.body);
         assert_eq!(r.body["id"], id.as_str());
@@ -345,9 +367,7 @@ async fn a_complaint_opens_exactly_one_case_however_often_it_is_sent() {
     assert_eq!(opened.len(), 1);
     assert_eq!(opened[0]["source"], "enquiry");
     assert_eq!(opened[0]["vehicle_id"], vehicle.as_str());
-    let staff_view = app
-        .get(&format!("/api/v1/enquiries/{id}"), &c.care)
-        .await;
+    let staff_view = app.get(&format!("/api/v1/enquiries/{id}"), &c.care).await;
     assert_eq!(staff_view.body["case_id"], opened[0]["id"]);
 
     // the lexicon's words in another topic open a case of their category, once
@@ -415,11 +435,23 @@ async fn a_second_agent_cannot_claim_or_answer_an_enquiry_another_holds() {
         .set(app.clock.now_utc() + chrono::Duration::minutes(31));
     let takeover = act(&app, &c.care2, &id, "claim", &json!({})).await;
     assert_eq!(takeover.status, StatusCode::OK, "{}", takeover.body);
-    let ans = act(&app, &c.care2, &id, "answer", &json!({"text": "本月续保送保养一次"})).await;
+    let ans = act(
+        &app,
+        &c.care2,
+        &id,
+        "answer",
+        &json!({"text": "本月续保送保养一次"}),
+    )
+    .await;
     assert_eq!(ans.status, StatusCode::OK, "{}", ans.body);
     assert_eq!(answered_messages(&app, &id).await.len(), 1);
     let late_claim = act(&app, &c.care, &id, "claim", &json!({})).await;
-    assert_eq!(late_claim.status, StatusCode::CONFLICT, "{}", late_claim.body);
+    assert_eq!(
+        late_claim.status,
+        StatusCode::CONFLICT,
+        "{}",
+        late_claim.body
+    );
 }
 
 #[tokio::test]
@@ -517,7 +549,12 @@ async fn bad_input_is_a_422_naming_the_field() {
     ];
     for (body, field) in cases {
         let a = ask(&app, &me, &body, None).await;
-        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{body} {}", a.body);
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body} {}",
+            a.body
+        );
         assert_eq!(a.content_type(), "application/problem+json");
         assert_eq!(a.problem_fields(), vec![field.to_string()], "{body}");
     }
@@ -529,12 +566,22 @@ async fn bad_input_is_a_422_naming_the_field() {
         None,
     )
     .await;
-    assert_eq!(staff.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", staff.body);
+    assert_eq!(
+        staff.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        staff.body
+    );
     assert_eq!(staff.problem_fields(), vec!["customer_id"]);
     let queue = app
         .get("/api/v1/enquiries?topic=gossip&limit=500", &c.care)
         .await;
-    assert_eq!(queue.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", queue.body);
+    assert_eq!(
+        queue.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        queue.body
+    );
     // an answer with a NUL byte, or empty
     let ok = ask(
         &app,
