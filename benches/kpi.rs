@@ -421,6 +421,7 @@ async fn load_year(
                         vehicle_id: Set(Some(vehicle)),
                         order_id: Set(Some(order_id)),
                         response_id: Set(Some(response)),
+                        enquiry_id: Set(None),
                         source: Set(CaseSource::LowScore),
                         category: Set(CaseCategory::ALL[k % CaseCategory::ALL.len()]),
                         severity: Set(Severity::Medium),

@@ -19,6 +19,7 @@ pub mod customer_value;
 pub mod customers;
 pub mod deputies;
 pub mod docs;
+pub mod enquiries;
 pub mod extra_work;
 pub mod extract;
 pub mod health;
@@ -244,6 +245,16 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(parts::update)
                 .service(parts::movements)
                 .service(parts::post_movement)
+                // enquiries and complaints: fixed paths before /enquiries/{id}
+                .service(enquiries::create)
+                .service(enquiries::list)
+                .service(enquiries::mine)
+                .service(enquiries::get_settings)
+                .service(enquiries::put_settings)
+                .service(enquiries::get)
+                .service(enquiries::claim)
+                .service(enquiries::answer)
+                .service(enquiries::close)
                 .service(deputies::get)
                 .service(deputies::put)
                 .service(deputies::withdraw)

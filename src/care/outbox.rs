@@ -116,6 +116,18 @@ pub struct DailyReportParams {
     pub report_url: String,
 }
 
+/// The answer to a customer's enquiry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnquiryAnswerParams {
+    pub dealer_name: String,
+    pub customer_name: String,
+    /// What the enquiry was about, in the customer's language (价格, Booking…).
+    pub topic: String,
+    /// The customer centre's answer, as written.
+    pub answer: String,
+}
+
 /// An escalation's values (to staff), each in the message's language.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -159,6 +171,7 @@ pub enum Params {
     Escalation(EscalationParams),
     DailyReport(DailyReportParams),
     PrivacyAlert(PrivacyAlertParams),
+    EnquiryAnswer(EnquiryAnswerParams),
 }
 
 impl Params {
@@ -174,6 +187,7 @@ impl Params {
             Params::Escalation(p) => serde_json::to_value(p),
             Params::DailyReport(p) => serde_json::to_value(p),
             Params::PrivacyAlert(p) => serde_json::to_value(p),
+            Params::EnquiryAnswer(p) => serde_json::to_value(p),
         }
         // plain structs of strings and numbers always serialise
         .unwrap_or_else(|_| unreachable!("params serialise"))
@@ -208,6 +222,9 @@ impl Params {
             MessageKind::DailyReport => serde_json::from_value(v.clone()).map(Params::DailyReport),
             MessageKind::PersonalDataAlert => {
                 serde_json::from_value(v.clone()).map(Params::PrivacyAlert)
+            }
+            MessageKind::EnquiryAnswered => {
+                serde_json::from_value(v.clone()).map(Params::EnquiryAnswer)
             }
         };
         read.map_err(|e| anyhow::anyhow!("stored params of a {kind} message do not fit: {e}"))

@@ -83,6 +83,10 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
     "zh-CN/daily_report.sms.txt",
     "zh-CN/daily_report.email.txt",
     "zh-CN/daily_report.email.html",
+    "zh-CN/enquiry_answered.title.txt",
+    "zh-CN/enquiry_answered.sms.txt",
+    "zh-CN/enquiry_answered.email.txt",
+    "zh-CN/enquiry_answered.email.html",
     "en/otp.sms.txt",
     "en/appointment_booked.title.txt",
     "en/appointment_booked.sms.txt",
@@ -149,6 +153,10 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
     "en/daily_report.sms.txt",
     "en/daily_report.email.txt",
     "en/daily_report.email.html",
+    "en/enquiry_answered.title.txt",
+    "en/enquiry_answered.sms.txt",
+    "en/enquiry_answered.email.txt",
+    "en/enquiry_answered.email.html",
 ];
 
 /// Server-rendered pages (`templates/web/`), named `web/<file>`.
@@ -272,7 +280,8 @@ mod tests {
             date => "2027-03-01", revenue => "12860.50", vehicles_in => 41,
             vehicles_delivered => 38, csi => "91.2", follow_up => "97.4%",
             report_url => "https://dealer.example/console/reports/daily?date=2027-03-01",
-            user_name => "李技师 (tech01)", customers => 201, since => "2027-03-01 14:00"
+            user_name => "李技师 (tech01)", customers => 201, since => "2027-03-01 14:00",
+            topic => "价格", answer => "小保养含工时费共480元"
         };
         for name in Templates::names() {
             let (locale, file) = name.split_once('/').unwrap();
@@ -321,13 +330,17 @@ mod tests {
             .render(Locale::ZhCn, "insurance_renewal", "sms.txt", &ctx)
             .unwrap();
         assert!(renewal.contains("交强险") && renewal.contains("2027-03-01"));
+        let answered = t
+            .render(Locale::ZhCn, "enquiry_answered", "sms.txt", &ctx)
+            .unwrap();
+        assert!(answered.contains("价格") && answered.contains("480元"));
         // every kind a customer can be emailed has both parts, each with the unsubscribe link
         let kinds: Vec<&str> = Templates::names()
             .filter_map(|n| n.strip_suffix(".sms.txt"))
             .filter_map(|n| n.strip_prefix("zh-CN/"))
             .filter(|k| *k != "otp")
             .collect();
-        assert_eq!(kinds.len(), 16);
+        assert_eq!(kinds.len(), 17);
         for locale in [Locale::ZhCn, Locale::En] {
             for kind in &kinds {
                 for part in ["email.txt", "email.html"] {

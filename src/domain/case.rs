@@ -55,6 +55,8 @@ string_enum! {
         ComplaintWords = "complaint_words",
         SmsRating = "sms_rating",
         Manual = "manual",
+        /// A complaint sent as an enquiry (topic `complaint`, or the lexicon's words).
+        Enquiry = "enquiry",
     }
 }
 

@@ -37,6 +37,8 @@ string_enum! {
         /// One member of staff read more customers' records in an hour than
         /// the dealer expects (a list being copied): to the escalation contacts.
         PersonalDataAlert = "personal_data_alert",
+        /// The customer centre's answer to a customer's enquiry (信息咨询): by SMS or the app.
+        EnquiryAnswered = "enquiry_answered",
     }
 }
 
@@ -55,6 +57,8 @@ impl MessageKind {
             | MessageKind::CaseEscalated
             | MessageKind::DailyReport
             | MessageKind::PersonalDataAlert => None,
+            // the customer asked: the answer is theirs, not "contact"
+            MessageKind::EnquiryAnswered => None,
             MessageKind::HolidayGreeting | MessageKind::Birthday => Some(Purpose::Marketing),
             MessageKind::AppointmentBooked
             | MessageKind::AppointmentConfirmed
@@ -104,6 +108,7 @@ impl MessageKind {
                 "report_url",
             ],
             MessageKind::PersonalDataAlert => &["dealer_name", "user_name", "customers", "since"],
+            MessageKind::EnquiryAnswered => &["dealer_name", "customer_name", "topic", "answer"],
             MessageKind::CaseEscalated => &[
                 "dealer_name",
                 "customer_name",
@@ -131,7 +136,9 @@ impl MessageKind {
             // staff's, sent at the closing time whatever the customers' window
             | MessageKind::DailyReport
             // a list being copied cannot wait for the morning
-            | MessageKind::PersonalDataAlert => true,
+            | MessageKind::PersonalDataAlert
+            // answers what the customer asked
+            | MessageKind::EnquiryAnswered => true,
             MessageKind::MaintenanceDue
             | MessageKind::HolidayGreeting
             | MessageKind::FirstService

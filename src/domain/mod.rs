@@ -83,6 +83,7 @@ pub mod customer;
 pub mod customer_value;
 pub mod dates;
 pub mod deputy;
+pub mod enquiry;
 pub mod import;
 pub mod kpi;
 pub mod maintenance;

@@ -14,6 +14,8 @@ pub struct Model {
     pub order_id: Option<Uuid>,
     /// The response that opened it (unique: one case a response).
     pub response_id: Option<Uuid>,
+    /// The enquiry that opened it (unique: one case an enquiry).
+    pub enquiry_id: Option<Uuid>,
     pub source: CaseSource,
     pub category: CaseCategory,
     pub severity: Severity,

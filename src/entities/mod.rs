@@ -21,6 +21,8 @@ pub mod customer_value_setting;
 pub mod dealer;
 pub mod dealer_schedule;
 pub mod deputy;
+pub mod enquiry;
+pub mod enquiry_setting;
 pub mod equipment_upkeep;
 pub mod idempotency_key;
 pub mod import_file;
@@ -188,4 +190,8 @@ string_column!(
     crate::domain::warranty::RemittanceOutcome,
     crate::domain::parts::MovementKind,
     crate::domain::privacy::AccessAction,
+    crate::domain::enquiry::EnquiryTopic,
+    crate::domain::enquiry::EnquiryContact,
+    crate::domain::enquiry::EnquirySource,
+    crate::domain::enquiry::EnquiryState,
 );

@@ -72,6 +72,7 @@ pub async fn open_for(
         vehicle_id,
         order_id: Some(r.order_id),
         response_id: Some(r.id),
+        enquiry_id: None,
         source,
         category,
         severity,
@@ -112,6 +113,62 @@ pub async fn open_for(
     Ok(Some(c.id))
 }
 
+/// Opens the unhappy-customer case a complaint sent as an enquiry calls
+/// for, once: `cases.enquiry_id` is unique, so a second call for the same
+/// enquiry (two instances, a retry after a lost answer) finds the first.
+/// Written in the enquiry's transaction; answers the case's id.
+pub async fn open_for_enquiry(
+    db: &impl ConnectionTrait,
+    e: &crate::entities::enquiry::Model,
+    category: CaseCategory,
+    severity: Severity,
+    now: DateTime<Utc>,
+) -> AppResult<Uuid> {
+    let rules = rules(db, e.dealer_id).await?;
+    let (id, row) = Opening {
+        dealer_id: e.dealer_id,
+        customer_id: e.customer_id,
+        vehicle_id: e.vehicle_id,
+        order_id: e.order_id,
+        response_id: None,
+        enquiry_id: Some(e.id),
+        source: CaseSource::Enquiry,
+        category,
+        severity,
+        owner_id: None,
+        summary: Some(e.text.clone()),
+    }
+    .row(&rules, now);
+    let new = case::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(case::Column::EnquiryId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    if new == 1 {
+        event(
+            db,
+            id,
+            "opened",
+            None,
+            CaseState::Open,
+            None,
+            By::default(),
+            now,
+        )
+        .await?;
+    }
+    let c = case::Entity::find()
+        .filter(case::Column::EnquiryId.eq(e.id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the enquiry's case was not written")))?;
+    callbacks::on_case_opened(db, &c).await?;
+    Ok(c.id)
+}
+
 /// A new case, however it opens: due times by the dealer's rules, state
 /// `open`, version 1.
 struct Opening {
@@ -120,6 +177,7 @@ struct Opening {
     vehicle_id: Option<Uuid>,
     order_id: Option<Uuid>,
     response_id: Option<Uuid>,
+    enquiry_id: Option<Uuid>,
     source: CaseSource,
     category: CaseCategory,
     severity: Severity,
@@ -139,6 +197,7 @@ impl Opening {
             vehicle_id: Set(self.vehicle_id),
             order_id: Set(self.order_id),
             response_id: Set(self.response_id),
+            enquiry_id: Set(self.enquiry_id),
             source: Set(self.source),
             category: Set(self.category),
             severity: Set(self.severity),
@@ -231,6 +290,8 @@ pub struct CaseView {
     pub repair_order_id: Option<Uuid>,
     /// The response that opened it.
     pub response_id: Option<Uuid>,
+    /// The enquiry (a complaint) that opened it.
+    pub enquiry_id: Option<Uuid>,
     pub source: CaseSource,
     pub category: CaseCategory,
     pub severity: Severity,
@@ -261,6 +322,7 @@ fn view(c: case::Model, events: Vec<case_event::Model>, now: DateTime<Utc>) -> C
         vehicle_id: c.vehicle_id,
         repair_order_id: c.order_id,
         response_id: c.response_id,
+        enquiry_id: c.enquiry_id,
         source: c.source,
         category: c.category,
         severity: c.severity,
@@ -529,6 +591,7 @@ pub async fn create(
         vehicle_id: n.vehicle_id,
         order_id: n.repair_order_id,
         response_id: None,
+        enquiry_id: None,
         source: CaseSource::Manual,
         category: n.category,
         severity: n.severity,

@@ -14,6 +14,7 @@ pub mod customer_value;
 pub mod customers;
 pub mod dealers;
 pub mod deputies;
+pub mod enquiries;
 pub mod export;
 pub mod feed;
 pub mod idempotency;

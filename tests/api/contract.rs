@@ -233,6 +233,26 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
             "AccessAction",
             wire(servicelane::domain::privacy::AccessAction::ALL),
         ),
+        (
+            "EnquiryTopic",
+            wire(servicelane::domain::enquiry::EnquiryTopic::ALL),
+        ),
+        (
+            "EnquiryContact",
+            wire(servicelane::domain::enquiry::EnquiryContact::ALL),
+        ),
+        (
+            "EnquirySource",
+            wire(servicelane::domain::enquiry::EnquirySource::ALL),
+        ),
+        (
+            "EnquiryState",
+            wire(servicelane::domain::enquiry::EnquiryState::ALL),
+        ),
+        (
+            "EnquirySla",
+            wire(servicelane::domain::enquiry::EnquirySla::ALL),
+        ),
     ])
 }
 

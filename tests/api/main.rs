@@ -23,6 +23,7 @@ mod customers;
 mod deputies;
 mod edges;
 mod email;
+mod enquiries;
 mod errors;
 mod extra_work;
 mod feed;
