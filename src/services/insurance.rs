@@ -456,10 +456,14 @@ struct Checked {
     new_expiry: Option<NaiveDate>,
 }
 
-fn check_outcome(
-    input: &OutcomeInput,
-    today: NaiveDate,
-) -> Result<(Option<String>, Option<String>, Vec<Checked>), FieldErrors> {
+/// An outcome's validated fields.
+struct CheckedOutcome {
+    insurer: Option<String>,
+    note: Option<String>,
+    terms: Vec<Checked>,
+}
+
+fn check_outcome(input: &OutcomeInput, today: NaiveDate) -> Result<CheckedOutcome, FieldErrors> {
     let mut e = FieldErrors::new();
     let with_us = input.outcome == RenewalOutcome::RenewedWithUs;
     let insurer = e
@@ -521,7 +525,11 @@ fn check_outcome(
         }
     }
     e.into_result()?;
-    Ok((insurer, note, out))
+    Ok(CheckedOutcome {
+        insurer,
+        note,
+        terms: out,
+    })
 }
 
 /// Records how the renewal of the vehicle's `terms` ended. Answers the
@@ -536,7 +544,11 @@ pub async fn record_outcome(
 ) -> AppResult<(Vec<LeadView>, bool)> {
     actor.require(STAFF)?;
     let today = today(db, actor.dealer_id, now).await?;
-    let (insurer, note, terms) = check_outcome(&input, today)?;
+    let CheckedOutcome {
+        insurer,
+        note,
+        terms,
+    } = check_outcome(&input, today)?;
     let known = vehicle::Entity::find_by_id(input.vehicle_id)
         .one(db)
         .await?
