@@ -330,3 +330,63 @@ async fn the_board_counts_the_renewal_rate_per_month() {
         march.body
     );
 }
+
+#[tokio::test]
+async fn two_staff_recording_at_once_leave_one_outcome_and_two_taps_one_request() {
+    let app = spawn_app().await;
+    let sh: Tz = "Asia/Shanghai".parse().unwrap();
+    set_local(&app, sh, d(2027, 3, 20), 10, 0);
+    let s = shop(&app, "RACE", "Asia/Shanghai", 3, 3).await;
+    let c = customer(&app, &s, json!({"name": "孙七", "phone": "13900000501"})).await;
+    let v = vehicle(
+        &app,
+        &s,
+        &c,
+        21,
+        json!({"commercial_insurance_expiry": "2027-04-10"}),
+    )
+    .await;
+    let me = app.customer_token("RACE", "13900000501").await;
+    let ask = json!({"vehicle_id": v, "kinds": ["commercial"]});
+    let (a, b) = tokio::join!(
+        app.post("/api/v1/insurance/quote-requests", Some(&me), &ask),
+        app.post("/api/v1/insurance/quote-requests", Some(&me), &ask),
+    );
+    let mut statuses = vec![a.status, b.status];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        vec![StatusCode::OK, StatusCode::CREATED],
+        "{} {}",
+        a.body,
+        b.body
+    );
+    assert_eq!(a.body["terms"], b.body["terms"]);
+
+    let (_, care) = app.staff("RACE", Role::CustomerCare).await;
+    let with_us = json!({"vehicle_id": v, "outcome": "renewed_with_us", "insurer": "太平洋保险",
+        "terms": [{"kind": "commercial", "expiry": "2027-04-10", "premium": "3200.50", "new_expiry": "2028-04-10"}]});
+    let elsewhere = json!({"vehicle_id": v, "outcome": "renewed_elsewhere",
+        "terms": [{"kind": "commercial", "expiry": "2027-04-10"}]});
+    let (x, y) = tokio::join!(
+        app.post("/api/v1/insurance/outcomes", Some(&s.advisor), &with_us),
+        app.post("/api/v1/insurance/outcomes", Some(&care), &elsewhere),
+    );
+    let mut statuses = vec![x.status, y.status];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        vec![StatusCode::CREATED, StatusCode::CONFLICT],
+        "{} {}",
+        x.body,
+        y.body
+    );
+    // the vehicle agrees with whichever won
+    let car = app.get(&format!("/api/v1/vehicles/{v}"), &s.advisor).await;
+    let expected = if x.status == StatusCode::CREATED {
+        "2028-04-10"
+    } else {
+        "2027-04-10"
+    };
+    assert_eq!(car.body["commercial_insurance_expiry"], expected);
+}
