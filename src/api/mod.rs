@@ -11,6 +11,7 @@ pub mod auth;
 pub mod callbacks;
 pub mod capacity;
 pub mod care;
+pub mod care_card;
 pub mod cases;
 pub mod comebacks;
 pub mod contract;
@@ -26,6 +27,7 @@ pub mod health;
 pub mod imports;
 pub mod inbox;
 pub mod inspection;
+pub mod insurance;
 pub mod kpi;
 pub mod menu;
 pub mod parts;
@@ -312,7 +314,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(inspection::get_health_checklist)
                 .service(inspection::put_health_checklist)
                 .service(inspection::document)
-                .service(inspection::qc_report),
+                .service(inspection::qc_report)
+                // insurance renewal (代办保险) and the care card (客户关怀卡)
+                .service(insurance::request_quote)
+                .service(insurance::leads)
+                .service(insurance::record_outcome)
+                .service(care_card::mine)
+                .service(care_card::of_vehicle)
+                .service(care_card::get_settings)
+                .service(care_card::put_settings),
         );
 }
 
@@ -358,6 +368,10 @@ pub fn openapi() -> serde_json::Value {
     schemas.insert(
         crate::domain::kpi::KpiGrouping::name().into(),
         crate::domain::kpi::KpiGrouping::schema(),
+    );
+    schemas.insert(
+        crate::domain::care_card::CareCardFormat::name().into(),
+        crate::domain::care_card::CareCardFormat::schema(),
     );
     schemas.insert(
         crate::domain::kpi::ReportFormat::name().into(),

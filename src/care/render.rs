@@ -163,6 +163,7 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
 const PAGES: &[(&str, &str)] = templates!["web":
     "unsubscribe.html",
     "survey.html",
+    "care_card.html",
     "console/layout.html",
     "console/login.html",
     "console/board.html",

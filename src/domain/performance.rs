@@ -39,6 +39,8 @@ string_enum! {
         OnTimeDelivery = "on_time_delivery",
         /// Orders delivered.
         VehiclesDelivered = "vehicles_delivered",
+        /// Policy terms renewed with the dealer ÷ policy terms expiring (续保率).
+        InsuranceRenewalRate = "insurance_renewal_rate",
     }
 }
 
@@ -97,9 +99,10 @@ impl KpiMetric {
             KpiMetric::Productivity | KpiMetric::Efficiency | KpiMetric::ComebackRate => {
                 Some(ScoreScope::Technician)
             }
-            KpiMetric::FirstTimeFix | KpiMetric::OnTimeDelivery | KpiMetric::VehiclesDelivered => {
-                None
-            }
+            KpiMetric::FirstTimeFix
+            | KpiMetric::OnTimeDelivery
+            | KpiMetric::VehiclesDelivered
+            | KpiMetric::InsuranceRenewalRate => None,
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod appointment;
 pub mod appointment_event;
 pub mod callback;
 pub mod callback_call;
+pub mod care_card_setting;
 pub mod care_plan_kind;
 pub mod care_setting;
 pub mod care_tick;
@@ -29,6 +30,7 @@ pub mod import_file;
 pub mod import_job;
 pub mod import_rejection;
 pub mod inbox_message;
+pub mod insurance_lead;
 pub mod login_failure;
 pub mod menu_item;
 pub mod mileage_reading;
@@ -152,6 +154,8 @@ string_column!(
     JobState,
     crate::domain::message::MessageKind,
     crate::domain::care_plan::CareKind,
+    crate::domain::insurance::PolicyKind,
+    crate::domain::insurance::RenewalOutcome,
     crate::domain::case::CaseState,
     crate::domain::case::CaseSource,
     crate::domain::case::CaseCategory,

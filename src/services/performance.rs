@@ -438,6 +438,7 @@ pub fn actual(metric: KpiMetric, k: &KpiPeriod) -> Option<Decimal> {
         KpiMetric::FirstTimeFix => k.first_time_fix.value,
         KpiMetric::OnTimeDelivery => k.on_time_delivery.value,
         KpiMetric::VehiclesDelivered => Some(Decimal::from(k.vehicles_delivered)),
+        KpiMetric::InsuranceRenewalRate => k.insurance_renewal_rate.value,
     }
 }
 

@@ -196,6 +196,18 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
             wire(servicelane::domain::performance::KpiMetric::ALL),
         ),
         (
+            "PolicyKind",
+            wire(servicelane::domain::insurance::PolicyKind::ALL),
+        ),
+        (
+            "RenewalOutcome",
+            wire(servicelane::domain::insurance::RenewalOutcome::ALL),
+        ),
+        (
+            "CareCardFormat",
+            wire(servicelane::domain::care_card::CareCardFormat::ALL),
+        ),
+        (
             "ScoreScope",
             wire(servicelane::domain::performance::ScoreScope::ALL),
         ),

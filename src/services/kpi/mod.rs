@@ -230,6 +230,10 @@ pub struct KpiPeriod {
     pub cases_opened: u64,
     /// Of those, not resolved or closed yet.
     pub open_cases: u64,
+    /// Insurance renewal rate (续保率): policy terms renewed with the dealer
+    /// ÷ policy terms (compulsory and commercial, each its own) whose expiry
+    /// fell in the period; dealer-wide, whatever the filters.
+    pub insurance_renewal_rate: Figure,
 }
 
 /// Customers and vehicles slipping away, seen on one day (dealer-wide,
@@ -517,6 +521,8 @@ struct Tally {
     responses: u64,
     cases: u64,
     open_cases: u64,
+    insurance_expiring: u64,
+    insurance_renewed: u64,
     /// Per technician: seconds clocked, centihours sold.
     clocked: HashMap<Uuid, i64>,
     sold: HashMap<Uuid, i64>,
@@ -769,6 +775,18 @@ async fn figures(
             t.cases += 1;
             t.open_cases += u64::from(open);
         });
+    }
+
+    // policy terms expiring in the range (dealer-wide, whatever the filters)
+    for (expiry, renewed) in crate::services::insurance::expiring_terms(db, d.id, from, to).await? {
+        let i = periods
+            .days
+            .iter()
+            .position(|(a, b)| (*a..=*b).contains(&expiry));
+        for t in i.map(|i| &mut tallies[i]).into_iter().chain([&mut all]) {
+            t.insurance_expiring += 1;
+            t.insurance_renewed += u64::from(renewed);
+        }
     }
 
     // hours available
@@ -1073,6 +1091,11 @@ fn period(
         csi: kpi::csi(t.csi_tenths, t.responses).into(),
         cases_opened: t.cases,
         open_cases: t.open_cases,
+        insurance_renewal_rate: crate::domain::insurance::renewal_rate(
+            t.insurance_renewed,
+            t.insurance_expiring,
+        )
+        .into(),
     }
 }
 
