@@ -32,6 +32,7 @@ pub mod performance;
 pub mod provider_templates;
 pub mod repair_orders;
 pub mod reports;
+pub mod rescues;
 pub mod survey;
 pub mod today;
 pub mod tools;
@@ -189,6 +190,16 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(callbacks::outcome)
                 .service(cases::get_rules)
                 .service(cases::put_rules)
+                .service(rescues::create)
+                .service(rescues::list)
+                // fixed paths before /rescues/{id}
+                .service(rescues::report)
+                .service(rescues::get)
+                .service(rescues::events)
+                .service(rescues::repair_order)
+                .service(rescues::act)
+                .service(rescues::get_roster)
+                .service(rescues::put_roster)
                 .service(comebacks::list)
                 .service(comebacks::mark)
                 .service(comebacks::monthly)

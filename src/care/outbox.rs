@@ -131,6 +131,36 @@ pub struct EscalationParams {
     pub late: String,
 }
 
+/// A rescue alert's values (to staff on duty and the service manager).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RescueAlertParams {
+    pub dealer_name: String,
+    pub customer_name: String,
+    pub vehicle: String,
+    /// What happened, in the message's language (抛锚, flat tyre…).
+    pub problem: String,
+    /// The address given, else `lat,lng`.
+    pub location: String,
+    pub contact_phone: String,
+    /// When it was asked for, in the dealer's zone, `YYYY-MM-DD HH:MM`.
+    pub requested: String,
+    /// Why this alert: a new rescue, or nobody took it in time.
+    pub reason: String,
+}
+
+/// A rescue's news to its customer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RescueUpdateParams {
+    pub dealer_name: String,
+    pub vehicle: String,
+    /// Where the rescue stands, in the customer's language.
+    pub status: String,
+    /// More about it (the rescue vehicle and its ETA), or empty.
+    pub detail: String,
+}
+
 /// A message's template values, one shape per kind; stored as JSON and read
 /// back strictly: a row whose params do not fit its kind is an error, never
 /// a message with blanks.
@@ -145,6 +175,8 @@ pub enum Params {
     Followup(FollowupParams),
     Escalation(EscalationParams),
     DailyReport(DailyReportParams),
+    RescueAlert(RescueAlertParams),
+    RescueUpdate(RescueUpdateParams),
 }
 
 impl Params {
@@ -159,6 +191,8 @@ impl Params {
             Params::Followup(p) => serde_json::to_value(p),
             Params::Escalation(p) => serde_json::to_value(p),
             Params::DailyReport(p) => serde_json::to_value(p),
+            Params::RescueAlert(p) => serde_json::to_value(p),
+            Params::RescueUpdate(p) => serde_json::to_value(p),
         }
         // plain structs of strings and numbers always serialise
         .unwrap_or_else(|_| unreachable!("params serialise"))
@@ -191,6 +225,10 @@ impl Params {
             }
             MessageKind::CaseEscalated => serde_json::from_value(v.clone()).map(Params::Escalation),
             MessageKind::DailyReport => serde_json::from_value(v.clone()).map(Params::DailyReport),
+            MessageKind::RescueAlert => serde_json::from_value(v.clone()).map(Params::RescueAlert),
+            MessageKind::RescueUpdate => {
+                serde_json::from_value(v.clone()).map(Params::RescueUpdate)
+            }
         };
         read.map_err(|e| anyhow::anyhow!("stored params of a {kind} message do not fit: {e}"))
     }

@@ -79,6 +79,14 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
     "zh-CN/daily_report.sms.txt",
     "zh-CN/daily_report.email.txt",
     "zh-CN/daily_report.email.html",
+    "zh-CN/rescue_alert.title.txt",
+    "zh-CN/rescue_alert.sms.txt",
+    "zh-CN/rescue_alert.email.txt",
+    "zh-CN/rescue_alert.email.html",
+    "zh-CN/rescue_update.title.txt",
+    "zh-CN/rescue_update.sms.txt",
+    "zh-CN/rescue_update.email.txt",
+    "zh-CN/rescue_update.email.html",
     "en/otp.sms.txt",
     "en/appointment_booked.title.txt",
     "en/appointment_booked.sms.txt",
@@ -141,6 +149,14 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
     "en/daily_report.sms.txt",
     "en/daily_report.email.txt",
     "en/daily_report.email.html",
+    "en/rescue_alert.title.txt",
+    "en/rescue_alert.sms.txt",
+    "en/rescue_alert.email.txt",
+    "en/rescue_alert.email.html",
+    "en/rescue_update.title.txt",
+    "en/rescue_update.sms.txt",
+    "en/rescue_update.email.txt",
+    "en/rescue_update.email.html",
 ];
 
 /// Server-rendered pages (`templates/web/`), named `web/<file>`.
@@ -263,7 +279,9 @@ mod tests {
             category => "价格", severity => "高", late => "首次联系",
             date => "2027-03-01", revenue => "12860.50", vehicles_in => 41,
             vehicles_delivered => 38, csi => "91.2", follow_up => "97.4%",
-            report_url => "https://dealer.example/console/reports/daily?date=2027-03-01"
+            report_url => "https://dealer.example/console/reports/daily?date=2027-03-01",
+            problem => "抛锚", location => "北京市朝阳区建国路88号", contact_phone => "+8613912345678",
+            requested => "2027-03-01 02:10", status => "救援车已出发", detail => "预计 02:50 到达"
         };
         for name in Templates::names() {
             let (locale, file) = name.split_once('/').unwrap();
@@ -308,6 +326,18 @@ mod tests {
                 && report.contains("97.4%")
                 && report.contains("/console/reports/daily")
         );
+        let alert = t
+            .render(Locale::ZhCn, "rescue_alert", "sms.txt", &ctx)
+            .unwrap();
+        assert!(
+            alert.contains("抛锚")
+                && alert.contains("建国路88号")
+                && alert.contains("+8613912345678")
+        );
+        let update = t
+            .render(Locale::En, "rescue_update", "sms.txt", &ctx)
+            .unwrap();
+        assert!(update.contains("京A12345") && update.contains("02:50"));
         let renewal = t
             .render(Locale::ZhCn, "insurance_renewal", "sms.txt", &ctx)
             .unwrap();
@@ -318,7 +348,7 @@ mod tests {
             .filter_map(|n| n.strip_prefix("zh-CN/"))
             .filter(|k| *k != "otp")
             .collect();
-        assert_eq!(kinds.len(), 15);
+        assert_eq!(kinds.len(), 17);
         for locale in [Locale::ZhCn, Locale::En] {
             for kind in &kinds {
                 for part in ["email.txt", "email.html"] {

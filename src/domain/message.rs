@@ -34,6 +34,12 @@ string_enum! {
         CaseEscalated = "case_escalated",
         /// The daily report (维修日报表) to the service manager at the closing time.
         DailyReport = "daily_report",
+        /// A roadside rescue (24小时救援) waits for someone on duty to take
+        /// it: to the first on the roster when asked for, to the next and the
+        /// service manager when nobody took it in time. Staff, not a customer.
+        RescueAlert = "rescue_alert",
+        /// The customer's rescue moved on (taken, on its way, on site…).
+        RescueUpdate = "rescue_update",
     }
 }
 
@@ -48,7 +54,12 @@ impl MessageKind {
     pub fn purpose(self) -> Option<Purpose> {
         match self {
             // staff, not a customer: no customer's consent governs it
-            MessageKind::Otp | MessageKind::CaseEscalated | MessageKind::DailyReport => None,
+            MessageKind::Otp
+            | MessageKind::CaseEscalated
+            | MessageKind::DailyReport
+            | MessageKind::RescueAlert
+            // the customer asked for the rescue: news of it is not "contact"
+            | MessageKind::RescueUpdate => None,
             MessageKind::HolidayGreeting | MessageKind::Birthday => Some(Purpose::Marketing),
             MessageKind::AppointmentBooked
             | MessageKind::AppointmentConfirmed
@@ -97,6 +108,17 @@ impl MessageKind {
                 "follow_up",
                 "report_url",
             ],
+            MessageKind::RescueAlert => &[
+                "dealer_name",
+                "customer_name",
+                "vehicle",
+                "problem",
+                "location",
+                "contact_phone",
+                "requested",
+                "reason",
+            ],
+            MessageKind::RescueUpdate => &["dealer_name", "vehicle", "status", "detail"],
             MessageKind::CaseEscalated => &[
                 "dealer_name",
                 "customer_name",
@@ -122,7 +144,10 @@ impl MessageKind {
             // a late case cannot wait for the customers' sending window
             | MessageKind::CaseEscalated
             // staff's, sent at the closing time whatever the customers' window
-            | MessageKind::DailyReport => true,
+            | MessageKind::DailyReport
+            // a car stuck at the roadside, at any hour
+            | MessageKind::RescueAlert
+            | MessageKind::RescueUpdate => true,
             MessageKind::MaintenanceDue
             | MessageKind::HolidayGreeting
             | MessageKind::FirstService

@@ -96,6 +96,7 @@ pub mod phone;
 pub mod photo;
 pub mod plate;
 pub mod repair_order;
+pub mod rescue;
 pub mod role;
 pub mod schedule;
 pub mod tools;

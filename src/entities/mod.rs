@@ -53,6 +53,9 @@ pub mod repair_order_estimate;
 pub mod repair_order_event;
 pub mod repair_order_job;
 pub mod repair_order_photo;
+pub mod rescue;
+pub mod rescue_event;
+pub mod rescue_setting;
 pub mod reward_scheme;
 pub mod slot_usage;
 pub mod staff_target;
@@ -186,4 +189,6 @@ string_column!(
     crate::domain::warranty::WarrantyPartState,
     crate::domain::warranty::RemittanceOutcome,
     crate::domain::parts::MovementKind,
+    crate::domain::rescue::RescueProblem,
+    crate::domain::rescue::RescueState,
 );

@@ -27,6 +27,7 @@ pub mod parts;
 pub mod performance;
 pub mod repair_orders;
 pub mod reports;
+pub mod rescues;
 pub mod seed;
 pub mod storage;
 pub mod today;
