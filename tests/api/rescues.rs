@@ -184,7 +184,7 @@ async fn a_customers_rescue_goes_from_request_to_a_towed_cars_repair_order() {
     let o = app.post(&path, Some(&s.advisor), &json!({})).await;
     assert_eq!(o.status, StatusCode::CREATED, "{}", o.body);
     let order = o.body["id"].as_str().unwrap().to_string();
-    assert_eq!(o.body["vehicle_id"], vehicle);
+    assert_eq!(o.body["vehicle"]["id"], vehicle.as_str(), "{}", o.body);
     let concerns = o.body["concerns"].to_string();
     assert!(
         concerns.contains("抛锚") && concerns.contains("发动机故障灯亮"),
