@@ -337,6 +337,10 @@ pub fn openapi() -> serde_json::Value {
         crate::domain::case::CaseAction::schema(),
     );
     schemas.insert(
+        crate::domain::rescue::RescueAction::name().into(),
+        crate::domain::rescue::RescueAction::schema(),
+    );
+    schemas.insert(
         crate::domain::warranty::WarrantyAction::name().into(),
         crate::domain::warranty::WarrantyAction::schema(),
     );
