@@ -956,11 +956,15 @@ async fn create_now(
 
 // ---------------------------------------------------------------- moving
 
+/// The columns a step sets beside its state.
+type Sets = Vec<(rescue_row::Column, SimpleExpr)>;
+
+/// A step's note, and the columns `dispatch` sets.
 fn check_step(
     action: RescueAction,
     step: &RescueStep,
     now: DateTime<Utc>,
-) -> AppResult<(Option<String>, Vec<(rescue_row::Column, SimpleExpr)>)> {
+) -> AppResult<(Option<String>, Sets)> {
     let mut e = FieldErrors::new();
     let note = e
         .check(
@@ -968,7 +972,7 @@ fn check_step(
             validation::optional_multiline(step.note.as_deref(), rescue::MAX_NOTE),
         )
         .flatten();
-    let mut extra: Vec<(rescue_row::Column, SimpleExpr)> = Vec::new();
+    let mut extra: Sets = Vec::new();
     if action == RescueAction::Dispatch {
         let driver = e
             .check(
@@ -1000,15 +1004,9 @@ fn check_step(
                 }
             }
         };
-        extra.push((
-            rescue_row::Column::DispatchDriver,
-            Expr::value(driver).into(),
-        ));
-        extra.push((
-            rescue_row::Column::DispatchVehicle,
-            Expr::value(vehicle).into(),
-        ));
-        extra.push((rescue_row::Column::EtaAt, Expr::value(eta).into()));
+        extra.push((rescue_row::Column::DispatchDriver, Expr::value(driver)));
+        extra.push((rescue_row::Column::DispatchVehicle, Expr::value(vehicle)));
+        extra.push((rescue_row::Column::EtaAt, Expr::value(eta)));
     } else if step.driver.is_some() || step.vehicle.is_some() || step.eta.is_some() {
         let f = if step.driver.is_some() {
             "driver"
@@ -1077,24 +1075,24 @@ pub async fn act(
     }
     match action {
         RescueAction::Accept => {
-            extra.push((rescue_row::Column::AcceptedBy, Expr::value(actor.id).into()));
-            extra.push((rescue_row::Column::AcceptedAt, Expr::value(now).into()));
+            extra.push((rescue_row::Column::AcceptedBy, Expr::value(actor.id)));
+            extra.push((rescue_row::Column::AcceptedAt, Expr::value(now)));
             extra.push((
                 rescue_row::Column::NextAlertAt,
-                Expr::value(Option::<DateTime<Utc>>::None).into(),
+                Expr::value(Option::<DateTime<Utc>>::None),
             ));
         }
         RescueAction::Arrive => {
-            extra.push((rescue_row::Column::OnSiteAt, Expr::value(now).into()));
+            extra.push((rescue_row::Column::OnSiteAt, Expr::value(now)));
         }
         RescueAction::Close => {
-            extra.push((rescue_row::Column::ClosedAt, Expr::value(now).into()));
+            extra.push((rescue_row::Column::ClosedAt, Expr::value(now)));
         }
         RescueAction::Cancel => {
-            extra.push((rescue_row::Column::CancelledAt, Expr::value(now).into()));
+            extra.push((rescue_row::Column::CancelledAt, Expr::value(now)));
             extra.push((
                 rescue_row::Column::NextAlertAt,
-                Expr::value(Option::<DateTime<Utc>>::None).into(),
+                Expr::value(Option::<DateTime<Utc>>::None),
             ));
         }
         RescueAction::Dispatch | RescueAction::Tow | RescueAction::Fix => {}
