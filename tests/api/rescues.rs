@@ -570,3 +570,53 @@ async fn two_staff_accepting_at_once_one_wins_and_the_other_is_told() {
         .count();
     assert_eq!(told, 1);
 }
+
+#[tokio::test]
+async fn a_customer_cancels_their_rescue_before_help_arrives_and_it_no_longer_escalates() {
+    let app = spawn_app_with(&[LONG_TOKENS]).await;
+    let (s, _) = on_duty_shop(&app, "CANCEL").await;
+    let (_, vehicle) = owner(&app, &s, 7).await;
+    let me = app.customer_token("CANCEL", "13900000007").await;
+    let r = ask(&app, &me, &rescue_body(&vehicle), None).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let c = step(
+        &app,
+        &me,
+        &id,
+        "cancel",
+        json!({"note": "朋友帮忙搭电，车已启动"}),
+    )
+    .await;
+    assert_eq!(c.status, StatusCode::OK, "{}", c.body);
+    assert_eq!(c.body["state"], "cancelled");
+    assert!(c.body["cancelled_at"].is_string());
+    assert!(c.body["next_alert_at"].is_null());
+    // the same tap again answers the rescue as it is
+    let again = step(
+        &app,
+        &me,
+        &id,
+        "cancel",
+        json!({"note": "朋友帮忙搭电，车已启动"}),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(again.body["version"], c.body["version"]);
+    // staff cannot take a cancelled rescue
+    let late = step(&app, &s.advisor, &id, "accept", json!({})).await;
+    assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.body);
+    // nobody is chased for it
+    app.clock.advance(Duration::minutes(15));
+    let n = servicelane::services::rescues::escalate_due(&app.state, app.clock.now_utc())
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    assert_eq!(outbox(&app, MessageKind::RescueAlert).await.len(), 1);
+    let told = outbox(&app, MessageKind::RescueUpdate)
+        .await
+        .into_iter()
+        .filter(|m| m.occurrence_key.ends_with(":cancelled"))
+        .count();
+    assert_eq!(told, 1);
+}
