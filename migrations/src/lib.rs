@@ -29,6 +29,7 @@ mod m20261130_000027_warranty_claims;
 mod m20261130_000028_parts;
 mod m20261130_000029_tools;
 mod m20261130_000030_performance;
+mod m20261130_000031_rescues;
 mod m20261130_000032_enquiries;
 mod m20261130_000033_insurance;
 mod m20261130_000034_personal_data_audit;
@@ -67,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000028_parts::Migration),
             Box::new(m20261130_000029_tools::Migration),
             Box::new(m20261130_000030_performance::Migration),
+            Box::new(m20261130_000031_rescues::Migration),
             Box::new(m20261130_000032_enquiries::Migration),
             Box::new(m20261130_000033_insurance::Migration),
             Box::new(m20261130_000034_personal_data_audit::Migration),

@@ -36,6 +36,7 @@ pub mod privacy;
 pub mod provider_templates;
 pub mod repair_orders;
 pub mod reports;
+pub mod rescues;
 pub mod survey;
 pub mod today;
 pub mod tools;
@@ -195,6 +196,16 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(callbacks::outcome)
                 .service(cases::get_rules)
                 .service(cases::put_rules)
+                .service(rescues::create)
+                .service(rescues::list)
+                // fixed paths before /rescues/{id}
+                .service(rescues::report)
+                .service(rescues::get)
+                .service(rescues::events)
+                .service(rescues::repair_order)
+                .service(rescues::act)
+                .service(rescues::get_roster)
+                .service(rescues::put_roster)
                 .service(comebacks::list)
                 .service(comebacks::mark)
                 .service(comebacks::monthly)
@@ -348,6 +359,10 @@ pub fn openapi() -> serde_json::Value {
     schemas.insert(
         crate::domain::case::CaseAction::name().into(),
         crate::domain::case::CaseAction::schema(),
+    );
+    schemas.insert(
+        crate::domain::rescue::RescueAction::name().into(),
+        crate::domain::rescue::RescueAction::schema(),
     );
     schemas.insert(
         crate::domain::warranty::WarrantyAction::name().into(),

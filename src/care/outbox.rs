@@ -156,6 +156,36 @@ pub struct PrivacyAlertParams {
     pub since: String,
 }
 
+/// A rescue alert's values (to staff on duty and the service manager).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RescueAlertParams {
+    pub dealer_name: String,
+    pub customer_name: String,
+    pub vehicle: String,
+    /// What happened, in the message's language (抛锚, flat tyre…).
+    pub problem: String,
+    /// The address given, else `lat,lng`.
+    pub location: String,
+    pub contact_phone: String,
+    /// When it was asked for, in the dealer's zone, `YYYY-MM-DD HH:MM`.
+    pub requested: String,
+    /// Why this alert: a new rescue, or nobody took it in time.
+    pub reason: String,
+}
+
+/// A rescue's news to its customer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RescueUpdateParams {
+    pub dealer_name: String,
+    pub vehicle: String,
+    /// Where the rescue stands, in the customer's language.
+    pub status: String,
+    /// More about it (the rescue vehicle and its ETA), or empty.
+    pub detail: String,
+}
+
 /// A message's template values, one shape per kind; stored as JSON and read
 /// back strictly: a row whose params do not fit its kind is an error, never
 /// a message with blanks.
@@ -172,6 +202,8 @@ pub enum Params {
     DailyReport(DailyReportParams),
     PrivacyAlert(PrivacyAlertParams),
     EnquiryAnswer(EnquiryAnswerParams),
+    RescueAlert(RescueAlertParams),
+    RescueUpdate(RescueUpdateParams),
 }
 
 impl Params {
@@ -188,6 +220,8 @@ impl Params {
             Params::DailyReport(p) => serde_json::to_value(p),
             Params::PrivacyAlert(p) => serde_json::to_value(p),
             Params::EnquiryAnswer(p) => serde_json::to_value(p),
+            Params::RescueAlert(p) => serde_json::to_value(p),
+            Params::RescueUpdate(p) => serde_json::to_value(p),
         }
         // plain structs of strings and numbers always serialise
         .unwrap_or_else(|_| unreachable!("params serialise"))
@@ -225,6 +259,10 @@ impl Params {
             }
             MessageKind::EnquiryAnswered => {
                 serde_json::from_value(v.clone()).map(Params::EnquiryAnswer)
+            }
+            MessageKind::RescueAlert => serde_json::from_value(v.clone()).map(Params::RescueAlert),
+            MessageKind::RescueUpdate => {
+                serde_json::from_value(v.clone()).map(Params::RescueUpdate)
             }
         };
         read.map_err(|e| anyhow::anyhow!("stored params of a {kind} message do not fit: {e}"))

@@ -87,6 +87,14 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
     "zh-CN/enquiry_answered.sms.txt",
     "zh-CN/enquiry_answered.email.txt",
     "zh-CN/enquiry_answered.email.html",
+    "zh-CN/rescue_alert.title.txt",
+    "zh-CN/rescue_alert.sms.txt",
+    "zh-CN/rescue_alert.email.txt",
+    "zh-CN/rescue_alert.email.html",
+    "zh-CN/rescue_update.title.txt",
+    "zh-CN/rescue_update.sms.txt",
+    "zh-CN/rescue_update.email.txt",
+    "zh-CN/rescue_update.email.html",
     "en/otp.sms.txt",
     "en/appointment_booked.title.txt",
     "en/appointment_booked.sms.txt",
@@ -157,6 +165,14 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
     "en/enquiry_answered.sms.txt",
     "en/enquiry_answered.email.txt",
     "en/enquiry_answered.email.html",
+    "en/rescue_alert.title.txt",
+    "en/rescue_alert.sms.txt",
+    "en/rescue_alert.email.txt",
+    "en/rescue_alert.email.html",
+    "en/rescue_update.title.txt",
+    "en/rescue_update.sms.txt",
+    "en/rescue_update.email.txt",
+    "en/rescue_update.email.html",
 ];
 
 /// Server-rendered pages (`templates/web/`), named `web/<file>`.
@@ -282,7 +298,9 @@ mod tests {
             vehicles_delivered => 38, csi => "91.2", follow_up => "97.4%",
             report_url => "https://dealer.example/console/reports/daily?date=2027-03-01",
             user_name => "李技师 (tech01)", customers => 201, since => "2027-03-01 14:00",
-            topic => "价格", answer => "小保养含工时费共480元"
+            topic => "价格", answer => "小保养含工时费共480元",
+            problem => "抛锚", location => "北京市朝阳区建国路88号", contact_phone => "+8613912345678",
+            requested => "2027-03-01 02:10", status => "救援车已出发", detail => "预计 02:50 到达"
         };
         for name in Templates::names() {
             let (locale, file) = name.split_once('/').unwrap();
@@ -327,6 +345,18 @@ mod tests {
                 && report.contains("97.4%")
                 && report.contains("/console/reports/daily")
         );
+        let alert = t
+            .render(Locale::ZhCn, "rescue_alert", "sms.txt", &ctx)
+            .unwrap();
+        assert!(
+            alert.contains("抛锚")
+                && alert.contains("建国路88号")
+                && alert.contains("+8613912345678")
+        );
+        let update = t
+            .render(Locale::En, "rescue_update", "sms.txt", &ctx)
+            .unwrap();
+        assert!(update.contains("京A12345") && update.contains("02:50"));
         let renewal = t
             .render(Locale::ZhCn, "insurance_renewal", "sms.txt", &ctx)
             .unwrap();
@@ -341,7 +371,7 @@ mod tests {
             .filter_map(|n| n.strip_prefix("zh-CN/"))
             .filter(|k| *k != "otp")
             .collect();
-        assert_eq!(kinds.len(), 17);
+        assert_eq!(kinds.len(), 19);
         for locale in [Locale::ZhCn, Locale::En] {
             for kind in &kinds {
                 for part in ["email.txt", "email.html"] {

@@ -1,13 +1,14 @@
 //! The sweeps that run beside the planner (in `serve` or `care worker`),
 //! every `care.planner.poll_secs`: late cases escalated
-//! (`services::cases::escalate_due`) and each dealer's daily report sent at
+//! (`services::cases::escalate_due`), unaccepted roadside rescues escalated
+//! down the on-duty roster (`services::rescues::escalate_due`) and each dealer's daily report sent at
 //! its closing time (`services::reports::send_due`). Each claims its work in
 //! the database, so several instances sweeping at once do it once.
 
 use actix_web::web;
 
 use crate::care::outbox;
-use crate::services::{cases, reports};
+use crate::services::{cases, reports, rescues};
 use crate::state::AppState;
 
 pub fn spawn(
@@ -25,6 +26,13 @@ pub fn spawn(
                     0
                 }
             };
+            let rescued = match rescues::escalate_due(&state, now).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(error = ?e, "rescue escalation");
+                    0
+                }
+            };
             let reported = match reports::send_due(&state, now).await {
                 Ok(n) => n,
                 Err(e) => {
@@ -32,8 +40,13 @@ pub fn spawn(
                     0
                 }
             };
-            if escalated + reported > 0 {
-                tracing::info!(cases = escalated, reports = reported, "swept");
+            if escalated + rescued + reported > 0 {
+                tracing::info!(
+                    cases = escalated,
+                    rescues = rescued,
+                    reports = reported,
+                    "swept"
+                );
                 outbox::wake(&state);
             }
             tokio::select! {

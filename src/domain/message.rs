@@ -39,6 +39,12 @@ string_enum! {
         PersonalDataAlert = "personal_data_alert",
         /// The customer centre's answer to a customer's enquiry (信息咨询): by SMS or the app.
         EnquiryAnswered = "enquiry_answered",
+        /// A roadside rescue (24小时救援) waits for someone on duty to take
+        /// it: to the first on the roster when asked for, to the next and the
+        /// service manager when nobody took it in time. Staff, not a customer.
+        RescueAlert = "rescue_alert",
+        /// The customer's rescue moved on (taken, on its way, on site…).
+        RescueUpdate = "rescue_update",
     }
 }
 
@@ -56,9 +62,12 @@ impl MessageKind {
             MessageKind::Otp
             | MessageKind::CaseEscalated
             | MessageKind::DailyReport
-            | MessageKind::PersonalDataAlert => None,
+            | MessageKind::PersonalDataAlert
+            | MessageKind::RescueAlert => None,
             // the customer asked: the answer is theirs, not "contact"
             MessageKind::EnquiryAnswered => None,
+            // the customer asked for the rescue: news of it is not "contact"
+            MessageKind::RescueUpdate => None,
             MessageKind::HolidayGreeting | MessageKind::Birthday => Some(Purpose::Marketing),
             MessageKind::AppointmentBooked
             | MessageKind::AppointmentConfirmed
@@ -109,6 +118,17 @@ impl MessageKind {
             ],
             MessageKind::PersonalDataAlert => &["dealer_name", "user_name", "customers", "since"],
             MessageKind::EnquiryAnswered => &["dealer_name", "customer_name", "topic", "answer"],
+            MessageKind::RescueAlert => &[
+                "dealer_name",
+                "customer_name",
+                "vehicle",
+                "problem",
+                "location",
+                "contact_phone",
+                "requested",
+                "reason",
+            ],
+            MessageKind::RescueUpdate => &["dealer_name", "vehicle", "status", "detail"],
             MessageKind::CaseEscalated => &[
                 "dealer_name",
                 "customer_name",
@@ -138,7 +158,10 @@ impl MessageKind {
             // a list being copied cannot wait for the morning
             | MessageKind::PersonalDataAlert
             // answers what the customer asked
-            | MessageKind::EnquiryAnswered => true,
+            | MessageKind::EnquiryAnswered
+            // a car stuck at the roadside, at any hour
+            | MessageKind::RescueAlert
+            | MessageKind::RescueUpdate => true,
             MessageKind::MaintenanceDue
             | MessageKind::HolidayGreeting
             | MessageKind::FirstService

@@ -100,6 +100,7 @@ pub mod photo;
 pub mod plate;
 pub mod privacy;
 pub mod repair_order;
+pub mod rescue;
 pub mod role;
 pub mod schedule;
 pub mod tools;

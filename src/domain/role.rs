@@ -73,6 +73,35 @@ impl Role {
     }
 }
 
+/// Who opens a rescue (24小时救援) for a customer who calls: the advisors,
+/// the customer centre and the managers (a customer opens their own).
+pub const RESCUE_CALL_TAKERS: &[Role] = &[
+    Role::ServiceAdvisor,
+    Role::CustomerCare,
+    Role::ServiceManager,
+    Role::ServiceSupervisor,
+    Role::DealerAdmin,
+];
+
+/// Who works rescues (lists them, takes, dispatches and closes them): the
+/// call takers and the workshop people who go out (foremen, technicians).
+pub const RESCUE_HANDLERS: &[Role] = &[
+    Role::ServiceAdvisor,
+    Role::CustomerCare,
+    Role::ServiceManager,
+    Role::ServiceSupervisor,
+    Role::DealerAdmin,
+    Role::WorkshopForeman,
+    Role::Technician,
+];
+
+/// Who keeps the on-duty roster and reads the response report.
+pub const RESCUE_ROSTER_KEEPERS: &[Role] = &[
+    Role::ServiceManager,
+    Role::ServiceSupervisor,
+    Role::DealerAdmin,
+];
+
 impl std::fmt::Display for Role {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

@@ -58,6 +58,9 @@ pub mod repair_order_estimate;
 pub mod repair_order_event;
 pub mod repair_order_job;
 pub mod repair_order_photo;
+pub mod rescue;
+pub mod rescue_event;
+pub mod rescue_setting;
 pub mod reward_scheme;
 pub mod slot_usage;
 pub mod staff_target;
@@ -198,4 +201,6 @@ string_column!(
     crate::domain::enquiry::EnquiryContact,
     crate::domain::enquiry::EnquirySource,
     crate::domain::enquiry::EnquiryState,
+    crate::domain::rescue::RescueProblem,
+    crate::domain::rescue::RescueState,
 );

@@ -31,6 +31,7 @@ pub mod performance;
 pub mod privacy;
 pub mod repair_orders;
 pub mod reports;
+pub mod rescues;
 pub mod seed;
 pub mod storage;
 pub mod today;

@@ -172,6 +172,22 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
             wire(servicelane::domain::callback::CallResult::ALL),
         ),
         (
+            "RescueProblem",
+            wire(servicelane::domain::rescue::RescueProblem::ALL),
+        ),
+        (
+            "RescueState",
+            wire(servicelane::domain::rescue::RescueState::ALL),
+        ),
+        (
+            "RescueAction",
+            wire(servicelane::domain::rescue::RescueAction::ALL),
+        ),
+        (
+            "RosterDay",
+            wire(servicelane::domain::rescue::RosterDay::ALL),
+        ),
+        (
             "EscalationChannel",
             wire(servicelane::domain::case::EscalationChannel::ALL),
         ),

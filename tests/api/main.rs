@@ -44,6 +44,7 @@ mod repair_order_attacks;
 mod repair_order_contract;
 mod repair_orders;
 mod reports;
+mod rescues;
 mod sms_providers;
 mod tenancy;
 mod today;

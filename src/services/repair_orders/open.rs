@@ -195,7 +195,27 @@ pub async fn open(
         key,
         &input,
         state.clock.now(),
-        async |r| open_now(state, actor, &input, r, state.clock.now()).await,
+        async |r| open_now(state, actor, &input, r, state.clock.now(), None).await,
+    )
+    .await
+}
+
+/// Opens the order of a towed rescue's car: the rescue is claimed first in
+/// the order's transaction (`services::rescues::claim_order`), so it opens
+/// one order however often this is called; a lost claim is 409.
+pub async fn open_for_rescue(
+    state: &AppState,
+    actor: &Actor,
+    input: &NewRepairOrder,
+    rescue_id: Uuid,
+) -> AppResult<Box<RepairOrder>> {
+    open_now(
+        state,
+        actor,
+        input,
+        None,
+        state.clock.now(),
+        Some(rescue_id),
     )
     .await
 }
@@ -303,6 +323,7 @@ async fn open_now(
     input: &NewRepairOrder,
     reservation: Option<&Reservation>,
     now: DateTime<Utc>,
+    rescue: Option<Uuid>,
 ) -> AppResult<Box<RepairOrder>> {
     journal::allow(actor, Act::Open)?;
     let db = &state.db;
@@ -354,7 +375,16 @@ async fn open_now(
         None => Vec::new(),
     };
 
+    let id = Uuid::now_v7();
     let txn = db.begin().await?;
+    // 0. a towed rescue's row: it opens this order, once
+    if let Some(rid) = rescue
+        && !crate::services::rescues::claim_order(&txn, actor, rid, id, now).await?
+    {
+        return Err(AppError::Conflict(
+            "the rescue already has its repair order, or is not towed".into(),
+        ));
+    }
     // 1. the appointment's row: it becomes this order, once
     if let Some(a) = &o.appointment {
         let a = lifecycle::lock::<appointment::Entity>(&txn, a.id).await?;
@@ -413,7 +443,6 @@ async fn open_now(
     }
     // 3. the order, under a provisional number unique to it (the real one is
     //    allocated last, see below)
-    let id = Uuid::now_v7();
     let provisional = format!("~{}", &id.simple().to_string()[13..]);
     let m = repair_order::ActiveModel {
         id: Set(id),
