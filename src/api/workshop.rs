@@ -22,8 +22,9 @@ use crate::services::repair_orders::workshop::{
 };
 use crate::state::AppState;
 
-fn order(o: RepairOrder) -> HttpResponse {
-    with_etag(StatusCode::OK, o.version, o)
+/// An order as the actor may see it (the customer masked for the workshop).
+fn order(o: RepairOrder, actor: &Actor) -> HttpResponse {
+    with_etag(StatusCode::OK, o.version, o.seen_by(actor.sight()))
 }
 
 /// Sets the skills a member of staff holds, for dispatch (service manager,
@@ -83,6 +84,7 @@ pub async fn dispatch(
     let (id, job_id) = path.into_inner();
     Ok(order(
         workshop::dispatch(&state, &actor, id, job_id, body.0).await?,
+        &actor,
     ))
 }
 
@@ -98,7 +100,10 @@ pub async fn clock_on(
     path: web::Path<(Uuid, Uuid)>,
 ) -> AppResult<HttpResponse> {
     let (id, job_id) = path.into_inner();
-    Ok(order(workshop::clock_on(&state, &actor, id, job_id).await?))
+    Ok(order(
+        workshop::clock_on(&state, &actor, id, job_id).await?,
+        &actor,
+    ))
 }
 
 /// The technician clocks off: `pause` or `done`; the note becomes the diagnosis.
@@ -116,6 +121,7 @@ pub async fn clock_off(
     let (id, job_id) = path.into_inner();
     Ok(order(
         workshop::clock_off(&state, &actor, id, job_id, body.0).await?,
+        &actor,
     ))
 }
 
@@ -135,6 +141,7 @@ pub async fn qc(
 ) -> AppResult<HttpResponse> {
     Ok(order(
         handover::qc(&state, &actor, id.into_inner(), body.0).await?,
+        &actor,
     ))
 }
 
@@ -151,6 +158,7 @@ pub async fn wash_done(
 ) -> AppResult<HttpResponse> {
     Ok(order(
         handover::wash(&state, &actor, id.into_inner()).await?,
+        &actor,
     ))
 }
 
@@ -204,6 +212,7 @@ pub async fn deliver(
 ) -> AppResult<HttpResponse> {
     Ok(order(
         handover::deliver(&state, &actor, id.into_inner(), body.0).await?,
+        &actor,
     ))
 }
 
@@ -221,5 +230,6 @@ pub async fn cancel(
 ) -> AppResult<HttpResponse> {
     Ok(order(
         handover::cancel(&state, &actor, id.into_inner(), body.0).await?,
+        &actor,
     ))
 }

@@ -383,7 +383,12 @@ pub async fn today(
     let (d, tz) = dealer_zone(db, actor.dealer_id).await?;
     let date = now.with_timezone(&tz).date_naive();
     let s = settings(db, d.id).await?;
-    let bookings = bookings(db, d.id, tz, date).await?;
+    let mut bookings = bookings(db, d.id, tz, date).await?;
+    // the morning meeting is for everyone; names only for those who deal with people
+    let sight = actor.sight();
+    for b in &mut bookings.list {
+        b.customer_name = sight.name(&b.customer_name);
+    }
     let staff = staffing(db, d.id, date, now).await?;
     let promised_today = promised(db, d.id, tz, date, now).await?;
     let yesterday = if board::reads_kpis(actor) {

@@ -247,3 +247,58 @@ async fn reading_more_customers_in_an_hour_than_the_setting_alerts_once() {
     // the manager's own reads are below the threshold: nothing about them
     assert!(!alert.body.contains("service_manager"));
 }
+
+#[tokio::test]
+async fn orders_and_bookings_mask_the_customer_for_the_workshop_and_parts() {
+    use crate::appointments::{book, owner, shop};
+    let app = spawn_app().await;
+    let s = shop(&app, "MASK", "Asia/Shanghai", 2, 4).await;
+    let (_, vehicle) = owner(&app, &s, 7).await;
+    let order = crate::repair_orders::walk_in(&app, &s, &vehicle).await;
+    let order_id = order["id"].as_str().unwrap();
+    let booked = book(&app, &s, &vehicle, &s.at(9, 0)).await;
+    assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.body);
+    let booking_id = booked.body["id"].as_str().unwrap();
+    let (_, technician) = app.staff("MASK", Role::Technician).await;
+    let (_, parts) = app.staff("MASK", Role::Parts).await;
+
+    // the advisor sees the customer; the technician the car and a masked name
+    let full = app
+        .get(&format!("/api/v1/repair-orders/{order_id}"), &s.advisor)
+        .await;
+    assert_eq!(full.body["customer"]["name"], "客户7");
+    assert_eq!(full.body["customer"]["phone"], "+8613900000007");
+    let masked = app
+        .get(&format!("/api/v1/repair-orders/{order_id}"), &technician)
+        .await;
+    assert_eq!(masked.status, StatusCode::OK, "{}", masked.body);
+    assert_eq!(masked.body["customer"]["name"], "客*7");
+    assert_eq!(masked.body["customer"]["phone"], "139****0007");
+    assert_eq!(
+        masked.body["vehicle"]["plate"],
+        full.body["vehicle"]["plate"]
+    );
+    let list = app.get("/api/v1/repair-orders", &technician).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    assert!(
+        list.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["customer"]["phone"] == "139****0007")
+    );
+
+    // the parts desk reads the register to prepare parts, not whom to call
+    let register = app
+        .get(&format!("/api/v1/appointments?date={}", s.date), &parts)
+        .await;
+    assert_eq!(register.status, StatusCode::OK, "{}", register.body);
+    let line = &register.body.as_array().unwrap()[0];
+    assert_eq!(line["id"], booking_id);
+    assert_eq!(line["customer"]["name"], "客*7");
+    assert_eq!(line["contact_phone"], "139****0007");
+    let register = app
+        .get(&format!("/api/v1/appointments?date={}", s.date), &s.advisor)
+        .await;
+    assert_eq!(register.body[0]["contact_phone"], "+8613900000007");
+}

@@ -920,11 +920,12 @@ async fn the_console_shows_the_morning_and_the_supervisor_ticks_there() {
         en.body
     );
 
-    // a technician sees the day, no tick form, no figures
+    // a technician sees the day (the customer's name masked), no tick form, no figures
     let t = Browser::login(&app, "OPEN5", "technician").await;
     let page = t.get("/console/today").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert!(section(&page.body, "bookings").contains("客户7"));
+    assert!(section(&page.body, "bookings").contains("客*7"));
+    assert!(!section(&page.body, "bookings").contains("客户7"));
     assert!(!page.body.contains("class=\"tick\""));
     assert!(!page.body.contains("class=\"untick\""));
     assert!(!page.body.contains("id=\"yesterday\""));

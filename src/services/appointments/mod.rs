@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::domain::appointment::{AppointmentState, Source};
+use crate::domain::privacy::Sight;
 use crate::domain::schedule::{SlotView, Usage};
 use crate::domain::{Money, Role};
 use crate::entities::{appointment, appointment_event, customer, dealer, slot_usage, vehicle};
@@ -133,6 +134,29 @@ pub struct CustomerRef {
     pub id: Uuid,
     pub name: String,
     pub phone: String,
+}
+
+impl CustomerRef {
+    /// As `sight` shows it (`domain::privacy`).
+    pub fn seen_by(self, sight: Sight) -> CustomerRef {
+        CustomerRef {
+            name: sight.name(&self.name),
+            phone: sight.phone(&self.phone),
+            ..self
+        }
+    }
+}
+
+impl Appointment {
+    /// As `sight` shows it: the customer and the contact phone masked for
+    /// the roles that work on cars, not with people.
+    pub fn seen_by(self, sight: Sight) -> Appointment {
+        Appointment {
+            customer: self.customer.seen_by(sight),
+            contact_phone: sight.phone(&self.contact_phone),
+            ..self
+        }
+    }
 }
 
 /// A line of the appointment register (《预约登记表》).
@@ -279,7 +303,10 @@ pub async fn load(
 pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> AppResult<Appointment> {
     let m = load(db, actor, id).await?;
     let (_, tz) = dealer_zone(db, m.dealer_id).await?;
-    Ok(views(db, tz, vec![m]).await?.remove(0))
+    Ok(views(db, tz, vec![m])
+        .await?
+        .remove(0)
+        .seen_by(actor.sight()))
 }
 
 #[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
@@ -348,7 +375,12 @@ pub async fn register(
         .order_by_asc(appointment::Column::Id)
         .all(db)
         .await?;
-    views(db, tz, rows).await
+    let sight = actor.sight();
+    Ok(views(db, tz, rows)
+        .await?
+        .into_iter()
+        .map(|a| a.seen_by(sight))
+        .collect())
 }
 
 /// Usage of the given slots.

@@ -27,6 +27,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Actor;
+use crate::domain::privacy::Sight;
 use crate::domain::repair_order::OrderState;
 use crate::domain::repair_order::PayType;
 use crate::domain::repair_order::access::Act;
@@ -327,7 +328,27 @@ pub async fn view(db: &impl ConnectionTrait, m: repair_order::Model) -> AppResul
 pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> AppResult<RepairOrder> {
     let m = load(db, actor, id).await?;
     journal::allow(actor, Act::Read)?;
-    view(db, m).await
+    Ok(view(db, m).await?.seen_by(actor.sight()))
+}
+
+impl RepairOrder {
+    /// As `sight` shows it: the customer masked for the roles that work on
+    /// cars, parts or money (`domain::privacy`).
+    pub fn seen_by(self, sight: Sight) -> RepairOrder {
+        RepairOrder {
+            customer: self.customer.seen_by(sight),
+            ..self
+        }
+    }
+}
+
+impl RepairOrderSummary {
+    pub fn seen_by(self, sight: Sight) -> RepairOrderSummary {
+        RepairOrderSummary {
+            customer: self.customer.seen_by(sight),
+            ..self
+        }
+    }
 }
 
 /// Summaries of `rows`, loading their customers and vehicles in two queries.

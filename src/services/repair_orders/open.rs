@@ -570,7 +570,11 @@ pub async fn list(
         .then(|| rows.last().map(|r| crate::services::encode_cursor(r.id)))
         .flatten();
     Ok(RepairOrderPage {
-        items: super::summaries(db, tz, rows).await?,
+        items: super::summaries(db, tz, rows)
+            .await?
+            .into_iter()
+            .map(|o| o.seen_by(actor.sight()))
+            .collect(),
         next_cursor,
     })
 }
