@@ -99,5 +99,59 @@ async fn main() -> anyhow::Result<()> {
         ),
         None => println!("\npgbench not found or failed; install postgresql-client to compare"),
     }
+
+    // what the personal-data access log costs: the same reads on a second
+    // server with the log off (`privacy.audit_reads = false`), same data
+    let plain = serve_with(
+        "sl_bench_plain",
+        &[("SERVICELANE__PRIVACY__AUDIT_READS", "false")],
+    )
+    .await?;
+    let pd =
+        dealers::create_dealer(&plain.state.db, "BENCH", "压测4S店", "Asia/Shanghai", now).await?;
+    staff(&plain.state, pd.id, "advisor", Role::ServiceAdvisor).await?;
+    let plain_data = load_customers(&plain.state.db, pd.id, n, now).await?;
+    plain.state.db.execute_unprepared("ANALYZE").await?;
+    let plain_token = login(&plain.base, "BENCH", "advisor").await?;
+    let plain_paths: Vec<String> = plain_data
+        .customers
+        .iter()
+        .map(|id| format!("/api/v1/customers/{id}"))
+        .collect();
+    let logged_paths = scenarios[0].1.clone();
+    header("the access log's cost: GET /customers/{id}");
+    for c in [1, clients] {
+        let off = run(
+            &client,
+            get(&plain.base, &plain_token, plain_paths.clone()),
+            c,
+            seconds,
+        )
+        .await;
+        let on = run(
+            &client,
+            get(&app.base, &token, logged_paths.clone()),
+            c,
+            seconds,
+        )
+        .await;
+        row(&format!("log off, {c} client(s)"), &off);
+        row(&format!("log on,  {c} client(s)"), &on);
+        println!(
+            "  the log on keeps {:.1} % of the throughput",
+            100.0 * on.rps / off.rps
+        );
+    }
+    app.state.audit.flush().await;
+    let logged: Option<i64> = app
+        .state
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT COUNT(*) FROM personal_data_access",
+        ))
+        .await?
+        .and_then(|r| r.try_get_by_index(0).ok());
+    println!("access-log entries written: {}", logged.unwrap_or(0));
     Ok(())
 }

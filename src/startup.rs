@@ -225,6 +225,11 @@ pub async fn build_state(
         Duration::from_secs(settings.email.timeout_secs),
         settings.data_dir.clone(),
     )?;
+    if !settings.privacy.audit_reads {
+        tracing::warn!(
+            "SERVICELANE__PRIVACY__AUDIT_READS is false: staff reads of customer records are NOT logged (for measuring the log's cost only)"
+        );
+    }
     let care_wakeup: Arc<tokio::sync::Notify> = Arc::default();
     let audit = crate::services::privacy::AuditLog::start(
         db.clone(),

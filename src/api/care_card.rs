@@ -9,7 +9,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::contract::headers::IfMatchHeader;
+use super::contract::headers::IfMatchOptionalHeader;
 use super::extract::{IfMatch, Json, Query};
 use super::with_etag;
 use crate::auth::Actor;
@@ -68,6 +68,11 @@ fn answer(
             Ok(HttpResponse::Ok()
                 .content_type("text/html; charset=utf-8")
                 .insert_header((header::CACHE_CONTROL, "no-store"))
+                // a printed page: its own styles, nothing else loads or runs
+                .insert_header((
+                    header::CONTENT_SECURITY_POLICY,
+                    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+                ))
                 .body(page))
         }
     }
@@ -79,8 +84,9 @@ fn answer(
 /// warranty end, open bookings and open repair orders. Customers only.
 #[utoipa::path(operation_id = "getMyCareCard", tag = "care-card", params(CardParams),
     security(("bearer" = [])),
-    responses((status = 200, body = CareCards),
-        (status = 200, description = "`format=html`: a printable page", content_type = "text/html", body = String)))]
+    responses((status = 200, description = "the cards (`format=json`, the default), or a printable page (`format=html`)", content(
+            (CareCards = "application/json"),
+            (String = "text/html")))))]
 #[get("/me/care-card")]
 pub async fn mine(
     state: web::Data<AppState>,
@@ -96,8 +102,9 @@ pub async fn mine(
 /// (`format=html` to print) and for its owner.
 #[utoipa::path(operation_id = "getVehicleCareCard", tag = "care-card", params(("id" = Uuid, Path), CardParams),
     security(("bearer" = [])),
-    responses((status = 200, body = CareCards),
-        (status = 200, description = "`format=html`: a printable page", content_type = "text/html", body = String)))]
+    responses((status = 200, description = "the cards (`format=json`, the default), or a printable page (`format=html`)", content(
+            (CareCards = "application/json"),
+            (String = "text/html")))))]
 #[get("/vehicles/{id}/care-card")]
 pub async fn of_vehicle(
     state: web::Data<AppState>,
@@ -129,7 +136,7 @@ pub async fn get_settings(state: web::Data<AppState>, actor: Actor) -> AppResult
 /// Sets the service hotline and the 24-hour rescue number (the service
 /// manager, the dealer's admin). With `If-Match`, 412 when changed since.
 #[utoipa::path(operation_id = "putCareCardSettings", tag = "care-card", request_body = CareCardSettingsInput,
-    params(IfMatchHeader), security(("bearer" = [])),
+    params(IfMatchOptionalHeader), security(("bearer" = [])),
     responses((status = 200, body = CareCardSettings, headers(("ETag" = String))),
         (status = 422, description = "a number that is not a phone number", body = Problem, content_type = "application/problem+json")))]
 #[put("/care-card/settings")]

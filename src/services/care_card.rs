@@ -290,7 +290,10 @@ pub async fn of_vehicle(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    cards(db, settings, &c, vec![v], now).await
+    let mut cards = cards(db, settings, &c, vec![v], now).await?;
+    // staff who work on the car, not with its owner, see the name masked
+    cards.customer_name = actor.sight().name(&cards.customer_name);
+    Ok(cards)
 }
 
 async fn cards(

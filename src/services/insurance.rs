@@ -695,3 +695,26 @@ pub async fn expiring_terms(
     }
     Ok(terms.into_iter().map(|((_, _, x), r)| (x, r)).collect())
 }
+
+/// The terms of a dealer's vehicles whose renewal has an outcome: (vehicle,
+/// policy, expiry). The care planner reminds of them no more (renewed with
+/// us, the vehicle's expiry has moved on anyway).
+pub async fn settled_terms(
+    db: &impl ConnectionTrait,
+    dealer_id: Uuid,
+) -> AppResult<HashSet<(Uuid, String, NaiveDate)>> {
+    let rows: Vec<(Uuid, PolicyKind, NaiveDate)> = lead::Entity::find()
+        .select_only()
+        .column(lead::Column::VehicleId)
+        .column(lead::Column::Policy)
+        .column(lead::Column::Expiry)
+        .filter(lead::Column::DealerId.eq(dealer_id))
+        .filter(lead::Column::Outcome.is_not_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(v, p, e)| (v, p.as_str().to_string(), e))
+        .collect())
+}

@@ -33,8 +33,7 @@ use crate::domain::rescue::{
 use crate::domain::role::{RESCUE_CALL_TAKERS, RESCUE_HANDLERS, RESCUE_ROSTER_KEEPERS};
 use crate::domain::{FieldErrors, Phone, validation};
 use crate::entities::{
-    customer, dealer, inbox_message, rescue as rescue_row, rescue_event, rescue_setting, user,
-    vehicle,
+    customer, dealer, inbox_message, rescue as rescue_row, rescue_event, rescue_setting, vehicle,
 };
 use crate::error::{AppError, AppResult};
 use crate::services::idempotency::{self, IdempotencyKey, Outcome, Reservation, Saved};
@@ -47,6 +46,9 @@ pub const LIST_LIMIT: u64 = 200;
 pub const ESCALATION_BATCH: u64 = 200;
 /// Events one fetch of the live stream answers.
 const STREAM_PAGE: u64 = 100;
+/// Escalation rounds of a rescue nobody takes: the first alert and five
+/// more, a window apart (an hour at the default ten minutes).
+const MAX_ALERT_LEVEL: i32 = 6;
 
 // ---------------------------------------------------------------- the wire
 
@@ -885,7 +887,8 @@ async fn create_now(
         eta_at: None,
         repair_order_id: None,
         alert_level: i32::from(first.is_some()),
-        next_alert_at: first.as_ref().map(|_| now + window),
+        // escalated a window later whether or not anyone was on duty now
+        next_alert_at: Some(now + window),
         accepted_at: None,
         on_site_at: None,
         closed_at: None,
@@ -1202,8 +1205,9 @@ async fn escalate(
     let level = seen.alert_level;
     let next_index = usize::try_from(level).unwrap_or(usize::MAX);
     let next = on_duty.get(next_index).cloned();
-    // another escalation while someone on duty is still left to tell
-    let again = (on_duty.len() > next_index.saturating_add(1))
+    // another escalation a window later while the rescue waits: the next on
+    // duty, or the managers again, up to MAX_ALERT_LEVEL rounds
+    let again = (level + 1 < MAX_ALERT_LEVEL)
         .then(|| now + Duration::minutes(i64::from(roster.escalate_after_minutes)));
     let txn = state.db.begin().await?;
     // the claim: first in the transaction, so SQLite takes its write lock at once
@@ -1236,20 +1240,15 @@ async fn escalate(
         vehicle: vehicle_label(&txn, r.vehicle_id).await?,
     };
     let reason = Reason::NotAccepted(roster.escalate_after_minutes);
-    let mut told = Vec::new();
+    let mut told = 0;
     if let Some(s) = &next {
         let key = format!("rescue:{}:alert:{level}:{}", r.id, s.phone);
         alert(&txn, state, &about, on_shift(s), reason, key, now).await?;
-        told.push(
-            user::Entity::find_by_id(s.user_id)
-                .one(&txn)
-                .await?
-                .map_or_else(|| s.user_id.to_string(), |u| u.username),
-        );
+        told += 1;
     }
     for m in managers(&txn, r.dealer_id).await? {
         let key = format!("rescue:{}:alert:{level}:{}", r.id, m.address);
-        told.push(m.address.clone());
+        told += 1;
         alert(&txn, state, &about, m, reason, key, now).await?;
     }
     event(
@@ -1259,14 +1258,12 @@ async fn escalate(
         "escalated",
         Some(r.state),
         r.state,
+        // the customer reads the steps too: how many were told, never whom
+        // (the messages themselves, with their recipients, are in the outbox)
         Some(format!(
-            "not accepted within {} minutes; told: {}",
-            roster.escalate_after_minutes,
-            if told.is_empty() {
-                "nobody (no one left on duty, no manager contact)".to_string()
-            } else {
-                told.join(", ")
-            }
+            "{m}分钟内无人接单，已通知{n}人 / not accepted within {m} minutes; {n} told",
+            m = roster.escalate_after_minutes,
+            n = told
         )),
         None,
         None,

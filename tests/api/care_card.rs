@@ -170,5 +170,17 @@ async fn page(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
+    if kind.starts_with("text/html") {
+        // the printed card's inline styles are allowed, nothing else
+        let csp = res
+            .headers()
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(
+            csp.contains("style-src 'unsafe-inline'") && csp.contains("default-src 'none'"),
+            "{csp}"
+        );
+    }
     (status, kind, res.text().await.unwrap())
 }

@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 use servicelane::domain::Role;
 
 use crate::appointments::shop;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
 use crate::care_planner::{customer, d, run, set_local, vehicle};
 use crate::helpers::*;
 
@@ -228,6 +230,44 @@ async fn a_reminded_lead_is_quoted_renewed_with_us_and_leaves_the_list() {
     assert!(left[0]["outcome"].is_null());
     let default = app.get("/api/v1/insurance/leads", &s.advisor).await;
     assert!(leads_of(&default.body, &v1).is_empty(), "{}", default.body);
+
+    // the commercial term is not wanted: when its 30-day reminder falls
+    // due, the planner sends none (the compulsory one of the other car goes)
+    let no = app
+        .post(
+            "/api/v1/insurance/outcomes",
+            Some(&care),
+            &json!({"vehicle_id": v1, "outcome": "not_interested",
+                    "terms": [{"kind": "commercial", "expiry": "2027-05-20"}]}),
+        )
+        .await;
+    assert_eq!(no.status, StatusCode::CREATED, "{}", no.body);
+    set_local(&app, sh, d(2027, 4, 20), 10, 0);
+    run(&app, &s).await;
+    set_local(&app, sh, d(2027, 5, 31), 10, 0);
+    run(&app, &s).await;
+    let keys: Vec<String> = servicelane::entities::outbox_message::Entity::find()
+        .filter(
+            servicelane::entities::outbox_message::Column::Kind
+                .eq(servicelane::domain::message::MessageKind::InsuranceRenewal),
+        )
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.occurrence_key)
+        .collect();
+    assert!(
+        !keys
+            .iter()
+            .any(|k| k.contains(&format!("{v1}:commercial:2027-05-20"))),
+        "{keys:?}"
+    );
+    assert!(
+        keys.iter()
+            .any(|k| k.contains(&format!("{v2}:compulsory:2027-06-30:30d"))),
+        "{keys:?}"
+    );
 }
 
 #[tokio::test]

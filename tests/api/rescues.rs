@@ -359,27 +359,43 @@ async fn a_rescue_nobody_accepts_in_ten_minutes_goes_to_the_next_on_duty_and_the
         to,
         vec!["+8613900000101", "+8613900000102", "+8613912345678"]
     );
-    // nobody left on the roster after the technician: no further escalation
+    // nobody left on the roster after the technician: the managers are told
+    // again a window later while the rescue waits (a customer is stranded)
     app.clock.advance(Duration::minutes(30));
+    assert_eq!(sweep().await.unwrap(), 1);
     assert_eq!(sweep().await.unwrap(), 0);
-    assert_eq!(outbox(&app, MessageKind::RescueAlert).await.len(), 3);
+    let alerts = outbox(&app, MessageKind::RescueAlert).await;
+    assert_eq!(alerts.len(), 4);
+    assert_eq!(
+        alerts
+            .iter()
+            .filter(|m| m.recipient == "+8613912345678")
+            .count(),
+        2
+    );
     let r = app.get(&format!("/api/v1/rescues/{id}"), &s.advisor).await;
-    assert_eq!(r.body["alert_level"], 2);
-    assert!(r.body["next_alert_at"].is_null());
+    assert_eq!(r.body["alert_level"], 3);
+    assert!(r.body["next_alert_at"].is_string());
     let escalated: Vec<&Value> = r.body["events"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|e| e["action"] == "escalated")
         .collect();
-    assert_eq!(escalated.len(), 1);
+    assert_eq!(escalated.len(), 2);
     assert!(escalated[0]["actor_id"].is_null());
+    // how many were told, never whom: the customer reads the steps too
+    let note = escalated[0]["note"].as_str().unwrap();
     assert!(
-        escalated[0]["note"]
-            .as_str()
-            .unwrap()
-            .contains("technician")
+        note.contains("已通知2人") && note.contains("2 told"),
+        "{note}"
     );
+    assert!(
+        !note.contains("+86") && !note.contains("technician"),
+        "{note}"
+    );
+    let mine = app.get(&format!("/api/v1/rescues/{id}"), &s.advisor).await;
+    assert!(!mine.body.to_string().contains("13912345678"));
 
     // the alerts leave through the outbox in the night
     app.dispatch_pending().await;
@@ -396,6 +412,9 @@ async fn a_rescue_nobody_accepts_in_ten_minutes_goes_to_the_next_on_duty_and_the
     let a = step(&app, &s.advisor, &id, "accept", json!({})).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert_eq!(a.body["minutes_to_accept"], 41.0);
+    app.clock.advance(Duration::minutes(30));
+    assert_eq!(sweep().await.unwrap(), 0);
+    assert_eq!(outbox(&app, MessageKind::RescueAlert).await.len(), 4);
 }
 
 #[tokio::test]

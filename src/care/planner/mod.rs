@@ -62,6 +62,9 @@ struct Dealer {
     tz: chrono_tz::Tz,
     window: crate::domain::care::SendWindow,
     kinds: crate::domain::care_plan::PlanSettings,
+    /// Insurance terms whose renewal is settled (`services::insurance`):
+    /// renewed elsewhere or not wanted are reminded no more.
+    settled: HashSet<(Uuid, String, NaiveDate)>,
 }
 
 impl Dealer {
@@ -75,6 +78,7 @@ impl Dealer {
             tz: zone(&row),
             window: rules.window(),
             kinds: kinds::load(db, dealer_id).await?,
+            settled: crate::services::insurance::settled_terms(db, dealer_id).await?,
             row,
         })
     }
@@ -90,6 +94,7 @@ impl Dealer {
             cfg: &state.settings.care.planner,
             tokens: &state.tokens,
             public_base_url: &state.settings.server.public_base_url,
+            settled: &self.settled,
         }
     }
 }

@@ -78,6 +78,8 @@ pub struct Day<'a> {
     pub cfg: &'a PlannerSettings,
     pub tokens: &'a Tokens,
     pub public_base_url: &'a str,
+    /// (vehicle, policy, expiry) of insurance terms with an outcome.
+    pub settled: &'a std::collections::HashSet<(Uuid, String, NaiveDate)>,
 }
 
 impl Day<'_> {
@@ -468,6 +470,10 @@ fn for_vehicle(
             ("commercial", v.commercial_insurance_expiry),
         ] {
             let Some(expiry) = expiry else { continue };
+            // renewed elsewhere or not wanted: no more reminders of the term
+            if day.settled.contains(&(v.id, policy.to_string(), expiry)) {
+                continue;
+            }
             for offset in reminders_on(expiry, &day.kinds.insurance_renewal.days_before, d) {
                 out.push((
                     CareKind::InsuranceRenewal,

@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use sea_orm::sea_query::{Expr, Func};
+use sea_orm::sea_query::{Expr, Func, OnConflict};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
 };
@@ -163,9 +163,17 @@ async fn writer(
 /// Inserts the batch, trying three times before it gives the batch up (and
 /// says so in the log: the entries are lost).
 async fn write(db: &DatabaseConnection, batch: &[Access]) {
+    // the rows (and their ids) made once: a retry of an insert that did
+    // commit but lost its answer finds them there and adds nothing
+    let rows: Vec<personal_data_access::ActiveModel> =
+        batch.iter().cloned().map(Access::row).collect();
     for attempt in 1..=3 {
-        let rows = batch.iter().cloned().map(Access::row);
-        match personal_data_access::Entity::insert_many(rows)
+        match personal_data_access::Entity::insert_many(rows.clone())
+            .on_conflict(
+                OnConflict::column(personal_data_access::Column::Id)
+                    .do_nothing()
+                    .to_owned(),
+            )
             .exec_without_returning(db)
             .await
         {
