@@ -120,6 +120,14 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // one rescue under way per vehicle: a second tap without an
+        // Idempotency-Key is refused, never a second 2 a.m. alert
+        m.get_connection()
+            .execute_unprepared(
+                "CREATE UNIQUE INDEX ux_rescues_vehicle_under_way ON rescues (vehicle_id) \
+                 WHERE state IN ('requested', 'accepted', 'dispatched', 'on_site')",
+            )
+            .await?;
         // the escalation sweep's question: unaccepted rescues whose next alert is due
         m.create_index(
             Index::create()

@@ -25,6 +25,7 @@ use crate::state::AppState;
     security(("bearer" = [])),
     responses((status = 201, body = QuoteRequestView),
         (status = 200, description = "asked before: the request as it stands", body = QuoteRequestView),
+        (status = 404, description = "no such vehicle of yours", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "no kinds, a kind twice, or a policy with no expiry on record", body = Problem, content_type = "application/problem+json")))]
 #[post("/insurance/quote-requests")]
 pub async fn request_quote(

@@ -174,6 +174,7 @@ impl Aliyun {
 
 /// One delivery report, as Aliyun pushes them (a JSON array of these).
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = AliyunReport)]
 pub struct Report {
     pub phone_number: Option<String>,
     /// Beijing time, `YYYY-MM-DD HH:MM:SS`.
@@ -188,6 +189,7 @@ pub struct Report {
 
 /// What Aliyun expects back: `code` 0 is taken.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AliyunReportAnswer)]
 pub struct ReportAnswer {
     pub code: i32,
     pub msg: String,

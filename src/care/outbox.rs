@@ -17,6 +17,7 @@ use crate::domain::Role;
 use crate::domain::customer::{Channel, Locale};
 use crate::domain::message::MessageKind;
 use crate::domain::outbox::{AttemptOutcome, Event, MessageState, next};
+use crate::domain::privacy::Sight;
 use crate::entities::{outbox_attempt, outbox_message};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -367,6 +368,18 @@ pub async fn existing(
         .map(|m| m.id))
 }
 
+/// A message's address as `sight` shows it: phones and email addresses
+/// masked for the roles that do not deal with people; app and WeChat ids
+/// name nobody by themselves.
+fn recipient_seen(sight: Sight, channel: Channel, recipient: String) -> String {
+    match (sight, channel) {
+        (Sight::Full, _) => recipient,
+        (Sight::Masked, Channel::Sms) => sight.phone(&recipient),
+        (Sight::Masked, Channel::Email) => sight.email(Some(&recipient)).unwrap_or_default(),
+        (Sight::Masked, _) => recipient,
+    }
+}
+
 /// Wakes the local dispatcher: something was committed to the outbox.
 pub fn wake(state: &AppState) {
     state.care_wakeup.notify_one();
@@ -496,7 +509,7 @@ pub async fn list(
                 customer_id: m.customer_id,
                 kind: m.kind,
                 channel: m.channel,
-                recipient: m.recipient,
+                recipient: recipient_seen(actor.sight(), m.channel, m.recipient),
                 state: m.state,
                 due_at: m.due_at,
                 attempts: m.attempts,

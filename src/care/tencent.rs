@@ -249,6 +249,7 @@ impl Tencent {
 
 /// One status callback, as Tencent posts them (a JSON array of these).
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = TencentReport)]
 pub struct Report {
     /// Beijing time, `YYYY-MM-DD HH:MM:SS`.
     pub user_receive_time: Option<String>,
@@ -263,6 +264,7 @@ pub struct Report {
 
 /// What Tencent expects back: `result` 0 is taken.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TencentReportAnswer)]
 pub struct ReportAnswer {
     pub result: i32,
     pub errmsg: String,

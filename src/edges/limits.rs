@@ -122,7 +122,9 @@ pub async fn limit(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
-    let Some(class) = class_of(req.path()) else {
+    // the path as the router reads it (`%6f` is `o`): the raw one would let
+    // an encoded letter walk past the limit to the same handler
+    let Some(class) = class_of(req.match_info().as_str()) else {
         return next
             .call(req)
             .await

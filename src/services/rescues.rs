@@ -204,6 +204,7 @@ pub struct RescueReport {
 
 /// The roster as the dealer keeps it (`ETag` = `version`).
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RescueRosterView)]
 pub struct RosterView {
     /// 0 while the dealer has none.
     pub version: i32,
@@ -901,7 +902,14 @@ async fn create_now(
     // the insert first: SQLite's write lock is taken at once
     rescue_row::Entity::insert(rescue_row::ActiveModel::from(row.clone()))
         .exec_without_returning(&txn)
-        .await?;
+        .await
+        .map_err(|e| match AppError::from(e) {
+            // ux_rescues_vehicle_under_way: a second tap without a key
+            AppError::Conflict(_) => AppError::Conflict(
+                "this vehicle already has a rescue under way (GET /api/v1/rescues shows it)".into(),
+            ),
+            other => other,
+        })?;
     let by_customer = actor.is_customer().then(|| "asked in the app".to_string());
     event(
         &txn,
@@ -1471,8 +1479,8 @@ pub async fn report(
     if let (Some(f), Some(t)) = (from, to) {
         if t < f {
             e.add("to", "must not be before from");
-        } else if (t - f).num_days() > 366 {
-            e.add("to", "must be at most 366 days after from");
+        } else if (t - f).num_days() >= 366 {
+            e.add("to", "must make at most 366 days with from");
         }
     }
     e.into_result()?;

@@ -204,4 +204,15 @@ async fn a_forged_forwarded_for_buys_no_new_allowance() {
         "{statuses:?}"
     );
     assert_eq!(statuses[3], StatusCode::TOO_MANY_REQUESTS);
+    // the same endpoint spelt with an encoded letter is the same endpoint
+    for path in ["/api/v1/auth/%6ftp", "/api/v1/auth/%6Ftp/verify"] {
+        let r = app
+            .http
+            .post(app.url(path))
+            .json(&serde_json::json!({"dealer_code": "NONE", "phone": "13800000001", "code": "123456"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "{path}");
+    }
 }

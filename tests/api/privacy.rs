@@ -186,6 +186,14 @@ async fn a_reveal_is_allowed_by_role_and_logged_with_its_reason() {
         )
         .await;
     assert_eq!(r.problem_fields(), vec!["to"]);
+    let r = app
+        .get(
+            "/api/v1/audit/personal-data?from=%2B262142-01-01T00:00:00Z",
+            &manager,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.problem_fields(), vec!["from"]);
 }
 
 async fn alerts(app: &TestApp) -> usize {
@@ -304,4 +312,29 @@ async fn orders_and_bookings_mask_the_customer_for_the_workshop_and_parts() {
         .get(&format!("/api/v1/appointments?date={}", s.date), &s.advisor)
         .await;
     assert_eq!(register.body[0]["contact_phone"], "+8613900000007");
+
+    // the outbox list: whom a message went to, masked for the workshop
+    let sent = app.get("/api/v1/care/messages", &technician).await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    let sms: Vec<&Value> = sent
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["channel"] == "sms")
+        .collect();
+    assert!(!sms.is_empty(), "{}", sent.body);
+    assert!(
+        sms.iter().all(|m| m["recipient"] == "139****0007"),
+        "{}",
+        sent.body
+    );
+    let sent = app.get("/api/v1/care/messages", &s.advisor).await;
+    assert!(
+        sent.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["recipient"] == "+8613900000007")
+    );
 }

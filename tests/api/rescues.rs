@@ -430,14 +430,28 @@ async fn a_double_tap_with_one_key_answers_one_rescue_and_one_alert() {
     assert_eq!(second.status, StatusCode::CREATED, "{}", second.body);
     assert_eq!(second.body["id"], first.body["id"]);
     assert_eq!(second.headers.get("idempotent-replayed").unwrap(), "true");
-    // two at once with another key: one rescue too
+    // another key, or none, while it is under way (a second tap that lost
+    // its key): refused, no second rescue, no second alert
     let (a, b) = tokio::join!(
         ask(&app, &me, &body, Some("k-2")),
-        ask(&app, &me, &body, Some("k-2"))
+        ask(&app, &me, &body, None)
     );
-    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
-    assert_eq!(b.status, StatusCode::CREATED, "{}", b.body);
-    assert_eq!(a.body["id"], b.body["id"]);
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
+    assert_eq!(b.status, StatusCode::CONFLICT, "{}", b.body);
+    // two taps at once without a key for another car: one rescue
+    let (_, car2) = owner(&app, &s, 6).await;
+    let me2 = app.customer_token("TAPS", "13900000006").await;
+    let body2 = rescue_body(&car2);
+    let (a, b) = tokio::join!(ask(&app, &me2, &body2, None), ask(&app, &me2, &body2, None));
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::CREATED, StatusCode::CONFLICT],
+        "{} {}",
+        a.body,
+        b.body
+    );
     let rows = rescue::Entity::find().count(&app.state.db).await.unwrap();
     assert_eq!(rows, 2);
     assert_eq!(outbox(&app, MessageKind::RescueAlert).await.len(), 2);

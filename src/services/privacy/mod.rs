@@ -203,6 +203,7 @@ pub struct AccessFilter {
     pub to: Option<DateTime<Utc>>,
     pub cursor: Option<String>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
 }
 
@@ -235,6 +236,13 @@ pub struct AccessPage {
 pub async fn access_log(state: &AppState, actor: &Actor, f: AccessFilter) -> AppResult<AccessPage> {
     actor.require(AUDIT_READERS)?;
     let limit = page_limit(f.limit)?;
+    let mut e = crate::domain::FieldErrors::new();
+    for (field, t) in [("from", f.from), ("to", f.to)] {
+        if let Some(t) = t {
+            e.check(field, crate::domain::dates::in_range(t.date_naive()));
+        }
+    }
+    e.into_result()?;
     if let (Some(from), Some(to)) = (f.from, f.to)
         && from > to
     {

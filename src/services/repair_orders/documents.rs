@@ -307,7 +307,7 @@ pub async fn repair_order(
                 }
             }),
     };
-    let o = super::view(db, m).await?;
+    let o = super::view(db, m).await?.seen_by(actor.sight());
     let jobs = o
         .jobs
         .iter()
@@ -462,7 +462,7 @@ pub async fn qc_report(
             }
         })
         .collect();
-    let o = super::view(db, m).await?;
+    let o = super::view(db, m).await?.seen_by(actor.sight());
     let doc = QcDoc {
         dealer: dealer.name,
         number: o.number,
