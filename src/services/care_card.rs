@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
-use chrono_tz::Tz;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -403,7 +402,7 @@ async fn cards(
             .map(|b| CardAppointment {
                 id: b.id,
                 slot_start: b.slot_start,
-                local: local(b.slot_start, tz),
+                local: crate::console::local(b.slot_start, tz),
                 state: b.state,
             })
             .collect();
@@ -448,10 +447,6 @@ async fn cards(
         on: today,
         cards: out,
     })
-}
-
-fn local(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
 }
 
 /// Labels of the printed card.

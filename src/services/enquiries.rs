@@ -16,8 +16,8 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -36,9 +36,7 @@ use crate::domain::enquiry::{
 };
 use crate::domain::message::MessageKind;
 use crate::domain::{FieldErrors, Role, validation};
-use crate::entities::{
-    closed_date, customer, enquiry, enquiry_setting, inbox_message, repair_order, vehicle,
-};
+use crate::entities::{closed_date, customer, enquiry, enquiry_setting, repair_order, vehicle};
 use crate::error::{AppError, AppResult};
 use crate::services::idempotency::{self, IdempotencyKey, Outcome, Reservation, Saved};
 use crate::services::{capacity, cases, col_plus, dealers, deputies, lock_row, page_limit};
@@ -669,18 +667,16 @@ async fn tell_customer(
     let (channel, recipient) = match e.preferred_contact {
         EnquiryContact::Sms => (Channel::Sms, Some(c.phone.clone())),
         _ => {
-            inbox_message::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                dealer_id: Set(e.dealer_id),
-                customer_id: Set(c.id),
-                kind: Set(kind.as_str().to_string()),
-                title: Set(title.clone()),
-                body: Set(body.clone()),
-                subject_id: Set(Some(e.id)),
-                created_at: Set(now),
-                read_at: Set(None),
-            }
-            .insert(txn)
+            crate::services::inbox::post(
+                txn,
+                e.dealer_id,
+                c.id,
+                kind.as_str(),
+                &title,
+                &body,
+                e.id,
+                now,
+            )
             .await?;
             // a push to a signed-in app; the inbox holds it either way
             (

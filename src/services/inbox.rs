@@ -20,6 +20,36 @@ pub struct InboxMessage {
     pub read_at: Option<DateTime<Utc>>,
 }
 
+/// Puts a message in customer `customer_id`'s app inbox, about `subject_id`
+/// (the booking, order, rescue or enquiry), inside the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+pub async fn post(
+    txn: &impl ConnectionTrait,
+    dealer_id: Uuid,
+    customer_id: Uuid,
+    kind: &str,
+    title: &str,
+    body: &str,
+    subject_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::{ActiveModelTrait, Set};
+    inbox_message::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        dealer_id: Set(dealer_id),
+        customer_id: Set(customer_id),
+        kind: Set(kind.to_string()),
+        title: Set(title.to_string()),
+        body: Set(body.to_string()),
+        subject_id: Set(Some(subject_id)),
+        created_at: Set(now),
+        read_at: Set(None),
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
 /// The customer's app inbox, newest first (customers only).
 pub async fn list(
     db: &impl ConnectionTrait,

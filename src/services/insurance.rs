@@ -25,7 +25,7 @@ use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -288,6 +288,10 @@ pub async fn leads(
                 .add(window(vehicle::Column::CompulsoryInsuranceExpiry))
                 .add(window(vehicle::Column::CommercialInsuranceExpiry)),
         )
+        // a cut list keeps the same vehicles from one call to the next
+        .order_by_asc(vehicle::Column::CompulsoryInsuranceExpiry)
+        .order_by_asc(vehicle::Column::CommercialInsuranceExpiry)
+        .order_by_asc(vehicle::Column::Id)
         .limit(MAX_LEADS + 1)
         .all(db)
         .await?;

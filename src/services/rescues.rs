@@ -15,8 +15,8 @@ use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::{Expr, OnConflict, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -33,7 +33,7 @@ use crate::domain::rescue::{
 use crate::domain::role::{RESCUE_CALL_TAKERS, RESCUE_HANDLERS, RESCUE_ROSTER_KEEPERS};
 use crate::domain::{FieldErrors, Phone, validation};
 use crate::entities::{
-    customer, dealer, inbox_message, rescue as rescue_row, rescue_event, rescue_setting, vehicle,
+    customer, dealer, rescue as rescue_row, rescue_event, rescue_setting, vehicle,
 };
 use crate::error::{AppError, AppResult};
 use crate::services::idempotency::{self, IdempotencyKey, Outcome, Reservation, Saved};
@@ -711,18 +711,16 @@ async fn tell_customer(
     let text = state
         .templates
         .render(l, kind.as_str(), "sms.txt", &params)?;
-    inbox_message::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        dealer_id: Set(r.dealer_id),
-        customer_id: Set(c.id),
-        kind: Set(kind.as_str().to_string()),
-        title: Set(title.clone()),
-        body: Set(text.clone()),
-        subject_id: Set(Some(r.id)),
-        created_at: Set(now),
-        read_at: Set(None),
-    }
-    .insert(txn)
+    crate::services::inbox::post(
+        txn,
+        r.dealer_id,
+        c.id,
+        kind.as_str(),
+        &title,
+        &text,
+        r.id,
+        now,
+    )
     .await?;
     // read strictly, as appointments do: unreadable consents fail loudly
     let _: Vec<Consent> = crate::services::from_stored(&c.consents, "customer consents")?;

@@ -5,14 +5,13 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
-use uuid::Uuid;
+use sea_orm::ConnectionTrait;
 
 use crate::care::outbox::{self, AppointmentParams, NewMessage, Params};
 use crate::care::route::Addresses;
 use crate::domain::customer::Consent;
 use crate::domain::message::MessageKind;
-use crate::entities::{appointment, customer, dealer, inbox_message, vehicle};
+use crate::entities::{appointment, customer, dealer, vehicle};
 use crate::error::AppResult;
 use crate::services::appointments::services_of;
 use crate::state::AppState;
@@ -95,18 +94,16 @@ pub async fn record(
     let text = state
         .templates
         .render(customer.locale, kind.template(), "sms.txt", &params)?;
-    inbox_message::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        dealer_id: Set(appt.dealer_id),
-        customer_id: Set(customer.id),
-        kind: Set(kind.template().to_string()),
-        title: Set(title.clone()),
-        body: Set(text.clone()),
-        subject_id: Set(Some(appt.id)),
-        created_at: Set(now),
-        read_at: Set(None),
-    }
-    .insert(txn)
+    crate::services::inbox::post(
+        txn,
+        appt.dealer_id,
+        customer.id,
+        kind.template(),
+        &title,
+        &text,
+        appt.id,
+        now,
+    )
     .await?;
     // written whatever the consents say: the dispatcher checks them when it
     // sends, so a change of mind in between is honoured either way. They are

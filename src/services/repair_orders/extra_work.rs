@@ -9,7 +9,7 @@
 
 use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -30,9 +30,7 @@ use crate::domain::repair_order::{
     Approval, ApprovalChannel, EventKind, JobOrigin, OrderState, PayType, Skill,
 };
 use crate::domain::{FieldErrors, validation};
-use crate::entities::{
-    customer, dealer, inbox_message, repair_order, repair_order_job, vehicle, warranty_case,
-};
+use crate::entities::{customer, dealer, repair_order, repair_order_job, vehicle, warranty_case};
 use crate::error::{AppError, AppResult};
 use crate::services::idempotency::{self, IdempotencyKey, Outcome, Reservation};
 use crate::state::AppState;
@@ -279,18 +277,16 @@ async fn tell_customer(
     let text = state
         .templates
         .render(c.locale, kind.as_str(), "sms.txt", &params)?;
-    inbox_message::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        dealer_id: Set(w.order.dealer_id),
-        customer_id: Set(c.id),
-        kind: Set(kind.as_str().to_string()),
-        title: Set(title.clone()),
-        body: Set(text.clone()),
-        subject_id: Set(Some(w.order.id)),
-        created_at: Set(w.now),
-        read_at: Set(None),
-    }
-    .insert(txn)
+    crate::services::inbox::post(
+        txn,
+        w.order.dealer_id,
+        c.id,
+        kind.as_str(),
+        &title,
+        &text,
+        w.order.id,
+        w.now,
+    )
     .await?;
     // as for appointments: consents are checked when the message leaves, and
     // must be readable now
