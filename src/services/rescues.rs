@@ -1286,7 +1286,24 @@ async fn escalate(
 /// Claims the towed rescue `rescue_id` for the new order `order_id`, first
 /// in the order's transaction: false when it already has one or is not
 /// towed. The rescue's row is written before the order's rows (the lock order).
-pub async fn claim_order(
+/// A towed rescue, the thing its repair order is opened for.
+struct Towed<'a> {
+    actor: &'a Actor,
+    rescue_id: Uuid,
+}
+
+impl crate::services::repair_orders::open::Claim for Towed<'_> {
+    async fn claim(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        order_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> AppResult<bool> {
+        claim_order(txn, self.actor, self.rescue_id, order_id, now).await
+    }
+}
+
+async fn claim_order(
     txn: &impl ConnectionTrait,
     actor: &Actor,
     rescue_id: Uuid,
@@ -1385,7 +1402,17 @@ pub async fn open_order(
         arrived_at: None,
         reception_started_at: None,
     };
-    match open::open_for_rescue(state, actor, &input, r.id).await {
+    match open::open_for(
+        state,
+        actor,
+        &input,
+        &Towed {
+            actor,
+            rescue_id: r.id,
+        },
+    )
+    .await
+    {
         Ok(order) => {
             state.feed.committed(r.id);
             Ok((*order, true))

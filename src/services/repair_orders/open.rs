@@ -4,8 +4,8 @@
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, Statement, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -195,29 +195,53 @@ pub async fn open(
         key,
         &input,
         state.clock.now(),
-        async |r| open_now(state, actor, &input, r, state.clock.now(), None).await,
+        async |r| {
+            open_now(
+                state,
+                actor,
+                &input,
+                r,
+                state.clock.now(),
+                None::<&Unclaimed>,
+            )
+            .await
+        },
     )
     .await
 }
 
-/// Opens the order of a towed rescue's car: the rescue is claimed first in
-/// the order's transaction (`services::rescues::claim_order`), so it opens
-/// one order however often this is called; a lost claim is 409.
-pub async fn open_for_rescue(
+/// What an order is opened for and claims first in its transaction, so that
+/// it opens one order however often it is asked (a towed rescue's car:
+/// `services::rescues`).
+pub trait Claim {
+    /// Takes the thing for order `order_id` inside `txn`; false when it has
+    /// its order already or is not ready for one.
+    fn claim(
+        &self,
+        txn: &DatabaseTransaction,
+        order_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> impl std::future::Future<Output = AppResult<bool>>;
+}
+
+/// An order opened for nothing to claim.
+struct Unclaimed;
+
+impl Claim for Unclaimed {
+    async fn claim(&self, _: &DatabaseTransaction, _: Uuid, _: DateTime<Utc>) -> AppResult<bool> {
+        Ok(true)
+    }
+}
+
+/// Opens an order for `what`, claimed first in the order's transaction; a
+/// lost claim is 409.
+pub async fn open_for(
     state: &AppState,
     actor: &Actor,
     input: &NewRepairOrder,
-    rescue_id: Uuid,
+    what: &impl Claim,
 ) -> AppResult<Box<RepairOrder>> {
-    open_now(
-        state,
-        actor,
-        input,
-        None,
-        state.clock.now(),
-        Some(rescue_id),
-    )
-    .await
+    open_now(state, actor, input, None, state.clock.now(), Some(what)).await
 }
 
 /// What the order starts from.
@@ -323,7 +347,7 @@ async fn open_now(
     input: &NewRepairOrder,
     reservation: Option<&Reservation>,
     now: DateTime<Utc>,
-    rescue: Option<Uuid>,
+    what: Option<&impl Claim>,
 ) -> AppResult<Box<RepairOrder>> {
     journal::allow(actor, Act::Open)?;
     let db = &state.db;
@@ -377,12 +401,12 @@ async fn open_now(
 
     let id = Uuid::now_v7();
     let txn = db.begin().await?;
-    // 0. a towed rescue's row: it opens this order, once
-    if let Some(rid) = rescue
-        && !crate::services::rescues::claim_order(&txn, actor, rid, id, now).await?
+    // 0. what the order is opened for (a towed rescue's row): it opens this order, once
+    if let Some(w) = what
+        && !w.claim(&txn, id, now).await?
     {
         return Err(AppError::Conflict(
-            "the rescue already has its repair order, or is not towed".into(),
+            "it already has its repair order, or is not ready for one".into(),
         ));
     }
     // 1. the appointment's row: it becomes this order, once
