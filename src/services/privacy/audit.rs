@@ -11,6 +11,7 @@
 //! milliseconds of reads); a reveal is not queued but written with its
 //! request (`services::privacy::reveal`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
@@ -127,6 +128,7 @@ async fn writer(
             return;
         }
     };
+    let mut watches = Watches::new();
     while let Some(first) = rx.recv().await {
         let mut batch = Vec::new();
         let mut waiting = Vec::new();
@@ -145,7 +147,7 @@ async fn writer(
         if !batch.is_empty() {
             write(&db, &batch).await;
             if alert_above > 0 {
-                match alerts(&db, &templates, &batch, alert_above).await {
+                match alerts(&db, &templates, &batch, alert_above, &mut watches).await {
                     Ok(true) => wake.notify_one(),
                     Ok(false) => {}
                     Err(e) => {
@@ -191,25 +193,59 @@ async fn write(db: &DatabaseConnection, batch: &[Access]) {
     }
 }
 
-/// The alerts the batch calls for.
+/// What the writer remembers of each person between batches, so that the
+/// alert's count is taken only when it could have crossed the line.
+#[derive(Default)]
+struct Watch {
+    /// Distinct customers at the last count, and rows written since.
+    counted: i64,
+    since_count: i64,
+    /// The clock hour an alert went for: no more counting until the next.
+    alerted_hour: Option<DateTime<Utc>>,
+}
+
+type Watches = HashMap<(Uuid, Uuid), Watch>;
+
+/// The alerts the batch calls for. A person's distinct customers can grow by
+/// at most the rows written since their last count, so the count (a query
+/// over their last hour) is taken again only when that could pass `above`,
+/// and not at all in an hour already alerted. Another instance's rows are
+/// seen at the next count.
 async fn alerts(
     db: &DatabaseConnection,
     templates: &Templates,
     batch: &[Access],
     above: u32,
+    watches: &mut Watches,
 ) -> AppResult<bool> {
     let mut alerted = false;
-    let mut people: Vec<(Uuid, Uuid, DateTime<Utc>)> = Vec::new();
+    let mut people: Vec<(Uuid, Uuid, DateTime<Utc>, i64)> = Vec::new();
     for a in batch {
         match people
             .iter_mut()
-            .find(|(d, u, _)| *d == a.dealer_id && *u == a.user_id)
+            .find(|(d, u, _, _)| *d == a.dealer_id && *u == a.user_id)
         {
-            Some(p) => p.2 = p.2.max(a.at),
-            None => people.push((a.dealer_id, a.user_id, a.at)),
+            Some(p) => {
+                p.2 = p.2.max(a.at);
+                p.3 += 1;
+            }
+            None => people.push((a.dealer_id, a.user_id, a.at, 1)),
         }
     }
-    for (dealer_id, user_id, at) in people {
+    if watches.len() > 10_000 {
+        // a new hour for everyone: what was counted is stale anyway
+        watches.clear();
+    }
+    for (dealer_id, user_id, at, rows) in people {
+        let hour = at.duration_trunc(Duration::hours(1)).unwrap_or(at);
+        let w = watches.entry((dealer_id, user_id)).or_default();
+        if w.alerted_hour == Some(hour) {
+            continue;
+        }
+        w.since_count += rows;
+        if w.counted + w.since_count <= i64::from(above) {
+            continue;
+        }
         let since = at - Duration::hours(1);
         let read: Option<i64> = personal_data_access::Entity::find()
             .select_only()
@@ -224,8 +260,11 @@ async fn alerts(
             .one(db)
             .await?;
         let read = read.unwrap_or(0);
+        w.counted = read;
+        w.since_count = 0;
         if read > i64::from(above) {
             alerted |= alert(db, templates, dealer_id, user_id, read, at).await?;
+            w.alerted_hour = Some(hour);
         }
     }
     Ok(alerted)
