@@ -69,6 +69,8 @@ enum Command {
 const QUEUE: usize = 4096;
 /// Rows in one insert at most.
 const BATCH: usize = 1000;
+/// How long the writer lets entries gather before an insert.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// The sending end of the log; cheap to clone. `None` inside: reads are not
 /// logged (`privacy.audit_reads = false`, refused in production: only to
@@ -130,6 +132,9 @@ async fn writer(
     };
     let mut watches = Watches::new();
     while let Some(first) = rx.recv().await {
+        // a moment for more to queue: one insert for many reads even when
+        // they come one at a time (no request waits for it)
+        tokio::time::sleep(LINGER).await;
         let mut batch = Vec::new();
         let mut waiting = Vec::new();
         let mut next = Some(first);
