@@ -172,7 +172,7 @@ async fn each_staff_read_of_orders_bookings_messages_and_the_morning_logs_exactl
  {
     let app = spawn_app_with(&[LONG_TOKENS, NO_DISPATCHER]).await;
     let sc = scene(&app, "LOOKS").await;
-    let (s, [c1, c2, _], m) = (&sc.s, &sc.c, &sc.s.manager);
+    let (s, [c1, c2, c3], m) = (&sc.s, &sc.c, &sc.s.manager);
     let (_, technician) = app.staff("LOOKS", Role::Technician).await;
     let order = &sc.order;
     let booking = &sc.booking;
@@ -253,7 +253,8 @@ async fn each_staff_read_of_orders_bookings_messages_and_the_morning_logs_exactl
     )
     .await;
 
-    // the morning page of the booking's day names the booked customer
+    // the morning page of the booking's day names the booked customer, and
+    // (for those who work cases) the customer of the case now overdue
     set_local(&app, s.tz, date, 7, 30);
     read_is_logged(
         &app,
@@ -262,8 +263,12 @@ async fn each_staff_read_of_orders_bookings_messages_and_the_morning_logs_exactl
         "/api/v1/today",
         "/api/v1/today",
         "search",
-        each("/bookings/list", "/customer_id"),
-        &set(&[c2]),
+        |b: &Value| {
+            let mut shown = each("/bookings/list", "/customer_id")(b);
+            shown.extend(each("/cases/overdue_cases", "/customer_id")(b));
+            shown
+        },
+        &set(&[c2, c3]),
     )
     .await;
 }
