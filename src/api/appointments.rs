@@ -4,10 +4,11 @@ use actix_web::{HttpResponse, get, post, web};
 use uuid::Uuid;
 
 use super::contract::headers::IdempotencyKeyHeader;
-use super::extract::{IdempotencyHeader, Json, OptionalJson, Query};
+use super::extract::{AccessPoint, IdempotencyHeader, Json, OptionalJson, Query};
 use super::replayed;
 use crate::auth::Actor;
 use crate::domain::appointment::StateAction;
+use crate::domain::privacy::AccessAction;
 use crate::domain::schedule::SlotView;
 use crate::error::{AppResult, Problem};
 use crate::services::appointments::book::{self, NewAppointment};
@@ -15,6 +16,7 @@ use crate::services::appointments::planning::{self, Day, Invitation, Preparation
 use crate::services::appointments::transitions::{self, Event, Reason, Reschedule};
 use crate::services::appointments::{self, Appointment, RegisterQuery, SlotQuery};
 use crate::services::idempotency::Outcome;
+use crate::services::privacy::Looker;
 use crate::state::AppState;
 
 /// The slots of a day in the dealer's zone, with what each has left.
@@ -59,10 +61,14 @@ pub async fn create(
 pub async fn register(
     state: web::Data<AppState>,
     actor: Actor,
+    point: AccessPoint,
     q: Query<RegisterQuery>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok()
-        .json(appointments::register(&state.db, &actor, q.0, state.clock.now()).await?))
+    let list = appointments::register(&state.db, &actor, q.0, state.clock.now()).await?;
+    Looker::of(&state, &actor, point.0)
+        .saw_in(AccessAction::Search, &list)
+        .await;
+    Ok(HttpResponse::Ok().json(list))
 }
 
 /// Vehicles to invite (主动预约名单): maintenance due by time or projected mileage, first services.
@@ -72,10 +78,14 @@ pub async fn register(
 pub async fn invitations(
     state: web::Data<AppState>,
     actor: Actor,
+    point: AccessPoint,
     q: Query<Range>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok()
-        .json(planning::invitations(&state.db, &actor, q.0, state.clock.now()).await?))
+    let list = planning::invitations(&state.db, &actor, q.0, state.clock.now()).await?;
+    Looker::of(&state, &actor, point.0)
+        .saw_in(AccessAction::Search, &list)
+        .await;
+    Ok(HttpResponse::Ok().json(list))
 }
 
 /// A day's preparation list (准备): parts to pick, advisors, workshop hours, warnings.
@@ -85,10 +95,14 @@ pub async fn invitations(
 pub async fn preparation(
     state: web::Data<AppState>,
     actor: Actor,
+    point: AccessPoint,
     q: Query<Day>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok()
-        .json(planning::preparation(&state.db, &actor, q.0, state.clock.now()).await?))
+    let p = planning::preparation(&state.db, &actor, q.0, state.clock.now()).await?;
+    Looker::of(&state, &actor, point.0)
+        .saw_in(AccessAction::Search, &p)
+        .await;
+    Ok(HttpResponse::Ok().json(p))
 }
 
 /// The appointment as an iCalendar file (RFC 5545) in the dealer's time zone.
@@ -118,9 +132,14 @@ pub async fn calendar(
 pub async fn read(
     state: web::Data<AppState>,
     actor: Actor,
+    point: AccessPoint,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(appointments::get(&state.db, &actor, id.into_inner()).await?))
+    let a = appointments::get(&state.db, &actor, id.into_inner()).await?;
+    Looker::of(&state, &actor, point.0)
+        .saw_in(AccessAction::Read, &a)
+        .await;
+    Ok(HttpResponse::Ok().json(a))
 }
 
 /// Who changed the appointment, when, from what to what, and why.

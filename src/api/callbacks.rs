@@ -6,10 +6,12 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::extract::{Json, Query};
+use super::extract::{AccessPoint, Json, Query};
 use crate::auth::Actor;
+use crate::domain::privacy::AccessAction;
 use crate::error::{AppResult, Problem};
 use crate::services::callbacks::{self, CallbackView, Outcome};
+use crate::services::privacy::Looker;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -39,10 +41,14 @@ fn tagged(v: CallbackView) -> HttpResponse {
 pub async fn list(
     state: web::Data<AppState>,
     actor: Actor,
+    point: AccessPoint,
     q: Query<CallbackParams>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok()
-        .json(callbacks::list(&state, &actor, q.0.date, q.0.mine.unwrap_or(false)).await?))
+    let list = callbacks::list(&state, &actor, q.0.date, q.0.mine.unwrap_or(false)).await?;
+    Looker::of(&state, &actor, point.0)
+        .saw_in(AccessAction::Search, &list)
+        .await;
+    Ok(HttpResponse::Ok().json(list))
 }
 
 /// One entry with every call made on it (《维修跟踪记录表》).
@@ -52,9 +58,14 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     actor: Actor,
+    point: AccessPoint,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
-    Ok(tagged(callbacks::get(&state, &actor, *id).await?))
+    let v = callbacks::get(&state, &actor, *id).await?;
+    Looker::of(&state, &actor, point.0)
+        .saw_in(AccessAction::Read, &v)
+        .await;
+    Ok(tagged(v))
 }
 
 /// Takes the entry for 15 minutes: a second agent's claim meanwhile is 409;

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::extract::{Json, Query, parse_json};
+use super::extract::{AccessPoint, Json, Query, parse_json};
 use crate::auth::Actor;
 use crate::care::inbound::{self, InboundAnswer, InboundSms, Suppression};
 use crate::care::outbox::{self, Filter, MessageView};
@@ -20,7 +20,9 @@ use crate::domain::care_plan::{CareKind, KindSettings};
 use crate::domain::customer::Channel;
 use crate::domain::message::MessageKind;
 use crate::domain::outbox::MessageState;
+use crate::domain::privacy::AccessAction;
 use crate::error::{AppError, AppResult, Problem};
+use crate::services::privacy::Looker;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -43,6 +45,7 @@ pub struct MessageParams {
 pub async fn list_messages(
     state: web::Data<AppState>,
     actor: Actor,
+    point: AccessPoint,
     params: Query<MessageParams>,
 ) -> AppResult<HttpResponse> {
     let p = params.0;
@@ -53,7 +56,11 @@ pub async fn list_messages(
         from: p.from,
         to: p.to,
     };
-    Ok(HttpResponse::Ok().json(outbox::list(&state.db, &actor, f).await?))
+    let list = outbox::list(&state.db, &actor, f).await?;
+    Looker::of(&state, &actor, point.0)
+        .saw_in(AccessAction::Search, &list)
+        .await;
+    Ok(HttpResponse::Ok().json(list))
 }
 
 /// Sends a dead, failed or unknown message again (managers).

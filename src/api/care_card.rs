@@ -10,13 +10,15 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::contract::headers::IfMatchOptionalHeader;
-use super::extract::{IfMatch, Json, Query};
+use super::extract::{AccessPoint, IfMatch, Json, Query};
 use super::with_etag;
 use crate::auth::Actor;
 use crate::domain::care_card::CareCardFormat;
 use crate::domain::customer::Locale;
+use crate::domain::privacy::AccessAction;
 use crate::error::{AppResult, Problem};
 use crate::services::care_card::{self, CareCardSettings, CareCardSettingsInput, CareCards};
+use crate::services::privacy::Looker;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -121,6 +123,9 @@ pub async fn of_vehicle(
         state.clock.now(),
     )
     .await?;
+    Looker::of(&state, &actor, AccessPoint::of(&req).0)
+        .saw_in(AccessAction::Read, &cards)
+        .await;
     answer(&state, &req, q.0, cards)
 }
 

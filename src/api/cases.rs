@@ -7,13 +7,15 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::contract::headers::IfMatchHeader;
-use super::extract::{IfMatch, Json, Query};
+use super::extract::{AccessPoint, IfMatch, Json, Query};
 use super::with_etag;
 use crate::auth::Actor;
 use crate::domain::case::{CaseAction, CaseRules, CaseState};
+use crate::domain::privacy::AccessAction;
 use crate::error::{AppResult, Problem};
 use crate::services::Version;
 use crate::services::cases::{self, CasePatch, CaseStep, CaseView, Filter, NewCase};
+use crate::services::privacy::Looker;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -36,6 +38,7 @@ pub struct CaseParams {
 pub async fn list(
     state: web::Data<AppState>,
     actor: Actor,
+    point: AccessPoint,
     q: Query<CaseParams>,
 ) -> AppResult<HttpResponse> {
     let q = q.0;
@@ -45,7 +48,11 @@ pub async fn list(
         mine: q.mine,
         overdue: q.overdue,
     };
-    Ok(HttpResponse::Ok().json(cases::list(&state.db, &actor, f, state.clock.now()).await?))
+    let list = cases::list(&state.db, &actor, f, state.clock.now()).await?;
+    Looker::of(&state, &actor, point.0)
+        .saw_in(AccessAction::Search, &list)
+        .await;
+    Ok(HttpResponse::Ok().json(list))
 }
 
 /// Opens a case by hand (source `manual`).
@@ -70,9 +77,13 @@ pub async fn create(
 pub async fn get(
     state: web::Data<AppState>,
     actor: Actor,
+    point: AccessPoint,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     let v = cases::get(&state.db, &actor, *id, state.clock.now()).await?;
+    Looker::of(&state, &actor, point.0)
+        .saw_in(AccessAction::Read, &v)
+        .await;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", format!("\"{}\"", v.version)))
         .json(v))

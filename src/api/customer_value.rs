@@ -7,11 +7,13 @@ use actix_web::{HttpResponse, get, put, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::extract::{Json, Query};
+use super::extract::{AccessPoint, Json, Query};
 use crate::auth::Actor;
 use crate::domain::customer_value::{TargetList, ValueFormat, ValueSettings, ValueTier};
+use crate::domain::privacy::AccessAction;
 use crate::error::{AppError, AppResult};
 use crate::services::customer_value::{self as value, Context, Filter, MAX_PAGE, ValuePage};
+use crate::services::privacy::Looker;
 use crate::state::AppState;
 
 /// The dealer's customer-value settings: the window, the score cut-offs,
@@ -70,6 +72,7 @@ pub struct ValueParams {
 pub async fn analysis(
     state: web::Data<AppState>,
     actor: Actor,
+    point: AccessPoint,
     q: Query<ValueParams>,
 ) -> AppResult<HttpResponse> {
     let q = q.0;
@@ -99,7 +102,11 @@ pub async fn analysis(
     let ctx = Context::of(&state.db, &actor, filter, now).await?;
     match format {
         ValueFormat::Json => {
-            Ok(HttpResponse::Ok().json(value::page(&state.db, &ctx, after, limit).await?))
+            let page = value::page(&state.db, &ctx, after, limit).await?;
+            Looker::of(&state, &actor, point.0)
+                .saw_in(AccessAction::Search, &page)
+                .await;
+            Ok(HttpResponse::Ok().json(page))
         }
         ValueFormat::Csv => {
             let list = q.list.map_or("all", |l| l.as_str());

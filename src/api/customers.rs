@@ -33,7 +33,8 @@ pub struct ListParams {
 
 /// Searches the customer archive.
 #[utoipa::path(operation_id = "listCustomers", tag = "customers", params(ListParams), security(("bearer" = [])),
-    responses((status = 200, body = CustomerPage)))]
+    responses((status = 200, body = CustomerPage),
+        (status = 422, description = "`q` is a name or phone and the caller's role sees them masked: search by plate or VIN", body = Problem, content_type = "application/problem+json")))]
 #[get("/customers")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -156,9 +157,9 @@ pub async fn export_file(
     point: AccessPoint,
     params: Query<ExportParams>,
 ) -> AppResult<HttpResponse> {
-    export::authorize(&actor)?;
-    let looker = Looker::of(&state, &actor, point.0);
     let p = params.0;
+    export::authorize(&actor, p.q.as_deref())?;
+    let looker = Looker::of(&state, &actor, point.0);
     let stamp = state.clock.now().format("%Y%m%d");
     match p.format.unwrap_or(ExportFormat::Csv) {
         ExportFormat::Csv => Ok(HttpResponse::Ok()

@@ -7,14 +7,16 @@ use actix_web::{HttpResponse, get, post, put, web};
 use uuid::Uuid;
 
 use super::contract::headers::IdempotencyKeyHeader;
-use super::extract::{IdempotencyHeader, Json, Query};
+use super::extract::{AccessPoint, IdempotencyHeader, Json, Query};
 use super::{replayed, with_etag};
 use crate::auth::Actor;
+use crate::domain::privacy::AccessAction;
 use crate::error::{AppResult, Problem};
 use crate::services::enquiries::{
     self, EnquiryAnswer, EnquirySettings, EnquiryView, NewEnquiry, QueueQuery,
 };
 use crate::services::idempotency::Outcome;
+use crate::services::privacy::Looker;
 use crate::state::AppState;
 
 /// Records an enquiry or a complaint. A customer asks in the app for
@@ -60,9 +62,14 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     actor: Actor,
+    point: AccessPoint,
     q: Query<QueueQuery>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(enquiries::queue(&state.db, &actor, q.0, state.clock.now()).await?))
+    let list = enquiries::queue(&state.db, &actor, q.0, state.clock.now()).await?;
+    Looker::of(&state, &actor, point.0)
+        .saw_in(AccessAction::Search, &list)
+        .await;
+    Ok(HttpResponse::Ok().json(list))
 }
 
 /// The customer's own enquiries with their answers, newest first (the app; at most 100).
@@ -102,9 +109,13 @@ pub async fn put_settings(
 pub async fn get(
     state: web::Data<AppState>,
     actor: Actor,
+    point: AccessPoint,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     let v = enquiries::get(&state.db, &actor, *id, state.clock.now()).await?;
+    Looker::of(&state, &actor, point.0)
+        .saw_in(AccessAction::Read, &v)
+        .await;
     Ok(with_etag(StatusCode::OK, v.version, &v))
 }
 

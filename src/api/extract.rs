@@ -282,22 +282,30 @@ impl FromRequest for IfMatch {
 /// route (`GET /api/v1/customers/{id}`) and the client's address.
 pub struct AccessPoint(pub crate::services::privacy::Point);
 
-impl FromRequest for AccessPoint {
-    type Error = AppError;
-    type Future = Ready<Result<Self, AppError>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let addr = crate::auth::ClientAddr::from_request(req, payload)
+impl AccessPoint {
+    /// Where `req` came in; also for the console's pages, which are not
+    /// API handlers.
+    pub fn of(req: &HttpRequest) -> AccessPoint {
+        let addr = crate::auth::ClientAddr::from_request(req, &mut Payload::None)
             .into_inner()
             .ok()
             .and_then(|a| a.0);
         let route = req
             .match_pattern()
             .unwrap_or_else(|| req.path().to_string());
-        ready(Ok(AccessPoint(crate::services::privacy::Point {
+        AccessPoint(crate::services::privacy::Point {
             endpoint: format!("{} {route}", req.method()),
             client_addr: addr.map(|a| a.to_string()),
-        })))
+        })
+    }
+}
+
+impl FromRequest for AccessPoint {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(AccessPoint::of(req)))
     }
 }
 

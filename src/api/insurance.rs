@@ -7,12 +7,14 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::extract::{Json, Query};
+use super::extract::{AccessPoint, Json, Query};
 use crate::auth::Actor;
+use crate::domain::privacy::AccessAction;
 use crate::error::{AppResult, Problem};
 use crate::services::insurance::{
     self, LeadView, Leads, OutcomeInput, QuoteRequestInput, QuoteRequestView,
 };
+use crate::services::privacy::Looker;
 use crate::state::AppState;
 
 /// The customer answers the renewal reminder with "quote me" (the app):
@@ -66,9 +68,13 @@ pub struct LeadParams {
 pub async fn leads(
     state: web::Data<AppState>,
     actor: Actor,
+    point: AccessPoint,
     q: Query<LeadParams>,
 ) -> AppResult<HttpResponse> {
     let v = insurance::leads(&state.db, &actor, q.0.due_before, state.clock.now()).await?;
+    Looker::of(&state, &actor, point.0)
+        .saw_in(AccessAction::Search, &v)
+        .await;
     Ok(HttpResponse::Ok().json(v))
 }
 

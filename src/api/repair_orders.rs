@@ -6,12 +6,14 @@ use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use uuid::Uuid;
 
 use super::contract::headers::{IdempotencyKeyHeader, IfMatchHeader};
-use super::extract::{IdempotencyHeader, IfMatch, Json, Query};
+use super::extract::{AccessPoint, IdempotencyHeader, IfMatch, Json, Query};
 use super::{replayed, with_etag};
 use crate::auth::Actor;
+use crate::domain::privacy::AccessAction;
 use crate::error::{AppResult, Problem};
 use crate::services::Version;
 use crate::services::idempotency::Outcome;
+use crate::services::privacy::Looker;
 use crate::services::repair_orders::estimate::{self, Acceptance, Estimate};
 use crate::services::repair_orders::inspection::{self, Walkaround, WalkaroundInput};
 use crate::services::repair_orders::jobs::{self, JobPatch, NewJob};
@@ -55,9 +57,14 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     actor: Actor,
+    point: AccessPoint,
     q: Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(open::list(&state.db, &actor, q.0, state.clock.now()).await?))
+    let page = open::list(&state.db, &actor, q.0, state.clock.now()).await?;
+    Looker::of(&state, &actor, point.0)
+        .saw_in(AccessAction::Search, &page)
+        .await;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 #[utoipa::path(operation_id = "getRepairOrder", tag = "repair-orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
@@ -66,9 +73,13 @@ pub async fn list(
 pub async fn read(
     state: web::Data<AppState>,
     actor: Actor,
+    point: AccessPoint,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     let o = repair_orders::get(&state.db, &actor, id.into_inner()).await?;
+    Looker::of(&state, &actor, point.0)
+        .saw_in(AccessAction::Read, &o)
+        .await;
     Ok(with_etag(StatusCode::OK, o.version, o))
 }
 

@@ -5,12 +5,14 @@ use actix_web::{HttpResponse, get, post, put, web};
 use uuid::Uuid;
 
 use super::contract::headers::{IdempotencyKeyHeader, IfMatchOptionalHeader};
-use super::extract::{IdempotencyHeader, IfMatch, Json, OptionalJson, Query};
+use super::extract::{AccessPoint, IdempotencyHeader, IfMatch, Json, OptionalJson, Query};
 use super::{replayed, with_etag};
 use crate::auth::Actor;
+use crate::domain::privacy::AccessAction;
 use crate::domain::rescue::{RescueAction, Roster};
 use crate::error::{AppResult, Problem};
 use crate::services::idempotency::Outcome;
+use crate::services::privacy::Looker;
 use crate::services::repair_orders::RepairOrder;
 use crate::services::rescues::{
     self, ListQuery, NewRescue, ReportQuery, RescueReport, RescueStep, RescueView, RosterView,
@@ -51,9 +53,14 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     actor: Actor,
+    point: AccessPoint,
     q: Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(rescues::list(&state.db, &actor, q.0).await?))
+    let list = rescues::list(&state.db, &actor, q.0).await?;
+    Looker::of(&state, &actor, point.0)
+        .saw_in(AccessAction::Search, &list)
+        .await;
+    Ok(HttpResponse::Ok().json(list))
 }
 
 /// The response figures a brand audits: rescues asked for on the local days
@@ -77,9 +84,13 @@ pub async fn report(
 pub async fn get(
     state: web::Data<AppState>,
     actor: Actor,
+    point: AccessPoint,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     let v = rescues::get(&state.db, &actor, id.into_inner()).await?;
+    Looker::of(&state, &actor, point.0)
+        .saw_in(AccessAction::Read, &v)
+        .await;
     Ok(with_etag(StatusCode::OK, v.version, v))
 }
 

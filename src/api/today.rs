@@ -4,10 +4,12 @@
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
 
-use super::extract::{Json, OptionalJson};
+use super::extract::{AccessPoint, Json, OptionalJson};
 use crate::auth::Actor;
 use crate::domain::opening::OpeningSettings;
+use crate::domain::privacy::AccessAction;
 use crate::error::{AppResult, Problem};
+use crate::services::privacy::Looker;
 use crate::services::today::{self, OpeningChecklistEntry, OpeningTick, Today};
 use crate::state::AppState;
 
@@ -22,8 +24,16 @@ use crate::state::AppState;
 #[utoipa::path(operation_id = "getToday", tag = "today", security(("bearer" = [])),
     responses((status = 200, body = Today)))]
 #[get("/today")]
-pub async fn show(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(today::today(&state.db, &actor, state.clock.now()).await?))
+pub async fn show(
+    state: web::Data<AppState>,
+    actor: Actor,
+    point: AccessPoint,
+) -> AppResult<HttpResponse> {
+    let t = today::today(&state.db, &actor, state.clock.now()).await?;
+    Looker::of(&state, &actor, point.0)
+        .saw_in(AccessAction::Search, &t)
+        .await;
+    Ok(HttpResponse::Ok().json(t))
 }
 
 /// The dealer's opening settings: the checklist (the defaults — uniforms,

@@ -9,9 +9,12 @@ use uuid::Uuid;
 
 use super::session::{self, Staff, check_csrf};
 use super::{Flash, local, render, see_other};
+use crate::api::extract::AccessPoint;
 use crate::domain::callback::CallResult;
+use crate::domain::privacy::AccessAction;
 use crate::error::AppError;
 use crate::services::callbacks::{self, CallbackView, Outcome};
+use crate::services::privacy::Looker;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -34,7 +37,13 @@ async fn queue(
     status: StatusCode,
 ) -> HttpResponse {
     let day = date.unwrap_or_else(|| state.clock.now().with_timezone(&s.tz).date_naive());
-    match callbacks::list(state, &s.actor, Some(day), false).await {
+    let found = callbacks::list(state, &s.actor, Some(day), false).await;
+    if let Ok(entries) = &found {
+        Looker::of(state, &s.actor, AccessPoint::of(req).0)
+            .saw_in(AccessAction::Search, entries)
+            .await;
+    }
+    match found {
         Ok(entries) => render(
             state,
             req,
@@ -84,7 +93,13 @@ async fn entry_page(
     flash: Option<Flash>,
     status: StatusCode,
 ) -> HttpResponse {
-    match callbacks::get(state, &s.actor, id).await {
+    let found = callbacks::get(state, &s.actor, id).await;
+    if let Ok(e) = &found {
+        Looker::of(state, &s.actor, AccessPoint::of(req).0)
+            .saw_in(AccessAction::Read, e)
+            .await;
+    }
+    match found {
         Ok(e) => {
             let calls: Vec<serde_json::Value> = e
                 .calls

@@ -8,10 +8,13 @@ use uuid::Uuid;
 
 use super::session::{Staff, check_csrf};
 use super::{Flash, local, render, see_other};
+use crate::api::extract::AccessPoint;
 use crate::domain::case::{CaseAction, CaseCategory, CaseState, Severity, next};
+use crate::domain::privacy::AccessAction;
 use crate::error::AppError;
 use crate::services::cases::{self, CaseStep, CaseView, Filter, NewCase};
 use crate::services::customers;
+use crate::services::privacy::Looker;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -63,6 +66,9 @@ async fn table(
     };
     let found = async {
         let list = cases::list(&state.db, &s.actor, f, state.clock.now()).await?;
+        Looker::of(state, &s.actor, AccessPoint::of(req).0)
+            .saw_in(AccessAction::Search, &list)
+            .await;
         let names = cases::customer_names(&state.db, &s.actor, &list).await?;
         Ok::<_, AppError>(list.iter().map(|c| row(c, &names, s)).collect::<Vec<_>>())
     }
@@ -165,6 +171,9 @@ async fn case_page(
 ) -> HttpResponse {
     let found = async {
         let c = cases::get(&state.db, &s.actor, id, state.clock.now()).await?;
+        Looker::of(state, &s.actor, AccessPoint::of(req).0)
+            .saw_in(AccessAction::Read, &c)
+            .await;
         let names = cases::customer_names(&state.db, &s.actor, std::slice::from_ref(&c)).await?;
         Ok::<_, AppError>((row(&c, &names, s), c))
     }

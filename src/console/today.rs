@@ -10,9 +10,12 @@ use serde::Deserialize;
 
 use super::session::{Staff, check_csrf};
 use super::{Flash, locale, render, see_other};
+use crate::api::extract::AccessPoint;
 use crate::domain::customer::Locale;
 use crate::domain::opening;
+use crate::domain::privacy::AccessAction;
 use crate::error::AppError;
+use crate::services::privacy::Looker;
 use crate::services::today::{self, AmountVsTarget, CountVsTarget, RatioVsTarget, Today};
 use crate::state::AppState;
 
@@ -145,15 +148,20 @@ async fn page(
 ) -> HttpResponse {
     let (reader, _) = s.reader();
     match today::today(&state.db, &reader, state.clock.now()).await {
-        Ok(t) => render(
-            state,
-            req,
-            s,
-            "today",
-            status,
-            flash,
-            context(&t, locale(req), s),
-        ),
+        Ok(t) => {
+            Looker::of(state, &reader, AccessPoint::of(req).0)
+                .saw_in(AccessAction::Search, &t)
+                .await;
+            render(
+                state,
+                req,
+                s,
+                "today",
+                status,
+                flash,
+                context(&t, locale(req), s),
+            )
+        }
         Err(e) => {
             let status = actix_web::ResponseError::status_code(&e);
             render(

@@ -124,6 +124,45 @@ impl Sight {
     }
 }
 
+/// What a customer search string is read as (`GET /customers?q=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchBy {
+    /// A name prefix.
+    Name,
+    /// A phone number.
+    Phone,
+    /// A plate.
+    Plate,
+    /// A VIN or its last 6+ characters.
+    Vin,
+}
+
+/// Which search terms each sight may use. A masked role finds a customer
+/// by their car (the plate or VIN on the car in front of them), never by a
+/// name or phone number it cannot see: otherwise it could confirm who owns
+/// a number by searching for it.
+pub const SEARCHES: &[(Sight, &[SearchBy])] = &[
+    (
+        Full,
+        &[
+            SearchBy::Name,
+            SearchBy::Phone,
+            SearchBy::Plate,
+            SearchBy::Vin,
+        ],
+    ),
+    (Masked, &[SearchBy::Plate, SearchBy::Vin]),
+];
+
+impl Sight {
+    /// Whether this sight may search customers by `by`.
+    pub fn may_search(self, by: SearchBy) -> bool {
+        SEARCHES
+            .iter()
+            .any(|(s, terms)| *s == self && terms.contains(&by))
+    }
+}
+
 /// `王小明` → `王*明`, `王明` → `王*`, `欧阳小明` → `欧**明`; a Latin name
 /// keeps each word's first letter: `John Smith` → `J*** S****`.
 pub fn mask_name(name: &str) -> String {
@@ -223,6 +262,22 @@ mod tests {
         assert!(!may_reveal(&[Technician], Name));
         assert!(may_reveal(&[Technician, WarrantyClerk], Name));
         assert!(may_reveal(&[ServiceAdvisor], PersonalField::Notes));
+    }
+
+    #[test]
+    fn a_masked_sight_searches_by_the_car_only() {
+        for by in [
+            SearchBy::Name,
+            SearchBy::Phone,
+            SearchBy::Plate,
+            SearchBy::Vin,
+        ] {
+            assert!(Full.may_search(by), "{by:?}");
+        }
+        assert!(Masked.may_search(SearchBy::Plate));
+        assert!(Masked.may_search(SearchBy::Vin));
+        assert!(!Masked.may_search(SearchBy::Name));
+        assert!(!Masked.may_search(SearchBy::Phone));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::domain::customer::{
     Birthday, Channel, Consent, ConsentSource, Locale, MAX_NAME, MAX_NOTES, Purpose,
     parse_consents, parse_email, parse_tags,
 };
-use crate::domain::privacy::Sight;
+use crate::domain::privacy::{SearchBy, Sight};
 use crate::domain::validation::{self, nullable};
 use crate::domain::{FieldErrors, Phone, Plate, Role, Vin};
 use crate::entities::{customer, vehicle};
@@ -472,6 +472,36 @@ impl SearchTerms {
     }
 }
 
+impl SearchTerms {
+    /// What the string is read as; `None` for an empty one (no filter).
+    pub fn by(&self) -> Option<SearchBy> {
+        if self.phone.is_some() {
+            Some(SearchBy::Phone)
+        } else if self.plate.is_some() {
+            Some(SearchBy::Plate)
+        } else if self.vin.is_some() || self.vin_tail.is_some() {
+            Some(SearchBy::Vin)
+        } else if self.name_prefix.is_some() {
+            Some(SearchBy::Name)
+        } else {
+            None
+        }
+    }
+}
+
+/// A search the actor's sight may use (`domain::privacy::SEARCHES`): a
+/// masked role finds a customer by their car, not by a name or phone it
+/// cannot see (422 naming `q`).
+pub fn check_search(actor: &Actor, q: Option<&str>) -> AppResult<()> {
+    match q.map(SearchTerms::parse).and_then(|t| t.by()) {
+        Some(by) if !actor.sight().may_search(by) => Err(AppError::field(
+            "q",
+            "请按车牌或车架号查找：您的角色看不到客户的姓名和电话 / search by plate or VIN: your role does not see customers' names and phones",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Lists a dealer's customers, newest last, filtered by `q`.
 pub async fn list(
     db: &impl ConnectionTrait,
@@ -481,6 +511,7 @@ pub async fn list(
     limit: Option<u64>,
 ) -> AppResult<CustomerPage> {
     actor.require(READERS)?;
+    check_search(actor, q)?;
     let limit = page_limit(limit)?;
     let mut query = filtered(actor, q);
     if let Some(c) = cursor {

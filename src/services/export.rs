@@ -33,8 +33,10 @@ pub const EXPORTERS: &[Role] = &[
     Role::DealerAdmin,
 ];
 
-pub fn authorize(actor: &Actor) -> AppResult<()> {
-    actor.require(EXPORTERS)
+/// May `actor` export, filtered by `q` (a search their sight may use).
+pub fn authorize(actor: &Actor, q: Option<&str>) -> AppResult<()> {
+    actor.require(EXPORTERS)?;
+    customers::check_search(actor, q)
 }
 
 /// The header row: the zh-CN names the import reads.

@@ -39,6 +39,7 @@ mod outbox;
 mod parts;
 mod performance;
 mod privacy;
+mod privacy_looks;
 mod repair_day;
 mod repair_order_attacks;
 mod repair_order_contract;

@@ -45,7 +45,8 @@ async fn each_role_sees_contact_details_as_the_table_says() {
             _ => app.staff(CODE, role).await.1,
         };
         let one = app.get(&format!("/api/v1/customers/{id}"), &token).await;
-        let list = app.get("/api/v1/customers?q=13800000001", &token).await;
+        // a masked role may not search by phone (privacy_looks.rs): the whole list
+        let list = app.get("/api/v1/customers", &token).await;
         if !servicelane::services::customers::READERS.contains(&role) {
             assert_eq!(one.status, StatusCode::FORBIDDEN, "{role}");
             continue;

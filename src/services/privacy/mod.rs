@@ -4,6 +4,7 @@
 //! ([`access_log`]).
 
 pub mod audit;
+mod shows;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -82,6 +83,40 @@ impl Looker {
             })
             .collect();
         self.audit.record(entries).await;
+    }
+
+    /// Logs the customers `answer` shows (each once), as `action`: one line
+    /// in a handler, after the answer is made and before it is sent.
+    pub async fn saw_in(&self, action: AccessAction, answer: &impl Shows) {
+        if self.user_id.is_none() {
+            return;
+        }
+        let mut seen = std::collections::HashSet::new();
+        let ids: Vec<Uuid> = answer
+            .customers_shown()
+            .into_iter()
+            .filter(|c| seen.insert(*c))
+            .collect();
+        self.saw(action, ids).await;
+    }
+}
+
+/// An answer that shows customers' personal data (a name, a phone, a
+/// location, their words): whose. Every endpoint that answers one logs the
+/// look with [`Looker::saw_in`]; the impls are in `shows.rs`.
+pub trait Shows {
+    fn customers_shown(&self) -> Vec<Uuid>;
+}
+
+impl<T: Shows> Shows for Vec<T> {
+    fn customers_shown(&self) -> Vec<Uuid> {
+        self.iter().flat_map(Shows::customers_shown).collect()
+    }
+}
+
+impl<T: Shows> Shows for Option<T> {
+    fn customers_shown(&self) -> Vec<Uuid> {
+        self.iter().flat_map(Shows::customers_shown).collect()
     }
 }
 
