@@ -8,7 +8,7 @@
 use actix_web::web;
 
 use crate::care::outbox;
-use crate::services::{cases, reports, rescues};
+use crate::services::{cases, data_export, reports, rescues};
 use crate::state::AppState;
 
 pub fn spawn(
@@ -40,6 +40,10 @@ pub fn spawn(
                     0
                 }
             };
+            // customers' export ZIPs past their days: the rows expire, the bytes go
+            if let Err(e) = data_export::purge_expired(&state).await {
+                tracing::error!(error = ?e, "data export purge");
+            }
             if escalated + rescued + reported > 0 {
                 tracing::info!(
                     cases = escalated,
