@@ -798,7 +798,7 @@ pub async fn purge_expired(state: &AppState) -> anyhow::Result<u64> {
         .limit(500)
         .all(&state.db)
         .await?;
-    let grace = StdDuration::from_secs(0); // FOUNDATION: state.settings.privacy.blob_grace_secs
+    let grace = StdDuration::from_secs(state.settings.privacy.blob_grace_secs);
     let mut expired = 0;
     for job in due {
         let res = data_export::Entity::update_many()
@@ -828,7 +828,7 @@ pub async fn purge_expired(state: &AppState) -> anyhow::Result<u64> {
                 .await?
                 > 0;
         if !still_held {
-            let _ = (grace, &sha); // FOUNDATION: state.blobs.delete(&sha, grace).await?;
+            state.blobs.delete(&sha, grace).await?;
         }
     }
     Ok(expired)

@@ -105,7 +105,7 @@ async fn seed(app: &TestApp, sh: &Shop, n: u32) -> Seeded {
     // the records the customer's other dealings leave, written as those
     // services write them
     let db = &app.state.db;
-    let dealer = app.dealer(&sh.code).await;
+    let dealer: Uuid = s(&rec.body["dealer_id"]).parse().unwrap();
     let cid: Uuid = customer.parse().unwrap();
     let vid: Uuid = vehicle.parse().unwrap();
     let oid: Uuid = order.parse().unwrap();
@@ -432,7 +432,6 @@ async fn a_staff_export_is_for_managers_and_logged_as_an_export() {
 async fn consent_changes_from_every_source_are_in_the_history_newest_first() {
     let app = spawn_app_with(&SETTINGS).await;
     let sh = shop(&app, "EXP3", "Asia/Shanghai", 3, 3).await;
-    let dealer = app.dealer(&sh.code).await;
     // created at reception with a signed paper form
     let c = app
         .post(
@@ -444,6 +443,7 @@ async fn consent_changes_from_every_source_are_in_the_history_newest_first() {
         .await;
     assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
     let id = s(&c.body["id"]);
+    let dealer: Uuid = s(&c.body["dealer_id"]).parse().unwrap();
     let token = app.customer_token(&sh.code, "13900000031").await;
     // in the app: marketing by SMS, yes (a claimed source is the app's all the same)
     let rec = app.get(&format!("/api/v1/customers/{id}"), &token).await;
@@ -476,7 +476,7 @@ async fn consent_changes_from_every_source_are_in_the_history_newest_first() {
         .await;
     assert_eq!(u.status, StatusCode::OK, "{}", u.body);
     // an SMS reply: stop (service and marketing)
-    let reply = json!({"from": "+8613900000031", "text": "退订"});
+    let reply = json!({"from": "+8613900000031", "text": "退订", "received_at": app.clock.now_utc().to_rfc3339()});
     let r = app
         .post_signed("/api/v1/care/inbound/sms", &reply, SMS_SECRET)
         .await;
@@ -514,9 +514,9 @@ async fn consent_changes_from_every_source_are_in_the_history_newest_first() {
         seen,
         vec![
             want("phone_call", "email", "service", false),
-            // the SMS reply withdrew both purposes at once
-            want("sms_reply", "sms", "service", false),
+            // the SMS reply withdrew both purposes at once (service written first)
             want("sms_reply", "sms", "marketing", false),
+            want("sms_reply", "sms", "service", false),
             want("unsubscribe_link", "email", "marketing", false),
             want("app", "sms", "marketing", true),
             want("paper_form", "email", "marketing", true),
@@ -723,7 +723,7 @@ async fn more_than_300_photos_are_answered_409_pointing_to_the_job() {
     let token = app.customer_token(&sh.code, "13900000007").await;
     let o = walk_in(&app, &sh, &vehicle).await;
     let order: Uuid = s(&o["id"]).parse().unwrap();
-    let dealer = app.dealer(&sh.code).await;
+    let dealer: Uuid = s(&o["dealer_id"]).parse().unwrap();
     let now = app.clock.now_utc();
     let add = |n: usize| repair_order_photo::ActiveModel {
         id: Set(Uuid::now_v7()),
