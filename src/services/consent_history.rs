@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::domain::customer::{Channel, Consent, ConsentSource, Purpose};
 use crate::entities::consent_history;
 use crate::error::AppResult;
-use crate::services::{decode_cursor, encode_cursor, page_limit};
+use crate::services::{decode_cursor, next_page, page_limit};
 
 /// Whose archive the change is in.
 #[derive(Debug, Clone, Copy)]
@@ -134,12 +134,7 @@ pub async fn page(
         .limit(limit + 1)
         .all(db)
         .await?;
-    let next_cursor = if rows.len() as u64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| encode_cursor(r.id))
-    } else {
-        None
-    };
+    let next_cursor = next_page(&mut rows, limit, |r| r.id);
     Ok(ConsentHistoryPage {
         items: rows.into_iter().map(ConsentChange::from).collect(),
         next_cursor,

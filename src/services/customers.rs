@@ -21,7 +21,7 @@ use crate::domain::{FieldErrors, Phone, Plate, Role, Vin};
 use crate::entities::{customer, vehicle};
 use crate::error::{AppError, AppResult};
 use crate::services::consent_history::{self, ConsentHistoryPage, Whose};
-use crate::services::{Version, decode_cursor, encode_cursor, from_stored, page_limit, to_stored};
+use crate::services::{Version, decode_cursor, from_stored, page_limit, to_stored};
 
 /// Who may create and change customer records.
 pub const WRITERS: &[Role] = &[
@@ -556,12 +556,7 @@ pub async fn list(
         .limit(limit + 1)
         .all(db)
         .await?;
-    let next_cursor = if rows.len() as u64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| encode_cursor(r.id))
-    } else {
-        None
-    };
+    let next_cursor = crate::services::next_page(&mut rows, limit, |r| r.id);
     Ok(CustomerPage {
         items: rows
             .into_iter()

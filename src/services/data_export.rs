@@ -71,11 +71,14 @@ pub struct ExportedMessage {
     /// The phone, address or account it went to (empty once redacted).
     pub recipient: String,
     pub subject: Option<String>,
-    /// The text as sent; absent once the body was removed under the retention rules.
+    /// The text as sent; absent once removed under the retention rules
+    /// (the record that it went stays) and for login codes.
     pub body: Option<String>,
     pub due_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
     pub settled_at: Option<DateTime<Utc>>,
+    /// When its text and recipient were removed.
+    pub redacted_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -291,10 +294,12 @@ pub async fn collect(
             subject: m.subject,
             // a body stripped under the retention rules is an empty string;
             // a login code is nobody's business once used
-            body: (!m.body.is_empty() && !m.kind.carries_secret()).then_some(m.body),
+            body: (m.redacted_at.is_none() && !m.body.is_empty() && !m.kind.carries_secret())
+                .then_some(m.body),
             due_at: m.due_at,
             sent_at: m.sent_at,
             settled_at: m.settled_at,
+            redacted_at: m.redacted_at,
             created_at: m.created_at,
         })
         .collect();
