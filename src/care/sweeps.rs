@@ -2,7 +2,8 @@
 //! every `care.planner.poll_secs`: late cases escalated
 //! (`services::cases::escalate_due`), unaccepted roadside rescues escalated
 //! down the on-duty roster (`services::rescues::escalate_due`) and each dealer's daily report sent at
-//! its closing time (`services::reports::send_due`). Each claims its work in
+//! its closing time (`services::reports::send_due`), and customers' export ZIPs past their
+//! days expired and deleted (`services::data_export::purge_expired`). Each claims its work in
 //! the database, so several instances sweeping at once do it once.
 
 use actix_web::web;
