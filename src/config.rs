@@ -69,6 +69,10 @@ pub struct PrivacySettings {
     /// not stored (or put again) within this many seconds; the one grace of
     /// every delete (erasure, retention, expired exports).
     pub blob_grace_secs: u64,
+    /// Days a customer's export ZIP can be downloaded before it is deleted.
+    pub export_days: u32,
+    /// Build customers' export jobs in this process.
+    pub export_worker: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

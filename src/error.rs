@@ -71,6 +71,9 @@ pub enum AppError {
     /// A request with the same Idempotency-Key is still being processed.
     #[error("a request with this Idempotency-Key is in progress")]
     InProgress { retry_after_secs: i64 },
+    /// The thing was here and is gone for good (an expired download).
+    #[error("{0}")]
+    Gone(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -152,6 +155,7 @@ impl AppError {
             AppError::TooManyRequests { .. } => ("too-many-requests", "Too many attempts"),
             AppError::Busy { .. } => ("busy", "Busy"),
             AppError::InProgress { .. } => ("in-progress", "Request in progress"),
+            AppError::Gone(_) => ("gone", "Gone"),
             AppError::Internal(_) => ("internal", "Internal error"),
         }
     }
@@ -193,7 +197,8 @@ impl AppError {
             ),
             AppError::Conflict(d)
             | AppError::ChangedMeanwhile(d)
-            | AppError::SlotFull { detail: d, .. } => (d.clone(), vec![]),
+            | AppError::SlotFull { detail: d, .. }
+            | AppError::Gone(d) => (d.clone(), vec![]),
             AppError::PreconditionFailed => (
                 "the record was changed since you read it; read it again and repeat your change"
                     .into(),
@@ -249,6 +254,7 @@ impl ResponseError for AppError {
             AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Gone(_) => StatusCode::GONE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

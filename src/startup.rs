@@ -113,6 +113,9 @@ impl Application {
         if state.settings.imports.worker {
             crate::services::import_jobs::spawn_worker(state.clone());
         }
+        if state.settings.privacy.export_worker {
+            crate::services::data_export::spawn_worker(state.clone());
+        }
         spawn_outcomes_backfill(state.clone());
         let care_on = state.settings.care.dispatcher || state.settings.care.planner.enabled;
         let care = if care_on {

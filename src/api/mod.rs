@@ -18,6 +18,7 @@ pub mod contract;
 pub mod csi;
 pub mod customer_value;
 pub mod customers;
+pub mod data_export;
 pub mod deputies;
 pub mod docs;
 pub mod enquiries;
@@ -333,7 +334,16 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(care_card::mine)
                 .service(care_card::of_vehicle)
                 .service(care_card::get_settings)
-                .service(care_card::put_settings),
+                .service(care_card::put_settings)
+                // the customer's copy of their data and their consents' history
+                .service(data_export::my_export)
+                .service(data_export::request)
+                .service(data_export::list)
+                .service(data_export::read)
+                .service(data_export::download)
+                .service(data_export::staff_export)
+                .service(data_export::my_consent_history)
+                .service(data_export::customer_consent_history),
         );
 }
 

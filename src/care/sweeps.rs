@@ -2,13 +2,14 @@
 //! every `care.planner.poll_secs`: late cases escalated
 //! (`services::cases::escalate_due`), unaccepted roadside rescues escalated
 //! down the on-duty roster (`services::rescues::escalate_due`) and each dealer's daily report sent at
-//! its closing time (`services::reports::send_due`). Each claims its work in
+//! its closing time (`services::reports::send_due`), and customers' export ZIPs past their
+//! days expired and deleted (`services::data_export::purge_expired`). Each claims its work in
 //! the database, so several instances sweeping at once do it once.
 
 use actix_web::web;
 
 use crate::care::outbox;
-use crate::services::{cases, reports, rescues};
+use crate::services::{cases, data_export, reports, rescues};
 use crate::state::AppState;
 
 pub fn spawn(
@@ -40,6 +41,10 @@ pub fn spawn(
                     0
                 }
             };
+            // customers' export ZIPs past their days: the rows expire, the bytes go
+            if let Err(e) = data_export::purge_expired(&state).await {
+                tracing::error!(error = ?e, "data export purge");
+            }
             if escalated + rescued + reported > 0 {
                 tracing::info!(
                     cases = escalated,

@@ -140,8 +140,8 @@ pub async fn subject(
 
 /// Withdraws the consent the token names. Idempotent: a consent already
 /// withdrawn stays as it is (answers whether this call withdrew it).
-pub async fn unsubscribe(
-    db: &impl ConnectionTrait,
+pub async fn unsubscribe<C: ConnectionTrait + sea_orm::TransactionTrait>(
+    db: &C,
     tokens: &Tokens,
     token: &str,
     now: DateTime<Utc>,

@@ -82,6 +82,7 @@ pub mod csi;
 pub mod csi_report;
 pub mod customer;
 pub mod customer_value;
+pub mod data_export;
 pub mod dates;
 pub mod deputy;
 pub mod enquiry;

@@ -15,10 +15,12 @@ pub mod case_setting;
 pub mod clock_interval;
 pub mod closed_date;
 pub mod comeback;
+pub mod consent_history;
 pub mod csi_questionnaire;
 pub mod csi_response;
 pub mod customer;
 pub mod customer_value_setting;
+pub mod data_export;
 pub mod dealer;
 pub mod dealer_schedule;
 pub mod deputy;
@@ -203,4 +205,7 @@ string_column!(
     crate::domain::enquiry::EnquiryState,
     crate::domain::rescue::RescueProblem,
     crate::domain::rescue::RescueState,
+    crate::domain::customer::Purpose,
+    crate::domain::customer::ConsentSource,
+    crate::domain::data_export::ExportState,
 );

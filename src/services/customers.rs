@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TryIntoModel,
+    QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait, TryIntoModel,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -20,6 +20,7 @@ use crate::domain::validation::{self, nullable};
 use crate::domain::{FieldErrors, Phone, Plate, Role, Vin};
 use crate::entities::{customer, vehicle};
 use crate::error::{AppError, AppResult};
+use crate::services::consent_history::{self, ConsentHistoryPage, Whose};
 use crate::services::{Version, decode_cursor, from_stored, page_limit, to_stored};
 
 /// Who may create and change customer records.
@@ -230,16 +231,49 @@ pub fn validate_new(
     Ok(am)
 }
 
-pub async fn create(
-    db: &impl ConnectionTrait,
+pub async fn create<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
     actor: &Actor,
     input: NewCustomer,
     now: DateTime<Utc>,
 ) -> AppResult<Customer> {
     actor.require(WRITERS)?;
     let am = validate_new(&input, actor.dealer_id, now)?;
-    let m = am.insert(db).await.map_err(|e| phone_clash(e.into()))?;
+    // the record and the history of its first consents commit together
+    let txn = db.begin().await?;
+    let m = am.insert(&txn).await.map_err(|e| phone_clash(e.into()))?;
+    record_initial_consents(&txn, &m, Some(actor.id), now).await?;
+    txn.commit().await?;
     m.try_into()
+}
+
+/// Writes the consent history of a customer just created (`m`), in its
+/// transaction: the statements it was created with, each with its source.
+pub async fn record_initial_consents(
+    txn: &impl ConnectionTrait,
+    m: &customer::Model,
+    actor_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> AppResult<u64> {
+    let consents: Vec<Consent> = from_stored(&m.consents, "customer consents")?;
+    let whose = Whose {
+        dealer_id: m.dealer_id,
+        customer_id: m.id,
+    };
+    Ok(consent_history::record(txn, whose, &[], &consents, actor_id, now).await?)
+}
+
+/// The history of a customer's consents, newest first, for whoever may read
+/// the customer (404 otherwise).
+pub async fn consent_history(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+    cursor: Option<&str>,
+    limit: Option<u64>,
+) -> AppResult<ConsentHistoryPage> {
+    let m = load(db, actor, id).await?;
+    consent_history::page(db, m.id, cursor, limit).await
 }
 
 fn phone_clash(e: AppError) -> AppError {
@@ -272,8 +306,8 @@ pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> AppResul
 
 /// Customers may change their own contact details and consents, not the
 /// dealer's tags and notes.
-pub async fn update(
-    db: &impl ConnectionTrait,
+pub async fn update<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
     actor: &Actor,
     id: Uuid,
     expected_version: Version,
@@ -323,10 +357,18 @@ pub async fn update(
         }
         set_birthday(&mut am, b);
     }
+    let before: Vec<Consent> = from_stored(&current.consents, "customer consents")?;
+    let mut after: Option<Vec<Consent>> = None;
     if let Some(c) = &patch.consents {
-        let mut all: Vec<Consent> = from_stored(&current.consents, "customer consents")?;
+        let mut all = before.clone();
         // earlier statements keep their time; the new ones are checked and stamped
-        let fresh = parse_consents(c, now, &mut e);
+        let mut fresh = parse_consents(c, now, &mut e);
+        if actor.is_customer() {
+            // the customer's own word is given in the app, whatever the body claims
+            for f in &mut fresh {
+                f.source = ConsentSource::App;
+            }
+        }
         all.retain(|o| {
             !fresh
                 .iter()
@@ -334,6 +376,7 @@ pub async fn update(
         });
         all.extend(fresh);
         am.consents = Set(to_stored(&all, "consents")?);
+        after = Some(all);
     }
     if let Some(t) = &patch.tags {
         am.tags = Set(to_stored(&parse_tags(t, &mut e), "tags")?);
@@ -349,17 +392,29 @@ pub async fn update(
     e.into_result()?;
     am.version = Set(current.version + 1);
     am.updated_at = Set(now);
-    // the version in the WHERE makes a concurrent edit lose cleanly (412), never silently
+    // the version in the WHERE makes a concurrent edit lose cleanly (412),
+    // never silently; the transaction starts with that write (SQLite takes
+    // its lock at once) and the consent history commits with it
+    let txn = db.begin().await?;
     let res = customer::Entity::update_many()
         .set(am.clone())
         .filter(customer::Column::Id.eq(id))
         .filter(customer::Column::Version.eq(expected_version.0))
-        .exec(db)
+        .exec(&txn)
         .await
         .map_err(|e| phone_clash(e.into()))?;
     if res.rows_affected == 0 {
         return Err(AppError::PreconditionFailed);
     }
+    if let Some(after) = &after {
+        let whose = Whose {
+            dealer_id: current.dealer_id,
+            customer_id: current.id,
+        };
+        let staff = (!actor.is_customer()).then_some(actor.id);
+        consent_history::record(&txn, whose, &before, after, staff, now).await?;
+    }
+    txn.commit().await?;
     // the row is now exactly what was written: no need to read it back
     am.try_into_model()?.try_into()
 }
@@ -371,8 +426,8 @@ pub async fn update(
 /// old consent back. Answers whether anything changed (already refused:
 /// nothing to do). No actor: the caller has proven who the customer is (a
 /// signed link, the phone itself).
-pub async fn withdraw_consent(
-    db: &impl ConnectionTrait,
+pub async fn withdraw_consent<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
     customer_id: Uuid,
     channel: Channel,
     purposes: &[Purpose],
@@ -385,7 +440,8 @@ pub async fn withdraw_consent(
             .one(db)
             .await?
             .ok_or(AppError::NotFound)?;
-        let mut all: Vec<Consent> = from_stored(&current.consents, "customer consents")?;
+        let before: Vec<Consent> = from_stored(&current.consents, "customer consents")?;
+        let mut all = before.clone();
         // an explicit refusal is kept even where the default already refuses
         // (marketing): it is the customer's word, and a later import cannot
         // read silence as room for a yes
@@ -409,6 +465,8 @@ pub async fn withdraw_consent(
             source,
             at: Some(now),
         }));
+        // the write first (SQLite's lock at once), the history with it
+        let txn = db.begin().await?;
         let res = customer::Entity::update_many()
             .col_expr(
                 customer::Column::Consents,
@@ -418,11 +476,18 @@ pub async fn withdraw_consent(
             .col_expr(customer::Column::UpdatedAt, Expr::value(now))
             .filter(customer::Column::Id.eq(customer_id))
             .filter(customer::Column::Version.eq(current.version))
-            .exec(db)
+            .exec(&txn)
             .await?;
         if res.rows_affected == 1 {
+            let whose = Whose {
+                dealer_id: current.dealer_id,
+                customer_id,
+            };
+            consent_history::record(&txn, whose, &before, &all, None, now).await?;
+            txn.commit().await?;
             return Ok(true);
         }
+        txn.rollback().await?;
     }
     Err(AppError::ChangedMeanwhile(
         "the customer's record kept changing; try again".into(),

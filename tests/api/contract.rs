@@ -281,6 +281,10 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
             "EnquirySla",
             wire(servicelane::domain::enquiry::EnquirySla::ALL),
         ),
+        (
+            "ExportState",
+            wire(servicelane::domain::data_export::ExportState::ALL),
+        ),
     ])
 }
 

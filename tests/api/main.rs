@@ -21,6 +21,7 @@ mod csi;
 mod csi_report;
 mod customer_value;
 mod customers;
+mod data_export;
 mod deputies;
 mod edges;
 mod email;

@@ -414,7 +414,15 @@ async fn import_row(
                     d.customers.insert(phone, id);
                     id
                 }
-                None => customer_am.insert(txn).await.map_err(db_err)?.id,
+                None => {
+                    let m = customer_am.insert(txn).await.map_err(db_err)?;
+                    // the consents it came with (none today: the file has no
+                    // consent column) go to the history like any other
+                    customers::record_initial_consents(txn, &m, None, now)
+                        .await
+                        .map_err(|e| FieldErrors::single("database", e.to_string()))?;
+                    m.id
+                }
             }
         }
     };
