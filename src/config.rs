@@ -69,6 +69,9 @@ pub struct PrivacySettings {
     /// not stored (or put again) within this many seconds; the one grace of
     /// every delete (erasure, retention, expired exports).
     pub blob_grace_secs: u64,
+    /// The service manager decides a customer's erasure request within this
+    /// many days of the request (its `due_at`); 1–90.
+    pub erasure_due_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

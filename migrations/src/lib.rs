@@ -34,6 +34,7 @@ mod m20261130_000032_enquiries;
 mod m20261130_000033_insurance;
 mod m20261130_000034_personal_data_audit;
 mod m20261201_000035_outbox_redaction;
+mod m20261201_000037_erasure;
 
 pub struct Migrator;
 
@@ -74,6 +75,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000033_insurance::Migration),
             Box::new(m20261130_000034_personal_data_audit::Migration),
             Box::new(m20261201_000035_outbox_redaction::Migration),
+            Box::new(m20261201_000037_erasure::Migration),
         ]
     }
 }

@@ -21,6 +21,7 @@ pub mod customers;
 pub mod deputies;
 pub mod docs;
 pub mod enquiries;
+pub mod erasure;
 pub mod extra_work;
 pub mod extract;
 pub mod health;
@@ -333,7 +334,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(care_card::mine)
                 .service(care_card::of_vehicle)
                 .service(care_card::get_settings)
-                .service(care_card::put_settings),
+                .service(care_card::put_settings)
+                // the right to erasure (api::erasure)
+                .service(erasure::request_mine)
+                .service(erasure::mine)
+                .service(erasure::request_for)
+                .service(erasure::list)
+                .service(erasure::get)
+                .service(erasure::approve)
+                .service(erasure::refuse),
         );
 }
 
@@ -391,6 +400,10 @@ pub fn openapi() -> serde_json::Value {
     schemas.insert(
         crate::domain::kpi::ReportFormat::name().into(),
         crate::domain::kpi::ReportFormat::schema(),
+    );
+    schemas.insert(
+        crate::domain::erasure::ErasureState::name().into(),
+        crate::domain::erasure::ErasureState::schema(),
     );
     contract::finish(doc)
 }

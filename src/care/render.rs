@@ -95,6 +95,10 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
     "zh-CN/rescue_update.sms.txt",
     "zh-CN/rescue_update.email.txt",
     "zh-CN/rescue_update.email.html",
+    "zh-CN/erasure_refused.title.txt",
+    "zh-CN/erasure_refused.sms.txt",
+    "zh-CN/erasure_refused.email.txt",
+    "zh-CN/erasure_refused.email.html",
     "en/otp.sms.txt",
     "en/appointment_booked.title.txt",
     "en/appointment_booked.sms.txt",
@@ -173,6 +177,10 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
     "en/rescue_update.sms.txt",
     "en/rescue_update.email.txt",
     "en/rescue_update.email.html",
+    "en/erasure_refused.title.txt",
+    "en/erasure_refused.sms.txt",
+    "en/erasure_refused.email.txt",
+    "en/erasure_refused.email.html",
 ];
 
 /// Server-rendered pages (`templates/web/`), named `web/<file>`.

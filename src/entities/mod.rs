@@ -25,6 +25,8 @@ pub mod deputy;
 pub mod enquiry;
 pub mod enquiry_setting;
 pub mod equipment_upkeep;
+pub mod erasure_request;
+pub mod erasure_request_event;
 pub mod idempotency_key;
 pub mod import_file;
 pub mod import_job;
@@ -203,4 +205,5 @@ string_column!(
     crate::domain::enquiry::EnquiryState,
     crate::domain::rescue::RescueProblem,
     crate::domain::rescue::RescueState,
+    crate::domain::erasure::ErasureState,
 );

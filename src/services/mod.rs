@@ -16,6 +16,7 @@ pub mod customers;
 pub mod dealers;
 pub mod deputies;
 pub mod enquiries;
+pub mod erasure;
 pub mod export;
 pub mod feed;
 pub mod idempotency;

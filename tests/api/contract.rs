@@ -281,6 +281,10 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
             "EnquirySla",
             wire(servicelane::domain::enquiry::EnquirySla::ALL),
         ),
+        (
+            "ErasureState",
+            wire(servicelane::domain::erasure::ErasureState::ALL),
+        ),
     ])
 }
 
