@@ -373,13 +373,17 @@ mod tests {
             .render(Locale::ZhCn, "enquiry_answered", "sms.txt", &ctx)
             .unwrap();
         assert!(answered.contains("价格") && answered.contains("480元"));
+        let refused = t
+            .render(Locale::ZhCn, "erasure_refused", "sms.txt", &ctx)
+            .unwrap();
+        assert!(refused.contains("王先生") && refused.contains("5000 km"));
         // every kind a customer can be emailed has both parts, each with the unsubscribe link
         let kinds: Vec<&str> = Templates::names()
             .filter_map(|n| n.strip_suffix(".sms.txt"))
             .filter_map(|n| n.strip_prefix("zh-CN/"))
             .filter(|k| *k != "otp")
             .collect();
-        assert_eq!(kinds.len(), 19);
+        assert_eq!(kinds.len(), 20);
         for locale in [Locale::ZhCn, Locale::En] {
             for kind in &kinds {
                 for part in ["email.txt", "email.html"] {
