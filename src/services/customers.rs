@@ -125,7 +125,12 @@ impl Customer {
             return self;
         }
         Customer {
-            name: sight.name(&self.name),
+            // a pseudonym names nobody: shown whole
+            name: if self.erased_at.is_some() {
+                self.name.clone()
+            } else {
+                sight.name(&self.name)
+            },
             phone: sight.phone(&self.phone),
             email: sight.email(self.email.as_deref()),
             birthday: sight.whole(self.birthday),
