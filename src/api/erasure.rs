@@ -37,7 +37,8 @@ pub async fn request_mine(state: web::Data<AppState>, actor: Actor) -> AppResult
 
 /// The customer's latest erasure request and where it stands (404 when they never asked).
 #[utoipa::path(operation_id = "getMyErasure", tag = "privacy", security(("bearer" = [])),
-    responses((status = 200, body = ErasureRequestView)))]
+    responses((status = 200, body = ErasureRequestView),
+        (status = 404, description = "the customer never asked", body = Problem, content_type = "application/problem+json")))]
 #[get("/me/erasure-request")]
 pub async fn mine(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(erasure::mine(&state, &actor).await?))
