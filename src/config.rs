@@ -73,6 +73,9 @@ pub struct PrivacySettings {
     pub export_days: u32,
     /// Build customers' export jobs in this process.
     pub export_worker: bool,
+    /// The service manager decides a customer's erasure request within this
+    /// many days of the request (its `due_at`); 1–90.
+    pub erasure_due_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -35,6 +35,7 @@ mod m20261130_000033_insurance;
 mod m20261130_000034_personal_data_audit;
 mod m20261201_000035_outbox_redaction;
 mod m20261201_000036_consent_history_and_exports;
+mod m20261201_000037_erasure;
 
 pub struct Migrator;
 
@@ -76,6 +77,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000034_personal_data_audit::Migration),
             Box::new(m20261201_000035_outbox_redaction::Migration),
             Box::new(m20261201_000036_consent_history_and_exports::Migration),
+            Box::new(m20261201_000037_erasure::Migration),
         ]
     }
 }

@@ -22,6 +22,7 @@ pub mod data_export;
 pub mod deputies;
 pub mod docs;
 pub mod enquiries;
+pub mod erasure;
 pub mod extra_work;
 pub mod extract;
 pub mod health;
@@ -343,7 +344,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(data_export::download)
                 .service(data_export::staff_export)
                 .service(data_export::my_consent_history)
-                .service(data_export::customer_consent_history),
+                .service(data_export::customer_consent_history)
+                // the right to erasure (api::erasure)
+                .service(erasure::request_mine)
+                .service(erasure::mine)
+                .service(erasure::request_for)
+                .service(erasure::list)
+                .service(erasure::get)
+                .service(erasure::approve)
+                .service(erasure::refuse),
         );
 }
 
@@ -401,6 +410,10 @@ pub fn openapi() -> serde_json::Value {
     schemas.insert(
         crate::domain::kpi::ReportFormat::name().into(),
         crate::domain::kpi::ReportFormat::schema(),
+    );
+    schemas.insert(
+        crate::domain::erasure::ErasureState::name().into(),
+        crate::domain::erasure::ErasureState::schema(),
     );
     contract::finish(doc)
 }

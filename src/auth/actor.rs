@@ -1,9 +1,8 @@
 //! The `Actor`: the caller as the use cases see it. Extracted from the bearer
 //! token; tenancy and role checks are methods here so no caller forgets one.
 
-use std::future::{Ready, ready};
-
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use futures_util::future::LocalBoxFuture;
 use uuid::Uuid;
 
 use crate::domain::Role;
@@ -69,10 +68,39 @@ impl Actor {
 
 impl FromRequest for Actor {
     type Error = AppError;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(actor_of(req))
+        let actor = actor_of(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let actor = actor?;
+            if let (Some(customer_id), Some(state)) = (actor.customer_id, state) {
+                still_there(&state, customer_id).await?;
+            }
+            Ok(actor)
+        })
+    }
+}
+
+/// A customer's token works only while the customer is there and not
+/// erased: an erasure stops the app at once, not when the token expires
+/// (one lookup by primary key per customer request).
+async fn still_there(state: &AppState, customer_id: uuid::Uuid) -> Result<(), AppError> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+
+    use crate::entities::customer;
+    let found: Option<uuid::Uuid> = customer::Entity::find_by_id(customer_id)
+        .filter(customer::Column::ErasedAt.is_null())
+        .select_only()
+        .column(customer::Column::Id)
+        .into_tuple()
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(AppError::Unauthorized("the account is closed")),
     }
 }
 

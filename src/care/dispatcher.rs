@@ -27,8 +27,8 @@ use futures_util::{FutureExt, StreamExt, stream};
 use rand::Rng;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
-    QuerySelect, Set, Statement, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QuerySelect, Set, Statement, TransactionTrait,
 };
 use tokio::sync::{Semaphore, SemaphorePermit};
 use uuid::Uuid;
@@ -299,8 +299,17 @@ fn mine(
 
 /// Why the customer may not be sent this now, if they may not.
 async fn refused(db: &impl ConnectionTrait, m: &Claimed) -> anyhow::Result<Option<String>> {
-    let (Some(purpose), Some(customer_id)) = (m.kind.purpose(), m.customer_id) else {
+    let Some(customer_id) = m.customer_id else {
         return Ok(None);
+    };
+    let Some(purpose) = m.kind.purpose() else {
+        // no consent governs it, but an erased customer is sent nothing
+        let erased = customer::Entity::find_by_id(customer_id)
+            .filter(customer::Column::ErasedAt.is_not_null())
+            .count(db)
+            .await?
+            > 0;
+        return Ok(erased.then(|| "the customer was erased".to_string()));
     };
     let mut q = customer::Entity::find_by_id(customer_id)
         .filter(customer::Column::DealerId.eq(m.dealer_id));
@@ -318,6 +327,9 @@ async fn refused(db: &impl ConnectionTrait, m: &Claimed) -> anyhow::Result<Optio
     let Some(c) = q.one(db).await? else {
         return Ok(Some("the customer no longer exists".into()));
     };
+    if c.erased_at.is_some() {
+        return Ok(Some("the customer was erased".into()));
+    }
     // unreadable consents are no consent: nothing is sent, and the reason says why
     let consents: Vec<Consent> = match serde_json::from_value(c.consents.clone()) {
         Ok(c) => c,

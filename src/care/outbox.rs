@@ -187,6 +187,16 @@ pub struct RescueUpdateParams {
     pub detail: String,
 }
 
+/// The refusal of a customer's request to be erased.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErasureRefusedParams {
+    pub dealer_name: String,
+    pub customer_name: String,
+    /// The service manager's reason, as written.
+    pub reason: String,
+}
+
 /// A message's template values, one shape per kind; stored as JSON and read
 /// back strictly: a row whose params do not fit its kind is an error, never
 /// a message with blanks.
@@ -205,6 +215,7 @@ pub enum Params {
     EnquiryAnswer(EnquiryAnswerParams),
     RescueAlert(RescueAlertParams),
     RescueUpdate(RescueUpdateParams),
+    ErasureRefused(ErasureRefusedParams),
 }
 
 impl Params {
@@ -223,6 +234,7 @@ impl Params {
             Params::EnquiryAnswer(p) => serde_json::to_value(p),
             Params::RescueAlert(p) => serde_json::to_value(p),
             Params::RescueUpdate(p) => serde_json::to_value(p),
+            Params::ErasureRefused(p) => serde_json::to_value(p),
         }
         // plain structs of strings and numbers always serialise
         .unwrap_or_else(|_| unreachable!("params serialise"))
@@ -264,6 +276,9 @@ impl Params {
             MessageKind::RescueAlert => serde_json::from_value(v.clone()).map(Params::RescueAlert),
             MessageKind::RescueUpdate => {
                 serde_json::from_value(v.clone()).map(Params::RescueUpdate)
+            }
+            MessageKind::ErasureRefused => {
+                serde_json::from_value(v.clone()).map(Params::ErasureRefused)
             }
         };
         read.map_err(|e| anyhow::anyhow!("stored params of a {kind} message do not fit: {e}"))

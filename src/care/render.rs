@@ -95,6 +95,10 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
     "zh-CN/rescue_update.sms.txt",
     "zh-CN/rescue_update.email.txt",
     "zh-CN/rescue_update.email.html",
+    "zh-CN/erasure_refused.title.txt",
+    "zh-CN/erasure_refused.sms.txt",
+    "zh-CN/erasure_refused.email.txt",
+    "zh-CN/erasure_refused.email.html",
     "en/otp.sms.txt",
     "en/appointment_booked.title.txt",
     "en/appointment_booked.sms.txt",
@@ -173,6 +177,10 @@ const TEMPLATES: &[(&str, &str)] = templates!["messages":
     "en/rescue_update.sms.txt",
     "en/rescue_update.email.txt",
     "en/rescue_update.email.html",
+    "en/erasure_refused.title.txt",
+    "en/erasure_refused.sms.txt",
+    "en/erasure_refused.email.txt",
+    "en/erasure_refused.email.html",
 ];
 
 /// Server-rendered pages (`templates/web/`), named `web/<file>`.
@@ -365,13 +373,17 @@ mod tests {
             .render(Locale::ZhCn, "enquiry_answered", "sms.txt", &ctx)
             .unwrap();
         assert!(answered.contains("价格") && answered.contains("480元"));
+        let refused = t
+            .render(Locale::ZhCn, "erasure_refused", "sms.txt", &ctx)
+            .unwrap();
+        assert!(refused.contains("王先生") && refused.contains("5000 km"));
         // every kind a customer can be emailed has both parts, each with the unsubscribe link
         let kinds: Vec<&str> = Templates::names()
             .filter_map(|n| n.strip_suffix(".sms.txt"))
             .filter_map(|n| n.strip_prefix("zh-CN/"))
             .filter(|k| *k != "otp")
             .collect();
-        assert_eq!(kinds.len(), 19);
+        assert_eq!(kinds.len(), 20);
         for locale in [Locale::ZhCn, Locale::En] {
             for kind in &kinds {
                 for part in ["email.txt", "email.html"] {

@@ -45,6 +45,8 @@ string_enum! {
         RescueAlert = "rescue_alert",
         /// The customer's rescue moved on (taken, on its way, on site…).
         RescueUpdate = "rescue_update",
+        /// The service manager refused the customer's request to be erased, with the reason.
+        ErasureRefused = "erasure_refused",
     }
 }
 
@@ -68,6 +70,8 @@ impl MessageKind {
             MessageKind::EnquiryAnswered => None,
             // the customer asked for the rescue: news of it is not "contact"
             MessageKind::RescueUpdate => None,
+            // the answer to the customer's own request
+            MessageKind::ErasureRefused => None,
             MessageKind::HolidayGreeting | MessageKind::Birthday => Some(Purpose::Marketing),
             MessageKind::AppointmentBooked
             | MessageKind::AppointmentConfirmed
@@ -129,6 +133,7 @@ impl MessageKind {
                 "reason",
             ],
             MessageKind::RescueUpdate => &["dealer_name", "vehicle", "status", "detail"],
+            MessageKind::ErasureRefused => &["dealer_name", "customer_name", "reason"],
             MessageKind::CaseEscalated => &[
                 "dealer_name",
                 "customer_name",
@@ -161,7 +166,9 @@ impl MessageKind {
             | MessageKind::EnquiryAnswered
             // a car stuck at the roadside, at any hour
             | MessageKind::RescueAlert
-            | MessageKind::RescueUpdate => true,
+            | MessageKind::RescueUpdate
+            // answers what the customer asked
+            | MessageKind::ErasureRefused => true,
             MessageKind::MaintenanceDue
             | MessageKind::HolidayGreeting
             | MessageKind::FirstService

@@ -116,3 +116,4 @@ pub use plate::Plate;
 pub use role::Role;
 pub use validation::{FieldError, FieldErrors};
 pub use vin::Vin;
+pub mod erasure;

@@ -28,6 +28,8 @@ string_enum! {
         Reveal = "reveal",
         /// Exported the record to a file.
         Export = "export",
+        /// Erased the customer on their request (approved it).
+        Erase = "erase",
     }
 }
 

@@ -27,6 +27,8 @@ pub struct Model {
     pub notes: Option<String>,
     /// Three unanswered follow-up calls: followed up by message only, not called.
     pub calls_unreachable_at: Option<DateTimeUtc>,
+    /// Erased (anonymised) on request: the record stays under a pseudonym.
+    pub erased_at: Option<DateTimeUtc>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -27,6 +27,8 @@ pub mod deputy;
 pub mod enquiry;
 pub mod enquiry_setting;
 pub mod equipment_upkeep;
+pub mod erasure_request;
+pub mod erasure_request_event;
 pub mod idempotency_key;
 pub mod import_file;
 pub mod import_job;
@@ -208,4 +210,5 @@ string_column!(
     crate::domain::customer::Purpose,
     crate::domain::customer::ConsentSource,
     crate::domain::data_export::ExportState,
+    crate::domain::erasure::ErasureState,
 );

@@ -256,7 +256,10 @@ pub async fn refresh(state: &AppState, token: &str) -> AppResult<TokenPair> {
             }
         }
         (None, Some(cid)) => {
+            // an erased customer's sessions are revoked with the erasure; this
+            // holds even for one that slipped past it
             if customer::Entity::find_by_id(cid)
+                .filter(customer::Column::ErasedAt.is_null())
                 .one(&state.db)
                 .await?
                 .is_none()

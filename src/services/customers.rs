@@ -110,6 +110,9 @@ pub struct Customer {
     /// notes then left out): `POST /customers/{id}/reveal` shows what your
     /// role may see, with a reason, audited.
     pub masked: bool,
+    /// When the customer was erased on their request: the name is then a
+    /// pseudonym (`已注销-…`) and the contact details are gone.
+    pub erased_at: Option<DateTime<Utc>>,
     /// Also sent as the ETag; send it back in If-Match to update.
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -123,7 +126,12 @@ impl Customer {
             return self;
         }
         Customer {
-            name: sight.name(&self.name),
+            // a pseudonym names nobody: shown whole
+            name: if self.erased_at.is_some() {
+                self.name.clone()
+            } else {
+                sight.name(&self.name)
+            },
             phone: sight.phone(&self.phone),
             email: sight.email(self.email.as_deref()),
             birthday: sight.whole(self.birthday),
@@ -173,6 +181,7 @@ impl TryFrom<customer::Model> for Customer {
             tags: from_stored(&m.tags, "customer tags")?,
             notes: m.notes,
             masked: false,
+            erased_at: m.erased_at,
             version: m.version,
             created_at: m.created_at,
             updated_at: m.updated_at,
@@ -324,6 +333,11 @@ pub async fn update<C: ConnectionTrait + TransactionTrait>(
     } else {
         actor.require(WRITERS)?;
         actor.can_write_dealer(current.dealer_id)?;
+    }
+    if current.erased_at.is_some() {
+        return Err(AppError::Conflict(
+            "the customer was erased: the record cannot be changed".into(),
+        ));
     }
     if current.version != expected_version.0 {
         return Err(AppError::PreconditionFailed);

@@ -18,6 +18,7 @@ pub mod data_export;
 pub mod dealers;
 pub mod deputies;
 pub mod enquiries;
+pub mod erasure;
 pub mod export;
 pub mod feed;
 pub mod idempotency;

@@ -284,6 +284,8 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
         (
             "ExportState",
             wire(servicelane::domain::data_export::ExportState::ALL),
+            "ErasureState",
+            wire(servicelane::domain::erasure::ErasureState::ALL),
         ),
     ])
 }

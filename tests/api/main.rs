@@ -26,6 +26,7 @@ mod deputies;
 mod edges;
 mod email;
 mod enquiries;
+mod erasure;
 mod errors;
 mod extra_work;
 mod feed;

@@ -349,6 +349,8 @@ pub async fn vehicles(
         let history = History::of(db, day, &ids).await?;
         let customers: HashMap<Uuid, customer::Model> = customer::Entity::find()
             .filter(customer::Column::Id.is_in(owners.iter().copied()))
+            // an erased customer is never planned for
+            .filter(customer::Column::ErasedAt.is_null())
             .all(db)
             .await?
             .into_iter()
@@ -567,6 +569,7 @@ pub async fn customers(
     loop {
         let mut q = customer::Entity::find()
             .filter(customer::Column::DealerId.eq(day.dealer.id))
+            .filter(customer::Column::ErasedAt.is_null())
             .order_by_asc(customer::Column::Id)
             .limit(day.cfg.batch.max(1));
         if let Some(a) = after {
@@ -799,6 +802,7 @@ impl Parties {
         let customers = customer::Entity::find()
             .filter(customer::Column::DealerId.eq(day.dealer.id))
             .filter(customer::Column::Id.is_in(cs.iter().copied()))
+            .filter(customer::Column::ErasedAt.is_null())
             .all(db)
             .await?
             .into_iter()

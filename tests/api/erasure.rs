@@ -1,0 +1,695 @@
+//! The right to erasure (issue 14, part 3): a customer's request, the
+//! service manager's decision, and what an approval leaves of the person.
+
+use chrono::Duration;
+use chrono_tz::Tz;
+use reqwest::StatusCode;
+use sea_orm::{ConnectionTrait, EntityTrait};
+use serde_json::{Value, json};
+use servicelane::domain::Role;
+use servicelane::domain::message::MessageKind;
+use servicelane::domain::outbox::MessageState;
+use servicelane::entities::outbox_message;
+use servicelane::services::storage::sha256_hex;
+
+use crate::appointments::{Shop, book, owner, shop};
+use crate::care_planner::{customer, d, manager, marketing_yes, run, set_local};
+use crate::helpers::*;
+use crate::inspection::{jpeg, upload};
+use crate::repair_orders::{add_job, walk_in};
+
+/// Photos' bytes may go at once: no upload races these tests' deletes.
+const NO_GRACE: (&str, &str) = ("SERVICELANE__PRIVACY__BLOB_GRACE_SECS", "0");
+
+/// The E.164 form of `owner(n)`'s phone.
+fn phone_of(n: u32) -> String {
+    format!("+86139{:08}", n)
+}
+
+/// The customer of `owner(n)` asks in the app; answers (status, request).
+async fn ask(app: &TestApp, token: &str) -> Answer {
+    app.post("/api/v1/me/erasure-request", Some(token), &json!({}))
+        .await
+}
+
+async fn approve(app: &TestApp, token: &str, id: &str) -> Answer {
+    app.post(
+        &format!("/api/v1/erasure-requests/{id}/approve"),
+        Some(token),
+        &json!({}),
+    )
+    .await
+}
+
+async fn refuse(app: &TestApp, token: &str, id: &str, body: Value) -> Answer {
+    app.post(
+        &format!("/api/v1/erasure-requests/{id}/refuse"),
+        Some(token),
+        &body,
+    )
+    .await
+}
+
+/// Staff ask on behalf of `customer`; answers the request's id.
+async fn ask_for(app: &TestApp, s: &Shop, customer: &str) -> String {
+    let r = app
+        .post(
+            &format!("/api/v1/customers/{customer}/erasure-requests"),
+            Some(&s.advisor),
+            &json!({"note": "客户来电要求删除个人信息"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.body["id"].as_str().unwrap().to_string()
+}
+
+fn outbox_of(rows: &[outbox_message::Model], customer: &str) -> Vec<outbox_message::Model> {
+    rows.iter()
+        .filter(|m| m.customer_id.map(|c| c.to_string()).as_deref() == Some(customer))
+        .cloned()
+        .collect()
+}
+
+async fn outbox_rows(app: &TestApp) -> Vec<outbox_message::Model> {
+    outbox_message::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_approved_erasure_anonymises_the_customer_everywhere_and_keeps_the_invoice() {
+    let app = spawn_app_with(&[NO_GRACE]).await;
+    let s = shop(&app, "ERA1", "Asia/Shanghai", 3, 3).await;
+    let (c, v) = owner(&app, &s, 1).await;
+    let (other, other_v) = owner(&app, &s, 2).await;
+    // a birthday, an email and notes to forget
+    let cur = app.get(&format!("/api/v1/customers/{c}"), &s.advisor).await;
+    let p = app
+        .patch(
+            &format!("/api/v1/customers/{c}"),
+            &s.advisor,
+            Some(cur.etag().as_str()),
+            &json!({"email": "kehu1@example.cn", "notes": "喜欢周六上午来",
+                    "birthday": {"calendar": "solar", "month": 5, "day": 20}}),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    let customer_token = app.customer_token(&s.code, "13900000001").await;
+
+    // an appointment (its SMS goes), an order with a job and photos: one
+    // photo's bytes only theirs, one the same bytes as another customer's
+    let a = book(&app, &s, &v, &s.at(9, 0)).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let o = walk_in(&app, &s, &v).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    add_job(
+        &app,
+        &s.advisor,
+        &o,
+        json!({"description": "更换前刹车片", "labour_hours": "1.5", "skill": "mechanical",
+               "parts": [{"part_number": "BP-01", "name": "刹车片", "quantity": "2", "unit_price": "68.50"}]}),
+    )
+    .await;
+    let other_o = walk_in(&app, &s, &other_v).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (order, bytes) in [(&o, jpeg(1)), (&o, jpeg(3)), (&other_o, jpeg(3))] {
+        let u = upload(
+            &app,
+            &s.advisor,
+            order,
+            &bytes,
+            &[("purpose", "walkaround")],
+            None,
+        )
+        .await;
+        assert_eq!(u.status, StatusCode::CREATED, "{}", u.body);
+    }
+    let (own_sha, shared_sha) = (sha256_hex(&jpeg(1)), sha256_hex(&jpeg(3)));
+    let invoice = app
+        .get(&format!("/api/v1/repair-orders/{o}/invoice"), &s.advisor)
+        .await;
+    assert_eq!(invoice.status, StatusCode::OK, "{}", invoice.body);
+    // the booking's SMS went and is on record with its text
+    for _ in 0..100 {
+        app.dispatch_pending().await;
+        let rows = outbox_of(&outbox_rows(&app).await, &c);
+        if rows
+            .iter()
+            .all(|m| !matches!(m.state, MessageState::Queued | MessageState::Submitting))
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let sent = outbox_of(&outbox_rows(&app).await, &c);
+    assert!(
+        sent.iter()
+            .any(|m| m.kind == MessageKind::AppointmentBooked && m.recipient == phone_of(1)),
+        "{sent:?}"
+    );
+
+    let id = ask_for(&app, &s, &c).await;
+    let done = approve(&app, &s.manager, &id).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(done.body["state"], "approved");
+    assert!(
+        done.body["customer_name"]
+            .as_str()
+            .unwrap()
+            .starts_with("已注销-")
+    );
+    assert_eq!(done.body["note"], Value::Null, "the note may name them");
+
+    // the record: a pseudonym, nothing to reach or know them by
+    let r = app.get(&format!("/api/v1/customers/{c}"), &s.advisor).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let name = r.body["name"].as_str().unwrap();
+    assert!(
+        name.starts_with("已注销-") && name.chars().count() == 12,
+        "{name}"
+    );
+    assert_ne!(r.body["phone"], phone_of(1));
+    assert!(!r.body["phone"].as_str().unwrap().contains("13900000001"));
+    assert_eq!(r.body["email"], Value::Null);
+    assert_eq!(r.body["birthday"], Value::Null);
+    assert_eq!(r.body["notes"], Value::Null);
+    assert!(r.body["erased_at"].is_string(), "{}", r.body);
+    // and it cannot be written back
+    let back = app
+        .patch(
+            &format!("/api/v1/customers/{c}"),
+            &s.advisor,
+            Some(r.etag().as_str()),
+            &json!({"name": "客户1"}),
+        )
+        .await;
+    assert_eq!(back.status, StatusCode::CONFLICT, "{}", back.body);
+
+    // the searches by the old name and phone find nothing; the other customer is found
+    for q in ["13900000001", "%2B8613900000001", "客户1"] {
+        let found = app
+            .get(&format!("/api/v1/customers?q={q}"), &s.advisor)
+            .await;
+        assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+        assert_eq!(found.body["items"], json!([]), "{q}: {}", found.body);
+    }
+    let found = app.get("/api/v1/customers?q=13900000002", &s.advisor).await;
+    assert_eq!(found.body["items"][0]["id"], other.as_str());
+
+    // the invoice's money stays as it was
+    let after = app
+        .get(&format!("/api/v1/repair-orders/{o}/invoice"), &s.advisor)
+        .await;
+    assert_eq!(after.status, StatusCode::OK, "{}", after.body);
+    assert_eq!(after.body["customer_gross"], invoice.body["customer_gross"]);
+    assert_ne!(after.body["customer_gross"], Value::Null);
+
+    // the appointment: no phone, no words of theirs
+    let appt = app
+        .get(
+            &format!("/api/v1/appointments/{}", a.body["id"].as_str().unwrap()),
+            &s.advisor,
+        )
+        .await;
+    assert!(
+        !appt.body.to_string().contains("13900000001"),
+        "{}",
+        appt.body
+    );
+
+    // the photos: their rows gone, the bytes only they had deleted, the shared bytes kept
+    let photos = app
+        .get(&format!("/api/v1/repair-orders/{o}/photos"), &s.advisor)
+        .await;
+    assert_eq!(
+        photos.body.as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        photos.body
+    );
+    assert_eq!(app.state.blobs.get(&own_sha).await.unwrap(), None);
+    assert!(app.state.blobs.get(&shared_sha).await.unwrap().is_some());
+    let theirs = app
+        .get(
+            &format!("/api/v1/repair-orders/{other_o}/photos"),
+            &s.advisor,
+        )
+        .await;
+    assert_eq!(
+        theirs.body.as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        theirs.body
+    );
+
+    // the messages: the record that they went stays, their text and address do not
+    let rows = outbox_of(&outbox_rows(&app).await, &c);
+    assert!(!rows.is_empty());
+    for m in &rows {
+        assert_ne!(m.state, MessageState::Queued, "{m:?}");
+        assert_eq!(m.recipient, "", "{m:?}");
+        assert_eq!(m.body, "", "{m:?}");
+    }
+
+    // their app stops at once
+    let me = app.get("/api/v1/me/erasure-request", &customer_token).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED, "{}", me.body);
+
+    // logged: an `erase` in the access log, and the request's steps
+    let log = app
+        .get(
+            &format!("/api/v1/audit/personal-data?customer_id={c}"),
+            &s.manager,
+        )
+        .await;
+    assert!(
+        log.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "erase"),
+        "{}",
+        log.body
+    );
+    let steps: Vec<&str> = done.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["to_state"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["requested", "approved"]);
+
+    // cannot be undone, nor done twice
+    let again = approve(&app, &s.manager, &id).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    let anew = app
+        .post(
+            &format!("/api/v1/customers/{c}/erasure-requests"),
+            Some(&s.advisor),
+            &json!({"note": "再次"}),
+        )
+        .await;
+    assert_eq!(anew.status, StatusCode::CONFLICT, "{}", anew.body);
+}
+
+#[tokio::test]
+async fn an_erasure_stops_a_planned_birthday_greeting_and_the_planner_forgets_them() {
+    let app = spawn_app_with(&[NO_DISPATCHER]).await;
+    let sh: Tz = "Asia/Shanghai".parse().unwrap();
+    set_local(&app, sh, d(2027, 3, 1), 10, 0);
+    let s = shop(&app, "ERA2", "Asia/Shanghai", 3, 3).await;
+    let erased = customer(&app, &s, json!({"name": "王芳", "phone": "13900000101", "birthday": {"calendar": "solar", "month": 3, "day": 15}, "consents": marketing_yes()})).await;
+    let later = customer(&app, &s, json!({"name": "李雷", "phone": "13900000102", "birthday": {"calendar": "solar", "month": 3, "day": 16}, "consents": marketing_yes()})).await;
+    let kept = customer(&app, &s, json!({"name": "韩梅", "phone": "13900000103", "birthday": {"calendar": "solar", "month": 3, "day": 16}, "consents": marketing_yes()})).await;
+
+    // planned at night for the morning's window
+    set_local(&app, sh, d(2027, 3, 15), 0, 5);
+    run(&app, &s).await;
+    let planned = outbox_of(&outbox_rows(&app).await, &erased);
+    assert_eq!(planned.len(), 1, "{planned:?}");
+    assert_eq!(planned[0].kind, MessageKind::Birthday);
+    assert_eq!(planned[0].state, MessageState::Queued);
+
+    let boss = manager(&app, &s).await;
+    let advisor = app.login_as(&s.code, "service_advisor").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let s = Shop { advisor, ..s };
+    for c in [&erased, &later] {
+        let id = ask_for(&app, &s, c).await;
+        let ok = approve(&app, &boss, &id).await;
+        assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    }
+    // the greeting is cancelled, and nothing leaves in its window
+    let row = &outbox_of(&outbox_rows(&app).await, &erased)[0];
+    assert_eq!(row.state, MessageState::Suppressed, "{row:?}");
+    set_local(&app, sh, d(2027, 3, 15), 10, 0);
+    app.dispatch_pending().await;
+    assert!(app.sms.messages_to("+8613900000101").is_empty());
+
+    // the next day's birthdays: the one kept, not the one erased
+    set_local(&app, sh, d(2027, 3, 16), 0, 5);
+    run(&app, &s).await;
+    let rows = outbox_rows(&app).await;
+    assert!(outbox_of(&rows, &later).is_empty(), "{rows:?}");
+    assert_eq!(outbox_of(&rows, &kept).len(), 1);
+}
+
+#[tokio::test]
+async fn a_refusal_needs_a_reason_and_tells_the_customer() {
+    let app = spawn_app().await;
+    let s = shop(&app, "ERA3", "Asia/Shanghai", 3, 3).await;
+    let (c, _) = owner(&app, &s, 1).await;
+    let token = app.customer_token(&s.code, "13900000001").await;
+    let asked = ask(&app, &token).await;
+    assert_eq!(asked.status, StatusCode::CREATED, "{}", asked.body);
+    assert_eq!(asked.body["state"], "requested");
+    assert_eq!(asked.body["requested_by"], Value::Null);
+    let id = asked.body["id"].as_str().unwrap().to_string();
+    // due in 15 days
+    let due = chrono::DateTime::parse_from_rfc3339(asked.body["due_at"].as_str().unwrap()).unwrap();
+    let at =
+        chrono::DateTime::parse_from_rfc3339(asked.body["created_at"].as_str().unwrap()).unwrap();
+    assert_eq!(due - at, Duration::days(15));
+
+    for body in [
+        json!({}),
+        json!({"reason": "  "}),
+        json!({"reason": "x".repeat(501)}),
+    ] {
+        let bad = refuse(&app, &s.manager, &id, body).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+        assert_eq!(bad.problem_fields(), ["reason"], "{}", bad.body);
+    }
+    let no = refuse(
+        &app,
+        &s.manager,
+        &id,
+        json!({"reason": "尚有未结清的维修款，结清后可再次申请"}),
+    )
+    .await;
+    assert_eq!(no.status, StatusCode::OK, "{}", no.body);
+    assert_eq!(no.body["state"], "refused");
+
+    // told by SMS, with the reason
+    let mut told = Vec::new();
+    for _ in 0..100 {
+        app.dispatch_pending().await;
+        told = app
+            .sms
+            .messages_to(&phone_of(1))
+            .into_iter()
+            .filter(|m| m.0["template"] == "erasure_refused")
+            .collect();
+        if !told.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(told.len(), 1);
+    assert_eq!(
+        told[0].0["params"]["reason"],
+        "尚有未结清的维修款，结清后可再次申请"
+    );
+    // the customer sees it, and may ask again (a new request)
+    let mine = app.get("/api/v1/me/erasure-request", &token).await;
+    assert_eq!(mine.body["state"], "refused", "{}", mine.body);
+    assert_eq!(mine.body["reason"], "尚有未结清的维修款，结清后可再次申请");
+    let again = ask(&app, &token).await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
+    assert_ne!(again.body["id"], id.as_str());
+    // a refused customer is not erased
+    let r = app.get(&format!("/api/v1/customers/{c}"), &s.advisor).await;
+    assert_eq!(r.body["name"], "客户1");
+    // decided once
+    let twice = refuse(&app, &s.manager, &id, json!({"reason": "再说一次"})).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.body);
+}
+
+#[tokio::test]
+async fn an_approval_and_a_refusal_at_once_one_wins_and_the_other_is_409() {
+    let app = spawn_app_with(&[NO_DISPATCHER]).await;
+    let s = shop(&app, "ERA4", "Asia/Shanghai", 3, 3).await;
+    let (_, admin) = app.staff(&s.code, Role::DealerAdmin).await;
+    for n in 1..=4 {
+        let (c, _) = owner(&app, &s, n).await;
+        let id = ask_for(&app, &s, &c).await;
+        let (a, r) = tokio::join!(
+            approve(&app, &s.manager, &id),
+            refuse(&app, &admin, &id, json!({"reason": "合同纠纷未了结"}))
+        );
+        let mut statuses = [a.status, r.status];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::OK, StatusCode::CONFLICT],
+            "{} / {}",
+            a.body,
+            r.body
+        );
+        let won = if a.status == StatusCode::OK {
+            "approved"
+        } else {
+            "refused"
+        };
+        let now = app
+            .get(&format!("/api/v1/erasure-requests/{id}"), &s.manager)
+            .await;
+        assert_eq!(now.body["state"], won, "{}", now.body);
+        let cust = app.get(&format!("/api/v1/customers/{c}"), &s.advisor).await;
+        assert_eq!(
+            cust.body["erased_at"].is_string(),
+            won == "approved",
+            "{}",
+            cust.body
+        );
+        // a refusal tells the customer; an approval does not
+        let refusals = outbox_of(&outbox_rows(&app).await, &c)
+            .into_iter()
+            .filter(|m| m.kind == MessageKind::ErasureRefused)
+            .count();
+        assert_eq!(refusals, usize::from(won == "refused"));
+    }
+}
+
+#[tokio::test]
+async fn a_failing_approval_leaves_nothing_done() {
+    let app = spawn_app_with(&[NO_DISPATCHER, NO_GRACE]).await;
+    let s = shop(&app, "ERA5", "Asia/Shanghai", 3, 3).await;
+    let (c, v) = owner(&app, &s, 1).await;
+    let token = app.customer_token(&s.code, "13900000001").await;
+    let o = walk_in(&app, &s, &v).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let u = upload(
+        &app,
+        &s.advisor,
+        &o,
+        &jpeg(7),
+        &[("purpose", "walkaround")],
+        None,
+    )
+    .await;
+    assert_eq!(u.status, StatusCode::CREATED, "{}", u.body);
+    let a = book(&app, &s, &v, &s.at(10, 0)).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let id = ask_for(&app, &s, &c).await;
+
+    // the last write of the approval (its access-log entry) fails
+    let db = &app.state.db;
+    if app.database_url.starts_with("postgres") {
+        db.execute_unprepared(
+            "CREATE FUNCTION fail_erase() RETURNS trigger AS $$ BEGIN \
+             IF NEW.action = 'erase' THEN RAISE EXCEPTION 'refused by the test'; END IF; \
+             RETURN NEW; END $$ LANGUAGE plpgsql",
+        )
+        .await
+        .unwrap();
+        db.execute_unprepared(
+            "CREATE TRIGGER fail_erase BEFORE INSERT ON personal_data_access \
+             FOR EACH ROW EXECUTE FUNCTION fail_erase()",
+        )
+        .await
+        .unwrap();
+    } else {
+        db.execute_unprepared(
+            "CREATE TRIGGER fail_erase BEFORE INSERT ON personal_data_access \
+             WHEN NEW.action = 'erase' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+        )
+        .await
+        .unwrap();
+    }
+    let failed = approve(&app, &s.manager, &id).await;
+    assert_eq!(
+        failed.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{}",
+        failed.body
+    );
+
+    // nothing of it happened
+    let r = app
+        .get(&format!("/api/v1/erasure-requests/{id}"), &s.manager)
+        .await;
+    assert_eq!(r.body["state"], "requested", "{}", r.body);
+    assert_eq!(r.body["events"].as_array().unwrap().len(), 1);
+    let cust = app.get(&format!("/api/v1/customers/{c}"), &s.advisor).await;
+    assert_eq!(cust.body["name"], "客户1");
+    assert_eq!(cust.body["phone"], phone_of(1));
+    assert_eq!(cust.body["erased_at"], Value::Null);
+    let photos = app
+        .get(&format!("/api/v1/repair-orders/{o}/photos"), &s.advisor)
+        .await;
+    assert_eq!(
+        photos.body.as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        photos.body
+    );
+    assert!(
+        app.state
+            .blobs
+            .get(&sha256_hex(&jpeg(7)))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let booked: Vec<_> = outbox_of(&outbox_rows(&app).await, &c)
+        .into_iter()
+        .filter(|m| m.kind == MessageKind::AppointmentBooked)
+        .collect();
+    assert!(!booked.is_empty());
+    assert!(
+        booked
+            .iter()
+            .all(|m| m.state == MessageState::Queued && m.recipient == phone_of(1)),
+        "{booked:?}"
+    );
+    let mine = app.get("/api/v1/me/erasure-request", &token).await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
+    let found = app.get("/api/v1/customers?q=13900000001", &s.advisor).await;
+    assert_eq!(found.body["items"][0]["id"], c.as_str());
+
+    // once the fault is gone the same request is decided
+    if app.database_url.starts_with("postgres") {
+        db.execute_unprepared("DROP TRIGGER fail_erase ON personal_data_access")
+            .await
+            .unwrap();
+    } else {
+        db.execute_unprepared("DROP TRIGGER fail_erase")
+            .await
+            .unwrap();
+    }
+    let ok = approve(&app, &s.manager, &id).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let mine = app.get("/api/v1/me/erasure-request", &token).await;
+    assert_eq!(mine.status, StatusCode::UNAUTHORIZED, "{}", mine.body);
+}
+
+#[tokio::test]
+async fn repeated_requests_make_one_and_customers_see_only_their_own() {
+    let app = spawn_app_with(&[NO_DISPATCHER]).await;
+    let s = shop(&app, "ERA6", "Asia/Shanghai", 3, 3).await;
+    let (c1, _) = owner(&app, &s, 1).await;
+    let (c2, _) = owner(&app, &s, 2).await;
+    let t1 = app.customer_token(&s.code, "13900000001").await;
+    let t2 = app.customer_token(&s.code, "13900000002").await;
+
+    let first = ask(&app, &t1).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let id = first.body["id"].as_str().unwrap().to_string();
+    let (x, y) = tokio::join!(ask(&app, &t1), ask(&app, &t1));
+    for again in [x, y] {
+        assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+        assert_eq!(again.body["id"], id.as_str());
+    }
+    let on_behalf = app
+        .post(
+            &format!("/api/v1/customers/{c1}/erasure-requests"),
+            Some(&s.advisor),
+            &json!({"note": "柜台提出"}),
+        )
+        .await;
+    assert_eq!(on_behalf.status, StatusCode::OK, "{}", on_behalf.body);
+    assert_eq!(on_behalf.body["id"], id.as_str());
+    // a note is required of staff
+    let bare = app
+        .post(
+            &format!("/api/v1/customers/{c2}/erasure-requests"),
+            Some(&s.advisor),
+            &json!({"note": ""}),
+        )
+        .await;
+    assert_eq!(
+        bare.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        bare.body
+    );
+    assert_eq!(bare.problem_fields(), ["note"]);
+
+    // the other customer sees none of it
+    let theirs = app
+        .get(&format!("/api/v1/erasure-requests/{id}"), &t2)
+        .await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND, "{}", theirs.body);
+    let none = app.get("/api/v1/me/erasure-request", &t2).await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND, "{}", none.body);
+    let own = app
+        .get(&format!("/api/v1/erasure-requests/{id}"), &t1)
+        .await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.body);
+    let listed = app.get("/api/v1/erasure-requests", &t1).await;
+    assert_eq!(listed.status, StatusCode::FORBIDDEN, "{}", listed.body);
+
+    // masked roles and customers may not decide, nor ask for someone
+    let (_, tech) = app.staff(&s.code, Role::Technician).await;
+    let (_, cashier) = app.staff(&s.code, Role::Cashier).await;
+    for token in [&tech, &cashier, &t1, &s.advisor] {
+        let a = approve(&app, token, &id).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
+        let r = refuse(&app, token, &id, json!({"reason": "不"})).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    }
+    for token in [&tech, &cashier] {
+        let a = app
+            .post(
+                &format!("/api/v1/customers/{c2}/erasure-requests"),
+                Some(token),
+                &json!({"note": "代客户申请"}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
+    }
+
+    // the manager's list: paged, by state
+    ask(&app, &t2).await;
+    let page = app
+        .get(
+            "/api/v1/erasure-requests?state=requested&limit=1",
+            &s.manager,
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(page.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(page.body["items"][0]["id"], id.as_str());
+    assert_eq!(page.body["items"][0]["customer_name"], "客户1");
+    assert_eq!(page.body["items"][0]["overdue"], false);
+    let cursor = page.body["next_cursor"].as_str().unwrap();
+    let rest = app
+        .get(
+            &format!("/api/v1/erasure-requests?state=requested&limit=1&cursor={cursor}"),
+            &s.manager,
+        )
+        .await;
+    assert_eq!(rest.body["items"][0]["customer_id"], c2.as_str());
+    assert_eq!(rest.body["next_cursor"], Value::Null);
+    let refused = app
+        .get("/api/v1/erasure-requests?state=refused", &s.manager)
+        .await;
+    assert_eq!(refused.body["items"], json!([]));
+    // past its 15 days it is overdue
+    app.clock.advance(Duration::days(16));
+    let boss = app.login_as(&s.code, "service_manager").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let late = app
+        .get(&format!("/api/v1/erasure-requests/{id}"), &boss)
+        .await;
+    assert_eq!(late.body["overdue"], true, "{}", late.body);
+    // another dealer's manager does not see it
+    app.dealer_in("ERA6B", "Asia/Shanghai").await;
+    let (_, stranger) = app.staff("ERA6B", Role::ServiceManager).await;
+    let hidden = app
+        .get(&format!("/api/v1/erasure-requests/{id}"), &stranger)
+        .await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND, "{}", hidden.body);
+}
