@@ -33,6 +33,7 @@ pub mod menu;
 pub mod parts;
 pub mod performance;
 pub mod privacy;
+pub mod retention;
 pub mod provider_templates;
 pub mod repair_orders;
 pub mod reports;
@@ -333,7 +334,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(care_card::mine)
                 .service(care_card::of_vehicle)
                 .service(care_card::get_settings)
-                .service(care_card::put_settings),
+                .service(care_card::put_settings)
+                // retention of personal data (api::retention)
+                .service(retention::get_settings)
+                .service(retention::put_settings)
+                .service(retention::runs),
         );
 }
 

@@ -108,6 +108,7 @@ pub mod validation;
 pub mod vehicle;
 pub mod vin;
 pub mod warranty;
+pub mod retention;
 
 pub use money::Money;
 pub use phone::Phone;

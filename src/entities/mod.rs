@@ -80,6 +80,8 @@ pub mod warranty_remittance_line;
 pub mod wechat_binding;
 pub mod wechat_grant;
 pub mod workshop_setting;
+pub mod retention_run;
+pub mod retention_setting;
 
 /// Lets a domain enum made by `string_enum!` be a column, stored as its name.
 macro_rules! string_column {

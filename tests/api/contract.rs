@@ -281,6 +281,10 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
             "EnquirySla",
             wire(servicelane::domain::enquiry::EnquirySla::ALL),
         ),
+        (
+            "RetentionKind",
+            wire(servicelane::domain::retention::RetentionKind::ALL),
+        ),
     ])
 }
 
