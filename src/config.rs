@@ -65,6 +65,10 @@ pub struct PrivacySettings {
     /// Alert the escalation contacts when one member of staff reads more
     /// distinct customers than this in an hour; 0: no alert.
     pub bulk_read_alert_customers: u32,
+    /// Blob bytes nothing refers to any more are deleted only when they were
+    /// not stored (or put again) within this many seconds; the one grace of
+    /// every delete (erasure, retention, expired exports).
+    pub blob_grace_secs: u64,
     /// The daily retention run (`services::retention`).
     pub retention: RetentionConfig,
 }

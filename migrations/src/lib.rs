@@ -33,6 +33,7 @@ mod m20261130_000031_rescues;
 mod m20261130_000032_enquiries;
 mod m20261130_000033_insurance;
 mod m20261130_000034_personal_data_audit;
+mod m20261201_000035_outbox_redaction;
 mod m20261201_000038_retention;
 
 pub struct Migrator;
@@ -73,6 +74,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000032_enquiries::Migration),
             Box::new(m20261130_000033_insurance::Migration),
             Box::new(m20261130_000034_personal_data_audit::Migration),
+            Box::new(m20261201_000035_outbox_redaction::Migration),
             Box::new(m20261201_000038_retention::Migration),
         ]
     }

@@ -317,8 +317,79 @@ impl NewMessage {
             sent_at: Set(None),
             settled_at: Set(None),
             parent_id: Set(self.parent_id),
+            redacted_at: Set(None),
         }
     }
+}
+
+/// Settles the queued messages matching `which` as suppressed with `reason`,
+/// so they never leave (an erasure). The fence is raised: a dispatcher that
+/// claimed one of them finds its claim gone. Answers the rows settled.
+pub async fn cancel_queued(
+    db: &impl ConnectionTrait,
+    which: sea_orm::Condition,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, sea_orm::DbErr> {
+    let res = outbox_message::Entity::update_many()
+        .col_expr(
+            outbox_message::Column::State,
+            Expr::value(MessageState::Suppressed.as_str()),
+        )
+        .col_expr(outbox_message::Column::LastError, Expr::value(reason))
+        .col_expr(
+            outbox_message::Column::Fence,
+            crate::services::col_plus(outbox_message::Column::Fence, 1),
+        )
+        .col_expr(
+            outbox_message::Column::LeaseOwner,
+            Expr::value(Option::<Uuid>::None),
+        )
+        .col_expr(
+            outbox_message::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(outbox_message::Column::UpdatedAt, Expr::value(now))
+        .col_expr(outbox_message::Column::SettledAt, Expr::value(now))
+        .filter(which)
+        .filter(outbox_message::Column::State.eq(MessageState::Queued))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
+/// Removes the personal content (body, subject, values, recipient) of the
+/// settled messages matching `which` that still have it: an erasure, or
+/// retention after the months a body is kept. The record that a message
+/// went (kind, channel, state, times) stays. A message queued or being
+/// handed over keeps its content: it has not gone yet. Answers the rows
+/// changed.
+pub async fn strip_personal(
+    db: &impl ConnectionTrait,
+    which: sea_orm::Condition,
+    now: DateTime<Utc>,
+) -> Result<u64, sea_orm::DbErr> {
+    let res = outbox_message::Entity::update_many()
+        .col_expr(outbox_message::Column::Body, Expr::value(""))
+        .col_expr(
+            outbox_message::Column::Subject,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            outbox_message::Column::Params,
+            Expr::value(serde_json::json!({})),
+        )
+        .col_expr(outbox_message::Column::Recipient, Expr::value(""))
+        .col_expr(outbox_message::Column::RedactedAt, Expr::value(now))
+        .filter(which)
+        .filter(
+            outbox_message::Column::State
+                .is_not_in([MessageState::Queued, MessageState::Submitting]),
+        )
+        .filter(outbox_message::Column::RedactedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
 }
 
 /// Writes the message inside the caller's transaction unless its occurrence

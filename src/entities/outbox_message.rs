@@ -42,6 +42,9 @@ pub struct Model {
     /// The message this one falls back from (app → SMS → email): the same
     /// occurrence on the next channel.
     pub parent_id: Option<Uuid>,
+    /// When the personal content (body, subject, values, recipient) was
+    /// removed: by an erasure, or by retention.
+    pub redacted_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -20,7 +20,7 @@ use crate::domain::validation::{self, nullable};
 use crate::domain::{FieldErrors, Phone, Plate, Role, Vin};
 use crate::entities::{customer, vehicle};
 use crate::error::{AppError, AppResult};
-use crate::services::{Version, decode_cursor, encode_cursor, from_stored, page_limit, to_stored};
+use crate::services::{Version, decode_cursor, from_stored, page_limit, to_stored};
 
 /// Who may create and change customer records.
 pub const WRITERS: &[Role] = &[
@@ -491,12 +491,7 @@ pub async fn list(
         .limit(limit + 1)
         .all(db)
         .await?;
-    let next_cursor = if rows.len() as u64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| encode_cursor(r.id))
-    } else {
-        None
-    };
+    let next_cursor = crate::services::next_page(&mut rows, limit, |r| r.id);
     Ok(CustomerPage {
         items: rows
             .into_iter()

@@ -62,6 +62,17 @@ pub fn decode_cursor(cursor: &str) -> Result<Uuid, AppError> {
         .ok_or_else(|| AppError::field("cursor", "is not a cursor this server gave out"))
 }
 
+/// Cuts a page queried as `limit + 1` rows in id order: keeps `limit` rows and
+/// answers the cursor of the next page, or `None` on the last page.
+pub fn next_page<T>(rows: &mut Vec<T>, limit: u64, id: impl Fn(&T) -> Uuid) -> Option<String> {
+    if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| encode_cursor(id(r)))
+    } else {
+        None
+    }
+}
+
 /// The page size asked for, within 1..=200 (default 50).
 pub fn page_limit(limit: Option<u64>) -> Result<u64, AppError> {
     match limit {

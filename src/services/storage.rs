@@ -6,6 +6,7 @@
 //! so a reader never sees half a file.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use futures_util::future::BoxFuture;
 use sha2::{Digest, Sha256};
@@ -16,6 +17,11 @@ pub trait BlobStore: Send + Sync {
     fn put(&self, bytes: Vec<u8>) -> BoxFuture<'_, anyhow::Result<String>>;
     /// The bytes stored under `sha256`, if any.
     fn get(&self, sha256: &str) -> BoxFuture<'_, anyhow::Result<Option<Vec<u8>>>>;
+    /// Removes the bytes under `sha256` unless they were stored (or put
+    /// again) within `grace`; true if removed. The caller has first made
+    /// sure, in committed state, that nothing references them any more: the
+    /// grace covers an upload of the same bytes racing the delete.
+    fn delete(&self, sha256: &str, grace: Duration) -> BoxFuture<'_, anyhow::Result<bool>>;
 }
 
 /// The SHA-256 of `bytes`, lower-case hex.
@@ -54,7 +60,21 @@ impl LocalStore {
         let sha = sha256_hex(&bytes);
         let path = self.path_of(&sha);
         if tokio::fs::try_exists(&path).await.unwrap_or(false) {
-            return Ok(sha);
+            // put again: fresh for a delete's grace, which may be deciding now
+            let touched = path.clone();
+            let fresh = tokio::task::spawn_blocking(move || {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&touched)?
+                    .set_modified(SystemTime::now())
+            })
+            .await?;
+            match fresh {
+                Ok(()) => return Ok(sha),
+                // deleted in between: write it again below
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(anyhow::anyhow!("cannot touch blob {sha}: {e}")),
+            }
         }
         let dir = path
             .parent()
@@ -89,6 +109,29 @@ impl LocalStore {
             Err(e) => Err(anyhow::anyhow!("cannot read blob {sha}: {e}")),
         }
     }
+
+    async fn remove(&self, sha: &str, grace: Duration) -> anyhow::Result<bool> {
+        if !is_sha256(sha) {
+            return Ok(false);
+        }
+        let path = self.path_of(sha);
+        let modified = match tokio::fs::metadata(&path).await {
+            Ok(m) => m.modified()?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(anyhow::anyhow!("cannot read blob {sha}: {e}")),
+        };
+        let age = SystemTime::now()
+            .duration_since(modified)
+            .unwrap_or(Duration::ZERO);
+        if age < grace {
+            return Ok(false);
+        }
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(anyhow::anyhow!("cannot delete blob {sha}: {e}")),
+        }
+    }
 }
 
 impl BlobStore for LocalStore {
@@ -99,6 +142,11 @@ impl BlobStore for LocalStore {
     fn get(&self, sha256: &str) -> BoxFuture<'_, anyhow::Result<Option<Vec<u8>>>> {
         let sha = sha256.to_string();
         Box::pin(async move { self.read(&sha).await })
+    }
+
+    fn delete(&self, sha256: &str, grace: Duration) -> BoxFuture<'_, anyhow::Result<bool>> {
+        let sha = sha256.to_string();
+        Box::pin(async move { self.remove(&sha, grace).await })
     }
 }
 
@@ -117,6 +165,31 @@ mod tests {
             }
         }
         out
+    }
+
+    #[tokio::test]
+    async fn a_delete_spares_bytes_stored_or_put_again_within_the_grace() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let a = store.put(b"photo".to_vec()).await.unwrap();
+        // just written: the grace keeps it
+        assert!(!store.delete(&a, Duration::from_secs(60)).await.unwrap());
+        assert!(store.get(&a).await.unwrap().is_some());
+        // age the file, then put the same bytes again: fresh once more
+        let old = SystemTime::now() - Duration::from_secs(3600);
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(store.path_of(&a))
+            .unwrap();
+        f.set_modified(old).unwrap();
+        store.put(b"photo".to_vec()).await.unwrap();
+        assert!(!store.delete(&a, Duration::from_secs(60)).await.unwrap());
+        f.set_modified(old).unwrap();
+        assert!(store.delete(&a, Duration::from_secs(60)).await.unwrap());
+        assert_eq!(store.get(&a).await.unwrap(), None);
+        // gone, or never a hash: nothing to remove
+        assert!(!store.delete(&a, Duration::ZERO).await.unwrap());
+        assert!(!store.delete("../x", Duration::ZERO).await.unwrap());
     }
 
     #[tokio::test]

@@ -590,7 +590,15 @@ async fn the_planner_in_the_background_plans_on_its_ticks() {
         "the background planner planned the birthday"
     );
     assert_eq!(found[0].occurrence_key, format!("birthday:{c}:2027"));
-    let metrics = app.text("/metrics").await;
+    // the run counts its rows after they are committed: wait for the count too
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        metrics = app.text("/metrics").await;
+        if metrics.contains("servicelane_care_planned_total{kind=\"birthday\"} 1") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert!(
         metrics.contains("servicelane_care_planned_total{kind=\"birthday\"} 1"),
         "{metrics}"

@@ -18,7 +18,7 @@ use crate::domain::privacy::{AccessAction, PersonalField, may_reveal};
 use crate::domain::validation;
 use crate::entities::personal_data_access;
 use crate::error::{AppError, AppResult};
-use crate::services::{decode_cursor, encode_cursor, page_limit};
+use crate::services::{decode_cursor, page_limit};
 use crate::state::AppState;
 
 pub use audit::{Access, AuditLog};
@@ -272,12 +272,7 @@ pub async fn access_log(state: &AppState, actor: &Actor, f: AccessFilter) -> App
         .limit(limit + 1)
         .all(&state.db)
         .await?;
-    let next_cursor = if rows.len() as u64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| encode_cursor(r.id))
-    } else {
-        None
-    };
+    let next_cursor = crate::services::next_page(&mut rows, limit, |r| r.id);
     Ok(AccessPage {
         items: rows
             .into_iter()

@@ -583,16 +583,12 @@ pub async fn list(
     if let Some(c) = q.cursor.as_deref() {
         s = s.filter(repair_order::Column::Id.lt(crate::services::decode_cursor(c)?));
     }
-    let rows = s
+    let mut rows = s
         .order_by_desc(repair_order::Column::Id)
         .limit(limit + 1)
         .all(db)
         .await?;
-    let more = rows.len() as u64 > limit;
-    let rows: Vec<_> = rows.into_iter().take(limit as usize).collect();
-    let next_cursor = more
-        .then(|| rows.last().map(|r| crate::services::encode_cursor(r.id)))
-        .flatten();
+    let next_cursor = crate::services::next_page(&mut rows, limit, |r| r.id);
     Ok(RepairOrderPage {
         items: super::summaries(db, tz, rows)
             .await?

@@ -30,7 +30,7 @@ use crate::entities::{
     warranty_case_event, warranty_part,
 };
 use crate::error::{AppError, AppResult};
-use crate::services::{Version, col_plus, decode_cursor, encode_cursor, lock_row, page_limit};
+use crate::services::{Version, col_plus, decode_cursor, lock_row, page_limit};
 use crate::state::AppState;
 
 pub use crate::domain::warranty::READERS;
@@ -195,12 +195,7 @@ pub async fn list(
         .limit(limit + 1)
         .all(db)
         .await?;
-    let next_cursor = if rows.len() as u64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| encode_cursor(r.id))
-    } else {
-        None
-    };
+    let next_cursor = crate::services::next_page(&mut rows, limit, |r| r.id);
     Ok(WarrantyCasePage {
         items: views(db, settings, rows).await?,
         next_cursor,

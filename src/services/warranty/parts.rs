@@ -15,7 +15,7 @@ use crate::auth::Actor;
 use crate::domain::warranty::{PART_KEEPERS, READERS, WarrantyPartState, part_step};
 use crate::entities::{warranty_case, warranty_part};
 use crate::error::{AppError, AppResult};
-use crate::services::{decode_cursor, encode_cursor, page_limit};
+use crate::services::{decode_cursor, page_limit};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -152,12 +152,7 @@ pub async fn list(
         .limit(limit + 1)
         .all(db)
         .await?;
-    let next_cursor = if rows.len() as u64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| encode_cursor(r.id))
-    } else {
-        None
-    };
+    let next_cursor = crate::services::next_page(&mut rows, limit, |r| r.id);
     let numbers: std::collections::HashMap<Uuid, Option<String>> = warranty_case::Entity::find()
         .filter(warranty_case::Column::Id.is_in(rows.iter().map(|r| r.case_id).collect::<Vec<_>>()))
         .all(db)
