@@ -406,7 +406,7 @@ async fn the_daily_run_removes_what_is_past_each_limit_and_nothing_else() {
 #[tokio::test]
 async fn the_run_starts_at_its_local_time_once_a_day_and_the_next_day_again() {
     let app = app_at(&[]).await;
-    let (dealer, manager) = app.staff("DAY", Role::ServiceManager).await;
+    let (dealer, _) = app.staff("DAY", Role::ServiceManager).await;
     let sh: Tz = "Asia/Shanghai".parse().unwrap();
     // 03:29 local: not yet
     app.clock
@@ -446,6 +446,11 @@ async fn the_run_starts_at_its_local_time_once_a_day_and_the_next_day_again() {
             .unwrap()
             .is_none()
     );
+    // a day later: the morning's token has run out
+    let manager = app.login_as("DAY", Role::ServiceManager.as_str()).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let page = app.get("/api/v1/retention/runs?limit=1", &manager).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(page.body["items"][0]["day"], "2030-06-16");
