@@ -20,8 +20,7 @@ use crate::state::AppState;
     responses((status = 200, body = RetentionSettings, headers(("ETag" = String)))))]
 #[get("/settings/retention")]
 pub async fn get_settings(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
-    let v =
-        retention::get_settings(&state.db, &state.settings.privacy.retention, &actor).await?;
+    let v = retention::get_settings(&state.db, &state.settings.privacy.retention, &actor).await?;
     Ok(with_etag(StatusCode::OK, v.version, v))
 }
 

@@ -101,6 +101,7 @@ pub mod plate;
 pub mod privacy;
 pub mod repair_order;
 pub mod rescue;
+pub mod retention;
 pub mod role;
 pub mod schedule;
 pub mod tools;
@@ -108,7 +109,6 @@ pub mod validation;
 pub mod vehicle;
 pub mod vin;
 pub mod warranty;
-pub mod retention;
 
 pub use money::Money;
 pub use phone::Phone;

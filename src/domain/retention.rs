@@ -113,10 +113,7 @@ pub const LIMITS: &[Limit] = &[
 ];
 
 pub fn limit_of(kind: RetentionKind) -> &'static Limit {
-    LIMITS
-        .iter()
-        .find(|l| l.kind == kind)
-        .unwrap_or(&LIMITS[0])
+    LIMITS.iter().find(|l| l.kind == kind).unwrap_or(&LIMITS[0])
 }
 
 /// A dealer's limits, one number per kind in that kind's unit.

@@ -61,6 +61,8 @@ pub mod repair_order_photo;
 pub mod rescue;
 pub mod rescue_event;
 pub mod rescue_setting;
+pub mod retention_run;
+pub mod retention_setting;
 pub mod reward_scheme;
 pub mod slot_usage;
 pub mod staff_target;
@@ -80,8 +82,6 @@ pub mod warranty_remittance_line;
 pub mod wechat_binding;
 pub mod wechat_grant;
 pub mod workshop_setting;
-pub mod retention_run;
-pub mod retention_setting;
 
 /// Lets a domain enum made by `string_enum!` be a column, stored as its name.
 macro_rules! string_column {

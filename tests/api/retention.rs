@@ -80,12 +80,7 @@ async fn failure(app: &TestApp, key: &str, window_start: DateTime<Utc>) {
     .unwrap();
 }
 
-async fn message(
-    app: &TestApp,
-    dealer: Uuid,
-    created: DateTime<Utc>,
-    state: MessageState,
-) -> Uuid {
+async fn message(app: &TestApp, dealer: Uuid, created: DateTime<Utc>, state: MessageState) -> Uuid {
     let id = Uuid::now_v7();
     outbox_message::ActiveModel {
         id: Set(id),
@@ -195,7 +190,15 @@ async fn dealer_id(app: &TestApp, code: &str) -> Uuid {
 
 /// A photo on `order`; answers its sha256.
 async fn photo(app: &TestApp, s: &Shop, order: &str, n: u8, purpose: &str) -> String {
-    let r = upload(app, &s.advisor, order, &jpeg(n), &[("purpose", purpose)], None).await;
+    let r = upload(
+        app,
+        &s.advisor,
+        order,
+        &jpeg(n),
+        &[("purpose", purpose)],
+        None,
+    )
+    .await;
     assert!(r.status.is_success(), "{}", r.body);
     r.body["sha256"].as_str().unwrap().to_string()
 }
@@ -256,8 +259,20 @@ async fn the_daily_run_removes_what_is_past_each_limit_and_nothing_else() {
     failure(&app, "account:RET:new", now - Duration::days(30) + MINUTE).await;
     failure(&app, "account:OTH:old", past30).await;
     failure(&app, "address:10.0.0.9", past30).await;
-    let sent_old = message(&app, dealer, months(now, 24) - MINUTE, MessageState::Delivered).await;
-    let sent_new = message(&app, dealer, months(now, 24) + MINUTE, MessageState::Delivered).await;
+    let sent_old = message(
+        &app,
+        dealer,
+        months(now, 24) - MINUTE,
+        MessageState::Delivered,
+    )
+    .await;
+    let sent_new = message(
+        &app,
+        dealer,
+        months(now, 24) + MINUTE,
+        MessageState::Delivered,
+    )
+    .await;
     // still on its way: never stripped, however old
     let queued_old = message(&app, dealer, months(now, 30), MessageState::Queued).await;
     let rescue_old = rescue_row(&app, dealer, who, Some(months(now, 12) - MINUTE)).await;
@@ -267,8 +282,14 @@ async fn the_daily_run_removes_what_is_past_each_limit_and_nothing_else() {
     let look_new = look(&app, dealer, who.0, months(now, 60) + MINUTE).await;
 
     // photos: an order closed 36 months and a minute ago, one a minute short of it
-    let old_order = walk_in(&app, &s, &v).await["id"].as_str().unwrap().to_string();
-    let new_order = walk_in(&app, &s, &v).await["id"].as_str().unwrap().to_string();
+    let old_order = walk_in(&app, &s, &v).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let new_order = walk_in(&app, &s, &v).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let walk = photo(&app, &s, &old_order, 1, "walkaround").await;
     let health = photo(&app, &s, &old_order, 2, "health_check").await;
     let qc = photo(&app, &s, &old_order, 3, "qc").await;
@@ -341,7 +362,10 @@ async fn the_daily_run_removes_what_is_past_each_limit_and_nothing_else() {
             .unwrap()
     };
     let cleared = r(rescue_old).await;
-    assert_eq!((cleared.lat, cleared.lng, cleared.address), (0.0, 0.0, None));
+    assert_eq!(
+        (cleared.lat, cleared.lng, cleared.address),
+        (0.0, 0.0, None)
+    );
     assert_eq!(cleared.location_removed_at, Some(now));
     for id in [rescue_new, rescue_open] {
         let kept = r(id).await;
@@ -409,8 +433,11 @@ async fn the_run_starts_at_its_local_time_once_a_day_and_the_next_day_again() {
     let (dealer, _) = app.staff("DAY", Role::ServiceManager).await;
     let sh: Tz = "Asia/Shanghai".parse().unwrap();
     // 03:29 local: not yet
-    app.clock
-        .set(sh.with_ymd_and_hms(2030, 6, 15, 3, 29, 0).unwrap().with_timezone(&Utc));
+    app.clock.set(
+        sh.with_ymd_and_hms(2030, 6, 15, 3, 29, 0)
+            .unwrap()
+            .with_timezone(&Utc),
+    );
     let due = otp(&app, dealer, app.clock.now_utc() - Duration::days(3)).await;
     assert!(app.run_retention().await.is_empty());
     app.clock.set(morning());
@@ -456,7 +483,10 @@ async fn the_run_starts_at_its_local_time_once_a_day_and_the_next_day_again() {
     assert_eq!(page.body["items"][0]["day"], "2030-06-16");
     let cursor = page.body["next_cursor"].as_str().unwrap();
     let rest = app
-        .get(&format!("/api/v1/retention/runs?limit=1&cursor={cursor}"), &manager)
+        .get(
+            &format!("/api/v1/retention/runs?limit=1&cursor={cursor}"),
+            &manager,
+        )
         .await;
     assert_eq!(rest.body["items"][0]["day"], "2030-06-15");
     assert!(rest.body["next_cursor"].is_null());
@@ -485,7 +515,11 @@ async fn two_instances_running_at_once_run_each_dealers_day_once() {
     let (again_a, again_b) = tokio::join!(a.run_retention(), b.run_retention());
     assert!(again_a.is_empty() && again_b.is_empty());
     let runs: Vec<_> = x.into_iter().chain(y).collect();
-    assert_eq!(runs.len(), 2, "one run per dealer, whichever instance: {runs:?}");
+    assert_eq!(
+        runs.len(),
+        2,
+        "one run per dealer, whichever instance: {runs:?}"
+    );
     let rows = retention_run::Entity::find()
         .all(&a.state.db)
         .await
@@ -497,7 +531,14 @@ async fn two_instances_running_at_once_run_each_dealers_day_once() {
         assert_eq!(removed(&v, "audit_entries"), 30, "{v}");
         assert_eq!(v["attempts"], 1);
     }
-    assert_eq!(otp_code::Entity::find().all(&a.state.db).await.unwrap().len(), 0);
+    assert_eq!(
+        otp_code::Entity::find()
+            .all(&a.state.db)
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -509,7 +550,9 @@ async fn a_run_an_instance_left_unfinished_is_finished_once_its_lease_is_out() {
     for d in [dealer, held] {
         otp(&app, d, now - Duration::days(2)).await;
     }
-    let day = morning().with_timezone(&"Asia/Shanghai".parse::<Tz>().unwrap()).date_naive();
+    let day = morning()
+        .with_timezone(&"Asia/Shanghai".parse::<Tz>().unwrap())
+        .date_naive();
     // CRS: its instance died mid-run (lease ran out) after removing 4 codes;
     // HLD: another instance is at it now
     for (d, lease) in [(dealer, now - MINUTE), (held, now + Duration::minutes(5))] {
@@ -604,7 +647,12 @@ async fn the_limits_are_the_dealers_own_bounded_and_versioned() {
     assert_eq!(first.body["photo_months"], 24);
     // a second tablet that read the defaults is refused
     let stale = put_with(&app, &admin, Some("\"0\""), &good).await;
-    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED, "{}", stale.body);
+    assert_eq!(
+        stale.status,
+        StatusCode::PRECONDITION_FAILED,
+        "{}",
+        stale.body
+    );
     let second = put_with(
         &app,
         &admin,

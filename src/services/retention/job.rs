@@ -111,7 +111,10 @@ async fn save(
 ) -> anyhow::Result<()> {
     let now = state.clock.now();
     let mut q = run::Entity::update_many()
-        .col_expr(run::Column::Removed, Expr::value(serde_json::json!(removed)))
+        .col_expr(
+            run::Column::Removed,
+            Expr::value(serde_json::json!(removed)),
+        )
         .filter(run::Column::Id.eq(id))
         .filter(run::Column::LeaseOwner.eq(owner))
         .filter(run::Column::FinishedAt.is_null());

@@ -164,9 +164,10 @@ fn failures_condition(s: &Scope<'_>) -> Condition {
                 .add(
                     Condition::all()
                         .add(Expr::col(C::Key).like(like_prefix("address:")))
-                        .add(C::WindowStart.lt(s
-                            .defaults
-                            .cutoff(RetentionKind::LoginFailures, s.now))),
+                        .add(
+                            C::WindowStart
+                                .lt(s.defaults.cutoff(RetentionKind::LoginFailures, s.now)),
+                        ),
                 ),
         )
         .add(

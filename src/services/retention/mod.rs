@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -114,20 +116,22 @@ pub async fn policy(
     cfg: &RetentionConfig,
     dealer_id: Uuid,
 ) -> AppResult<(Policy, i32)> {
-    Ok(match setting::Entity::find_by_id(dealer_id).one(db).await? {
-        Some(s) => (
-            Policy {
-                otp_code_days: to_u32(s.otp_code_days),
-                login_failure_days: to_u32(s.login_failure_days),
-                message_body_months: to_u32(s.message_body_months),
-                photo_months: to_u32(s.photo_months),
-                rescue_location_months: to_u32(s.rescue_location_months),
-                audit_years: to_u32(s.audit_years),
-            },
-            s.version,
-        ),
-        None => (cfg.defaults(), 0),
-    })
+    Ok(
+        match setting::Entity::find_by_id(dealer_id).one(db).await? {
+            Some(s) => (
+                Policy {
+                    otp_code_days: to_u32(s.otp_code_days),
+                    login_failure_days: to_u32(s.login_failure_days),
+                    message_body_months: to_u32(s.message_body_months),
+                    photo_months: to_u32(s.photo_months),
+                    rescue_location_months: to_u32(s.rescue_location_months),
+                    audit_years: to_u32(s.audit_years),
+                },
+                s.version,
+            ),
+            None => (cfg.defaults(), 0),
+        },
+    )
 }
 
 fn staff_only(actor: &Actor) -> AppResult<()> {
