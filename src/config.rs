@@ -76,6 +76,54 @@ pub struct PrivacySettings {
     /// The service manager decides a customer's erasure request within this
     /// many days of the request (its `due_at`); 1–90.
     pub erasure_due_days: u32,
+    /// The daily retention run (`services::retention`).
+    pub retention: RetentionConfig,
+}
+
+/// `[privacy.retention]`: when the daily run starts, how it works, and the
+/// limits a dealer starts with (`domain::retention::Policy`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RetentionConfig {
+    /// Run beside the server (off in the tests: `run_retention` runs it).
+    pub enabled: bool,
+    /// `HH:MM`, the dealer's local time from which the day's run starts.
+    pub at: String,
+    pub poll_secs: u64,
+    /// Rows per statement.
+    pub batch: u64,
+    /// A run not heard from for this long is taken over by another instance.
+    pub lease_secs: u64,
+    pub otp_code_days: u32,
+    pub login_failure_days: u32,
+    pub message_body_months: u32,
+    pub photo_months: u32,
+    pub rescue_location_months: u32,
+    pub audit_years: u32,
+}
+
+impl RetentionConfig {
+    /// The limits a dealer has before it sets its own.
+    pub fn defaults(&self) -> crate::domain::retention::Policy {
+        crate::domain::retention::Policy {
+            otp_code_days: self.otp_code_days,
+            login_failure_days: self.login_failure_days,
+            message_body_months: self.message_body_months,
+            photo_months: self.photo_months,
+            rescue_location_months: self.rescue_location_months,
+            audit_years: self.audit_years,
+        }
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        crate::domain::retention::parse_at(&self.at)
+            .map_err(|e| anyhow::anyhow!("privacy.retention.at: {e}"))?;
+        if self.batch == 0 || self.lease_secs == 0 {
+            anyhow::bail!("privacy.retention: batch and lease_secs must be above 0");
+        }
+        self.defaults()
+            .check()
+            .map_err(|e| anyhow::anyhow!("privacy.retention: {e}"))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -432,6 +480,7 @@ impl Settings {
 
     fn check(&self) -> anyhow::Result<()> {
         self.warranty.check()?;
+        self.privacy.retention.check()?;
         if self.profile == Profile::Production {
             match &self.auth.jwt_secret {
                 None => anyhow::bail!("SERVICELANE__AUTH__JWT_SECRET is required in production"),

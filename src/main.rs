@@ -159,6 +159,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             if no_care {
                 settings.care.dispatcher = false;
                 settings.care.planner.enabled = false;
+                settings.privacy.retention.enabled = false;
             }
             let app = Application::build(settings.clone(), clock).await?;
             tracing::info!(

@@ -55,6 +55,12 @@ impl CareWorker {
             // late cases escalated and daily reports sent, on the planner's poll
             tasks.push(crate::care::sweeps::spawn(state.clone(), rx.clone()));
         }
+        if state.settings.privacy.retention.enabled {
+            tasks.push(crate::services::retention::job::spawn(
+                state.clone(),
+                rx.clone(),
+            ));
+        }
         if state.settings.care.dispatcher {
             tasks.push(crate::care::dispatcher::spawn(state, rx));
         }
@@ -117,7 +123,9 @@ impl Application {
             crate::services::data_export::spawn_worker(state.clone());
         }
         spawn_outcomes_backfill(state.clone());
-        let care_on = state.settings.care.dispatcher || state.settings.care.planner.enabled;
+        let care_on = state.settings.care.dispatcher
+            || state.settings.care.planner.enabled
+            || state.settings.privacy.retention.enabled;
         let care = if care_on {
             Some(CareWorker::start(state.clone())?)
         } else {

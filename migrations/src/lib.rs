@@ -36,6 +36,7 @@ mod m20261130_000034_personal_data_audit;
 mod m20261201_000035_outbox_redaction;
 mod m20261201_000036_consent_history_and_exports;
 mod m20261201_000037_erasure;
+mod m20261201_000038_retention;
 
 pub struct Migrator;
 
@@ -78,6 +79,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000035_outbox_redaction::Migration),
             Box::new(m20261201_000036_consent_history_and_exports::Migration),
             Box::new(m20261201_000037_erasure::Migration),
+            Box::new(m20261201_000038_retention::Migration),
         ]
     }
 }

@@ -39,6 +39,7 @@ pub mod provider_templates;
 pub mod repair_orders;
 pub mod reports;
 pub mod rescues;
+pub mod retention;
 pub mod survey;
 pub mod today;
 pub mod tools;
@@ -352,7 +353,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(erasure::list)
                 .service(erasure::get)
                 .service(erasure::approve)
-                .service(erasure::refuse),
+                .service(erasure::refuse)
+                // retention of personal data (api::retention)
+                .service(retention::get_settings)
+                .service(retention::put_settings)
+                .service(retention::runs),
         );
 }
 

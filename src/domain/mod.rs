@@ -102,6 +102,7 @@ pub mod plate;
 pub mod privacy;
 pub mod repair_order;
 pub mod rescue;
+pub mod retention;
 pub mod role;
 pub mod schedule;
 pub mod tools;

@@ -65,6 +65,8 @@ pub mod repair_order_photo;
 pub mod rescue;
 pub mod rescue_event;
 pub mod rescue_setting;
+pub mod retention_run;
+pub mod retention_setting;
 pub mod reward_scheme;
 pub mod slot_usage;
 pub mod staff_target;

@@ -35,6 +35,7 @@ pub mod privacy;
 pub mod repair_orders;
 pub mod reports;
 pub mod rescues;
+pub mod retention;
 pub mod seed;
 pub mod storage;
 pub mod today;

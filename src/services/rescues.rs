@@ -895,6 +895,7 @@ async fn create_now(
         version: 1,
         created_at: now,
         updated_at: now,
+        location_removed_at: None,
     };
     let txn = db.begin().await?;
     // the insert first: SQLite's write lock is taken at once

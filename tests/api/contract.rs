@@ -286,6 +286,8 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
             wire(servicelane::domain::data_export::ExportState::ALL),
             "ErasureState",
             wire(servicelane::domain::erasure::ErasureState::ALL),
+            "RetentionKind",
+            wire(servicelane::domain::retention::RetentionKind::ALL),
         ),
     ])
 }

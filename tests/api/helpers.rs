@@ -379,6 +379,8 @@ pub async fn spawn_app_with_sink(sms: SmsSink, extra: &[(&str, &str)]) -> TestAp
         // the care planner runs when a test asks (POST /care/runs, or
         // PLANNER_ON for the background ticks)
         ("SERVICELANE__CARE__PLANNER__ENABLED", "false"),
+        // the daily retention run too (`run_retention` runs it now)
+        ("SERVICELANE__PRIVACY__RETENTION__ENABLED", "false"),
         (
             "SERVICELANE__AUTH__JWT_SECRET",
             "test-secret-test-secret-test-secret-0123",
@@ -454,6 +456,14 @@ impl TestApp {
     /// answers how many were taken.
     pub async fn dispatch_pending(&self) -> usize {
         servicelane::care::dispatcher::drain(&self.state, Uuid::now_v7())
+            .await
+            .unwrap()
+    }
+
+    /// The daily retention run, now, as the worker's look does: the runs this
+    /// instance claimed and finished (none when today's are done).
+    pub async fn run_retention(&self) -> Vec<servicelane::services::retention::RetentionRun> {
+        servicelane::services::retention::job::tick(&self.state)
             .await
             .unwrap()
     }

@@ -48,6 +48,7 @@ mod repair_order_contract;
 mod repair_orders;
 mod reports;
 mod rescues;
+mod retention;
 mod sms_providers;
 mod tenancy;
 mod today;

@@ -1,0 +1,409 @@
+//! The kinds of personal data the retention run enforces, as ONE table:
+//! each kind says which of a dealer's rows are due (at most a batch, by id)
+//! and how those rows are removed or cleared. The run (`job`) walks the
+//! table the same way for every kind, batch after batch, so a large backlog
+//! is many short writes and never one long transaction.
+//!
+//! Every `apply` is one statement (photos: one, then the bytes no row uses
+//! any more), safe to repeat: a run that stops mid-way and is finished by
+//! another instance removes nothing twice and nothing that was not due.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
+use sea_orm::{
+    ColumnTrait, Condition, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Value,
+};
+use uuid::Uuid;
+
+use crate::domain::outbox::MessageState;
+use crate::domain::repair_order::{OrderState, PhotoPurpose};
+use crate::domain::retention::{Policy, RetentionKind};
+use crate::entities::{
+    dealer, login_failure, otp_code, outbox_message, personal_data_access, repair_order,
+    repair_order_photo as photo, rescue,
+};
+use crate::state::AppState;
+
+/// What one dealer's run works with.
+pub struct Scope<'a> {
+    pub state: &'a AppState,
+    pub dealer: &'a dealer::Model,
+    /// The dealer's limits.
+    pub policy: Policy,
+    /// The configured limits: for what belongs to no dealer (failed logins
+    /// counted per client address).
+    pub defaults: Policy,
+    pub now: DateTime<Utc>,
+    /// Rows per statement.
+    pub batch: u64,
+}
+
+impl Scope<'_> {
+    fn cutoff(&self, kind: RetentionKind) -> DateTime<Utc> {
+        self.policy.cutoff(kind, self.now)
+    }
+}
+
+/// The primary keys of due rows.
+pub type Keys = Vec<Value>;
+type Found<'a> = BoxFuture<'a, Result<Keys, DbErr>>;
+type Done<'a> = BoxFuture<'a, anyhow::Result<u64>>;
+
+/// One kind of personal data: which rows are due, and what happens to them.
+pub struct Kind {
+    pub kind: RetentionKind,
+    /// Up to `batch` keys of the dealer's rows past their limit, by key.
+    pub due: for<'a> fn(&'a Scope<'a>) -> Found<'a>,
+    /// Removes (or clears) those rows; answers how many it changed.
+    pub apply: for<'a> fn(&'a Scope<'a>, Keys) -> Done<'a>,
+}
+
+/// Every kind the run enforces, in the order it runs them.
+pub const KINDS: &[Kind] = &[
+    Kind {
+        kind: RetentionKind::OtpCodes,
+        due: otp_due,
+        apply: otp_apply,
+    },
+    Kind {
+        kind: RetentionKind::LoginFailures,
+        due: failures_due,
+        apply: failures_apply,
+    },
+    Kind {
+        kind: RetentionKind::MessageBodies,
+        due: messages_due,
+        apply: messages_apply,
+    },
+    Kind {
+        kind: RetentionKind::Photos,
+        due: photos_due,
+        apply: photos_apply,
+    },
+    Kind {
+        kind: RetentionKind::RescueLocations,
+        due: rescues_due,
+        apply: rescues_apply,
+    },
+    Kind {
+        kind: RetentionKind::AuditEntries,
+        due: audit_due,
+        apply: audit_apply,
+    },
+];
+
+fn keys<T: Into<Value>>(ids: Vec<T>) -> Keys {
+    ids.into_iter().map(Into::into).collect()
+}
+
+// ------------------------------------------------------------ one-time codes
+
+fn otp_due<'a>(s: &'a Scope<'a>) -> Found<'a> {
+    Box::pin(async move {
+        use otp_code::Column as C;
+        let ids: Vec<Uuid> = otp_code::Entity::find()
+            .select_only()
+            .column(C::Id)
+            .filter(C::DealerId.eq(s.dealer.id))
+            .filter(C::CreatedAt.lt(s.cutoff(RetentionKind::OtpCodes)))
+            // a code still usable is never taken away
+            .filter(C::ExpiresAt.lt(s.now))
+            .order_by_asc(C::Id)
+            .limit(s.batch)
+            .into_tuple()
+            .all(&s.state.db)
+            .await?;
+        Ok(keys(ids))
+    })
+}
+
+fn otp_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
+    Box::pin(async move {
+        let r = otp_code::Entity::delete_many()
+            .filter(otp_code::Column::Id.is_in(keys))
+            .filter(otp_code::Column::DealerId.eq(s.dealer.id))
+            .exec(&s.state.db)
+            .await?;
+        Ok(r.rows_affected)
+    })
+}
+
+// ------------------------------------------------------------ failed logins
+
+/// `LIKE` with `%`, `_` and `\` in `prefix` taken literally.
+fn like_prefix(prefix: &str) -> LikeExpr {
+    let mut p = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    LikeExpr::new(p).escape('\\')
+}
+
+/// The dealer's accounts' counters (`account:<CODE>:<user>`) past the
+/// dealer's limit, and the per-address counters (`address:<ip>`, no
+/// dealer's) past the configured one; never one that still locks.
+fn failures_condition(s: &Scope<'_>) -> Condition {
+    use login_failure::Column as C;
+    let account = format!("account:{}:", s.dealer.code.trim().to_uppercase());
+    Condition::all()
+        .add(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(Expr::col(C::Key).like(like_prefix(&account)))
+                        .add(C::WindowStart.lt(s.cutoff(RetentionKind::LoginFailures))),
+                )
+                .add(
+                    Condition::all()
+                        .add(Expr::col(C::Key).like(like_prefix("address:")))
+                        .add(
+                            C::WindowStart
+                                .lt(s.defaults.cutoff(RetentionKind::LoginFailures, s.now)),
+                        ),
+                ),
+        )
+        .add(
+            Condition::any()
+                .add(C::LockedUntil.is_null())
+                .add(C::LockedUntil.lt(s.now)),
+        )
+}
+
+fn failures_due<'a>(s: &'a Scope<'a>) -> Found<'a> {
+    Box::pin(async move {
+        use login_failure::Column as C;
+        let ids: Vec<String> = login_failure::Entity::find()
+            .select_only()
+            .column(C::Key)
+            .filter(failures_condition(s))
+            .order_by_asc(C::Key)
+            .limit(s.batch)
+            .into_tuple()
+            .all(&s.state.db)
+            .await?;
+        Ok(keys(ids))
+    })
+}
+
+fn failures_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
+    Box::pin(async move {
+        // the condition again: a counter written to since it was found stays
+        let r = login_failure::Entity::delete_many()
+            .filter(login_failure::Column::Key.is_in(keys))
+            .filter(failures_condition(s))
+            .exec(&s.state.db)
+            .await?;
+        Ok(r.rows_affected)
+    })
+}
+
+// ------------------------------------------------------------ message bodies
+
+fn messages_due<'a>(s: &'a Scope<'a>) -> Found<'a> {
+    Box::pin(async move {
+        use outbox_message::Column as C;
+        let ids: Vec<Uuid> = outbox_message::Entity::find()
+            .select_only()
+            .column(C::Id)
+            .filter(C::DealerId.eq(s.dealer.id))
+            .filter(C::CreatedAt.lt(s.cutoff(RetentionKind::MessageBodies)))
+            .filter(C::RedactedAt.is_null())
+            // what strip_personal leaves alone: a message still on its way
+            .filter(C::State.is_not_in([MessageState::Queued, MessageState::Submitting]))
+            .order_by_asc(C::Id)
+            .limit(s.batch)
+            .into_tuple()
+            .all(&s.state.db)
+            .await?;
+        Ok(keys(ids))
+    })
+}
+
+fn messages_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
+    Box::pin(async move {
+        let which = Condition::all()
+            .add(outbox_message::Column::Id.is_in(keys))
+            .add(outbox_message::Column::DealerId.eq(s.dealer.id));
+        Ok(crate::care::outbox::strip_personal(&s.state.db, which, s.now).await?)
+    })
+}
+
+// ------------------------------------------------------------ photos
+
+fn photos_due<'a>(s: &'a Scope<'a>) -> Found<'a> {
+    Box::pin(async move {
+        use repair_order::Column as O;
+        let cutoff = s.cutoff(RetentionKind::Photos);
+        // orders closed before the cutoff; a cancelled order has no
+        // closed_at, its last write (the cancellation) stands for it
+        let done = Query::select()
+            .column(O::Id)
+            .from(repair_order::Entity)
+            .cond_where(
+                Condition::all().add(O::DealerId.eq(s.dealer.id)).add(
+                    Condition::any()
+                        .add(
+                            Condition::all()
+                                .add(O::State.eq(OrderState::Closed))
+                                .add(O::ClosedAt.lt(cutoff)),
+                        )
+                        .add(
+                            Condition::all()
+                                .add(O::State.eq(OrderState::Cancelled))
+                                .add(O::UpdatedAt.lt(cutoff)),
+                        ),
+                ),
+            )
+            .to_owned();
+        let ids: Vec<Uuid> = photo::Entity::find()
+            .select_only()
+            .column(photo::Column::Id)
+            .filter(photo::Column::DealerId.eq(s.dealer.id))
+            .filter(
+                photo::Column::Purpose.is_in([PhotoPurpose::Walkaround, PhotoPurpose::HealthCheck]),
+            )
+            .filter(photo::Column::OrderId.in_subquery(done))
+            .order_by_asc(photo::Column::Id)
+            .limit(s.batch)
+            .into_tuple()
+            .all(&s.state.db)
+            .await?;
+        Ok(keys(ids))
+    })
+}
+
+/// The rows first, then each blob no row refers to any more (of any
+/// dealer: the store is shared and content-addressed). A blob put again
+/// since (an upload racing this) is kept by the store's grace.
+fn photos_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
+    Box::pin(async move {
+        let db = &s.state.db;
+        let shas: BTreeSet<String> = photo::Entity::find()
+            .select_only()
+            .column(photo::Column::Sha256)
+            .filter(photo::Column::Id.is_in(keys.clone()))
+            .into_tuple::<String>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect();
+        let removed = photo::Entity::delete_many()
+            .filter(photo::Column::Id.is_in(keys))
+            .filter(photo::Column::DealerId.eq(s.dealer.id))
+            .exec(db)
+            .await?
+            .rows_affected;
+        let grace = std::time::Duration::from_secs(s.state.settings.privacy.blob_grace_secs);
+        for sha in shas {
+            let used = photo::Entity::find()
+                .filter(photo::Column::Sha256.eq(sha.as_str()))
+                .count(db)
+                .await?;
+            if used > 0 {
+                continue;
+            }
+            // the rows are gone either way: a store that fails now leaves
+            // bytes no row points at, which is logged, not a failed run
+            if let Err(e) = s.state.blobs.delete(&sha, grace).await {
+                tracing::warn!(sha = %sha, error = ?e, "retention: a photo's bytes were not removed");
+            }
+        }
+        Ok(removed)
+    })
+}
+
+// ------------------------------------------------------------ rescue locations
+
+fn rescues_due<'a>(s: &'a Scope<'a>) -> Found<'a> {
+    Box::pin(async move {
+        use rescue::Column as C;
+        let cutoff = s.cutoff(RetentionKind::RescueLocations);
+        let ids: Vec<Uuid> = rescue::Entity::find()
+            .select_only()
+            .column(C::Id)
+            .filter(C::DealerId.eq(s.dealer.id))
+            .filter(C::LocationRemovedAt.is_null())
+            // only a rescue that ended: one under way needs to know where the car is
+            .filter(
+                Condition::any()
+                    .add(C::ClosedAt.lt(cutoff))
+                    .add(C::CancelledAt.lt(cutoff)),
+            )
+            .order_by_asc(C::Id)
+            .limit(s.batch)
+            .into_tuple()
+            .all(&s.state.db)
+            .await?;
+        Ok(keys(ids))
+    })
+}
+
+/// The coordinates become 0, 0 (the columns hold a number) and the address
+/// none; `location_removed_at` says they were cleared, not that the car
+/// stood in the Gulf of Guinea.
+fn rescues_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
+    Box::pin(async move {
+        use rescue::Column as C;
+        let r = rescue::Entity::update_many()
+            .col_expr(C::Lat, Expr::value(0.0f64))
+            .col_expr(C::Lng, Expr::value(0.0f64))
+            .col_expr(C::Address, Expr::value(Option::<String>::None))
+            .col_expr(C::LocationRemovedAt, Expr::value(s.now))
+            .filter(C::Id.is_in(keys))
+            .filter(C::DealerId.eq(s.dealer.id))
+            .filter(C::LocationRemovedAt.is_null())
+            .exec(&s.state.db)
+            .await?;
+        Ok(r.rows_affected)
+    })
+}
+
+// ------------------------------------------------------------ the access log
+
+fn audit_due<'a>(s: &'a Scope<'a>) -> Found<'a> {
+    Box::pin(async move {
+        use personal_data_access::Column as C;
+        let ids: Vec<Uuid> = personal_data_access::Entity::find()
+            .select_only()
+            .column(C::Id)
+            .filter(C::DealerId.eq(s.dealer.id))
+            .filter(C::At.lt(s.cutoff(RetentionKind::AuditEntries)))
+            .order_by_asc(C::Id)
+            .limit(s.batch)
+            .into_tuple()
+            .all(&s.state.db)
+            .await?;
+        Ok(keys(ids))
+    })
+}
+
+fn audit_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
+    Box::pin(async move {
+        let r = personal_data_access::Entity::delete_many()
+            .filter(personal_data_access::Column::Id.is_in(keys))
+            .filter(personal_data_access::Column::DealerId.eq(s.dealer.id))
+            .exec(&s.state.db)
+            .await?;
+        Ok(r.rows_affected)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_holds_every_kind_once() {
+        for k in RetentionKind::ALL {
+            assert_eq!(KINDS.iter().filter(|x| x.kind == *k).count(), 1, "{k}");
+        }
+    }
+}
