@@ -284,8 +284,12 @@ fn enums() -> BTreeMap<&'static str, Vec<String>> {
         (
             "ExportState",
             wire(servicelane::domain::data_export::ExportState::ALL),
+        ),
+        (
             "ErasureState",
             wire(servicelane::domain::erasure::ErasureState::ALL),
+        ),
+        (
             "RetentionKind",
             wire(servicelane::domain::retention::RetentionKind::ALL),
         ),

@@ -238,6 +238,7 @@ async fn seed(app: &TestApp, sh: &Shop, n: u32) -> Seeded {
         accepted_at: Set(None),
         on_site_at: Set(None),
         closed_at: Set(None),
+        location_removed_at: Set(None),
         cancelled_at: Set(None),
         version: Set(1),
         created_at: Set(now),
