@@ -38,10 +38,10 @@ use crate::domain::privacy::AccessAction;
 use crate::domain::rescue::RescueState;
 use crate::domain::{Role, validation};
 use crate::entities::{
-    appointment, callback, callback_call, case, case_event, csi_response, customer, enquiry,
-    erasure_request, erasure_request_event, inbox_message, insurance_lead, otp_code, otp_quota,
-    outbox_message, personal_data_access, refresh_token, repair_order, repair_order_photo, rescue,
-    rescue_event, warranty_case, wechat_binding, wechat_grant,
+    appointment, callback, callback_call, case, case_event, csi_response, customer, data_export,
+    enquiry, erasure_request, erasure_request_event, inbox_message, insurance_lead, otp_code,
+    otp_quota, outbox_message, personal_data_access, refresh_token, repair_order,
+    repair_order_photo, rescue, rescue_event, warranty_case, wechat_binding, wechat_grant,
 };
 use crate::error::{AppError, AppResult};
 use crate::services::lifecycle::{self, Lifecycle, Transition};
@@ -446,6 +446,9 @@ pub async fn approve(
     txn.commit().await?;
     tracing::info!(request = %r.id, customer = %r.customer_id, by = %actor.id, "customer erased");
     drop_unreferenced_blobs(state, shas).await;
+    if let Err(e) = crate::services::data_export::purge_expired(state).await {
+        tracing::warn!(error = %e, "erasure: the customer's export not purged yet (the sweep retries)");
+    }
     one(views(&state.db, actor, vec![r], now).await?)
 }
 
@@ -537,6 +540,14 @@ async fn anonymise(
         .add(outbox_message::Column::CustomerId.eq(c.id));
     outbox::cancel_queued(txn, theirs.clone(), "the customer was erased", now).await?;
     outbox::strip_personal(txn, theirs, now).await?;
+    // a copy they asked for holds everything erased here: it expires now, and
+    // the purge after the commit deletes its ZIP
+    data_export::Entity::update_many()
+        .col_expr(data_export::Column::ExpiresAt, Expr::value(Some(now)))
+        .filter(data_export::Column::CustomerId.eq(c.id))
+        .filter(data_export::Column::State.eq(crate::domain::data_export::ExportState::Ready))
+        .exec(txn)
+        .await?;
     inbox_message::Entity::delete_many()
         .filter(inbox_message::Column::CustomerId.eq(c.id))
         .exec(txn)

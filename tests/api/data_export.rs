@@ -761,3 +761,62 @@ async fn more_than_300_photos_are_answered_409_pointing_to_the_job() {
         big.body
     );
 }
+
+#[tokio::test]
+async fn an_erasure_expires_the_customers_copy_and_deletes_its_zip() {
+    let app = spawn_app_with(&SETTINGS).await;
+    let sh = shop(&app, "EXP6", "Asia/Shanghai", 3, 3).await;
+    let a = seed(&app, &sh, 7).await;
+    let b = seed(&app, &sh, 8).await;
+    let (_, job_a, _) = request(&app, &a.token, None).await;
+    let (_, job_b, _) = request(&app, &b.token, None).await;
+    assert_eq!(run_pending(&app.state).await.unwrap(), 2);
+    let row = |id: String| {
+        let db = app.state.db.clone();
+        async move {
+            data_export::Entity::find_by_id(id.parse::<Uuid>().unwrap())
+                .one(&db)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let sha_a = row(s(&job_a["id"])).await.sha256.unwrap();
+    let sha_b = row(s(&job_b["id"])).await.sha256.unwrap();
+    // the seeded rescue is over (an erasure waits for one under way)
+    {
+        use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+        rescue::Entity::update_many()
+            .col_expr(
+                rescue::Column::State,
+                Expr::value(RescueState::Closed.as_str()),
+            )
+            .filter(rescue::Column::CustomerId.eq(a.customer.parse::<Uuid>().unwrap()))
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+    }
+    let asked = app
+        .post(
+            &format!("/api/v1/customers/{}/erasure-requests", a.customer),
+            Some(&sh.advisor),
+            &json!({"note": "客户要求删除"}),
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::CREATED, "{}", asked.body);
+    let approved = app
+        .post(
+            &format!("/api/v1/erasure-requests/{}/approve", s(&asked.body["id"])),
+            Some(&sh.manager),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+    // the erased customer's copy is gone with its bytes; the other's stays
+    assert_eq!(row(s(&job_a["id"])).await.state, ExportState::Expired);
+    assert!(app.state.blobs.get(&sha_a).await.unwrap().is_none());
+    assert_eq!(row(s(&job_b["id"])).await.state, ExportState::Ready);
+    assert!(app.state.blobs.get(&sha_b).await.unwrap().is_some());
+    let (st, _, _) = download(&app, &s(&job_b["id"]), &b.token).await;
+    assert_eq!(st, StatusCode::OK);
+}
