@@ -7,10 +7,12 @@ use uuid::Uuid;
 
 use super::extract::{AccessPoint, Json, Query};
 use crate::auth::Actor;
+use crate::domain::privacy::AccessAction;
 use crate::error::{AppResult, Problem};
 use crate::services::erasure::{
     self, ErasureFilter, ErasureOnBehalf, ErasureRefusal, ErasureRequestPage, ErasureRequestView,
 };
+use crate::services::privacy::Looker;
 use crate::state::AppState;
 
 fn answer(created: bool, v: ErasureRequestView) -> HttpResponse {
@@ -71,9 +73,14 @@ pub async fn request_for(
 pub async fn list(
     state: web::Data<AppState>,
     actor: Actor,
+    point: AccessPoint,
     filter: Query<ErasureFilter>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(erasure::list(&state, &actor, filter.0).await?))
+    let page = erasure::list(&state, &actor, filter.0).await?;
+    Looker::of(&state, &actor, point.0)
+        .saw_in(AccessAction::Search, &page)
+        .await;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// One erasure request with its steps: the deciders, or the customer it is about.
@@ -84,9 +91,14 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     actor: Actor,
+    point: AccessPoint,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(erasure::get(&state, &actor, id.into_inner()).await?))
+    let v = erasure::get(&state, &actor, id.into_inner()).await?;
+    Looker::of(&state, &actor, point.0)
+        .saw_in(AccessAction::Read, &v)
+        .await;
+    Ok(HttpResponse::Ok().json(v))
 }
 
 /// Approves the request: the customer is anonymised at once and for good

@@ -215,6 +215,20 @@ async fn open(
     let days = state.settings.privacy.erasure_due_days.clamp(1, 90);
     let id = Uuid::now_v7();
     let txn = state.db.begin().await?;
+    // the customer's row first, as an approval takes it: a request asked
+    // while an approval commits waits for it, then finds the customer erased
+    // (instead of opening a request nobody can ever decide)
+    let erased = crate::services::lock_row::<customer::Entity>(
+        &txn,
+        customer::Column::Id,
+        customer::Column::Version,
+        c.id,
+    )
+    .await?
+    .is_none_or(|now| now.erased_at.is_some());
+    if erased {
+        return Err(AppError::Conflict("the customer was erased already".into()));
+    }
     // one open request a customer: the second insert finds the first
     let inserted = erasure_request::Entity::insert(erasure_request::ActiveModel {
         id: Set(id),
@@ -409,6 +423,29 @@ pub async fn approve(
     )
     .await?;
     let shas = anonymise(&txn, actor, r.dealer_id, r.customer_id, &alias, now).await?;
+    // how they asked (this time and any time before) may name them too
+    let theirs = erasure_request::Entity::find()
+        .select_only()
+        .column(erasure_request::Column::Id)
+        .filter(erasure_request::Column::DealerId.eq(r.dealer_id))
+        .filter(erasure_request::Column::CustomerId.eq(r.customer_id))
+        .into_tuple::<Uuid>()
+        .all(&txn)
+        .await?;
+    erasure_request::Entity::update_many()
+        .col_expr(erasure_request::Column::Note, Expr::value(None::<String>))
+        .filter(erasure_request::Column::Id.is_in(theirs.clone()))
+        .exec(&txn)
+        .await?;
+    erasure_request_event::Entity::update_many()
+        .col_expr(
+            erasure_request_event::Column::Reason,
+            Expr::value(None::<String>),
+        )
+        .filter(erasure_request_event::Column::RequestId.is_in(theirs))
+        .filter(erasure_request_event::Column::ToState.eq(ErasureState::Requested))
+        .exec(&txn)
+        .await?;
     lifecycle::record::<erasure_request::Entity>(
         &txn,
         lifecycle::by(
@@ -574,6 +611,7 @@ async fn anonymise(
         .exec(txn)
         .await?;
     otp_quota::Entity::delete_many()
+        .filter(otp_quota::Column::DealerId.eq(dealer_id))
         .filter(otp_quota::Column::Phone.eq(c.phone.clone()))
         .exec(txn)
         .await?;

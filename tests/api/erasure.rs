@@ -154,6 +154,11 @@ async fn an_approved_erasure_anonymises_the_customer_everywhere_and_keeps_the_in
     );
 
     let id = ask_for(&app, &s, &c).await;
+    // the manager reading the request before deciding saw the person
+    let seen = app
+        .get(&format!("/api/v1/erasure-requests/{id}"), &s.manager)
+        .await;
+    assert_eq!(seen.status, StatusCode::OK, "{}", seen.body);
     let done = approve(&app, &s.manager, &id).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     assert_eq!(done.body["state"], "approved");
@@ -276,6 +281,15 @@ async fn an_approved_erasure_anonymises_the_customer_everywhere_and_keeps_the_in
         "{}",
         log.body
     );
+    assert!(
+        log.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "read" && e["endpoint"] == "GET /api/v1/erasure-requests/{id}"),
+        "{}",
+        log.body
+    );
     let steps: Vec<&str> = done.body["events"]
         .as_array()
         .unwrap()
@@ -283,6 +297,16 @@ async fn an_approved_erasure_anonymises_the_customer_everywhere_and_keeps_the_in
         .map(|e| e["to_state"].as_str().unwrap())
         .collect();
     assert_eq!(steps, ["requested", "approved"]);
+    // how staff noted the request may name the person: gone from the steps too
+    assert!(
+        done.body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["reason"].is_null()),
+        "{}",
+        done.body
+    );
 
     // cannot be undone, nor done twice
     let again = approve(&app, &s.manager, &id).await;

@@ -14,6 +14,7 @@ use crate::services::care_card::CareCards;
 use crate::services::cases::CaseView;
 use crate::services::customer_value::{CustomerValue, ValuePage};
 use crate::services::enquiries::EnquiryView;
+use crate::services::erasure::{ErasureRequestPage, ErasureRequestView};
 use crate::services::insurance::{LeadView, Leads};
 use crate::services::repair_orders::{RepairOrder, RepairOrderPage, RepairOrderSummary};
 use crate::services::rescues::RescueView;
@@ -62,6 +63,24 @@ impl Shows for Invitation {
 }
 
 /// The contact phone, the car's location, the customer's note.
+/// Names the customer (and may hold staff's note of how they asked) until
+/// the approval leaves only the pseudonym.
+impl Shows for ErasureRequestView {
+    fn customers_shown(&self) -> Vec<Uuid> {
+        if self.state == crate::domain::erasure::ErasureState::Approved {
+            vec![]
+        } else {
+            vec![self.customer_id]
+        }
+    }
+}
+
+impl Shows for ErasureRequestPage {
+    fn customers_shown(&self) -> Vec<Uuid> {
+        self.items.customers_shown()
+    }
+}
+
 impl Shows for RescueView {
     fn customers_shown(&self) -> Vec<Uuid> {
         vec![self.customer_id]
