@@ -37,6 +37,7 @@ mod m20261201_000035_outbox_redaction;
 mod m20261201_000036_consent_history_and_exports;
 mod m20261201_000037_erasure;
 mod m20261201_000038_retention;
+mod m20261201_000039_blob_releases;
 
 pub struct Migrator;
 
@@ -80,6 +81,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000036_consent_history_and_exports::Migration),
             Box::new(m20261201_000037_erasure::Migration),
             Box::new(m20261201_000038_retention::Migration),
+            Box::new(m20261201_000039_blob_releases::Migration),
         ]
     }
 }

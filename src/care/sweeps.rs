@@ -3,13 +3,14 @@
 //! (`services::cases::escalate_due`), unaccepted roadside rescues escalated
 //! down the on-duty roster (`services::rescues::escalate_due`) and each dealer's daily report sent at
 //! its closing time (`services::reports::send_due`), and customers' export ZIPs past their
-//! days expired and deleted (`services::data_export::purge_expired`). Each claims its work in
+//! days expired (`services::data_export::purge_expired`) and released blob bytes deleted
+//! (`services::storage::sweep`). Each claims its work in
 //! the database, so several instances sweeping at once do it once.
 
 use actix_web::web;
 
 use crate::care::outbox;
-use crate::services::{cases, data_export, reports, rescues};
+use crate::services::{cases, data_export, reports, rescues, storage};
 use crate::state::AppState;
 
 pub fn spawn(
@@ -44,6 +45,11 @@ pub fn spawn(
             // customers' export ZIPs past their days: the rows expire, the bytes go
             if let Err(e) = data_export::purge_expired(&state).await {
                 tracing::error!(error = ?e, "data export purge");
+            }
+            // released blob bytes (erased or expired photos, expired ZIPs):
+            // deleted, or retried until they are
+            if let Err(e) = storage::sweep(&state).await {
+                tracing::error!(error = ?e, "released blobs");
             }
             if escalated + rescued + reported > 0 {
                 tracing::info!(

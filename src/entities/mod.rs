@@ -3,6 +3,7 @@
 
 pub mod appointment;
 pub mod appointment_event;
+pub mod blob_release;
 pub mod callback;
 pub mod callback_call;
 pub mod care_card_setting;

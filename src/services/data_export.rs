@@ -49,7 +49,7 @@ use crate::services::idempotency::{self, IdempotencyKey, Outcome, Reservation, S
 use crate::services::repair_orders::RepairOrder;
 use crate::services::repair_orders::photos::{self, Photo};
 use crate::services::vehicles::Vehicle;
-use crate::services::{from_stored, page_limit};
+use crate::services::{from_stored, page_limit, storage};
 use crate::state::AppState;
 
 /// Staff who may export a customer's data on their behalf (the service
@@ -749,6 +749,7 @@ async fn finish(
             data_export::Column::LeaseUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
         );
+    let built = outcome.as_ref().ok().map(|(sha, _)| sha.clone());
     update = match outcome {
         Ok((sha, len)) => update
             .col_expr(data_export::Column::State, Expr::value(ExportState::Ready))
@@ -771,8 +772,13 @@ async fn finish(
         .exec(&state.db)
         .await?;
     if res.rows_affected == 0 {
-        // our lease ran out and another worker has the job: its ZIP will do
+        // our lease ran out and another worker has the job: its ZIP will do,
+        // and ours goes (unless it is the same bytes)
         tracing::warn!(job = %job.id, "data export taken over before it finished");
+        if built.is_some() {
+            storage::release(&state.db, built, now).await?;
+            storage::sweep(state).await?;
+        }
     }
     Ok(())
 }
@@ -792,9 +798,10 @@ pub async fn run_pending(state: &AppState) -> anyhow::Result<usize> {
 }
 
 /// Expires ready jobs past their time and deletes their ZIPs (called by
-/// `care::sweeps`). The row says `expired` first, in committed state, so no
-/// download serves the bytes any more; then the bytes go, unless another
-/// job still holds the same bytes. Answers the jobs expired.
+/// `care::sweeps`). Each job says `expired` and releases its ZIP in one
+/// transaction, so no download serves the bytes any more and the bytes are
+/// deleted (by `storage::sweep`, now and until they are gone) unless another
+/// job or a photo still holds the same bytes. Answers the jobs expired.
 pub async fn purge_expired(state: &AppState) -> anyhow::Result<u64> {
     let now = state.clock.now();
     let due = data_export::Entity::find()
@@ -803,9 +810,9 @@ pub async fn purge_expired(state: &AppState) -> anyhow::Result<u64> {
         .limit(500)
         .all(&state.db)
         .await?;
-    let grace = StdDuration::from_secs(state.settings.privacy.blob_grace_secs);
     let mut expired = 0;
     for job in due {
+        let txn = state.db.begin().await?;
         let res = data_export::Entity::update_many()
             .col_expr(
                 data_export::Column::State,
@@ -814,27 +821,17 @@ pub async fn purge_expired(state: &AppState) -> anyhow::Result<u64> {
             .col_expr(data_export::Column::PurgedAt, Expr::value(Some(now)))
             .filter(data_export::Column::Id.eq(job.id))
             .filter(data_export::Column::State.eq(ExportState::Ready))
-            .exec(&state.db)
+            .exec(&txn)
             .await?;
         if res.rows_affected == 0 {
             continue; // another instance has it
         }
+        storage::release(&txn, job.sha256, now).await?;
+        txn.commit().await?;
         expired += 1;
-        let Some(sha) = job.sha256 else { continue };
-        let still_held = data_export::Entity::find()
-            .filter(data_export::Column::Sha256.eq(sha.as_str()))
-            .filter(data_export::Column::State.ne(ExportState::Expired))
-            .count(&state.db)
-            .await?
-            > 0
-            || repair_order_photo::Entity::find()
-                .filter(repair_order_photo::Column::Sha256.eq(sha.as_str()))
-                .count(&state.db)
-                .await?
-                > 0;
-        if !still_held {
-            state.blobs.delete(&sha, grace).await?;
-        }
+    }
+    if expired > 0 {
+        storage::sweep(state).await?;
     }
     Ok(expired)
 }

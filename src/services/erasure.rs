@@ -12,7 +12,6 @@
 //! refuses any message to them that was claimed before the erasure.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -46,7 +45,7 @@ use crate::entities::{
 use crate::error::{AppError, AppResult};
 use crate::services::lifecycle::{self, Lifecycle, Transition};
 use crate::services::privacy::{Access, Point};
-use crate::services::{customers, dealers, decode_cursor, next_page, page_limit};
+use crate::services::{customers, dealers, decode_cursor, next_page, page_limit, storage};
 use crate::state::AppState;
 
 /// Who decides a request (and reads the list): the service manager and the
@@ -423,6 +422,8 @@ pub async fn approve(
     )
     .await?;
     let shas = anonymise(&txn, actor, r.dealer_id, r.customer_id, &alias, now).await?;
+    // their photos' bytes go after the commit (and until they are gone)
+    storage::release(&txn, shas, now).await?;
     // how they asked (this time and any time before) may name them too
     let theirs = erasure_request::Entity::find()
         .select_only()
@@ -482,7 +483,9 @@ pub async fn approve(
         .ok_or(AppError::NotFound)?;
     txn.commit().await?;
     tracing::info!(request = %r.id, customer = %r.customer_id, by = %actor.id, "customer erased");
-    drop_unreferenced_blobs(state, shas).await;
+    if let Err(e) = storage::sweep(state).await {
+        tracing::warn!(error = %e, "erasure: photo bytes not deleted yet (the sweep retries)");
+    }
     if let Err(e) = crate::services::data_export::purge_expired(state).await {
         tracing::warn!(error = %e, "erasure: the customer's export not purged yet (the sweep retries)");
     }
@@ -824,28 +827,6 @@ async fn close_cases(
         .exec(txn)
         .await?;
     Ok(())
-}
-
-/// Deletes the bytes no photo row references any more (in committed state:
-/// this runs after the commit), with the one grace of every blob delete. A
-/// failure leaves the bytes behind (logged); the rows are gone already.
-async fn drop_unreferenced_blobs(state: &AppState, shas: Vec<String>) {
-    let grace = Duration::from_secs(state.settings.privacy.blob_grace_secs);
-    for sha in shas {
-        let still = repair_order_photo::Entity::find()
-            .filter(repair_order_photo::Column::Sha256.eq(sha.clone()))
-            .count(&state.db)
-            .await;
-        match still {
-            Ok(0) => {
-                if let Err(e) = state.blobs.delete(&sha, grace).await {
-                    tracing::warn!(sha = %sha, error = %e, "erasure: photo bytes not deleted");
-                }
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(sha = %sha, error = %e, "erasure: photo bytes not checked"),
-        }
-    }
 }
 
 /// The refusal, told: the app's inbox, and a message on the customer's first

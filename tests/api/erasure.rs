@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use servicelane::domain::Role;
 use servicelane::domain::message::MessageKind;
 use servicelane::domain::outbox::MessageState;
-use servicelane::entities::outbox_message;
-use servicelane::services::storage::sha256_hex;
+use servicelane::entities::{blob_release, outbox_message};
+use servicelane::services::storage::{self, sha256_hex};
 
 use crate::appointments::{Shop, book, owner, shop};
 use crate::care_planner::{customer, d, manager, marketing_yes, run, set_local};
@@ -75,6 +75,89 @@ async fn outbox_rows(app: &TestApp) -> Vec<outbox_message::Model> {
         .all(&app.state.db)
         .await
         .unwrap()
+}
+
+/// The blobs released and not yet deleted.
+async fn released(app: &TestApp) -> Vec<String> {
+    blob_release::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.sha256)
+        .collect()
+}
+
+#[tokio::test]
+async fn photo_bytes_the_grace_kept_are_deleted_by_a_later_sweep() {
+    // a one-second grace: the photo taken just now outlives the approval
+    let app = spawn_app_with(&[("SERVICELANE__PRIVACY__BLOB_GRACE_SECS", "1")]).await;
+    let s = shop(&app, "ERAG", "Asia/Shanghai", 3, 3).await;
+    let (c, v) = owner(&app, &s, 1).await;
+    let o = walk_in(&app, &s, &v).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let u = upload(
+        &app,
+        &s.advisor,
+        &o,
+        &jpeg(11),
+        &[("purpose", "walkaround")],
+        None,
+    )
+    .await;
+    assert_eq!(u.status, StatusCode::CREATED, "{}", u.body);
+    let sha = sha256_hex(&jpeg(11));
+    let id = ask_for(&app, &s, &c).await;
+    let done = approve(&app, &s.manager, &id).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    // the row is gone; the bytes, stored within the grace, wait on the list
+    assert!(app.state.blobs.get(&sha).await.unwrap().is_some());
+    assert_eq!(released(&app).await, vec![sha.clone()]);
+    // past the grace but before the retry is due: nothing yet
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(storage::sweep(&app.state).await.unwrap(), 0);
+    assert!(app.state.blobs.get(&sha).await.unwrap().is_some());
+    // the retry: the bytes go and so does the entry
+    app.clock.advance(Duration::minutes(2));
+    assert_eq!(storage::sweep(&app.state).await.unwrap(), 1);
+    assert_eq!(app.state.blobs.get(&sha).await.unwrap(), None);
+    assert_eq!(released(&app).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn released_bytes_a_photo_uses_again_are_kept_and_let_go() {
+    let app = spawn_app_with(&[NO_GRACE]).await;
+    let s = shop(&app, "ERAH", "Asia/Shanghai", 3, 3).await;
+    let (_, v) = owner(&app, &s, 1).await;
+    let o = walk_in(&app, &s, &v).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let u = upload(
+        &app,
+        &s.advisor,
+        &o,
+        &jpeg(12),
+        &[("purpose", "walkaround")],
+        None,
+    )
+    .await;
+    assert_eq!(u.status, StatusCode::CREATED, "{}", u.body);
+    let (used, loose) = (
+        sha256_hex(&jpeg(12)),
+        app.state.blobs.put(jpeg(13)).await.unwrap(),
+    );
+    // as a kill after a commit leaves it: released, never swept
+    let now = app.clock.now_utc();
+    storage::release(&app.state.db, [used.clone(), loose.clone()], now)
+        .await
+        .unwrap();
+    assert_eq!(storage::sweep(&app.state).await.unwrap(), 1);
+    assert!(app.state.blobs.get(&used).await.unwrap().is_some());
+    assert_eq!(app.state.blobs.get(&loose).await.unwrap(), None);
+    assert_eq!(released(&app).await, Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -239,6 +322,8 @@ async fn an_approved_erasure_anonymises_the_customer_everywhere_and_keeps_the_in
     );
     assert_eq!(app.state.blobs.get(&own_sha).await.unwrap(), None);
     assert!(app.state.blobs.get(&shared_sha).await.unwrap().is_some());
+    // both were released; the sweep deleted one and let go of the one in use
+    assert_eq!(released(&app).await, Vec::<String>::new());
     let theirs = app
         .get(
             &format!("/api/v1/repair-orders/{other_o}/photos"),

@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{
-    ColumnTrait, Condition, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Value,
+    ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait, Value,
 };
 use uuid::Uuid;
 
@@ -26,6 +26,7 @@ use crate::entities::{
     dealer, login_failure, otp_code, outbox_message, personal_data_access, repair_order,
     repair_order_photo as photo, rescue,
 };
+use crate::services::storage;
 use crate::state::AppState;
 
 /// What one dealer's run works with.
@@ -280,41 +281,34 @@ fn photos_due<'a>(s: &'a Scope<'a>) -> Found<'a> {
     })
 }
 
-/// The rows first, then each blob no row refers to any more (of any
-/// dealer: the store is shared and content-addressed). A blob put again
-/// since (an upload racing this) is kept by the store's grace.
+/// The rows go and their bytes are released in one transaction; the bytes
+/// are deleted after it (by `storage::sweep`, retried until gone) unless a
+/// row of any dealer uses them: the store is shared and content-addressed.
 fn photos_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
     Box::pin(async move {
-        let db = &s.state.db;
+        let txn = s.state.db.begin().await?;
         let shas: BTreeSet<String> = photo::Entity::find()
             .select_only()
             .column(photo::Column::Sha256)
             .filter(photo::Column::Id.is_in(keys.clone()))
+            .filter(photo::Column::DealerId.eq(s.dealer.id))
             .into_tuple::<String>()
-            .all(db)
+            .all(&txn)
             .await?
             .into_iter()
             .collect();
         let removed = photo::Entity::delete_many()
             .filter(photo::Column::Id.is_in(keys))
             .filter(photo::Column::DealerId.eq(s.dealer.id))
-            .exec(db)
+            .exec(&txn)
             .await?
             .rows_affected;
-        let grace = std::time::Duration::from_secs(s.state.settings.privacy.blob_grace_secs);
-        for sha in shas {
-            let used = photo::Entity::find()
-                .filter(photo::Column::Sha256.eq(sha.as_str()))
-                .count(db)
-                .await?;
-            if used > 0 {
-                continue;
-            }
-            // the rows are gone either way: a store that fails now leaves
-            // bytes no row points at, which is logged, not a failed run
-            if let Err(e) = s.state.blobs.delete(&sha, grace).await {
-                tracing::warn!(sha = %sha, error = ?e, "retention: a photo's bytes were not removed");
-            }
+        storage::release(&txn, shas, s.now).await?;
+        txn.commit().await?;
+        // a store that fails now leaves the bytes released: the next sweep
+        // retries, and the run goes on
+        if let Err(e) = storage::sweep(s.state).await {
+            tracing::warn!(error = ?e, "retention: photo bytes not deleted yet");
         }
         Ok(removed)
     })

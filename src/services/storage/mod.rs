@@ -4,6 +4,14 @@
 //! keeps files in a folder (`storage.dir`, default `<data_dir>/blobs`) as
 //! `ab/cd/<sha256>`, each written to a temporary file and renamed into place,
 //! so a reader never sees half a file.
+//!
+//! Bytes no row needs any more are not deleted by the code that removed the
+//! rows but released ([`release`], in that code's transaction) and deleted
+//! by [`sweep`], which retries until they are gone or used again.
+
+mod release;
+
+pub use release::{release, sweep};
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -18,10 +26,21 @@ pub trait BlobStore: Send + Sync {
     /// The bytes stored under `sha256`, if any.
     fn get(&self, sha256: &str) -> BoxFuture<'_, anyhow::Result<Option<Vec<u8>>>>;
     /// Removes the bytes under `sha256` unless they were stored (or put
-    /// again) within `grace`; true if removed. The caller has first made
-    /// sure, in committed state, that nothing references them any more: the
-    /// grace covers an upload of the same bytes racing the delete.
-    fn delete(&self, sha256: &str, grace: Duration) -> BoxFuture<'_, anyhow::Result<bool>>;
+    /// again) within `grace`. The caller has first made sure, in committed
+    /// state, that nothing references them any more: the grace covers an
+    /// upload of the same bytes racing the delete.
+    fn delete(&self, sha256: &str, grace: Duration) -> BoxFuture<'_, anyhow::Result<Removal>>;
+}
+
+/// What a [`BlobStore::delete`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// The bytes were there and are gone.
+    Removed,
+    /// There were no such bytes (gone already, or never stored).
+    Absent,
+    /// Kept: stored or put again within the grace; try again after it.
+    Fresh,
 }
 
 /// The SHA-256 of `bytes`, lower-case hex.
@@ -110,25 +129,25 @@ impl LocalStore {
         }
     }
 
-    async fn remove(&self, sha: &str, grace: Duration) -> anyhow::Result<bool> {
+    async fn remove(&self, sha: &str, grace: Duration) -> anyhow::Result<Removal> {
         if !is_sha256(sha) {
-            return Ok(false);
+            return Ok(Removal::Absent);
         }
         let path = self.path_of(sha);
         let modified = match tokio::fs::metadata(&path).await {
             Ok(m) => m.modified()?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Removal::Absent),
             Err(e) => return Err(anyhow::anyhow!("cannot read blob {sha}: {e}")),
         };
         let age = SystemTime::now()
             .duration_since(modified)
             .unwrap_or(Duration::ZERO);
         if age < grace {
-            return Ok(false);
+            return Ok(Removal::Fresh);
         }
         match tokio::fs::remove_file(&path).await {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Ok(()) => Ok(Removal::Removed),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Removal::Absent),
             Err(e) => Err(anyhow::anyhow!("cannot delete blob {sha}: {e}")),
         }
     }
@@ -144,7 +163,7 @@ impl BlobStore for LocalStore {
         Box::pin(async move { self.read(&sha).await })
     }
 
-    fn delete(&self, sha256: &str, grace: Duration) -> BoxFuture<'_, anyhow::Result<bool>> {
+    fn delete(&self, sha256: &str, grace: Duration) -> BoxFuture<'_, anyhow::Result<Removal>> {
         let sha = sha256.to_string();
         Box::pin(async move { self.remove(&sha, grace).await })
     }
@@ -173,7 +192,8 @@ mod tests {
         let store = LocalStore::new(dir.path());
         let a = store.put(b"photo".to_vec()).await.unwrap();
         // just written: the grace keeps it
-        assert!(!store.delete(&a, Duration::from_secs(60)).await.unwrap());
+        let grace = Duration::from_secs(60);
+        assert_eq!(store.delete(&a, grace).await.unwrap(), Removal::Fresh);
         assert!(store.get(&a).await.unwrap().is_some());
         // age the file, then put the same bytes again: fresh once more
         let old = SystemTime::now() - Duration::from_secs(3600);
@@ -183,13 +203,19 @@ mod tests {
             .unwrap();
         f.set_modified(old).unwrap();
         store.put(b"photo".to_vec()).await.unwrap();
-        assert!(!store.delete(&a, Duration::from_secs(60)).await.unwrap());
+        assert_eq!(store.delete(&a, grace).await.unwrap(), Removal::Fresh);
         f.set_modified(old).unwrap();
-        assert!(store.delete(&a, Duration::from_secs(60)).await.unwrap());
+        assert_eq!(store.delete(&a, grace).await.unwrap(), Removal::Removed);
         assert_eq!(store.get(&a).await.unwrap(), None);
         // gone, or never a hash: nothing to remove
-        assert!(!store.delete(&a, Duration::ZERO).await.unwrap());
-        assert!(!store.delete("../x", Duration::ZERO).await.unwrap());
+        assert_eq!(
+            store.delete(&a, Duration::ZERO).await.unwrap(),
+            Removal::Absent
+        );
+        assert_eq!(
+            store.delete("../x", Duration::ZERO).await.unwrap(),
+            Removal::Absent
+        );
     }
 
     #[tokio::test]
