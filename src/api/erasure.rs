@@ -83,7 +83,8 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// One erasure request with its steps: the deciders, or the customer it is about.
+/// One erasure request with its steps: the deciders, the member of staff who
+/// asked on the customer's behalf, or the customer it is about.
 #[utoipa::path(operation_id = "getErasureRequest", tag = "privacy",
     params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = ErasureRequestView)))]
@@ -106,11 +107,12 @@ pub async fn get(
 /// deleted, queued messages cancelled, sessions ended, open cases, callbacks
 /// and enquiries closed); orders, invoices and warranty claims stay under
 /// the pseudonym. Logged as an `erase` in the access log. An approval and a
-/// refusal at once: one wins, the other is 409.
+/// refusal at once: one wins, the other is 409. A retried approval of an
+/// approved request answers it as it stands (200) and does nothing again.
 #[utoipa::path(operation_id = "approveErasure", tag = "privacy",
     params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = ErasureRequestView),
-        (status = 409, description = "decided already, or a rescue of the customer is under way", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "refused already, or a rescue of the customer is under way", body = Problem, content_type = "application/problem+json")))]
 #[post("/erasure-requests/{id}/approve")]
 pub async fn approve(
     state: web::Data<AppState>,
@@ -122,11 +124,12 @@ pub async fn approve(
 }
 
 /// Refuses the request with a reason, which the customer is told (the app's
-/// inbox and their first reachable channel).
+/// inbox and their first reachable channel). A retried refusal (the same
+/// reason) answers the refusal made (200); another reason is 409.
 #[utoipa::path(operation_id = "refuseErasure", tag = "privacy", request_body = ErasureRefusal,
     params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = ErasureRequestView),
-        (status = 409, description = "decided already", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "approved already, or refused with another reason", body = Problem, content_type = "application/problem+json")))]
 #[post("/erasure-requests/{id}/refuse")]
 pub async fn refuse(
     state: web::Data<AppState>,

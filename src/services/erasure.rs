@@ -28,6 +28,7 @@ use crate::care::outbox::{self, ErasureRefusedParams, NewMessage, Params};
 use crate::care::route::Addresses;
 use crate::domain::callback::CallbackState;
 use crate::domain::case::CaseState;
+use crate::domain::data_export::ExportState;
 use crate::domain::enquiry::EnquiryState;
 use crate::domain::erasure::{
     ErasureDecision, ErasureState, MAX_TEXT, due_at, next, phone_placeholder, pseudonym,
@@ -39,7 +40,7 @@ use crate::domain::{Role, validation};
 use crate::entities::{
     appointment, callback, callback_call, case, case_event, csi_response, customer, data_export,
     enquiry, erasure_request, erasure_request_event, inbox_message, insurance_lead, otp_code,
-    otp_quota, outbox_message, personal_data_access, refresh_token, repair_order,
+    otp_quota, outbox_message, personal_data_access, refresh_token, repair_order, repair_order_job,
     repair_order_photo, rescue, rescue_event, warranty_case, wechat_binding, wechat_grant,
 };
 use crate::error::{AppError, AppResult};
@@ -346,7 +347,16 @@ pub async fn refuse(
         validation::multiline(&body.reason, MAX_TEXT).map_err(|m| AppError::field("reason", m))?;
     let now = state.clock.now();
     let txn = state.db.begin().await?;
-    let r = decide(&txn, actor, id, ErasureDecision::Refuse).await?;
+    let r = match decide(&txn, actor, id, ErasureDecision::Refuse).await? {
+        Found::Open(r) => r,
+        Found::Taken(r) if r.reason.as_deref() != Some(reason.as_str()) => {
+            return Err(AppError::Conflict("the request was refused already".into()));
+        }
+        Found::Taken(r) => {
+            txn.rollback().await?;
+            return one(views(&state.db, actor, vec![r], now).await?);
+        }
+    };
     lifecycle::advance::<erasure_request::Entity>(
         &txn,
         r.id,
@@ -399,7 +409,13 @@ pub async fn approve(
     actor.require(DECIDERS)?;
     let now = state.clock.now();
     let txn = state.db.begin().await?;
-    let r = decide(&txn, actor, id, ErasureDecision::Approve).await?;
+    let r = match decide(&txn, actor, id, ErasureDecision::Approve).await? {
+        Found::Open(r) => r,
+        Found::Taken(r) => {
+            txn.rollback().await?;
+            return one(views(&state.db, actor, vec![r], now).await?);
+        }
+    };
     let alias = pseudonym(r.customer_id);
     lifecycle::advance::<erasure_request::Entity>(
         &txn,
@@ -492,23 +508,35 @@ pub async fn approve(
     one(views(&state.db, actor, vec![r], now).await?)
 }
 
+/// What a decision finds when it takes the request.
+enum Found {
+    /// Still to be decided: the decision is taken.
+    Open(erasure_request::Model),
+    /// Decided this way already: a retry, answered with the request as it is.
+    Taken(erasure_request::Model),
+}
+
 /// Takes the request for the rest of the transaction and checks that
-/// `decision` may be taken: 404 for another dealer's, 409 once decided.
+/// `decision` may be taken: 404 for another dealer's, 409 once decided the
+/// other way.
 async fn decide(
     txn: &impl ConnectionTrait,
     actor: &Actor,
     id: Uuid,
     decision: ErasureDecision,
-) -> AppResult<erasure_request::Model> {
+) -> AppResult<Found> {
     let r = lifecycle::lock::<erasure_request::Entity>(txn, id).await?;
     actor.can_write_dealer(r.dealer_id)?;
-    if next(r.state, decision).is_none() {
-        return Err(AppError::Conflict(format!(
-            "the request was {} already",
-            r.state
-        )));
+    if next(r.state, decision).is_some() {
+        return Ok(Found::Open(r));
     }
-    Ok(r)
+    if next(ErasureState::Requested, decision) == Some(r.state) {
+        return Ok(Found::Taken(r));
+    }
+    Err(AppError::Conflict(format!(
+        "the request was {} already",
+        r.state
+    )))
 }
 
 /// Everything the approval does to the person's data; answers the photo
@@ -585,7 +613,25 @@ async fn anonymise(
     data_export::Entity::update_many()
         .col_expr(data_export::Column::ExpiresAt, Expr::value(Some(now)))
         .filter(data_export::Column::CustomerId.eq(c.id))
-        .filter(data_export::Column::State.eq(crate::domain::data_export::ExportState::Ready))
+        .filter(data_export::Column::State.eq(ExportState::Ready))
+        .exec(txn)
+        .await?;
+    // one still to be built would be built from what is left: it fails now,
+    // and a worker building it finds it taken and lets its ZIP go
+    data_export::Entity::update_many()
+        .col_expr(data_export::Column::State, Expr::value(ExportState::Failed))
+        .col_expr(
+            data_export::Column::Error,
+            Expr::value(Some("the customer was erased".to_string())),
+        )
+        .col_expr(data_export::Column::PendingFor, Expr::value(None::<Uuid>))
+        .col_expr(
+            data_export::Column::LeaseUntil,
+            Expr::value(None::<DateTime<Utc>>),
+        )
+        .col_expr(data_export::Column::FinishedAt, Expr::value(Some(now)))
+        .filter(data_export::Column::CustomerId.eq(c.id))
+        .filter(data_export::Column::State.is_in([ExportState::Queued, ExportState::Running]))
         .exec(txn)
         .await?;
     inbox_message::Entity::delete_many()
@@ -753,8 +799,41 @@ async fn anonymise(
         .into_iter()
         .filter(|o| !claimed.contains(o))
         .collect();
+    // what was said on their orders: the advisor's notes and the answers
+    // they gave to extra work on every order; what they said was wrong with
+    // the car on the orders no warranty claim needs as evidence
+    repair_order::Entity::update_many()
+        .col_expr(repair_order::Column::Notes, Expr::value(None::<String>))
+        .filter(repair_order::Column::DealerId.eq(dealer_id))
+        .filter(repair_order::Column::CustomerId.eq(c.id))
+        .exec(txn)
+        .await?;
+    repair_order_job::Entity::update_many()
+        .col_expr(
+            repair_order_job::Column::ApprovalNote,
+            Expr::value(None::<String>),
+        )
+        .filter(
+            repair_order_job::Column::OrderId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(repair_order::Column::Id)
+                    .from(repair_order::Entity)
+                    .and_where(repair_order::Column::CustomerId.eq(c.id))
+                    .to_owned(),
+            ),
+        )
+        .exec(txn)
+        .await?;
     let mut shas = Vec::new();
     for chunk in orders.chunks(500) {
+        repair_order::Entity::update_many()
+            .col_expr(
+                repair_order::Column::Concerns,
+                Expr::value(serde_json::json!([])),
+            )
+            .filter(repair_order::Column::Id.is_in(chunk.iter().copied()))
+            .exec(txn)
+            .await?;
         let photos = repair_order_photo::Entity::find()
             .filter(repair_order_photo::Column::OrderId.is_in(chunk.iter().copied()))
             .all(txn)
@@ -914,7 +993,10 @@ async fn visible(
         Some(own) if own == r.customer_id && actor.dealer_id == r.dealer_id => Ok(r),
         Some(_) => Err(AppError::NotFound),
         None => {
-            actor.require(DECIDERS)?;
+            // the deciders, and the member of staff who asked on the customer's behalf
+            if r.requested_by != Some(actor.id) {
+                actor.require(DECIDERS)?;
+            }
             if actor.sees_dealer(r.dealer_id) {
                 Ok(r)
             } else {

@@ -324,6 +324,15 @@ async fn an_approved_erasure_anonymises_the_customer_everywhere_and_keeps_the_in
     assert!(app.state.blobs.get(&shared_sha).await.unwrap().is_some());
     // both were released; the sweep deleted one and let go of the one in use
     assert_eq!(released(&app).await, Vec::<String>::new());
+    // what they said was wrong with the car goes; another customer's order keeps it
+    let order = app
+        .get(&format!("/api/v1/repair-orders/{o}"), &s.advisor)
+        .await;
+    assert_eq!(order.body["concerns"], json!([]), "{}", order.body);
+    let kept = app
+        .get(&format!("/api/v1/repair-orders/{other_o}"), &s.advisor)
+        .await;
+    assert_eq!(kept.body["concerns"], json!(["异响"]), "{}", kept.body);
     let theirs = app
         .get(
             &format!("/api/v1/repair-orders/{other_o}/photos"),
@@ -393,9 +402,19 @@ async fn an_approved_erasure_anonymises_the_customer_everywhere_and_keeps_the_in
         done.body
     );
 
-    // cannot be undone, nor done twice
+    // a retried approval answers the approval it made, and does nothing again;
+    // a refusal now is too late
+    let events = app
+        .get(&format!("/api/v1/erasure-requests/{id}"), &s.manager)
+        .await
+        .body["events"]
+        .clone();
     let again = approve(&app, &s.manager, &id).await;
-    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(again.body["state"], "approved");
+    assert_eq!(again.body["events"], events);
+    let late = refuse(&app, &s.manager, &id, json!({"reason": "不予删除"})).await;
+    assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.body);
     let anew = app
         .post(
             &format!("/api/v1/customers/{c}/erasure-requests"),
@@ -516,7 +535,16 @@ async fn a_refusal_needs_a_reason_and_tells_the_customer() {
     // a refused customer is not erased
     let r = app.get(&format!("/api/v1/customers/{c}"), &s.advisor).await;
     assert_eq!(r.body["name"], "客户1");
-    // decided once
+    // decided once: a retry answers the refusal made, another reason is 409
+    let retried = refuse(
+        &app,
+        &s.manager,
+        &id,
+        json!({"reason": "尚有未结清的维修款，结清后可再次申请"}),
+    )
+    .await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+    assert_eq!(retried.body["events"].as_array().map(Vec::len), Some(2));
     let twice = refuse(&app, &s.manager, &id, json!({"reason": "再说一次"})).await;
     assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.body);
 }
@@ -801,4 +829,47 @@ async fn repeated_requests_make_one_and_customers_see_only_their_own() {
         .get(&format!("/api/v1/erasure-requests/{id}"), &stranger)
         .await;
     assert_eq!(hidden.status, StatusCode::NOT_FOUND, "{}", hidden.body);
+}
+
+#[tokio::test]
+async fn the_advisor_who_asked_follows_the_request_and_a_copy_not_yet_built_is_stopped() {
+    let app = spawn_app_with(&[NO_GRACE, ("SERVICELANE__PRIVACY__EXPORT_WORKER", "false")]).await;
+    let s = shop(&app, "ERAJ", "Asia/Shanghai", 3, 3).await;
+    let (c, _) = owner(&app, &s, 1).await;
+    let customer_token = app.customer_token(&s.code, "13900000001").await;
+    // the customer asked for their copy; no worker has built it yet
+    let job = app
+        .post("/api/v1/me/exports", Some(&customer_token), &json!({}))
+        .await;
+    assert_eq!(job.status, StatusCode::ACCEPTED, "{}", job.body);
+    let job_id: uuid::Uuid = job.body["id"].as_str().unwrap().parse().unwrap();
+
+    // the advisor who asked on their behalf reads the request back; another may not
+    let id = ask_for(&app, &s, &c).await;
+    let path = format!("/api/v1/erasure-requests/{id}");
+    let mine = app.get(&path, &s.advisor).await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
+    assert_eq!(mine.body["state"], "requested");
+    let (_, other) = app.staff(&s.code, Role::CustomerCare).await;
+    let theirs = app.get(&path, &other).await;
+    assert_eq!(theirs.status, StatusCode::FORBIDDEN, "{}", theirs.body);
+
+    let done = approve(&app, &s.manager, &id).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let mine = app.get(&path, &s.advisor).await;
+    assert_eq!(mine.body["state"], "approved", "{}", mine.body);
+    // the copy is not built from what is left of them
+    assert_eq!(
+        servicelane::services::data_export::run_pending(&app.state)
+            .await
+            .unwrap(),
+        0
+    );
+    let job = servicelane::entities::data_export::Entity::find_by_id(job_id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.state.as_str(), "failed");
+    assert_eq!((job.pending_for, job.sha256), (None, None));
 }
