@@ -100,12 +100,11 @@ pub async fn analysis(
         .transpose()?;
     let now = state.clock.now();
     let ctx = Context::of(&state.db, &actor, filter, now).await?;
+    let looker = Looker::of(&state, &actor, point.0);
     match format {
         ValueFormat::Json => {
             let page = value::page(&state.db, &ctx, after, limit).await?;
-            Looker::of(&state, &actor, point.0)
-                .saw_in(AccessAction::Search, &page)
-                .await;
+            looker.saw_in(AccessAction::Search, &page).await;
             Ok(HttpResponse::Ok().json(page))
         }
         ValueFormat::Csv => {
@@ -117,7 +116,7 @@ pub async fn analysis(
                     header::CONTENT_DISPOSITION,
                     format!("attachment; filename=\"customer-value-{list}-{stamp}.csv\""),
                 ))
-                .streaming(value::csv_stream(state.db.clone(), ctx)))
+                .streaming(value::csv_stream(state.db.clone(), ctx, looker)))
         }
     }
 }

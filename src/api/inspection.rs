@@ -11,12 +11,14 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::contract::headers::IdempotencyKeyHeader;
-use super::extract::{IdempotencyHeader, Json, Query};
+use super::extract::{AccessPoint, IdempotencyHeader, Json, Query};
 use super::replayed;
 use crate::auth::Actor;
 use crate::domain::customer::Locale;
+use crate::domain::privacy::AccessAction;
 use crate::error::{AppError, AppResult, Problem};
 use crate::services::idempotency::Outcome;
+use crate::services::privacy::Looker;
 use crate::services::repair_orders::documents;
 use crate::services::repair_orders::inspection::{self, HealthCheck, HealthCheckInput};
 use crate::services::repair_orders::photos::{self, Photo, Upload};
@@ -289,14 +291,17 @@ fn html(body: String) -> HttpResponse {
 pub async fn document(
     state: web::Data<AppState>,
     actor: Actor,
+    point: AccessPoint,
     id: web::Path<Uuid>,
     q: Query<DocumentParams>,
 ) -> AppResult<HttpResponse> {
     let locale = q.0.locale.unwrap_or(Locale::ZhCn);
     let now = state.clock.now();
-    Ok(html(
-        documents::repair_order(&state.db, &actor, id.into_inner(), locale, now).await?,
-    ))
+    let page = documents::repair_order(&state.db, &actor, id.into_inner(), locale, now).await?;
+    Looker::of(&state, &actor, point.0)
+        .saw_in(AccessAction::Read, &page)
+        .await;
+    Ok(html(page.html))
 }
 
 /// The final QC report (《最终质量检查报告单》): every QC level recorded, with
@@ -308,12 +313,15 @@ pub async fn document(
 pub async fn qc_report(
     state: web::Data<AppState>,
     actor: Actor,
+    point: AccessPoint,
     id: web::Path<Uuid>,
     q: Query<DocumentParams>,
 ) -> AppResult<HttpResponse> {
     let locale = q.0.locale.unwrap_or(Locale::ZhCn);
     let now = state.clock.now();
-    Ok(html(
-        documents::qc_report(&state.db, &actor, id.into_inner(), locale, now).await?,
-    ))
+    let page = documents::qc_report(&state.db, &actor, id.into_inner(), locale, now).await?;
+    Looker::of(&state, &actor, point.0)
+        .saw_in(AccessAction::Read, &page)
+        .await;
+    Ok(html(page.html))
 }

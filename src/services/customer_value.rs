@@ -36,6 +36,7 @@ use crate::domain::customer_value::{
 };
 use crate::domain::import::csv_safe;
 use crate::domain::maintenance::Interval;
+use crate::domain::privacy::AccessAction;
 use crate::domain::repair_order::OrderState;
 use crate::entities::{
     appointment, csi_response, customer, customer_value_setting, dealer, payment, repair_order,
@@ -46,6 +47,7 @@ use crate::services::appointments::day_bounds;
 use crate::services::dealers::zone;
 use crate::services::export::phone_text;
 use crate::services::import::UTF8_BOM;
+use crate::services::privacy::Looker;
 use crate::services::vehicles::{maintenance_intervals, reading_spans, use_history};
 
 /// Who reads the analysis and its settings: the managers, the customer
@@ -651,14 +653,17 @@ enum Cursor {
 
 /// Every customer that passes the filter as CSV, produced 500 at a time as
 /// the client reads it: UTF-8 with a BOM so that Excel opens the Chinese
-/// intact. Build the [`Context`] first (it checks the role).
+/// intact. Build the [`Context`] first (it checks the role). Each batch of
+/// rows is logged through `looker` as it is produced: what was sent was seen.
 pub fn csv_stream(
     db: DatabaseConnection,
     ctx: Context,
+    looker: Looker,
 ) -> impl Stream<Item = Result<Bytes, AppError>> + 'static {
     futures_util::stream::unfold(Cursor::Start, move |cursor| {
         let db = db.clone();
         let ctx = ctx.clone();
+        let looker = looker.clone();
         async move {
             let after = match cursor {
                 Cursor::Done => return None,
@@ -674,6 +679,9 @@ pub fn csv_stream(
             };
             match scan(&db, &ctx, after, MAX_PAGE as usize).await {
                 Ok((rows, next)) => {
+                    looker
+                        .saw(AccessAction::Search, rows.iter().map(|r| r.customer_id))
+                        .await;
                     let mut out = Vec::new();
                     write_csv(&mut out, rows.iter().map(csv_row));
                     let cursor = match next {

@@ -203,6 +203,24 @@ async fn each_staff_read_of_orders_bookings_messages_and_the_morning_logs_exactl
         )
         .await;
     }
+    // the printed order and QC report show the name and phone: a look each
+    for (path, endpoint) in [
+        ("document", "/api/v1/repair-orders/{id}/document"),
+        ("qc-report", "/api/v1/repair-orders/{id}/qc-report"),
+    ] {
+        read_is_logged(
+            &app,
+            m,
+            &s.advisor,
+            &format!("/api/v1/repair-orders/{order}/{path}"),
+            endpoint,
+            "read",
+            // a page, not JSON: the customer it prints is the order's
+            |_: &Value| set(&[c1]),
+            &set(&[c1]),
+        )
+        .await;
+    }
     read_is_logged(
         &app,
         m,
@@ -406,6 +424,33 @@ async fn each_staff_read_of_rescues_enquiries_cases_callbacks_leads_and_values_l
         &set(&[c1, c2, c3]),
     )
     .await;
+    // and so does the CSV, as it is streamed: every customer in it
+    let csv = app
+        .http
+        .get(app.url("/api/v1/customer-value?format=csv"))
+        .bearer_auth(agent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), StatusCode::OK);
+    let text = csv.text().await.unwrap();
+    assert_eq!(text.lines().count(), 4, "{text}");
+    app.state.audit.flush().await;
+    let agent_id = user_id(&app, agent).await;
+    let entries: Vec<Value> = log(&app, m, &format!("user_id={agent_id}"))
+        .await
+        .into_iter()
+        .filter(|e| e["endpoint"] == "GET /api/v1/customer-value")
+        .collect();
+    assert!(
+        entries.iter().all(|e| e["action"] == "search"),
+        "{entries:?}"
+    );
+    assert_eq!(entries.len(), 3, "{entries:?}");
+    assert_eq!(
+        ids(entries.iter().map(|e| &e["customer_id"])),
+        set(&[c1, c2, c3])
+    );
 }
 
 #[tokio::test]

@@ -56,6 +56,19 @@ static ENV: LazyLock<Result<Environment<'static>, String>> = LazyLock::new(|| {
     Ok(env)
 });
 
+/// A printed page, and the customer whose name and phone it shows (for the
+/// access log: a print is a look).
+pub struct Printed {
+    pub html: String,
+    pub customer_id: Uuid,
+}
+
+impl crate::services::privacy::Shows for Printed {
+    fn customers_shown(&self) -> Vec<Uuid> {
+        vec![self.customer_id]
+    }
+}
+
 fn render(name: &str, locale: Locale, ctx: impl Serialize) -> AppResult<String> {
     let env = ENV
         .as_ref()
@@ -242,7 +255,7 @@ pub async fn repair_order(
     order_id: Uuid,
     locale: Locale,
     now: DateTime<Utc>,
-) -> AppResult<String> {
+) -> AppResult<Printed> {
     let m = load(db, actor, order_id).await?;
     journal::allow(actor, Act::Read)?;
     let (dealer, tz) = crate::services::appointments::dealer_zone(db, m.dealer_id).await?;
@@ -383,7 +396,10 @@ pub async fn repair_order(
         signature,
         printed_at: stamp(tz, now),
     };
-    render("repair_order", locale, doc)
+    Ok(Printed {
+        html: render("repair_order", locale, doc)?,
+        customer_id: o.customer.id,
+    })
 }
 
 #[derive(Serialize, serde::Deserialize)]
@@ -425,7 +441,7 @@ pub async fn qc_report(
     order_id: Uuid,
     locale: Locale,
     now: DateTime<Utc>,
-) -> AppResult<String> {
+) -> AppResult<Printed> {
     let m = load(db, actor, order_id).await?;
     journal::allow(actor, Act::Read)?;
     let (dealer, tz) = crate::services::appointments::dealer_zone(db, m.dealer_id).await?;
@@ -478,5 +494,8 @@ pub async fn qc_report(
         passed,
         printed_at: stamp(tz, now),
     };
-    render("qc_report", locale, doc)
+    Ok(Printed {
+        html: render("qc_report", locale, doc)?,
+        customer_id: o.customer.id,
+    })
 }
