@@ -13,9 +13,11 @@ string_enum! {
     /// A kind of personal data the daily retention run removes (or clears)
     /// when its time is up.
     pub enum RetentionKind {
-        /// One-time login codes (`otp_codes`), by the day they were sent.
+        /// One-time login codes (`otp_codes`), by the day they were sent, and
+        /// the daily count of codes sent to each phone (`otp_quota`).
         OtpCodes = "otp_codes",
-        /// Failed-login counters (`login_failures`), by the start of their window.
+        /// Failed-login counters (`login_failures`), by the start of their
+        /// window, and ended sessions (`refresh_tokens`), by their expiry.
         LoginFailures = "login_failures",
         /// The bodies, subjects, parameters and recipients of settled messages
         /// (`outbox_messages`); the record that a message went stays.
@@ -23,7 +25,8 @@ string_enum! {
         /// Walk-around and health-check photos (`repair_order_photos` and their
         /// bytes), by the day their order closed.
         Photos = "photos",
-        /// A finished rescue's coordinates and address (`rescues`).
+        /// A finished rescue's coordinates and address (`rescues`) and the
+        /// notes of its steps (`rescue_events`).
         RescueLocations = "rescue_locations",
         /// The personal-data access log (`personal_data_access`).
         AuditEntries = "audit_entries"

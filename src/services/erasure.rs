@@ -687,6 +687,7 @@ async fn anonymise(
         .col_expr(rescue::Column::Address, Expr::value(None::<String>))
         .col_expr(rescue::Column::Lat, Expr::value(0.0_f64))
         .col_expr(rescue::Column::Lng, Expr::value(0.0_f64))
+        .col_expr(rescue::Column::LocationRemovedAt, Expr::value(Some(now)))
         .col_expr(
             rescue::Column::ContactPhone,
             Expr::value(placeholder.clone()),

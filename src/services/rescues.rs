@@ -120,7 +120,11 @@ pub struct RescueView {
     pub vehicle: String,
     pub problem: RescueProblem,
     pub note: Option<String>,
-    pub location: Location,
+    /// Where the car was; null once the location was removed (by the
+    /// retention limit for rescue locations, or an erasure).
+    pub location: Option<Location>,
+    /// When the location was removed.
+    pub location_removed_at: Option<DateTime<Utc>>,
     pub contact_phone: String,
     pub state: RescueState,
     /// The member of staff who took the call; none when asked for in the app.
@@ -237,11 +241,12 @@ fn view(r: rescue_row::Model, vehicle: String, events: Vec<rescue_event::Model>)
         vehicle,
         problem: r.problem,
         note: r.note,
-        location: Location {
+        location: r.location_removed_at.is_none().then(|| Location {
             lat: r.lat,
             lng: r.lng,
             address: r.address,
-        },
+        }),
+        location_removed_at: r.location_removed_at,
         contact_phone: r.contact_phone,
         state: r.state,
         requested_by: r.requested_by,

@@ -20,8 +20,8 @@ use servicelane::domain::privacy::AccessAction;
 use servicelane::domain::repair_order::OrderState;
 use servicelane::domain::rescue::{RescueProblem, RescueState};
 use servicelane::entities::{
-    login_failure, otp_code, outbox_message, personal_data_access, repair_order,
-    repair_order_photo, rescue, retention_run,
+    login_failure, otp_code, otp_quota, outbox_message, personal_data_access, refresh_token,
+    repair_order, repair_order_photo, rescue, rescue_event, retention_run,
 };
 
 /// 04:00 in Shanghai on 15 June 2030: past the run's 03:30.
@@ -158,6 +158,63 @@ async fn rescue_row(
     id
 }
 
+/// A step of rescue `id` with the crew's note.
+async fn rescue_step(app: &TestApp, dealer: Uuid, id: Uuid, seq: i64) -> Uuid {
+    let step = Uuid::now_v7();
+    rescue_event::ActiveModel {
+        id: Set(step),
+        rescue_id: Set(id),
+        dealer_id: Set(dealer),
+        seq: Set(seq),
+        action: Set("note".into()),
+        from_state: Set(None),
+        to_state: Set(RescueState::Requested),
+        note: Set(Some("车停在东长安街路边".into())),
+        actor_id: Set(None),
+        on_behalf_of: Set(None),
+        at: Set(app.clock.now_utc()),
+    }
+    .insert(&app.state.db)
+    .await
+    .unwrap();
+    step
+}
+
+/// The count of codes sent to a phone on `day`.
+async fn quota(app: &TestApp, dealer: Uuid, phone: &str, day: chrono::NaiveDate) {
+    otp_quota::ActiveModel {
+        dealer_id: Set(dealer),
+        phone: Set(phone.into()),
+        day: Set(day),
+        sends: Set(2),
+        verifications: Set(1),
+    }
+    .insert(&app.state.db)
+    .await
+    .unwrap();
+}
+
+/// A customer's sign-in that expires (or expired) at `expires`.
+async fn session(app: &TestApp, dealer: Uuid, customer: Uuid, expires: DateTime<Utc>) -> Uuid {
+    let id = Uuid::now_v7();
+    refresh_token::ActiveModel {
+        id: Set(id),
+        family_id: Set(id),
+        token_hash: Set(format!("{:064x}", id.as_u128())),
+        dealer_id: Set(dealer),
+        user_id: Set(None),
+        customer_id: Set(Some(customer)),
+        expires_at: Set(expires),
+        rotated_at: Set(None),
+        revoked_at: Set(None),
+        created_at: Set(expires - Duration::days(30)),
+    }
+    .insert(&app.state.db)
+    .await
+    .unwrap();
+    id
+}
+
 async fn look(app: &TestApp, dealer: Uuid, who: Uuid, at: DateTime<Utc>) -> Uuid {
     let id = Uuid::now_v7();
     personal_data_access::ActiveModel {
@@ -278,6 +335,15 @@ async fn the_daily_run_removes_what_is_past_each_limit_and_nothing_else() {
     let rescue_old = rescue_row(&app, dealer, who, Some(months(now, 12) - MINUTE)).await;
     let rescue_new = rescue_row(&app, dealer, who, Some(months(now, 12) + MINUTE)).await;
     let rescue_open = rescue_row(&app, dealer, who, None).await;
+    let step_old = rescue_step(&app, dealer, rescue_old, 2).await;
+    let step_new = rescue_step(&app, dealer, rescue_new, 2).await;
+    // the codes' daily counts: three days back goes, today stays
+    let today = now.date_naive();
+    quota(&app, dealer, "+8613900000001", today - Duration::days(3)).await;
+    quota(&app, dealer, "+8613900000001", today).await;
+    // sign-ins: one that ended 30 days and a minute ago goes
+    let session_old = session(&app, dealer, who.0, past30).await;
+    let session_new = session(&app, dealer, who.0, now - Duration::days(29)).await;
     let look_old = look(&app, dealer, who.0, months(now, 60) - MINUTE).await;
     let look_new = look(&app, dealer, who.0, months(now, 60) + MINUTE).await;
 
@@ -374,6 +440,52 @@ async fn the_daily_run_removes_what_is_past_each_limit_and_nothing_else() {
         assert_eq!(kept.location_removed_at, None);
     }
 
+    // the crew's notes of the old rescue go with its location
+    let note = |id| async move {
+        rescue_event::Entity::find_by_id(id)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+            .note
+    };
+    assert_eq!(note(step_old).await, None);
+    assert!(note(step_new).await.is_some());
+    // and the API says so, not "0,0"
+    let shown = app
+        .get(&format!("/api/v1/rescues/{rescue_old}"), &s.advisor)
+        .await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.body);
+    assert!(shown.body["location"].is_null(), "{}", shown.body);
+    assert!(
+        shown.body["location_removed_at"].is_string(),
+        "{}",
+        shown.body
+    );
+    let kept = app
+        .get(&format!("/api/v1/rescues/{rescue_new}"), &s.advisor)
+        .await;
+    assert_eq!(kept.body["location"]["lat"], 39.9087, "{}", kept.body);
+
+    let days: Vec<chrono::NaiveDate> = otp_quota::Entity::find()
+        .filter(otp_quota::Column::DealerId.eq(dealer))
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|q| q.day)
+        .collect();
+    assert_eq!(days, vec![today]);
+    let sessions: Vec<Uuid> = refresh_token::Entity::find()
+        .filter(refresh_token::Column::Id.is_in([session_old, session_new]))
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(sessions, vec![session_new]);
+
     let looks: Vec<Uuid> = personal_data_access::Entity::find()
         .all(db)
         .await
@@ -414,14 +526,16 @@ async fn the_daily_run_removes_what_is_past_each_limit_and_nothing_else() {
     assert_eq!(run["day"], "2030-06-15");
     assert!(run["finished_at"].is_string());
     assert_eq!(run["attempts"], 1);
-    assert_eq!(removed(run, "otp_codes"), 1);
+    // a code and a day's count
+    assert_eq!(removed(run, "otp_codes"), 2);
     assert_eq!(removed(run, "message_bodies"), 1);
     assert_eq!(removed(run, "photos"), 3);
     assert_eq!(removed(run, "rescue_locations"), 1);
     assert_eq!(removed(run, "audit_entries"), 1);
-    // this dealer's counter, and the address counter in whichever run came first
+    // this dealer's counter and ended sign-in, and the address counter in
+    // whichever run came first
     let failures: u64 = mine.iter().map(|r| removed(r, "login_failures")).sum();
-    assert_eq!(failures, 2);
+    assert_eq!(failures, 3);
     // only the dealer's managers read the runs
     let no = app.get("/api/v1/retention/runs", &s.advisor).await;
     assert_eq!(no.status, StatusCode::FORBIDDEN);

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use futures_util::future::BoxFuture;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{
@@ -23,8 +23,8 @@ use crate::domain::outbox::MessageState;
 use crate::domain::repair_order::{OrderState, PhotoPurpose};
 use crate::domain::retention::{Policy, RetentionKind};
 use crate::entities::{
-    dealer, login_failure, otp_code, outbox_message, personal_data_access, repair_order,
-    repair_order_photo as photo, rescue,
+    dealer, login_failure, otp_code, otp_quota, outbox_message, personal_data_access,
+    refresh_token, repair_order, repair_order_photo as photo, rescue, rescue_event,
 };
 use crate::services::storage;
 use crate::state::AppState;
@@ -71,9 +71,19 @@ pub const KINDS: &[Kind] = &[
         apply: otp_apply,
     },
     Kind {
+        kind: RetentionKind::OtpCodes,
+        due: quota_due,
+        apply: quota_apply,
+    },
+    Kind {
         kind: RetentionKind::LoginFailures,
         due: failures_due,
         apply: failures_apply,
+    },
+    Kind {
+        kind: RetentionKind::LoginFailures,
+        due: sessions_due,
+        apply: sessions_apply,
     },
     Kind {
         kind: RetentionKind::MessageBodies,
@@ -127,6 +137,73 @@ fn otp_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
         let r = otp_code::Entity::delete_many()
             .filter(otp_code::Column::Id.is_in(keys))
             .filter(otp_code::Column::DealerId.eq(s.dealer.id))
+            .exec(&s.state.db)
+            .await?;
+        Ok(r.rows_affected)
+    })
+}
+
+// ------------------------------------------------------------ daily code counts
+
+/// The days whose codes-sent counts (one row per phone and day) are past the
+/// codes' limit, a day more so that no zone's today is cut: oldest first.
+fn quota_due<'a>(s: &'a Scope<'a>) -> Found<'a> {
+    Box::pin(async move {
+        use otp_quota::Column as C;
+        let before = (s.cutoff(RetentionKind::OtpCodes) - Duration::days(1)).date_naive();
+        let days: Vec<NaiveDate> = otp_quota::Entity::find()
+            .select_only()
+            .column(C::Day)
+            .distinct()
+            .filter(C::DealerId.eq(s.dealer.id))
+            .filter(C::Day.lt(before))
+            .order_by_asc(C::Day)
+            .limit(s.batch)
+            .into_tuple()
+            .all(&s.state.db)
+            .await?;
+        Ok(keys(days))
+    })
+}
+
+fn quota_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
+    Box::pin(async move {
+        let r = otp_quota::Entity::delete_many()
+            .filter(otp_quota::Column::Day.is_in(keys))
+            .filter(otp_quota::Column::DealerId.eq(s.dealer.id))
+            .exec(&s.state.db)
+            .await?;
+        Ok(r.rows_affected)
+    })
+}
+
+// ------------------------------------------------------------ ended sessions
+
+/// Sign-ins (refresh tokens: who, when) that expired longer ago than the
+/// limit for failed logins. One not yet expired stays, rotated or revoked:
+/// it tells a stolen token's reuse.
+fn sessions_due<'a>(s: &'a Scope<'a>) -> Found<'a> {
+    Box::pin(async move {
+        use refresh_token::Column as C;
+        let ids: Vec<Uuid> = refresh_token::Entity::find()
+            .select_only()
+            .column(C::Id)
+            .filter(C::DealerId.eq(s.dealer.id))
+            .filter(C::ExpiresAt.lt(s.cutoff(RetentionKind::LoginFailures)))
+            .order_by_asc(C::Id)
+            .limit(s.batch)
+            .into_tuple()
+            .all(&s.state.db)
+            .await?;
+        Ok(keys(ids))
+    })
+}
+
+fn sessions_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
+    Box::pin(async move {
+        let r = refresh_token::Entity::delete_many()
+            .filter(refresh_token::Column::Id.is_in(keys))
+            .filter(refresh_token::Column::DealerId.eq(s.dealer.id))
             .exec(&s.state.db)
             .await?;
         Ok(r.rows_affected)
@@ -346,6 +423,8 @@ fn rescues_due<'a>(s: &'a Scope<'a>) -> Found<'a> {
 fn rescues_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
     Box::pin(async move {
         use rescue::Column as C;
+        let ids = keys.clone();
+        let txn = s.state.db.begin().await?;
         let r = rescue::Entity::update_many()
             .col_expr(C::Lat, Expr::value(0.0f64))
             .col_expr(C::Lng, Expr::value(0.0f64))
@@ -354,8 +433,18 @@ fn rescues_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
             .filter(C::Id.is_in(keys))
             .filter(C::DealerId.eq(s.dealer.id))
             .filter(C::LocationRemovedAt.is_null())
-            .exec(&s.state.db)
+            .exec(&txn)
             .await?;
+        // what the crew noted on the way may say where too
+        rescue_event::Entity::update_many()
+            .col_expr(
+                rescue_event::Column::Note,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(rescue_event::Column::RescueId.is_in(ids))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
         Ok(r.rows_affected)
     })
 }
