@@ -99,6 +99,7 @@ pub struct RetentionConfig {
     pub photo_months: u32,
     pub rescue_location_months: u32,
     pub audit_years: u32,
+    pub idempotent_answer_days: u32,
 }
 
 impl RetentionConfig {
@@ -111,6 +112,7 @@ impl RetentionConfig {
             photo_months: self.photo_months,
             rescue_location_months: self.rescue_location_months,
             audit_years: self.audit_years,
+            idempotent_answer_days: self.idempotent_answer_days,
         }
     }
 

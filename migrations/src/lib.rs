@@ -38,6 +38,7 @@ mod m20261201_000036_consent_history_and_exports;
 mod m20261201_000037_erasure;
 mod m20261201_000038_retention;
 mod m20261201_000039_blob_releases;
+mod m20261201_000040_saved_answers_retention;
 
 pub struct Migrator;
 
@@ -82,6 +83,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000037_erasure::Migration),
             Box::new(m20261201_000038_retention::Migration),
             Box::new(m20261201_000039_blob_releases::Migration),
+            Box::new(m20261201_000040_saved_answers_retention::Migration),
         ]
     }
 }

@@ -29,7 +29,10 @@ string_enum! {
         /// notes of its steps (`rescue_events`).
         RescueLocations = "rescue_locations",
         /// The personal-data access log (`personal_data_access`).
-        AuditEntries = "audit_entries"
+        AuditEntries = "audit_entries",
+        /// The saved answers of idempotent writes (`idempotency_keys`), which
+        /// repeat what the write answered, by the day of the request.
+        IdempotentAnswers = "idempotent_answers"
     }
 }
 
@@ -113,6 +116,13 @@ pub const LIMITS: &[Limit] = &[
         min: 1,
         max: 30,
     },
+    Limit {
+        kind: RetentionKind::IdempotentAnswers,
+        field: "idempotent_answer_days",
+        unit: Unit::Days,
+        min: 1,
+        max: 90,
+    },
 ];
 
 pub fn limit_of(kind: RetentionKind) -> &'static Limit {
@@ -128,6 +138,7 @@ pub struct Policy {
     pub photo_months: u32,
     pub rescue_location_months: u32,
     pub audit_years: u32,
+    pub idempotent_answer_days: u32,
 }
 
 impl Policy {
@@ -139,6 +150,7 @@ impl Policy {
             RetentionKind::Photos => self.photo_months,
             RetentionKind::RescueLocations => self.rescue_location_months,
             RetentionKind::AuditEntries => self.audit_years,
+            RetentionKind::IdempotentAnswers => self.idempotent_answer_days,
         }
     }
 
@@ -185,6 +197,7 @@ mod tests {
             photo_months: 36,
             rescue_location_months: 12,
             audit_years: 5,
+            idempotent_answer_days: 7,
         }
     }
 

@@ -13,6 +13,7 @@ pub struct Model {
     pub photo_months: i32,
     pub rescue_location_months: i32,
     pub audit_years: i32,
+    pub idempotent_answer_days: i32,
     pub version: i32,
     pub updated_by: Option<Uuid>,
     pub updated_at: DateTimeUtc,

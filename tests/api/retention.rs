@@ -20,8 +20,8 @@ use servicelane::domain::privacy::AccessAction;
 use servicelane::domain::repair_order::OrderState;
 use servicelane::domain::rescue::{RescueProblem, RescueState};
 use servicelane::entities::{
-    login_failure, otp_code, otp_quota, outbox_message, personal_data_access, refresh_token,
-    repair_order, repair_order_photo, rescue, rescue_event, retention_run,
+    idempotency_key, login_failure, otp_code, otp_quota, outbox_message, personal_data_access,
+    refresh_token, repair_order, repair_order_photo, rescue, rescue_event, retention_run,
 };
 
 /// 04:00 in Shanghai on 15 June 2030: past the run's 03:30.
@@ -303,7 +303,8 @@ async fn the_daily_run_removes_what_is_past_each_limit_and_nothing_else() {
             "/api/v1/settings/retention",
             &other.manager,
             &json!({"otp_code_days": 1, "login_failure_days": 60, "message_body_months": 24,
-                    "photo_months": 36, "rescue_location_months": 12, "audit_years": 5}),
+                    "photo_months": 36, "rescue_location_months": 12, "audit_years": 5,
+                    "idempotent_answer_days": 7}),
         )
         .await;
     assert_eq!(keep.status, StatusCode::OK, "{}", keep.body);
@@ -344,6 +345,24 @@ async fn the_daily_run_removes_what_is_past_each_limit_and_nothing_else() {
     // sign-ins: one that ended 30 days and a minute ago goes
     let session_old = session(&app, dealer, who.0, past30).await;
     let session_new = session(&app, dealer, who.0, now - Duration::days(29)).await;
+    // saved answers of idempotent writes: 7 days and a minute old goes
+    for (key, at) in [
+        ("old", now - Duration::days(7) - MINUTE),
+        ("new", now - Duration::days(7) + MINUTE),
+    ] {
+        idempotency_key::ActiveModel {
+            dealer_id: Set(dealer),
+            actor_id: Set(who.0),
+            key: Set(key.into()),
+            request_hash: Set("h".into()),
+            status: Set(201),
+            response: Set(r#"{"name":"王芳"}"#.into()),
+            created_at: Set(at),
+        }
+        .insert(&app.state.db)
+        .await
+        .unwrap();
+    }
     let look_old = look(&app, dealer, who.0, months(now, 60) - MINUTE).await;
     let look_new = look(&app, dealer, who.0, months(now, 60) + MINUTE).await;
 
@@ -486,6 +505,16 @@ async fn the_daily_run_removes_what_is_past_each_limit_and_nothing_else() {
         .collect();
     assert_eq!(sessions, vec![session_new]);
 
+    let answers: Vec<String> = idempotency_key::Entity::find()
+        .filter(idempotency_key::Column::ActorId.eq(who.0))
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.key)
+        .collect();
+    assert_eq!(answers, ["new"]);
+
     let looks: Vec<Uuid> = personal_data_access::Entity::find()
         .all(db)
         .await
@@ -532,6 +561,7 @@ async fn the_daily_run_removes_what_is_past_each_limit_and_nothing_else() {
     assert_eq!(removed(run, "photos"), 3);
     assert_eq!(removed(run, "rescue_locations"), 1);
     assert_eq!(removed(run, "audit_entries"), 1);
+    assert_eq!(removed(run, "idempotent_answers"), 1);
     // this dealer's counter and ended sign-in, and the address counter in
     // whichever run came first
     let failures: u64 = mine.iter().map(|r| removed(r, "login_failures")).sum();
@@ -730,25 +760,33 @@ async fn the_limits_are_the_dealers_own_bounded_and_versioned() {
     assert_eq!(
         got.body,
         json!({"otp_code_days": 1, "login_failure_days": 30, "message_body_months": 24,
-               "photo_months": 36, "rescue_location_months": 12, "audit_years": 5, "version": 0})
+               "photo_months": 36, "rescue_location_months": 12, "audit_years": 5,
+               "idempotent_answer_days": 7, "version": 0})
     );
     assert_eq!(got.etag(), "\"0\"");
     let good = json!({"otp_code_days": 2, "login_failure_days": 14, "message_body_months": 12,
-                      "photo_months": 24, "rescue_location_months": 6, "audit_years": 3});
+                      "photo_months": 24, "rescue_location_months": 6, "audit_years": 3,
+                      "idempotent_answer_days": 2});
 
     let bad = put_with(
         &app,
         &manager,
         None,
         &json!({"otp_code_days": 0, "login_failure_days": 14, "message_body_months": 12,
-                "photo_months": 24, "rescue_location_months": -1, "audit_years": 31}),
+                "photo_months": 24, "rescue_location_months": -1, "audit_years": 31,
+                "idempotent_answer_days": 91}),
     )
     .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
     assert_eq!(bad.content_type(), "application/problem+json");
     assert_eq!(
         bad.problem_fields(),
-        ["otp_code_days", "rescue_location_months", "audit_years"]
+        [
+            "otp_code_days",
+            "rescue_location_months",
+            "audit_years",
+            "idempotent_answer_days"
+        ]
     );
     let no = put_with(&app, &tech, None, &good).await;
     assert_eq!(no.status, StatusCode::FORBIDDEN);
@@ -772,7 +810,8 @@ async fn the_limits_are_the_dealers_own_bounded_and_versioned() {
         &admin,
         Some("\"1\""),
         &json!({"otp_code_days": 3, "login_failure_days": 14, "message_body_months": 12,
-                "photo_months": 24, "rescue_location_months": 6, "audit_years": 3}),
+                "photo_months": 24, "rescue_location_months": 6, "audit_years": 3,
+                "idempotent_answer_days": 2}),
     )
     .await;
     assert_eq!(second.status, StatusCode::OK, "{}", second.body);

@@ -23,8 +23,9 @@ use crate::domain::outbox::MessageState;
 use crate::domain::repair_order::{OrderState, PhotoPurpose};
 use crate::domain::retention::{Policy, RetentionKind};
 use crate::entities::{
-    dealer, login_failure, otp_code, otp_quota, outbox_message, personal_data_access,
-    refresh_token, repair_order, repair_order_photo as photo, rescue, rescue_event,
+    dealer, idempotency_key, login_failure, otp_code, otp_quota, outbox_message,
+    personal_data_access, refresh_token, repair_order, repair_order_photo as photo, rescue,
+    rescue_event,
 };
 use crate::services::storage;
 use crate::state::AppState;
@@ -104,6 +105,11 @@ pub const KINDS: &[Kind] = &[
         kind: RetentionKind::AuditEntries,
         due: audit_due,
         apply: audit_apply,
+    },
+    Kind {
+        kind: RetentionKind::IdempotentAnswers,
+        due: answers_due,
+        apply: answers_apply,
     },
 ];
 
@@ -479,14 +485,67 @@ fn audit_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
     })
 }
 
+// ------------------------------------------------------------ saved answers
+
+/// The days of saved answers past their limit, oldest first: the table's key
+/// is (dealer, actor, key), so a run deletes by the day the request came.
+fn answers_due<'a>(s: &'a Scope<'a>) -> Found<'a> {
+    Box::pin(async move {
+        use idempotency_key::Column as C;
+        let oldest: Option<DateTime<Utc>> = idempotency_key::Entity::find()
+            .select_only()
+            .column(C::CreatedAt)
+            .filter(C::DealerId.eq(s.dealer.id))
+            .filter(C::CreatedAt.lt(s.cutoff(RetentionKind::IdempotentAnswers)))
+            .order_by_asc(C::CreatedAt)
+            .limit(1)
+            .into_tuple()
+            .one(&s.state.db)
+            .await?;
+        // one key: the end of the first due day (or the cutoff, if sooner)
+        Ok(oldest
+            .map(|at| {
+                let day_end = at + Duration::days(1);
+                let cutoff = s.cutoff(RetentionKind::IdempotentAnswers);
+                vec![std::cmp::Ord::min(day_end, cutoff).into()]
+            })
+            .unwrap_or_default())
+    })
+}
+
+fn answers_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
+    Box::pin(async move {
+        let Some(before) = keys.into_iter().next() else {
+            return Ok(0);
+        };
+        let r = idempotency_key::Entity::delete_many()
+            .filter(idempotency_key::Column::DealerId.eq(s.dealer.id))
+            .filter(idempotency_key::Column::CreatedAt.lt(before))
+            .exec(&s.state.db)
+            .await?;
+        Ok(r.rows_affected)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Every kind runs; a kind may take more than one step (codes and their
+    /// daily counts), each step once.
     #[test]
-    fn the_table_holds_every_kind_once() {
+    fn the_table_holds_every_kind() {
         for k in RetentionKind::ALL {
-            assert_eq!(KINDS.iter().filter(|x| x.kind == *k).count(), 1, "{k}");
+            assert!(KINDS.iter().any(|x| x.kind == *k), "{k}");
+        }
+        for (i, a) in KINDS.iter().enumerate() {
+            for b in &KINDS[i + 1..] {
+                assert!(
+                    !(std::ptr::fn_addr_eq(a.due, b.due) && a.kind == b.kind),
+                    "{} twice",
+                    a.kind
+                );
+            }
         }
     }
 }

@@ -44,6 +44,9 @@ pub struct RetentionSettings {
     pub rescue_location_months: u32,
     /// Entries of the personal-data access log are kept this many years (1–30).
     pub audit_years: u32,
+    /// The saved answers of requests sent with an `Idempotency-Key` are kept
+    /// this many days (1–90): a retry after that is a new request.
+    pub idempotent_answer_days: u32,
     pub version: i32,
 }
 
@@ -63,6 +66,8 @@ pub struct RetentionSettingsInput {
     pub rescue_location_months: i64,
     #[schema(minimum = 1, maximum = 30)]
     pub audit_years: i64,
+    #[schema(minimum = 1, maximum = 90)]
+    pub idempotent_answer_days: i64,
 }
 
 impl RetentionSettingsInput {
@@ -87,6 +92,7 @@ impl RetentionSettingsInput {
             photo_months: n("photo_months", self.photo_months),
             rescue_location_months: n("rescue_location_months", self.rescue_location_months),
             audit_years: n("audit_years", self.audit_years),
+            idempotent_answer_days: n("idempotent_answer_days", self.idempotent_answer_days),
         };
         e.into_result()?;
         p.check()?;
@@ -102,6 +108,7 @@ fn view(p: Policy, version: i32) -> RetentionSettings {
         photo_months: p.photo_months,
         rescue_location_months: p.rescue_location_months,
         audit_years: p.audit_years,
+        idempotent_answer_days: p.idempotent_answer_days,
         version,
     }
 }
@@ -126,6 +133,7 @@ pub async fn policy(
                     photo_months: to_u32(s.photo_months),
                     rescue_location_months: to_u32(s.rescue_location_months),
                     audit_years: to_u32(s.audit_years),
+                    idempotent_answer_days: to_u32(s.idempotent_answer_days),
                 },
                 s.version,
             ),
@@ -182,6 +190,7 @@ pub async fn put_settings(
                 photo_months: Set(i(p.photo_months)),
                 rescue_location_months: Set(i(p.rescue_location_months)),
                 audit_years: Set(i(p.audit_years)),
+                idempotent_answer_days: Set(i(p.idempotent_answer_days)),
                 version: Set(1),
                 updated_by: Set(Some(actor.id)),
                 updated_at: Set(now),
@@ -224,6 +233,10 @@ async fn update(
             Expr::value(i(p.rescue_location_months)),
         )
         .col_expr(C::AuditYears, Expr::value(i(p.audit_years)))
+        .col_expr(
+            C::IdempotentAnswerDays,
+            Expr::value(i(p.idempotent_answer_days)),
+        )
         .col_expr(C::Version, col_plus(C::Version, 1))
         .col_expr(C::UpdatedBy, Expr::value(actor.id))
         .col_expr(C::UpdatedAt, Expr::value(now))
