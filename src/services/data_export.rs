@@ -13,6 +13,7 @@
 //! [`purge_expired`] (called by `care::sweeps`) marks the job expired and
 //! deletes the bytes.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::time::Duration as StdDuration;
 
@@ -28,6 +29,7 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::domain::Role;
+use crate::domain::callback::{CallResult, CallbackReason, CallbackState};
 use crate::domain::case::{CaseCategory, CaseSource, CaseState, Severity};
 use crate::domain::customer::Channel;
 use crate::domain::data_export::{ExportState, extension, too_large};
@@ -36,9 +38,11 @@ use crate::domain::insurance::{PolicyKind, RenewalOutcome};
 use crate::domain::message::MessageKind;
 use crate::domain::outbox::MessageState;
 use crate::domain::rescue::{RescueProblem, RescueState};
+use crate::domain::vehicle::MileageSource;
 use crate::entities::{
-    appointment, case, csi_response, customer, data_export, enquiry, insurance_lead,
-    outbox_message, repair_order, repair_order_photo, rescue, vehicle,
+    appointment, callback, callback_call, case, csi_response, customer, data_export, enquiry,
+    inbox_message, insurance_lead, mileage_reading, outbox_message, repair_order,
+    repair_order_photo, rescue, vehicle, wechat_binding,
 };
 use crate::error::{AppError, AppResult};
 use crate::services::appointments::Appointment;
@@ -137,9 +141,11 @@ pub struct ExportedRescue {
     pub vehicle_id: Uuid,
     pub problem: RescueProblem,
     pub note: Option<String>,
-    pub lat: f64,
-    pub lng: f64,
+    /// Null once the location was removed (`location_removed_at`).
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
     pub address: Option<String>,
+    pub location_removed_at: Option<DateTime<Utc>>,
     pub contact_phone: String,
     pub state: RescueState,
     pub repair_order_id: Option<Uuid>,
@@ -148,6 +154,56 @@ pub struct ExportedRescue {
     pub closed_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+}
+
+/// A call the customer-care desk was to make to the customer (a follow-up,
+/// a complaint's callback), with every call made and what was said.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportedCallback {
+    pub id: Uuid,
+    pub reason: CallbackReason,
+    pub repair_order_id: Option<Uuid>,
+    pub case_id: Option<Uuid>,
+    pub state: CallbackState,
+    pub due_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub calls: Vec<ExportedCall>,
+}
+
+/// One call of a callback.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportedCall {
+    pub called_at: DateTime<Utc>,
+    pub result: CallResult,
+    pub note: Option<String>,
+}
+
+/// A message in the app's inbox.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportedInboxMessage {
+    pub id: Uuid,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+/// A mileage reading of one of their vehicles (from a visit, the app, an import).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportedMileage {
+    pub vehicle_id: Uuid,
+    pub mileage_km: i64,
+    pub read_on: NaiveDate,
+    pub source: MileageSource,
+    pub correction: bool,
+}
+
+/// A WeChat account bound to the customer (the openid WeChat gave us).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportedWechatBinding {
+    pub openid: String,
+    pub bound_at: DateTime<Utc>,
 }
 
 /// An insurance renewal lead, with the quote asked for and its outcome.
@@ -188,6 +244,10 @@ pub struct CustomerDataExport {
     pub enquiries: Vec<ExportedEnquiry>,
     pub rescues: Vec<ExportedRescue>,
     pub insurance_leads: Vec<ExportedInsuranceLead>,
+    pub callbacks: Vec<ExportedCallback>,
+    pub inbox: Vec<ExportedInboxMessage>,
+    pub mileage_readings: Vec<ExportedMileage>,
+    pub wechat_bindings: Vec<ExportedWechatBinding>,
 }
 
 /// The calling customer's own id (403 for staff: they use `/customers/{id}/export`).
@@ -373,9 +433,10 @@ pub async fn collect(
             vehicle_id: r.vehicle_id,
             problem: r.problem,
             note: r.note,
-            lat: r.lat,
-            lng: r.lng,
+            lat: r.location_removed_at.is_none().then_some(r.lat),
+            lng: r.location_removed_at.is_none().then_some(r.lng),
             address: r.address,
+            location_removed_at: r.location_removed_at,
             contact_phone: r.contact_phone,
             state: r.state,
             repair_order_id: r.repair_order_id,
@@ -407,6 +468,81 @@ pub async fn collect(
             created_at: l.created_at,
         })
         .collect();
+    let mut calls: HashMap<Uuid, Vec<ExportedCall>> = HashMap::new();
+    for c in callback_call::Entity::find()
+        .filter(callback_call::Column::CustomerId.eq(customer_id))
+        .order_by_asc(callback_call::Column::CalledAt)
+        .order_by_asc(callback_call::Column::Id)
+        .all(db)
+        .await?
+    {
+        calls.entry(c.callback_id).or_default().push(ExportedCall {
+            called_at: c.called_at,
+            result: c.result,
+            note: c.note,
+        });
+    }
+    let callbacks = callback::Entity::find()
+        .filter(callback::Column::CustomerId.eq(customer_id))
+        .order_by_asc(callback::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|b| ExportedCallback {
+            calls: calls.remove(&b.id).unwrap_or_default(),
+            id: b.id,
+            reason: b.reason,
+            repair_order_id: b.order_id,
+            case_id: b.case_id,
+            state: b.state,
+            due_at: b.due_at,
+            created_at: b.created_at,
+        })
+        .collect();
+    let inbox = inbox_message::Entity::find()
+        .filter(inbox_message::Column::CustomerId.eq(customer_id))
+        .order_by_asc(inbox_message::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| ExportedInboxMessage {
+            id: m.id,
+            kind: m.kind,
+            title: m.title,
+            body: m.body,
+            created_at: m.created_at,
+            read_at: m.read_at,
+        })
+        .collect();
+    let mileage_readings = mileage_reading::Entity::find()
+        .filter(
+            mileage_reading::Column::VehicleId
+                .is_in(vehicles.iter().map(|v| v.id).collect::<Vec<_>>()),
+        )
+        .order_by_asc(mileage_reading::Column::VehicleId)
+        .order_by_asc(mileage_reading::Column::ReadOn)
+        .order_by_asc(mileage_reading::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| ExportedMileage {
+            vehicle_id: r.vehicle_id,
+            mileage_km: r.mileage_km,
+            read_on: r.read_on,
+            source: r.source,
+            correction: r.correction,
+        })
+        .collect();
+    let wechat_bindings = wechat_binding::Entity::find()
+        .filter(wechat_binding::Column::CustomerId.eq(customer_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|b| ExportedWechatBinding {
+            openid: b.openid,
+            bound_at: b.created_at,
+        })
+        .collect();
     Ok(CustomerDataExport {
         generated_at: now,
         consent_history: consent_history::all(db, customer_id).await?,
@@ -421,6 +557,10 @@ pub async fn collect(
         enquiries,
         rescues,
         insurance_leads,
+        callbacks,
+        inbox,
+        mileage_readings,
+        wechat_bindings,
     })
 }
 

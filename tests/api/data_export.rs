@@ -9,6 +9,7 @@ use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::{Value, json};
 use servicelane::care::unsubscribe;
 use servicelane::domain::Role;
+use servicelane::domain::callback::{CallResult, CallbackReason, CallbackState};
 use servicelane::domain::case::{CaseCategory, CaseSource, CaseState, Severity};
 use servicelane::domain::customer::{Channel, Locale, Purpose};
 use servicelane::domain::data_export::ExportState;
@@ -18,9 +19,10 @@ use servicelane::domain::message::MessageKind;
 use servicelane::domain::outbox::MessageState;
 use servicelane::domain::repair_order::PhotoPurpose;
 use servicelane::domain::rescue::{RescueProblem, RescueState};
+use servicelane::domain::vehicle::MileageSource;
 use servicelane::entities::{
-    case, csi_response, data_export, enquiry, insurance_lead, outbox_message, repair_order_photo,
-    rescue,
+    callback, callback_call, case, csi_response, data_export, enquiry, insurance_lead,
+    mileage_reading, outbox_message, repair_order_photo, rescue, wechat_binding,
 };
 use servicelane::services::data_export::{Run, purge_expired, run_next, run_pending};
 use uuid::Uuid;
@@ -272,6 +274,89 @@ async fn seed(app: &TestApp, sh: &Shop, n: u32) -> Seeded {
     .await
     .unwrap();
     ids.push(l.id.to_string());
+    // a follow-up call with what they said, an inbox message, a mileage
+    // reading and a WeChat binding
+    let agent = app.get("/api/v1/me", &sh.advisor).await.body["id"]
+        .as_str()
+        .unwrap()
+        .parse::<Uuid>()
+        .unwrap();
+    let b = callback::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        dealer_id: Set(dealer),
+        source_key: Set(format!("follow_up:test{n}")),
+        reason: Set(CallbackReason::ALL[0]),
+        customer_id: Set(cid),
+        order_id: Set(None),
+        case_id: Set(None),
+        priority: Set(1),
+        state: Set(CallbackState::ALL[0]),
+        due_at: Set(now),
+        deadline_at: Set(now + Duration::days(3)),
+        tries: Set(1),
+        claimed_by: Set(None),
+        claimed_until: Set(None),
+        last_result: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    ids.push(b.id.to_string());
+    callback_call::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        callback_id: Set(b.id),
+        dealer_id: Set(dealer),
+        customer_id: Set(cid),
+        order_id: Set(None),
+        agent_id: Set(agent),
+        on_behalf_of: Set(None),
+        called_at: Set(now),
+        result: Set(CallResult::ALL[0]),
+        note: Set(Some(format!("客户说明天再来{n}"))),
+        call_back_at: Set(None),
+        response_id: Set(None),
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    servicelane::services::inbox::post(
+        db,
+        dealer,
+        cid,
+        "test",
+        "通知",
+        &format!("收件箱{n}"),
+        b.id,
+        now,
+    )
+    .await
+    .unwrap();
+    mileage_reading::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        dealer_id: Set(dealer),
+        vehicle_id: Set(vid),
+        mileage_km: Set(40_000 + i64::from(n)),
+        read_on: Set(NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()),
+        source: Set(MileageSource::ALL[0]),
+        correction: Set(false),
+        recorded_by: Set(None),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    wechat_binding::ActiveModel {
+        dealer_id: Set(dealer),
+        openid: Set(format!("openid-of-customer-{n}")),
+        customer_id: Set(cid),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .unwrap();
     Seeded {
         customer,
         vehicle,
@@ -315,6 +400,10 @@ async fn an_export_holds_every_kind_of_record_of_its_customer_and_nothing_of_ano
         "enquiries",
         "rescues",
         "insurance_leads",
+        "callbacks",
+        "inbox",
+        "mileage_readings",
+        "wechat_bindings",
     ] {
         assert!(
             !body[kind].as_array().unwrap().is_empty(),
@@ -351,9 +440,19 @@ async fn an_export_holds_every_kind_of_record_of_its_customer_and_nothing_of_ano
         "无法启动2",
         "请报价2",
         "您的预约已登记 2",
+        "客户说明天再来2",
+        "收件箱2",
+        "openid-of-customer-2",
+        "40002",
     ] {
         assert!(!text.contains(other), "{other}");
     }
+    // what they said on the call, their inbox, their car's mileage, their WeChat
+    assert_eq!(body["callbacks"][0]["calls"][0]["note"], "客户说明天再来1");
+    let inbox = body["inbox"].as_array().unwrap();
+    assert!(inbox.iter().any(|m| m["body"] == "收件箱1"), "{inbox:?}");
+    assert_eq!(body["mileage_readings"][0]["mileage_km"], 40001);
+    assert_eq!(body["wechat_bindings"][0]["openid"], "openid-of-customer-1");
     // photos are links the customer may fetch
     let url = s(&body["photos"][0]["url"]);
     let photo = app.get(&url, &a.token).await;
