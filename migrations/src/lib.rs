@@ -39,6 +39,7 @@ mod m20261201_000037_erasure;
 mod m20261201_000038_retention;
 mod m20261201_000039_blob_releases;
 mod m20261201_000040_saved_answers_retention;
+mod m20261201_000041_access_log_brin;
 
 pub struct Migrator;
 
@@ -84,6 +85,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000038_retention::Migration),
             Box::new(m20261201_000039_blob_releases::Migration),
             Box::new(m20261201_000040_saved_answers_retention::Migration),
+            Box::new(m20261201_000041_access_log_brin::Migration),
         ]
     }
 }

@@ -33,7 +33,7 @@ use sea_orm::{
 use tokio::sync::{Semaphore, SemaphorePermit};
 use uuid::Uuid;
 
-use crate::care::outbox::{Params, REDACTED, redact};
+use crate::care::outbox::{self, Params, REDACTED, redact};
 use crate::care::webhook::{Outcome, WebhookMessage};
 use crate::domain::care::cap_release;
 use crate::domain::customer::{Channel, Consent, Purpose, may_contact};
@@ -209,6 +209,7 @@ pub async fn begin(state: &AppState, worker: Uuid, m: &Claimed) -> anyhow::Resul
             txn.rollback().await?;
             return Ok(Begun::Fenced);
         }
+        outbox::forget_if_erased(&txn, m, now).await?;
         let child = crate::care::route::fall_back(&txn, m, now).await?;
         txn.commit().await?;
         count(state, m, "suppressed");
@@ -539,6 +540,9 @@ pub async fn settle(
     }
     let res = u.exec(&txn).await?;
     let fenced = res.rows_affected == 0;
+    if !fenced && to != MessageState::Queued {
+        outbox::forget_if_erased(&txn, m, now).await?;
+    }
     // failed for good here: the next channel of the chain carries it
     let child = if !fenced && matches!(to, MessageState::Failed | MessageState::Dead) {
         crate::care::route::fall_back(&txn, m, now).await?

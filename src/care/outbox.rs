@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -18,7 +18,7 @@ use crate::domain::customer::{Channel, Locale};
 use crate::domain::message::MessageKind;
 use crate::domain::outbox::{AttemptOutcome, Event, MessageState, next};
 use crate::domain::privacy::Sight;
-use crate::entities::{outbox_attempt, outbox_message};
+use crate::entities::{customer, outbox_attempt, outbox_message};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -405,6 +405,35 @@ pub async fn strip_personal(
         .exec(db)
         .await?;
     Ok(res.rows_affected)
+}
+
+/// Strips a message just settled (sent, failed or suppressed) if its
+/// customer was erased meanwhile: one being handed to the provider while the
+/// erasure committed keeps its content until it settles, then none of it.
+/// Call in the transaction that settles it.
+pub async fn forget_if_erased(
+    txn: &impl ConnectionTrait,
+    m: &outbox_message::Model,
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    let Some(customer_id) = m.customer_id else {
+        return Ok(());
+    };
+    let erased = customer::Entity::find()
+        .filter(customer::Column::Id.eq(customer_id))
+        .filter(customer::Column::ErasedAt.is_not_null())
+        .count(txn)
+        .await?
+        > 0;
+    if erased {
+        strip_personal(
+            txn,
+            sea_orm::Condition::all().add(outbox_message::Column::Id.eq(m.id)),
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Writes the message inside the caller's transaction unless its occurrence

@@ -104,6 +104,10 @@ pub async fn fall_back(
     else {
         return Ok(None);
     };
+    // an erased customer is reached on no channel
+    if c.erased_at.is_some() {
+        return Ok(None);
+    }
     let Some((channel, recipient)) = Addresses::of(txn, &c, now).await?.after(m.channel) else {
         return Ok(None);
     };

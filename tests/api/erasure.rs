@@ -873,3 +873,53 @@ async fn the_advisor_who_asked_follows_the_request_and_a_copy_not_yet_built_is_s
     assert_eq!(job.state.as_str(), "failed");
     assert_eq!((job.pending_for, job.sha256), (None, None));
 }
+
+#[tokio::test]
+async fn a_message_being_handed_over_at_the_approval_keeps_nothing_once_it_settles() {
+    use servicelane::care::dispatcher::{self, Begun, Settled};
+    let app = spawn_app_with(&[NO_GRACE, NO_DISPATCHER]).await;
+    let s = shop(&app, "ERAM", "Asia/Shanghai", 3, 3).await;
+    let (c, v) = owner(&app, &s, 1).await;
+    let customer_id: uuid::Uuid = c.parse().unwrap();
+    // the booking's SMS is claimed and being handed to the provider
+    let a = book(&app, &s, &v, &s.at(9, 0)).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let worker = uuid::Uuid::now_v7();
+    let claimed = dispatcher::claim(&app.state, worker, 10).await.unwrap();
+    let theirs = claimed
+        .iter()
+        .find(|m| m.customer_id == Some(customer_id))
+        .expect("the booking's message");
+    let Begun::Submitting {
+        message,
+        attempt_id,
+    } = dispatcher::begin(&app.state, worker, theirs).await.unwrap()
+    else {
+        panic!("not begun")
+    };
+    // the erasure is approved meanwhile: a message on its way is not touched
+    let id = ask_for(&app, &s, &c).await;
+    let done = approve(&app, &s.manager, &id).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let row = outbox_message::Entity::find_by_id(message.id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.state, MessageState::Submitting);
+    assert!(!row.body.is_empty());
+    // once it settles, nothing of the person is left in it
+    let outcome = dispatcher::call(&app.state, &message).await;
+    let settled = dispatcher::settle(&app.state, worker, &message, attempt_id, &outcome)
+        .await
+        .unwrap();
+    assert_eq!(settled, Settled::Written(MessageState::Sent));
+    let row = outbox_message::Entity::find_by_id(message.id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.state, MessageState::Sent);
+    assert_eq!((row.body.as_str(), row.recipient.as_str()), ("", ""));
+    assert!(row.redacted_at.is_some());
+}
