@@ -711,18 +711,14 @@ async fn tell_customer(
     Ok(())
 }
 
-/// Closes an enquiry (answered, or one that needs no answer: a duplicate, a
-/// withdrawn question); a claim held by someone else is 409 while it lasts.
-/// Its fingerprint is dropped, so the same question may be asked anew.
-pub async fn close(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<EnquiryView> {
-    actor.require(STAFF)?;
-    let db = &state.db;
-    let now = state.clock.now();
-    let holders = deputies::mine(db, actor, now).await?;
-    let res = enquiry::Entity::update_many()
+/// The update that closes enquiries: closed by `by` at `now`, the claim
+/// and the fingerprint dropped (the same question may be asked anew), as a
+/// new version. The caller says which.
+fn closing(by: Uuid, now: DateTime<Utc>) -> sea_orm::UpdateMany<enquiry::Entity> {
+    enquiry::Entity::update_many()
         .col_expr(enquiry::Column::State, Expr::value(EnquiryState::Closed))
         .col_expr(enquiry::Column::Fingerprint, Expr::value(None::<String>))
-        .col_expr(enquiry::Column::ClosedBy, Expr::value(actor.id))
+        .col_expr(enquiry::Column::ClosedBy, Expr::value(by))
         .col_expr(enquiry::Column::ClosedAt, Expr::value(now))
         .col_expr(enquiry::Column::ClaimedBy, Expr::value(None::<Uuid>))
         .col_expr(
@@ -734,6 +730,33 @@ pub async fn close(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<Enqui
             col_plus(enquiry::Column::Version, 1),
         )
         .col_expr(enquiry::Column::UpdatedAt, Expr::value(now))
+}
+
+/// Closes every enquiry of the customer not closed yet, in the caller's
+/// transaction, whoever holds a claim (an erasure: nobody is to answer them).
+pub async fn close_all_of(
+    txn: &impl ConnectionTrait,
+    customer_id: Uuid,
+    by: Uuid,
+    now: DateTime<Utc>,
+) -> Result<u64, sea_orm::DbErr> {
+    Ok(closing(by, now)
+        .filter(enquiry::Column::CustomerId.eq(customer_id))
+        .filter(enquiry::Column::State.ne(EnquiryState::Closed))
+        .exec(txn)
+        .await?
+        .rows_affected)
+}
+
+/// Closes an enquiry (answered, or one that needs no answer: a duplicate, a
+/// withdrawn question); a claim held by someone else is 409 while it lasts.
+/// Its fingerprint is dropped, so the same question may be asked anew.
+pub async fn close(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<EnquiryView> {
+    actor.require(STAFF)?;
+    let db = &state.db;
+    let now = state.clock.now();
+    let holders = deputies::mine(db, actor, now).await?;
+    let res = closing(actor.id, now)
         .filter(enquiry::Column::Id.eq(id))
         .filter(enquiry::Column::DealerId.eq(actor.dealer_id))
         .filter(enquiry::Column::State.is_in([

@@ -26,10 +26,8 @@ use uuid::Uuid;
 use crate::auth::Actor;
 use crate::care::outbox::{self, ErasureRefusedParams, NewMessage, Params};
 use crate::care::route::Addresses;
-use crate::domain::callback::CallbackState;
 use crate::domain::case::CaseState;
 use crate::domain::data_export::ExportState;
-use crate::domain::enquiry::EnquiryState;
 use crate::domain::erasure::{
     ErasureDecision, ErasureState, MAX_TEXT, due_at, next, phone_placeholder, pseudonym,
 };
@@ -38,9 +36,9 @@ use crate::domain::privacy::AccessAction;
 use crate::domain::rescue::RescueState;
 use crate::domain::{Role, validation};
 use crate::entities::{
-    appointment, callback, callback_call, case, case_event, csi_response, customer, data_export,
-    enquiry, erasure_request, erasure_request_event, inbox_message, insurance_lead, otp_code,
-    otp_quota, outbox_message, personal_data_access, refresh_token, repair_order, repair_order_job,
+    appointment, callback_call, case, case_event, csi_response, customer, data_export, enquiry,
+    erasure_request, erasure_request_event, inbox_message, insurance_lead, otp_code, otp_quota,
+    outbox_message, personal_data_access, refresh_token, repair_order, repair_order_job,
     repair_order_photo, rescue, rescue_event, warranty_case, wechat_binding, wechat_grant,
 };
 use crate::error::{AppError, AppResult};
@@ -721,47 +719,14 @@ async fn anonymise(
         .await?;
 
     // what was open about them is closed: nobody is to call or answer them
-    enquiry::Entity::update_many()
-        .col_expr(enquiry::Column::State, Expr::value(EnquiryState::Closed))
-        .col_expr(enquiry::Column::Fingerprint, Expr::value(None::<String>))
-        .col_expr(enquiry::Column::ClosedBy, Expr::value(actor.id))
-        .col_expr(enquiry::Column::ClosedAt, Expr::value(now))
-        .col_expr(enquiry::Column::ClaimedBy, Expr::value(None::<Uuid>))
-        .col_expr(
-            enquiry::Column::ClaimedUntil,
-            Expr::value(None::<DateTime<Utc>>),
-        )
-        .col_expr(
-            enquiry::Column::Version,
-            crate::services::col_plus(enquiry::Column::Version, 1),
-        )
-        .col_expr(enquiry::Column::UpdatedAt, Expr::value(now))
-        .filter(enquiry::Column::CustomerId.eq(c.id))
-        .filter(enquiry::Column::State.ne(EnquiryState::Closed))
-        .exec(txn)
-        .await?;
+    crate::services::enquiries::close_all_of(txn, c.id, actor.id, now).await?;
     enquiry::Entity::update_many()
         .col_expr(enquiry::Column::Text, Expr::value(""))
         .col_expr(enquiry::Column::Answer, Expr::value(None::<String>))
         .filter(enquiry::Column::CustomerId.eq(c.id))
         .exec(txn)
         .await?;
-    callback::Entity::update_many()
-        .col_expr(callback::Column::State, Expr::value(CallbackState::Done))
-        .col_expr(callback::Column::ClaimedBy, Expr::value(None::<Uuid>))
-        .col_expr(
-            callback::Column::ClaimedUntil,
-            Expr::value(None::<DateTime<Utc>>),
-        )
-        .col_expr(
-            callback::Column::Version,
-            crate::services::col_plus(callback::Column::Version, 1),
-        )
-        .col_expr(callback::Column::UpdatedAt, Expr::value(now))
-        .filter(callback::Column::CustomerId.eq(c.id))
-        .filter(callback::Column::State.eq(CallbackState::Queued))
-        .exec(txn)
-        .await?;
+    crate::services::callbacks::entries::done_all_of(txn, c.id, now).await?;
     callback_call::Entity::update_many()
         .col_expr(callback_call::Column::Note, Expr::value(None::<String>))
         .filter(callback_call::Column::CustomerId.eq(c.id))

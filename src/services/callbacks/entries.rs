@@ -149,17 +149,41 @@ pub async fn on_case_moved(
     if to == CaseState::Open {
         return Ok(());
     }
-    let done = callback::Entity::update_many()
+    queued_of_case(done(), dealer_id, case_id, now)
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The update that ends queued entries: done, the claim dropped.
+fn done() -> sea_orm::UpdateMany<callback::Entity> {
+    callback::Entity::update_many()
         .col_expr(callback::Column::State, Expr::value(CallbackState::Done))
         .col_expr(callback::Column::ClaimedBy, Expr::value(None::<Uuid>))
         .col_expr(
             callback::Column::ClaimedUntil,
             Expr::value(None::<DateTime<Utc>>),
-        );
-    queued_of_case(done, dealer_id, case_id, now)
-        .exec(db)
-        .await?;
-    Ok(())
+        )
+}
+
+/// Every queued entry of the customer is done, in the caller's transaction
+/// (an erasure: nobody is to call them), each as a new version.
+pub async fn done_all_of(
+    txn: &impl ConnectionTrait,
+    customer_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<u64, sea_orm::DbErr> {
+    Ok(done()
+        .col_expr(
+            callback::Column::Version,
+            col_plus(callback::Column::Version, 1),
+        )
+        .col_expr(callback::Column::UpdatedAt, Expr::value(now))
+        .filter(callback::Column::CustomerId.eq(customer_id))
+        .filter(callback::Column::State.eq(CallbackState::Queued))
+        .exec(txn)
+        .await?
+        .rows_affected)
 }
 
 /// `u` on the case's entry still queued, as a new version.
