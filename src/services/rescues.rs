@@ -241,7 +241,7 @@ fn view(r: rescue_row::Model, vehicle: String, events: Vec<rescue_event::Model>)
         vehicle,
         problem: r.problem,
         note: r.note,
-        location: r.location_removed_at.is_none().then(|| Location {
+        location: r.location_removed_at.is_none().then_some(Location {
             lat: r.lat,
             lng: r.lng,
             address: r.address,
