@@ -117,24 +117,40 @@ fn keys<T: Into<Value>>(ids: Vec<T>) -> Keys {
     ids.into_iter().map(Into::into).collect()
 }
 
+/// The shape of most kinds' `due`: up to `batch` keys of `E`'s rows that
+/// match `due`, by key.
+async fn first_due<E, T>(s: &Scope<'_>, key: E::Column, due: Condition) -> Result<Keys, DbErr>
+where
+    E: EntityTrait,
+    T: sea_orm::TryGetableMany + Into<Value>,
+{
+    let ids: Vec<T> = E::find()
+        .select_only()
+        .column(key)
+        .filter(due)
+        .order_by_asc(key)
+        .limit(s.batch)
+        .into_tuple()
+        .all(&s.state.db)
+        .await?;
+    Ok(keys(ids))
+}
+
 // ------------------------------------------------------------ one-time codes
 
 fn otp_due<'a>(s: &'a Scope<'a>) -> Found<'a> {
     Box::pin(async move {
         use otp_code::Column as C;
-        let ids: Vec<Uuid> = otp_code::Entity::find()
-            .select_only()
-            .column(C::Id)
-            .filter(C::DealerId.eq(s.dealer.id))
-            .filter(C::CreatedAt.lt(s.cutoff(RetentionKind::OtpCodes)))
-            // a code still usable is never taken away
-            .filter(C::ExpiresAt.lt(s.now))
-            .order_by_asc(C::Id)
-            .limit(s.batch)
-            .into_tuple()
-            .all(&s.state.db)
-            .await?;
-        Ok(keys(ids))
+        first_due::<otp_code::Entity, Uuid>(
+            s,
+            C::Id,
+            Condition::all()
+                .add(C::DealerId.eq(s.dealer.id))
+                .add(C::CreatedAt.lt(s.cutoff(RetentionKind::OtpCodes)))
+                // a code still usable is never taken away
+                .add(C::ExpiresAt.lt(s.now)),
+        )
+        .await
     })
 }
 
@@ -191,17 +207,14 @@ fn quota_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
 fn sessions_due<'a>(s: &'a Scope<'a>) -> Found<'a> {
     Box::pin(async move {
         use refresh_token::Column as C;
-        let ids: Vec<Uuid> = refresh_token::Entity::find()
-            .select_only()
-            .column(C::Id)
-            .filter(C::DealerId.eq(s.dealer.id))
-            .filter(C::ExpiresAt.lt(s.cutoff(RetentionKind::LoginFailures)))
-            .order_by_asc(C::Id)
-            .limit(s.batch)
-            .into_tuple()
-            .all(&s.state.db)
-            .await?;
-        Ok(keys(ids))
+        first_due::<refresh_token::Entity, Uuid>(
+            s,
+            C::Id,
+            Condition::all()
+                .add(C::DealerId.eq(s.dealer.id))
+                .add(C::ExpiresAt.lt(s.cutoff(RetentionKind::LoginFailures))),
+        )
+        .await
     })
 }
 
@@ -264,16 +277,12 @@ fn failures_condition(s: &Scope<'_>) -> Condition {
 fn failures_due<'a>(s: &'a Scope<'a>) -> Found<'a> {
     Box::pin(async move {
         use login_failure::Column as C;
-        let ids: Vec<String> = login_failure::Entity::find()
-            .select_only()
-            .column(C::Key)
-            .filter(failures_condition(s))
-            .order_by_asc(C::Key)
-            .limit(s.batch)
-            .into_tuple()
-            .all(&s.state.db)
-            .await?;
-        Ok(keys(ids))
+        first_due::<login_failure::Entity, String>(
+            s,
+            C::Key,
+            Condition::all().add(failures_condition(s)),
+        )
+        .await
     })
 }
 
@@ -294,20 +303,17 @@ fn failures_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
 fn messages_due<'a>(s: &'a Scope<'a>) -> Found<'a> {
     Box::pin(async move {
         use outbox_message::Column as C;
-        let ids: Vec<Uuid> = outbox_message::Entity::find()
-            .select_only()
-            .column(C::Id)
-            .filter(C::DealerId.eq(s.dealer.id))
-            .filter(C::CreatedAt.lt(s.cutoff(RetentionKind::MessageBodies)))
-            .filter(C::RedactedAt.is_null())
-            // what strip_personal leaves alone: a message still on its way
-            .filter(C::State.is_not_in([MessageState::Queued, MessageState::Submitting]))
-            .order_by_asc(C::Id)
-            .limit(s.batch)
-            .into_tuple()
-            .all(&s.state.db)
-            .await?;
-        Ok(keys(ids))
+        first_due::<outbox_message::Entity, Uuid>(
+            s,
+            C::Id,
+            Condition::all()
+                .add(C::DealerId.eq(s.dealer.id))
+                .add(C::CreatedAt.lt(s.cutoff(RetentionKind::MessageBodies)))
+                .add(C::RedactedAt.is_null())
+                // what strip_personal leaves alone: a message still on its way
+                .add(C::State.is_not_in([MessageState::Queued, MessageState::Submitting])),
+        )
+        .await
     })
 }
 
@@ -403,23 +409,20 @@ fn rescues_due<'a>(s: &'a Scope<'a>) -> Found<'a> {
     Box::pin(async move {
         use rescue::Column as C;
         let cutoff = s.cutoff(RetentionKind::RescueLocations);
-        let ids: Vec<Uuid> = rescue::Entity::find()
-            .select_only()
-            .column(C::Id)
-            .filter(C::DealerId.eq(s.dealer.id))
-            .filter(C::LocationRemovedAt.is_null())
-            // only a rescue that ended: one under way needs to know where the car is
-            .filter(
-                Condition::any()
-                    .add(C::ClosedAt.lt(cutoff))
-                    .add(C::CancelledAt.lt(cutoff)),
-            )
-            .order_by_asc(C::Id)
-            .limit(s.batch)
-            .into_tuple()
-            .all(&s.state.db)
-            .await?;
-        Ok(keys(ids))
+        first_due::<rescue::Entity, Uuid>(
+            s,
+            C::Id,
+            Condition::all()
+                .add(C::DealerId.eq(s.dealer.id))
+                .add(C::LocationRemovedAt.is_null())
+                // only a rescue that ended: one under way needs to know where the car is
+                .add(
+                    Condition::any()
+                        .add(C::ClosedAt.lt(cutoff))
+                        .add(C::CancelledAt.lt(cutoff)),
+                ),
+        )
+        .await
     })
 }
 
@@ -460,17 +463,14 @@ fn rescues_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
 fn audit_due<'a>(s: &'a Scope<'a>) -> Found<'a> {
     Box::pin(async move {
         use personal_data_access::Column as C;
-        let ids: Vec<Uuid> = personal_data_access::Entity::find()
-            .select_only()
-            .column(C::Id)
-            .filter(C::DealerId.eq(s.dealer.id))
-            .filter(C::At.lt(s.cutoff(RetentionKind::AuditEntries)))
-            .order_by_asc(C::Id)
-            .limit(s.batch)
-            .into_tuple()
-            .all(&s.state.db)
-            .await?;
-        Ok(keys(ids))
+        first_due::<personal_data_access::Entity, Uuid>(
+            s,
+            C::Id,
+            Condition::all()
+                .add(C::DealerId.eq(s.dealer.id))
+                .add(C::At.lt(s.cutoff(RetentionKind::AuditEntries))),
+        )
+        .await
     })
 }
 
