@@ -18,6 +18,9 @@ enum BlobReleases {
     /// Not tried before this (a retry waits out the store's grace).
     NotBefore,
     Attempts,
+    /// New on every release: the sweep deletes the entry only if it was not
+    /// released again while it looked (two releases may share a timestamp).
+    Generation,
 }
 
 #[derive(DeriveMigrationName)]
@@ -38,6 +41,7 @@ impl MigrationTrait for Migration {
                 .col(ts(BlobReleases::ReleasedAt))
                 .col(ts(BlobReleases::NotBefore))
                 .col(int(BlobReleases::Attempts))
+                .col(uuid(BlobReleases::Generation))
                 .to_owned(),
         )
         .await?;

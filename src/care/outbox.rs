@@ -384,7 +384,39 @@ pub async fn strip_personal(
     which: sea_orm::Condition,
     now: DateTime<Utc>,
 ) -> Result<u64, sea_orm::DbErr> {
-    let res = outbox_message::Entity::update_many()
+    stripping(now)
+        .filter(which)
+        .filter(
+            outbox_message::Column::State
+                .is_not_in([MessageState::Queued, MessageState::Submitting]),
+        )
+        .filter(outbox_message::Column::RedactedAt.is_null())
+        .exec(db)
+        .await
+        .map(|r| r.rows_affected)
+}
+
+/// [`strip_personal`] for messages being handed to a provider now (an
+/// erasure): the dispatcher sends from its own copy and settles by state,
+/// so the row may go blank under it.
+pub async fn strip_on_the_way(
+    db: &impl ConnectionTrait,
+    which: sea_orm::Condition,
+    now: DateTime<Utc>,
+) -> Result<u64, sea_orm::DbErr> {
+    stripping(now)
+        .filter(which)
+        .filter(outbox_message::Column::State.eq(MessageState::Submitting))
+        .filter(outbox_message::Column::RedactedAt.is_null())
+        .exec(db)
+        .await
+        .map(|r| r.rows_affected)
+}
+
+/// The update that empties a message of the person: body, subject,
+/// parameters and recipient.
+fn stripping(now: DateTime<Utc>) -> sea_orm::UpdateMany<outbox_message::Entity> {
+    outbox_message::Entity::update_many()
         .col_expr(outbox_message::Column::Body, Expr::value(""))
         .col_expr(
             outbox_message::Column::Subject,
@@ -396,15 +428,6 @@ pub async fn strip_personal(
         )
         .col_expr(outbox_message::Column::Recipient, Expr::value(""))
         .col_expr(outbox_message::Column::RedactedAt, Expr::value(now))
-        .filter(which)
-        .filter(
-            outbox_message::Column::State
-                .is_not_in([MessageState::Queued, MessageState::Submitting]),
-        )
-        .filter(outbox_message::Column::RedactedAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected)
 }
 
 /// Strips a message just settled (sent, failed or suppressed) if its

@@ -12,6 +12,9 @@ pub struct Model {
     /// Not tried before this: a retry waits out the store's grace.
     pub not_before: DateTimeUtc,
     pub attempts: i32,
+    /// New on every release: the sweep removes the entry only if it is
+    /// still the release it looked at.
+    pub generation: Uuid,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -680,7 +680,7 @@ pub fn csv_stream(
             match scan(&db, &ctx, after, MAX_PAGE as usize).await {
                 Ok((rows, next)) => {
                     looker
-                        .saw(AccessAction::Search, rows.iter().map(|r| r.customer_id))
+                        .saw(AccessAction::Export, rows.iter().map(|r| r.customer_id))
                         .await;
                     let mut out = Vec::new();
                     write_csv(&mut out, rows.iter().map(csv_row));

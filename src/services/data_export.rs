@@ -847,7 +847,18 @@ async fn build_zip(state: &AppState, customer_id: Uuid) -> anyhow::Result<(Strin
     // compressing is CPU work: off the runtime's threads
     let zip = tokio::task::spawn_blocking(move || zip_of(&json, &files)).await??;
     let len = i64::try_from(zip.len())?;
-    let sha = state.blobs.put(zip).await?;
+    // released before it is stored, due once the lease is out: if this
+    // worker dies before its job points at the ZIP, the sweep deletes it
+    // (a job that does point at it keeps it)
+    let sha = storage::sha256_hex(&zip);
+    storage::release_from(
+        &state.db,
+        [sha.clone()],
+        now,
+        now + Duration::seconds(LEASE_SECS),
+    )
+    .await?;
+    state.blobs.put(zip).await?;
     Ok((sha, len))
 }
 

@@ -37,9 +37,10 @@ use crate::domain::rescue::RescueState;
 use crate::domain::{Role, validation};
 use crate::entities::{
     appointment, callback_call, case, case_event, csi_response, customer, data_export, enquiry,
-    erasure_request, erasure_request_event, inbox_message, insurance_lead, otp_code, otp_quota,
-    outbox_message, personal_data_access, refresh_token, repair_order, repair_order_job,
-    repair_order_photo, rescue, rescue_event, warranty_case, wechat_binding, wechat_grant,
+    erasure_request, erasure_request_event, idempotency_key, inbox_message, insurance_lead,
+    otp_code, otp_quota, outbox_message, personal_data_access, refresh_token, repair_order,
+    repair_order_job, repair_order_photo, rescue, rescue_event, warranty_case, wechat_binding,
+    wechat_grant,
 };
 use crate::error::{AppError, AppResult};
 use crate::services::lifecycle::{self, Lifecycle, Transition};
@@ -605,7 +606,10 @@ async fn anonymise(
         .add(outbox_message::Column::DealerId.eq(dealer_id))
         .add(outbox_message::Column::CustomerId.eq(c.id));
     outbox::cancel_queued(txn, theirs.clone(), "the customer was erased", now).await?;
-    outbox::strip_personal(txn, theirs, now).await?;
+    outbox::strip_personal(txn, theirs.clone(), now).await?;
+    // one being handed over now goes from the dispatcher's own copy: the row
+    // keeps nothing of them whatever becomes of the call (settled, fenced, reaped)
+    outbox::strip_on_the_way(txn, theirs, now).await?;
     // a copy they asked for holds everything erased here: it expires now, and
     // the purge after the commit deletes its ZIP
     data_export::Entity::update_many()
@@ -655,6 +659,12 @@ async fn anonymise(
     otp_code::Entity::delete_many()
         .filter(otp_code::Column::DealerId.eq(dealer_id))
         .filter(otp_code::Column::Phone.eq(c.phone.clone()))
+        .exec(txn)
+        .await?;
+    // the saved answers of their own app requests repeat their record
+    idempotency_key::Entity::delete_many()
+        .filter(idempotency_key::Column::DealerId.eq(dealer_id))
+        .filter(idempotency_key::Column::ActorId.eq(c.id))
         .exec(txn)
         .await?;
     otp_quota::Entity::delete_many()

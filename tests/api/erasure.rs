@@ -875,7 +875,7 @@ async fn the_advisor_who_asked_follows_the_request_and_a_copy_not_yet_built_is_s
 }
 
 #[tokio::test]
-async fn a_message_being_handed_over_at_the_approval_keeps_nothing_once_it_settles() {
+async fn a_message_being_handed_over_at_the_approval_keeps_nothing_of_the_person() {
     use servicelane::care::dispatcher::{self, Begun, Settled};
     let app = spawn_app_with(&[NO_GRACE, NO_DISPATCHER]).await;
     let s = shop(&app, "ERAM", "Asia/Shanghai", 3, 3).await;
@@ -897,7 +897,8 @@ async fn a_message_being_handed_over_at_the_approval_keeps_nothing_once_it_settl
     else {
         panic!("not begun")
     };
-    // the erasure is approved meanwhile: a message on its way is not touched
+    // the erasure is approved meanwhile: the row on its way goes blank at
+    // once (the dispatcher sends from its own copy), whatever becomes of the call
     let id = ask_for(&app, &s, &c).await;
     let done = approve(&app, &s.manager, &id).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
@@ -907,8 +908,9 @@ async fn a_message_being_handed_over_at_the_approval_keeps_nothing_once_it_settl
         .unwrap()
         .unwrap();
     assert_eq!(row.state, MessageState::Submitting);
-    assert!(!row.body.is_empty());
-    // once it settles, nothing of the person is left in it
+    assert_eq!((row.body.as_str(), row.recipient.as_str()), ("", ""));
+    assert!(!message.body.is_empty());
+    // it settles as sent, and nothing of the person comes back
     let outcome = dispatcher::call(&app.state, &message).await;
     let settled = dispatcher::settle(&app.state, worker, &message, attempt_id, &outcome)
         .await

@@ -376,6 +376,14 @@ fn photos_due<'a>(s: &'a Scope<'a>) -> Found<'a> {
 fn photos_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
     Box::pin(async move {
         let txn = s.state.db.begin().await?;
+        // a write first, so SQLite takes its lock now rather than failing
+        // to upgrade a read later ("database is locked")
+        photo::Entity::update_many()
+            .col_expr(photo::Column::Sha256, Expr::col(photo::Column::Sha256))
+            .filter(photo::Column::Id.is_in(keys.clone()))
+            .filter(photo::Column::DealerId.eq(s.dealer.id))
+            .exec(&txn)
+            .await?;
         let shas: BTreeSet<String> = photo::Entity::find()
             .select_only()
             .column(photo::Column::Sha256)
@@ -487,40 +495,30 @@ fn audit_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
 
 // ------------------------------------------------------------ saved answers
 
-/// The days of saved answers past their limit, oldest first: the table's key
-/// is (dealer, actor, key), so a run deletes by the day the request came.
+/// Saved answers past their limit, by the instant they were saved (the
+/// table's key is dealer, actor and key; rows saved at one instant go
+/// together), oldest first.
 fn answers_due<'a>(s: &'a Scope<'a>) -> Found<'a> {
     Box::pin(async move {
         use idempotency_key::Column as C;
-        let oldest: Option<DateTime<Utc>> = idempotency_key::Entity::find()
-            .select_only()
-            .column(C::CreatedAt)
-            .filter(C::DealerId.eq(s.dealer.id))
-            .filter(C::CreatedAt.lt(s.cutoff(RetentionKind::IdempotentAnswers)))
-            .order_by_asc(C::CreatedAt)
-            .limit(1)
-            .into_tuple()
-            .one(&s.state.db)
-            .await?;
-        // one key: the end of the first due day (or the cutoff, if sooner)
-        Ok(oldest
-            .map(|at| {
-                let day_end = at + Duration::days(1);
-                let cutoff = s.cutoff(RetentionKind::IdempotentAnswers);
-                vec![std::cmp::Ord::min(day_end, cutoff).into()]
-            })
-            .unwrap_or_default())
+        first_due::<idempotency_key::Entity, DateTime<Utc>>(
+            s,
+            C::CreatedAt,
+            Condition::all()
+                .add(C::DealerId.eq(s.dealer.id))
+                .add(C::CreatedAt.lt(s.cutoff(RetentionKind::IdempotentAnswers))),
+        )
+        .await
     })
 }
 
 fn answers_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
     Box::pin(async move {
-        let Some(before) = keys.into_iter().next() else {
-            return Ok(0);
-        };
+        use idempotency_key::Column as C;
         let r = idempotency_key::Entity::delete_many()
-            .filter(idempotency_key::Column::DealerId.eq(s.dealer.id))
-            .filter(idempotency_key::Column::CreatedAt.lt(before))
+            .filter(C::DealerId.eq(s.dealer.id))
+            .filter(C::CreatedAt.is_in(keys))
+            .filter(C::CreatedAt.lt(s.cutoff(RetentionKind::IdempotentAnswers)))
             .exec(&s.state.db)
             .await?;
         Ok(r.rows_affected)

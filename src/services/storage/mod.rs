@@ -11,7 +11,7 @@
 
 mod release;
 
-pub use release::{release, sweep};
+pub use release::{release, release_from, sweep};
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};

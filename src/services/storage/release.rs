@@ -18,6 +18,7 @@ use super::Removal;
 use crate::domain::data_export::ExportState;
 use crate::entities::{blob_release, data_export, repair_order_photo};
 use crate::state::AppState;
+use uuid::Uuid;
 
 /// How many released blobs one sweep looks at.
 const BATCH: u64 = 200;
@@ -30,13 +31,26 @@ pub async fn release(
     shas: impl IntoIterator<Item = String>,
     now: DateTime<Utc>,
 ) -> Result<(), sea_orm::DbErr> {
+    release_from(txn, shas, now, now).await
+}
+
+/// [`release`], tried no sooner than `not_before`: bytes about to be
+/// stored for a row not written yet (a ZIP its job will point at), so that
+/// a worker that dies before writing the row leaves no bytes behind.
+pub async fn release_from(
+    txn: &impl ConnectionTrait,
+    shas: impl IntoIterator<Item = String>,
+    now: DateTime<Utc>,
+    not_before: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
     let rows: Vec<blob_release::ActiveModel> = shas
         .into_iter()
         .map(|sha| blob_release::ActiveModel {
             sha256: Set(sha),
             released_at: Set(now),
-            not_before: Set(now),
+            not_before: Set(not_before),
             attempts: Set(0),
+            generation: Set(Uuid::now_v7()),
         })
         .collect();
     if rows.is_empty() {
@@ -48,6 +62,7 @@ pub async fn release(
                 .update_columns([
                     blob_release::Column::ReleasedAt,
                     blob_release::Column::NotBefore,
+                    blob_release::Column::Generation,
                 ])
                 .to_owned(),
         )
@@ -113,7 +128,7 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<u64> {
             // unless released again meanwhile: then the next sweep looks again
             blob_release::Entity::delete_many()
                 .filter(blob_release::Column::Sha256.eq(r.sha256.as_str()))
-                .filter(blob_release::Column::ReleasedAt.eq(r.released_at))
+                .filter(blob_release::Column::Generation.eq(r.generation))
                 .exec(db)
                 .await?;
         }
