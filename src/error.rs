@@ -103,7 +103,8 @@ impl From<FieldErrors> for AppError {
 }
 
 impl From<DbErr> for AppError {
-    /// Unique clashes are the client's business (409); everything else is ours.
+    /// Unique clashes are the client's business (409), contention is
+    /// temporary (503 with Retry-After); everything else is ours.
     fn from(e: DbErr) -> Self {
         match e.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => {
@@ -112,9 +113,32 @@ impl From<DbErr> for AppError {
             Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
                 AppError::field("reference", "refers to a record that does not exist")
             }
+            _ if contended(&e) => {
+                // a write that waited past its time for another's lock: the
+                // client's retry will find it free (nothing was written)
+                tracing::warn!(error = %e, "database contended: answered 503");
+                AppError::Busy {
+                    retry_after_secs: 1,
+                }
+            }
             _ => AppError::Internal(anyhow::Error::new(e)),
         }
     }
+}
+
+/// Whether the database refused for contention, not for the request: SQLite
+/// busy past `busy_timeout_ms`, a PostgreSQL deadlock or serialization
+/// failure. The transaction was rolled back; the same request may succeed.
+fn contended(e: &DbErr) -> bool {
+    let text = e.to_string();
+    [
+        "database is locked",
+        "database table is locked",
+        "deadlock detected",
+        "could not serialize access",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
 }
 
 /// The RFC 9457 body. `errors` lists field problems when there are any.
@@ -275,5 +299,35 @@ impl ResponseError for AppError {
             res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
         }
         res.body(serde_json::to_vec(&self.problem()).unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contention_is_a_503_with_retry_after_and_other_database_errors_are_ours() {
+        for text in [
+            "Execution Error: error returned from database: (code: 5) database is locked",
+            "Query Error: error returned from database: deadlock detected",
+            "could not serialize access due to concurrent update",
+        ] {
+            let e = AppError::from(DbErr::Custom(text.into()));
+            assert!(
+                matches!(
+                    e,
+                    AppError::Busy {
+                        retry_after_secs: 1
+                    }
+                ),
+                "{text}: {e:?}"
+            );
+            let res = e.error_response();
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "1");
+        }
+        let other = AppError::from(DbErr::Custom("no such table: customers".into()));
+        assert!(matches!(other, AppError::Internal(_)), "{other:?}");
     }
 }

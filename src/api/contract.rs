@@ -389,6 +389,11 @@ fn attach_problems(path: &str, method: &str, op: &mut Value) {
     if write && secured {
         statuses.push(409);
     }
+    // a write that waited past its time for another's lock (SQLite busy, a
+    // PostgreSQL deadlock) is rolled back and answered 503 with Retry-After
+    if write {
+        statuses.push(503);
+    }
     if if_match {
         statuses.push(412);
     }
