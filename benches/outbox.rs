@@ -119,6 +119,7 @@ async fn enqueue_range(
                         NewMessage {
                             dealer_id,
                             customer_id: Some(*customer),
+                            about_customer_id: None,
                             kind: MessageKind::AppointmentBooked,
                             occurrence_key: format!("bench-{run}-{i}"),
                             channel: Channel::Sms,

@@ -40,6 +40,7 @@ mod m20261201_000038_retention;
 mod m20261201_000039_blob_releases;
 mod m20261201_000040_saved_answers_retention;
 mod m20261201_000041_access_log_brin;
+mod m20261201_000042_outbox_about;
 
 pub struct Migrator;
 
@@ -86,6 +87,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000039_blob_releases::Migration),
             Box::new(m20261201_000040_saved_answers_retention::Migration),
             Box::new(m20261201_000041_access_log_brin::Migration),
+            Box::new(m20261201_000042_outbox_about::Migration),
         ]
     }
 }

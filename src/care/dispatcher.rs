@@ -300,6 +300,18 @@ fn mine(
 
 /// Why the customer may not be sent this now, if they may not.
 async fn refused(db: &impl ConnectionTrait, m: &Claimed) -> anyhow::Result<Option<String>> {
+    // an alert to staff about a customer erased since it was written (by a
+    // writer that read them just before) would tell what was erased
+    if let Some(about) = m.about_customer_id {
+        let erased = customer::Entity::find_by_id(about)
+            .filter(customer::Column::ErasedAt.is_not_null())
+            .count(db)
+            .await?
+            > 0;
+        if erased {
+            return Ok(Some("the customer it is about was erased".into()));
+        }
+    }
     let Some(customer_id) = m.customer_id else {
         return Ok(None);
     };
@@ -540,9 +552,8 @@ pub async fn settle(
     }
     let res = u.exec(&txn).await?;
     let fenced = res.rows_affected == 0;
-    if !fenced && to != MessageState::Queued {
-        outbox::forget_if_erased(&txn, m, now).await?;
-    }
+    // (nothing of an erased customer comes back here: the erasure blanked
+    // the row on its way, and this update writes no content but an OTP's)
     // failed for good here: the next channel of the chain carries it
     let child = if !fenced && matches!(to, MessageState::Failed | MessageState::Dead) {
         crate::care::route::fall_back(&txn, m, now).await?

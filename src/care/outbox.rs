@@ -289,7 +289,11 @@ impl Params {
 #[derive(Debug, Clone)]
 pub struct NewMessage {
     pub dealer_id: Uuid,
+    /// The customer it is to, if it is to one.
     pub customer_id: Option<Uuid>,
+    /// The customer a message to staff is about (their name, phone or
+    /// location is in it): an erasure strips it as it strips theirs.
+    pub about_customer_id: Option<Uuid>,
     pub kind: MessageKind,
     /// What makes this occurrence one: the same key on the same channel is one row.
     pub occurrence_key: String,
@@ -311,6 +315,7 @@ impl NewMessage {
             id: Set(Uuid::now_v7()),
             dealer_id: Set(self.dealer_id),
             customer_id: Set(self.customer_id),
+            about_customer_id: Set(self.about_customer_id),
             kind: Set(self.kind),
             occurrence_key: Set(self.occurrence_key),
             channel: Set(self.channel),
@@ -430,20 +435,26 @@ fn stripping(now: DateTime<Utc>) -> sea_orm::UpdateMany<outbox_message::Entity> 
         .col_expr(outbox_message::Column::RedactedAt, Expr::value(now))
 }
 
-/// Strips a message just settled (sent, failed or suppressed) if its
-/// customer was erased meanwhile: one being handed to the provider while the
-/// erasure committed keeps its content until it settles, then none of it.
-/// Call in the transaction that settles it.
+/// Strips a message the dispatcher refuses if its customer (or the one it
+/// is about) is erased: one a
+/// writer queued for them after the erasure's own sweep of the outbox (it
+/// read the customer before the erasure committed). Messages queued or on
+/// their way at the erasure were already handled by it. Call in the
+/// transaction that settles the refusal.
 pub async fn forget_if_erased(
     txn: &impl ConnectionTrait,
     m: &outbox_message::Model,
     now: DateTime<Utc>,
 ) -> Result<(), sea_orm::DbErr> {
-    let Some(customer_id) = m.customer_id else {
+    let people: Vec<Uuid> = [m.customer_id, m.about_customer_id]
+        .into_iter()
+        .flatten()
+        .collect();
+    if people.is_empty() {
         return Ok(());
-    };
+    }
     let erased = customer::Entity::find()
-        .filter(customer::Column::Id.eq(customer_id))
+        .filter(customer::Column::Id.is_in(people))
         .filter(customer::Column::ErasedAt.is_not_null())
         .count(txn)
         .await?

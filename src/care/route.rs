@@ -117,6 +117,7 @@ pub async fn fall_back(
         NewMessage {
             dealer_id: m.dealer_id,
             customer_id: m.customer_id,
+            about_customer_id: m.about_customer_id,
             kind: m.kind,
             occurrence_key: m.occurrence_key.clone(),
             channel,

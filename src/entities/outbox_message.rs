@@ -14,7 +14,11 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub dealer_id: Uuid,
+    /// The customer it is to, if it is to one.
     pub customer_id: Option<Uuid>,
+    /// The customer a message to staff is about (a rescue alert, a case
+    /// escalation): it holds their name, phone or location.
+    pub about_customer_id: Option<Uuid>,
     pub kind: MessageKind,
     pub occurrence_key: String,
     pub channel: Channel,

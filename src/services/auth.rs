@@ -442,6 +442,7 @@ pub async fn request_otp(state: &AppState, dealer_code: &str, phone: &str) -> Ap
                 NewMessage {
                     dealer_id: dealer.id,
                     customer_id: Some(c.id),
+                    about_customer_id: None,
                     kind: MessageKind::Otp,
                     occurrence_key: key,
                     channel: Channel::Sms,

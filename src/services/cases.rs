@@ -912,6 +912,7 @@ async fn escalate(
                 NewMessage {
                     dealer_id: c.dealer_id,
                     customer_id: None,
+                    about_customer_id: Some(c.customer_id),
                     kind,
                     occurrence_key: format!("case_escalated:{}:{}", c.id, to.address),
                     channel: to.channel.channel(),

@@ -954,6 +954,16 @@ pub async fn run_pending(state: &AppState) -> anyhow::Result<usize> {
 /// deleted (by `storage::sweep`, now and until they are gone) unless another
 /// job or a photo still holds the same bytes. Answers the jobs expired.
 pub async fn purge_expired(state: &AppState) -> anyhow::Result<u64> {
+    let expired = expire_due(state).await?;
+    if expired > 0 {
+        storage::sweep(state).await?;
+    }
+    Ok(expired)
+}
+
+/// [`purge_expired`] without the sweep, for a caller that sweeps anyway
+/// (an erasure, which releases photos too).
+pub async fn expire_due(state: &AppState) -> anyhow::Result<u64> {
     let now = state.clock.now();
     let due = data_export::Entity::find()
         .filter(data_export::Column::State.eq(ExportState::Ready))
@@ -980,9 +990,6 @@ pub async fn purge_expired(state: &AppState) -> anyhow::Result<u64> {
         storage::release(&txn, job.sha256, now).await?;
         txn.commit().await?;
         expired += 1;
-    }
-    if expired > 0 {
-        storage::sweep(state).await?;
     }
     Ok(expired)
 }

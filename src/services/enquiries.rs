@@ -693,6 +693,7 @@ async fn tell_customer(
         NewMessage {
             dealer_id: e.dealer_id,
             customer_id: Some(c.id),
+            about_customer_id: None,
             kind,
             // one answer an enquiry
             occurrence_key: format!("enquiry:{}", e.id),

@@ -498,11 +498,13 @@ pub async fn approve(
         .ok_or(AppError::NotFound)?;
     txn.commit().await?;
     tracing::info!(request = %r.id, customer = %r.customer_id, by = %actor.id, "customer erased");
-    if let Err(e) = storage::sweep(state).await {
-        tracing::warn!(error = %e, "erasure: photo bytes not deleted yet (the sweep retries)");
-    }
-    if let Err(e) = crate::services::data_export::purge_expired(state).await {
+    // their copy (expired above) goes, then the bytes of it and of their
+    // photos; whatever fails here the periodic sweeps finish
+    if let Err(e) = crate::services::data_export::expire_due(state).await {
         tracing::warn!(error = %e, "erasure: the customer's export not purged yet (the sweep retries)");
+    }
+    if let Err(e) = storage::sweep(state).await {
+        tracing::warn!(error = %e, "erasure: bytes not deleted yet (the sweep retries)");
     }
     one(views(&state.db, actor, vec![r], now).await?)
 }
@@ -601,10 +603,16 @@ async fn anonymise(
         .exec(txn)
         .await?;
 
-    // messages: nothing queued leaves, what went keeps only the record that it went
+    // messages to them, and to staff about them (a rescue alert, an
+    // escalation): nothing queued leaves, what went keeps only the record
+    // that it went
     let theirs = Condition::all()
         .add(outbox_message::Column::DealerId.eq(dealer_id))
-        .add(outbox_message::Column::CustomerId.eq(c.id));
+        .add(
+            Condition::any()
+                .add(outbox_message::Column::CustomerId.eq(c.id))
+                .add(outbox_message::Column::AboutCustomerId.eq(c.id)),
+        );
     outbox::cancel_queued(txn, theirs.clone(), "the customer was erased", now).await?;
     outbox::strip_personal(txn, theirs.clone(), now).await?;
     // one being handed over now goes from the dispatcher's own copy: the row
@@ -937,6 +945,7 @@ async fn tell_refusal(
         NewMessage {
             dealer_id: r.dealer_id,
             customer_id: Some(c.id),
+            about_customer_id: None,
             kind,
             // one refusal a request
             occurrence_key: format!("erasure:{}", r.id),

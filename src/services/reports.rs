@@ -316,6 +316,7 @@ async fn send_for(state: &AppState, d: &dealer::Model, now: DateTime<Utc>) -> Ap
         let m = NewMessage {
             dealer_id: d.id,
             customer_id: None,
+            about_customer_id: None,
             kind,
             occurrence_key: format!("{key}:{}", to.address),
             channel: to.channel.channel(),

@@ -634,6 +634,7 @@ async fn alert(
         NewMessage {
             dealer_id: r.dealer_id,
             customer_id: None,
+            about_customer_id: Some(r.customer_id),
             kind,
             occurrence_key: key,
             channel: to.channel,
@@ -740,6 +741,7 @@ async fn tell_customer(
         NewMessage {
             dealer_id: r.dealer_id,
             customer_id: Some(c.id),
+            about_customer_id: None,
             kind,
             occurrence_key: format!("rescue:{}:{}", r.id, to_state),
             channel,

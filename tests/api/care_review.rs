@@ -48,6 +48,7 @@ async fn reminder(app: &TestApp, dealer: Uuid, c: &Value, key: &str) -> Uuid {
         NewMessage {
             dealer_id: dealer,
             customer_id: Some(id(c)),
+            about_customer_id: None,
             kind: MessageKind::MaintenanceDue,
             occurrence_key: key.into(),
             channel: Channel::Sms,
@@ -441,6 +442,7 @@ async fn a_greeting_a_receipt_settled_before_the_dispatcher_still_counts_against
             NewMessage {
                 dealer_id: dealer,
                 customer_id: Some(id(&c.body)),
+                about_customer_id: None,
                 kind: MessageKind::HolidayGreeting,
                 occurrence_key: key.into(),
                 channel: Channel::Sms,

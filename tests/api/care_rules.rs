@@ -69,6 +69,7 @@ async fn enqueue(app: &TestApp, dealer: Uuid, c: &Value, kind: MessageKind, key:
         NewMessage {
             dealer_id: dealer,
             customer_id: Some(id(c)),
+            about_customer_id: None,
             kind,
             occurrence_key: key.into(),
             channel: Channel::Sms,
@@ -300,6 +301,7 @@ async fn enqueue_on_first_channel(
         NewMessage {
             dealer_id: dealer,
             customer_id: Some(id(c)),
+            about_customer_id: None,
             kind: MessageKind::MaintenanceDue,
             occurrence_key: key.into(),
             channel,

@@ -522,6 +522,12 @@ async fn a_case_left_open_past_its_contact_time_escalates_once_to_the_managers_s
         .unwrap();
     assert_eq!(rows.len(), 2, "one message per contact");
     assert!(rows.iter().all(|m| m.customer_id.is_none()));
+    // it is about the customer, so their erasure finds it
+    let about = t.customer.parse().ok();
+    assert!(
+        rows.iter().all(|m| m.about_customer_id == about),
+        "{rows:?}"
+    );
     // the manager's SMS and email arrive through the outbox
     assert_eq!(app.dispatch_pending().await, 2);
     let (sms, _, _) = app.sms.wait_for("+8613912345678").await;

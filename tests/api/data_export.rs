@@ -116,6 +116,7 @@ async fn seed(app: &TestApp, sh: &Shop, n: u32) -> Seeded {
         id: Set(Uuid::now_v7()),
         dealer_id: Set(dealer),
         customer_id: Set(Some(cid)),
+        about_customer_id: Set(None),
         kind: Set(MessageKind::AppointmentBooked),
         occurrence_key: Set(format!("export-test-{n}")),
         channel: Set(Channel::Sms),

@@ -65,6 +65,7 @@ impl Shop {
             NewMessage {
                 dealer_id: self.dealer,
                 customer_id: Some(self.customer),
+                about_customer_id: None,
                 kind,
                 occurrence_key: key.into(),
                 channel: Channel::Email,

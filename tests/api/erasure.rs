@@ -925,3 +925,134 @@ async fn a_message_being_handed_over_at_the_approval_keeps_nothing_of_the_person
     assert_eq!((row.body.as_str(), row.recipient.as_str()), ("", ""));
     assert!(row.redacted_at.is_some());
 }
+
+#[tokio::test]
+async fn alerts_to_staff_about_the_customer_keep_nothing_of_them() {
+    let app = spawn_app_with(&[NO_GRACE, NO_DISPATCHER]).await;
+    let s = shop(&app, "ERAL", "Asia/Shanghai", 3, 3).await;
+    // nobody on duty: a rescue's alert goes to the service manager's phone
+    let rules = json!({
+        "section_floor": 60, "recommend_floor": 7, "lexicon": [],
+        "contact_within_hours": 24, "resolve_within_days": 7,
+        "escalate_to": [{"channel": "sms", "address": "13912345678", "name": "王经理"}],
+    });
+    let r = app.put("/api/v1/case-rules", &s.manager, &rules).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // three customers call for help; the first alert has gone when the
+    // erasures come, the others are still queued
+    let mut people = Vec::new();
+    for n in 1..=3 {
+        let (c, v) = owner(&app, &s, n).await;
+        // (signing in sends the code: every message queued goes with it)
+        let token = app.customer_token(&s.code, &format!("1390000000{n}")).await;
+        people.push((n, c, v, token));
+    }
+    let mut asked = Vec::new();
+    for (n, c, v, token) in people {
+        let body = json!({
+            "vehicle_id": v,
+            "location": {"lat": 39.9087, "lng": 116.3975, "address": "北京市东城区长安街1号"},
+            "problem": "breakdown",
+            "contact_phone": format!("1390000000{n}"),
+        });
+        let r = app.post("/api/v1/rescues", Some(&token), &body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        if n == 1 {
+            // the alert, and the customer's own notice
+            assert_eq!(app.dispatch_pending().await, 2);
+        }
+        if n < 3 {
+            // help was not needed after all: an erasure waits for a rescue's end
+            let id = r.body["id"].as_str().unwrap();
+            let path = format!("/api/v1/rescues/{id}/cancel");
+            let c = app.post(&path, Some(&token), &json!({})).await;
+            assert_eq!(c.status, StatusCode::OK, "{}", c.body);
+        }
+        let about: uuid::Uuid = c.parse().unwrap();
+        let alert = outbox_rows(&app)
+            .await
+            .into_iter()
+            .find(|m| m.kind == MessageKind::RescueAlert && m.about_customer_id == Some(about))
+            .expect("an alert about the customer");
+        assert!(alert.body.contains("长安街"), "{}", alert.body);
+        asked.push((c, alert.id));
+    }
+    for (c, _) in &asked[..2] {
+        let id = ask_for(&app, &s, c).await;
+        let done = approve(&app, &s.manager, &id).await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    }
+    let db = &app.state.db;
+    let row = |id| async move {
+        outbox_message::Entity::find_by_id(id)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    // the alert that went: the record stays, nothing of the person
+    let went = row(asked[0].1).await;
+    assert_ne!(went.state, MessageState::Queued);
+    assert_ne!(went.state, MessageState::Suppressed);
+    assert_eq!((went.body.as_str(), went.params.clone()), ("", json!({})));
+    assert!(went.redacted_at.is_some());
+    // the one still queued never leaves, and is blank too
+    let stopped = row(asked[1].1).await;
+    assert_eq!(stopped.state, MessageState::Suppressed);
+    assert_eq!(
+        (stopped.body.as_str(), stopped.recipient.as_str()),
+        ("", "")
+    );
+    // another customer's alert is untouched
+    let kept = row(asked[2].1).await;
+    assert_eq!(kept.state, MessageState::Queued);
+    assert!(kept.body.contains("长安街"), "{}", kept.body);
+
+    // an escalation written after the erasure by a sweep that read the
+    // customer just before it: refused at the hand-over, and blank
+    use servicelane::care::outbox::{self, EscalationParams, NewMessage, Params};
+    let now = app.clock.now_utc();
+    let txn = sea_orm::TransactionTrait::begin(&app.state.db)
+        .await
+        .unwrap();
+    let late = outbox::enqueue(
+        &txn,
+        NewMessage {
+            dealer_id: row(asked[0].1).await.dealer_id,
+            customer_id: None,
+            about_customer_id: Some(asked[0].0.parse().unwrap()),
+            kind: MessageKind::CaseEscalated,
+            occurrence_key: "case_escalated:late".into(),
+            channel: servicelane::domain::customer::Channel::Sms,
+            recipient: "+8613912345678".into(),
+            locale: servicelane::domain::customer::Locale::ZhCn,
+            params: Params::Escalation(EscalationParams {
+                dealer_name: "ERAL".into(),
+                customer_name: "王芳".into(),
+                category: "价格".into(),
+                severity: "一般".into(),
+                due: "2027-01-01 10:00".into(),
+                late: "首次联系".into(),
+            }),
+            subject: None,
+            body: "王芳 投诉未处理".into(),
+            due_at: now,
+            parent_id: None,
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    txn.commit().await.unwrap();
+    app.dispatch_pending().await;
+    let refused = row(late).await;
+    assert_eq!(refused.state, MessageState::Suppressed);
+    assert_eq!(refused.body, "");
+    let received = app.sms.received.lock().unwrap().clone();
+    assert!(
+        received
+            .iter()
+            .all(|(_, b)| !String::from_utf8_lossy(b).contains("投诉未处理")),
+        "the late escalation went"
+    );
+}

@@ -170,6 +170,7 @@ async fn two_dispatchers_draining_300_messages_deliver_each_exactly_once() {
             NewMessage {
                 dealer_id: dealer,
                 customer_id: None,
+                about_customer_id: None,
                 kind: MessageKind::AppointmentBooked,
                 occurrence_key: format!("bulk-{n}"),
                 channel: Channel::Sms,

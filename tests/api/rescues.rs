@@ -343,6 +343,11 @@ async fn a_rescue_nobody_accepts_in_ten_minutes_goes_to_the_next_on_duty_and_the
     assert_eq!(alerts[0].recipient, "+8613900000101");
     assert_eq!(alerts[0].due_at, asked_at, "leaves at once, at night too");
     assert!(alerts[0].customer_id.is_none());
+    // but it is about them: their erasure strips it
+    assert_eq!(
+        alerts[0].about_customer_id,
+        r.body["customer_id"].as_str().and_then(|c| c.parse().ok())
+    );
 
     let sweep = || servicelane::services::rescues::escalate_due(&app.state, app.clock.now_utc());
     app.clock.advance(Duration::minutes(9));

@@ -86,6 +86,7 @@ async fn message(app: &TestApp, dealer: Uuid, created: DateTime<Utc>, state: Mes
         id: Set(id),
         dealer_id: Set(dealer),
         customer_id: Set(None),
+        about_customer_id: Set(None),
         kind: Set(MessageKind::Birthday),
         occurrence_key: Set(id.to_string()),
         channel: Set(Channel::Sms),
@@ -108,6 +109,23 @@ async fn message(app: &TestApp, dealer: Uuid, created: DateTime<Utc>, state: Mes
     .await
     .unwrap();
     id
+}
+
+/// A delivered alert to staff about rescue `id` (it names the place).
+async fn rescue_alert(app: &TestApp, dealer: Uuid, id: Uuid) -> Uuid {
+    let now = app.clock.now_utc();
+    let m = message(app, dealer, now, MessageState::Delivered).await;
+    outbox_message::ActiveModel {
+        id: Set(m),
+        kind: Set(MessageKind::RescueAlert),
+        occurrence_key: Set(format!("rescue:{id}:alert:0:+8613900000009")),
+        body: Set("王芳 抛锚 北京市东城区".into()),
+        ..Default::default()
+    }
+    .update(&app.state.db)
+    .await
+    .unwrap();
+    m
 }
 
 async fn rescue_row(
@@ -339,6 +357,8 @@ async fn the_daily_run_removes_what_is_past_each_limit_and_nothing_else() {
     let rescue_open = rescue_row(&app, dealer, who, None).await;
     let step_old = rescue_step(&app, dealer, rescue_old, 2).await;
     let step_new = rescue_step(&app, dealer, rescue_new, 2).await;
+    let alert_old = rescue_alert(&app, dealer, rescue_old).await;
+    let alert_new = rescue_alert(&app, dealer, rescue_new).await;
     // the codes' daily counts: three days back goes, today stays
     let today = now.date_naive();
     quota(&app, dealer, "+8613900000001", today - Duration::days(3)).await;
@@ -473,6 +493,11 @@ async fn the_daily_run_removes_what_is_past_each_limit_and_nothing_else() {
     };
     assert_eq!(note(step_old).await, None);
     assert!(note(step_new).await.is_some());
+    // so do the alerts to staff that named the place
+    let alert = msg(alert_old).await;
+    assert_eq!((alert.body.as_str(), alert.redacted_at), ("", Some(now)));
+    assert_eq!(alert.kind, MessageKind::RescueAlert);
+    assert!(msg(alert_new).await.body.contains("北京市"));
     // and the API says so, not "0,0"
     let shown = app
         .get(&format!("/api/v1/rescues/{rescue_old}"), &s.advisor)

@@ -65,6 +65,7 @@ async fn remind(app: &TestApp, dealer: Uuid, customer: Uuid, key: &str) -> Uuid 
         NewMessage {
             dealer_id: dealer,
             customer_id: Some(customer),
+            about_customer_id: None,
             kind: MessageKind::MaintenanceDue,
             occurrence_key: key.into(),
             channel: Channel::Sms,

@@ -235,6 +235,7 @@ async fn subscribe_messages_spend_one_grant_each_share_one_token_and_fall_back_w
                 NewMessage {
                     dealer_id: c.dealer_id,
                     customer_id: Some(c.id),
+                    about_customer_id: None,
                     kind: MessageKind::MaintenanceDue,
                     occurrence_key: format!("w{n}"),
                     channel,

@@ -82,6 +82,7 @@ impl<'a> Sink<'a> {
                         let m = NewMessage {
                             dealer_id: day.dealer.id,
                             customer_id: Some(p.customer_id),
+                            about_customer_id: None,
                             kind: p.kind.message_kind(),
                             occurrence_key: p.occurrence_key.clone(),
                             channel: *channel,

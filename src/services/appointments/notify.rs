@@ -122,6 +122,7 @@ pub async fn record(
         NewMessage {
             dealer_id: appt.dealer_id,
             customer_id: Some(customer.id),
+            about_customer_id: None,
             kind: kind.message_kind(),
             // an appointment row is booked, confirmed and cancelled once
             // (a reschedule makes a new row); the version keeps it exact

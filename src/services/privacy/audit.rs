@@ -372,6 +372,7 @@ async fn alert(
             NewMessage {
                 dealer_id,
                 customer_id: None,
+                about_customer_id: None,
                 kind,
                 occurrence_key: format!(
                     "personal_data_alert:{user_id}:{}:{}",

@@ -299,6 +299,7 @@ async fn tell_customer(
         NewMessage {
             dealer_id: w.order.dealer_id,
             customer_id: Some(c.id),
+            about_customer_id: None,
             kind,
             // the journal entry of the proposal's last line: one per proposal
             occurrence_key: format!("{}:e{}", w.order.id, w.order.event_seq),

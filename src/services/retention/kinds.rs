@@ -12,13 +12,14 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use futures_util::future::BoxFuture;
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query, ValueType};
 use sea_orm::{
     ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait, Value,
 };
 use uuid::Uuid;
 
+use crate::domain::message::MessageKind;
 use crate::domain::outbox::MessageState;
 use crate::domain::repair_order::{OrderState, PhotoPurpose};
 use crate::domain::retention::{Policy, RetentionKind};
@@ -136,6 +137,22 @@ where
     Ok(keys(ids))
 }
 
+/// The shape of most kinds' `apply`: deletes the dealer's rows of `E`
+/// whose `key` is one of `keys`.
+async fn delete_keyed<E: EntityTrait>(
+    s: &Scope<'_>,
+    key: E::Column,
+    dealer: E::Column,
+    keys: Keys,
+) -> anyhow::Result<u64> {
+    let r = E::delete_many()
+        .filter(key.is_in(keys))
+        .filter(dealer.eq(s.dealer.id))
+        .exec(&s.state.db)
+        .await?;
+    Ok(r.rows_affected)
+}
+
 // ------------------------------------------------------------ one-time codes
 
 fn otp_due<'a>(s: &'a Scope<'a>) -> Found<'a> {
@@ -155,14 +172,8 @@ fn otp_due<'a>(s: &'a Scope<'a>) -> Found<'a> {
 }
 
 fn otp_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
-    Box::pin(async move {
-        let r = otp_code::Entity::delete_many()
-            .filter(otp_code::Column::Id.is_in(keys))
-            .filter(otp_code::Column::DealerId.eq(s.dealer.id))
-            .exec(&s.state.db)
-            .await?;
-        Ok(r.rows_affected)
-    })
+    use otp_code::{Column as C, Entity};
+    Box::pin(delete_keyed::<Entity>(s, C::Id, C::DealerId, keys))
 }
 
 // ------------------------------------------------------------ daily code counts
@@ -189,14 +200,8 @@ fn quota_due<'a>(s: &'a Scope<'a>) -> Found<'a> {
 }
 
 fn quota_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
-    Box::pin(async move {
-        let r = otp_quota::Entity::delete_many()
-            .filter(otp_quota::Column::Day.is_in(keys))
-            .filter(otp_quota::Column::DealerId.eq(s.dealer.id))
-            .exec(&s.state.db)
-            .await?;
-        Ok(r.rows_affected)
-    })
+    use otp_quota::{Column as C, Entity};
+    Box::pin(delete_keyed::<Entity>(s, C::Day, C::DealerId, keys))
 }
 
 // ------------------------------------------------------------ ended sessions
@@ -219,14 +224,8 @@ fn sessions_due<'a>(s: &'a Scope<'a>) -> Found<'a> {
 }
 
 fn sessions_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
-    Box::pin(async move {
-        let r = refresh_token::Entity::delete_many()
-            .filter(refresh_token::Column::Id.is_in(keys))
-            .filter(refresh_token::Column::DealerId.eq(s.dealer.id))
-            .exec(&s.state.db)
-            .await?;
-        Ok(r.rows_affected)
-    })
+    use refresh_token::{Column as C, Entity};
+    Box::pin(delete_keyed::<Entity>(s, C::Id, C::DealerId, keys))
 }
 
 // ------------------------------------------------------------ failed logins
@@ -458,9 +457,24 @@ fn rescues_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
                 rescue_event::Column::Note,
                 Expr::value(Option::<String>::None),
             )
-            .filter(rescue_event::Column::RescueId.is_in(ids))
+            .filter(rescue_event::Column::RescueId.is_in(ids.clone()))
             .exec(&txn)
             .await?;
+        // and the alerts to staff name the place (their keys name the rescue)
+        let alerts = ids.into_iter().fold(Condition::any(), |any, id| {
+            let id = <Uuid as ValueType>::try_from(id).unwrap_or_default();
+            let key = like_prefix(&format!("rescue:{id}:alert:"));
+            any.add(outbox_message::Column::OccurrenceKey.like(key))
+        });
+        crate::care::outbox::strip_personal(
+            &txn,
+            Condition::all()
+                .add(outbox_message::Column::DealerId.eq(s.dealer.id))
+                .add(outbox_message::Column::Kind.eq(MessageKind::RescueAlert))
+                .add(alerts),
+            s.now,
+        )
+        .await?;
         txn.commit().await?;
         Ok(r.rows_affected)
     })
@@ -483,14 +497,8 @@ fn audit_due<'a>(s: &'a Scope<'a>) -> Found<'a> {
 }
 
 fn audit_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
-    Box::pin(async move {
-        let r = personal_data_access::Entity::delete_many()
-            .filter(personal_data_access::Column::Id.is_in(keys))
-            .filter(personal_data_access::Column::DealerId.eq(s.dealer.id))
-            .exec(&s.state.db)
-            .await?;
-        Ok(r.rows_affected)
-    })
+    use personal_data_access::{Column as C, Entity};
+    Box::pin(delete_keyed::<Entity>(s, C::Id, C::DealerId, keys))
 }
 
 // ------------------------------------------------------------ saved answers
