@@ -81,16 +81,11 @@ impl LocalStore {
         if tokio::fs::try_exists(&path).await.unwrap_or(false) {
             // put again: fresh for a delete's grace, which may be deciding now
             let touched = path.clone();
-            let fresh = tokio::task::spawn_blocking(move || {
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(&touched)?
-                    .set_modified(SystemTime::now())
-            })
-            .await?;
+            let fresh = tokio::task::spawn_blocking(move || touch(&touched)).await?;
             match fresh {
-                Ok(()) => return Ok(sha),
-                // deleted in between: write it again below
+                Ok(true) => return Ok(sha),
+                // deleted (or set aside by a delete) in between: write it again below
+                Ok(false) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(anyhow::anyhow!("cannot touch blob {sha}: {e}")),
             }
@@ -136,7 +131,12 @@ impl LocalStore {
         let path = self.path_of(sha);
         let modified = match tokio::fs::metadata(&path).await {
             Ok(m) => m.modified()?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Removal::Absent),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // a delete that died between setting the file aside and
+                // unlinking it left it under a name of its own
+                self.forget_set_aside(sha).await?;
+                return Ok(Removal::Absent);
+            }
             Err(e) => return Err(anyhow::anyhow!("cannot read blob {sha}: {e}")),
         };
         let age = SystemTime::now()
@@ -145,12 +145,78 @@ impl LocalStore {
         if age < grace {
             return Ok(Removal::Fresh);
         }
-        match tokio::fs::remove_file(&path).await {
+        // set the file aside first, then look again: an upload that touched
+        // it between the look above and the rename is seen now and the file
+        // put back; one that touches it after the rename finds the name gone
+        // (or another file under it) and writes the bytes anew (`touch`)
+        let tomb = path.with_file_name(format!(".{sha}.{}.gone", uuid::Uuid::now_v7().simple()));
+        match tokio::fs::rename(&path, &tomb).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Removal::Absent),
+            Err(e) => return Err(anyhow::anyhow!("cannot delete blob {sha}: {e}")),
+        }
+        let touched = tokio::fs::metadata(&tomb)
+            .await
+            .and_then(|m| m.modified())
+            .map(|m| m > modified);
+        match touched {
+            Ok(false) => {}
+            Ok(true) => {
+                // put again meanwhile: it stays (a file written under the name
+                // since holds the same bytes)
+                tokio::fs::rename(&tomb, &path).await?;
+                return Ok(Removal::Fresh);
+            }
+            Err(e) => {
+                let _ = tokio::fs::rename(&tomb, &path).await;
+                return Err(anyhow::anyhow!("cannot read blob {sha}: {e}"));
+            }
+        }
+        match tokio::fs::remove_file(&tomb).await {
             Ok(()) => Ok(Removal::Removed),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Removal::Absent),
             Err(e) => Err(anyhow::anyhow!("cannot delete blob {sha}: {e}")),
         }
     }
+}
+
+impl LocalStore {
+    /// Deletes files of `sha` a delete set aside and did not finish with.
+    async fn forget_set_aside(&self, sha: &str) -> anyhow::Result<()> {
+        let path = self.path_of(sha);
+        let Some(dir) = path.parent() else {
+            return Ok(());
+        };
+        let mut entries = match tokio::fs::read_dir(dir).await {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let prefix = format!(".{sha}.");
+        while let Some(e) = entries.next_entry().await? {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(&prefix) && name.ends_with(".gone") {
+                match tokio::fs::remove_file(e.path()).await {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Marks the stored file at `path` as put again now, and answers whether it
+/// is still the file under that name afterwards: false when a delete set it
+/// aside meanwhile (the caller then writes the bytes anew).
+fn touch(path: &Path) -> std::io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let f = std::fs::OpenOptions::new().write(true).open(path)?;
+    f.set_modified(SystemTime::now())?;
+    let (mine, named) = (f.metadata()?, std::fs::metadata(path));
+    Ok(named.is_ok_and(|n| n.ino() == mine.ino() && n.dev() == mine.dev()))
 }
 
 impl BlobStore for LocalStore {
@@ -207,6 +273,15 @@ mod tests {
         f.set_modified(old).unwrap();
         assert_eq!(store.delete(&a, grace).await.unwrap(), Removal::Removed);
         assert_eq!(store.get(&a).await.unwrap(), None);
+        // a delete that died after setting the file aside: the next one
+        // (the release is retried) deletes what it left
+        let b = store.put(b"walkaround".to_vec()).await.unwrap();
+        let aside = store
+            .path_of(&b)
+            .with_file_name(format!(".{b}.0190f3a0c0de7000800000000000000a.gone"));
+        std::fs::rename(store.path_of(&b), &aside).unwrap();
+        assert_eq!(store.delete(&b, grace).await.unwrap(), Removal::Absent);
+        assert!(!aside.exists());
         // gone, or never a hash: nothing to remove
         assert_eq!(
             store.delete(&a, Duration::ZERO).await.unwrap(),
