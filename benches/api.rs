@@ -1,7 +1,9 @@
 //! `cargo bench --bench api`: one dealer with 20,000 customers and vehicles on
 //! PostgreSQL; authenticated single-customer reads and searches by phone and by
 //! plate over HTTP (requests/s, p50, p99), beside `pgbench -S -M prepared` on
-//! the same server in the same run. Not a test: nothing asserts.
+//! the same server in the same run; then what the personal-data access log
+//! costs, in throughput and in CPU per request (this process and
+//! PostgreSQL's). Not a test: nothing asserts.
 //!
 //! BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres),
 //! BENCH_SECONDS (10), BENCH_CLIENTS (32), BENCH_CUSTOMERS (20000)
@@ -122,32 +124,52 @@ async fn main() -> anyhow::Result<()> {
     // off and on taken in turn, three rounds each, and the medians compared:
     // on this machine one 10 s figure swings by a fifth from run to run
     header("the access log's cost: GET /customers/{id}");
+    // beside the throughput, the CPU each request costs, which the other
+    // processes' noise does not move: this process (server, load and the
+    // log's writer) and PostgreSQL's processes, per request
     for c in [1, clients] {
         let (mut offs, mut ons) = (Vec::new(), Vec::new());
+        let (mut cpu_off, mut cpu_on) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
         for _ in 0..ROUNDS {
-            let off = run(
-                &client,
-                get(&plain.base, &plain_token, plain_paths.clone()),
-                c,
-                seconds,
-            )
-            .await;
-            let on = run(
-                &client,
-                get(&app.base, &token, logged_paths.clone()),
-                c,
-                seconds,
-            )
-            .await;
-            row(&format!("log off, {c} client(s)"), &off);
-            row(&format!("log on,  {c} client(s)"), &on);
-            offs.push(off.rps);
-            ons.push(on.rps);
+            for (logged, base, tok, paths) in [
+                (false, &plain.base, &plain_token, &plain_paths),
+                (true, &app.base, &token, &logged_paths),
+            ] {
+                let before = Cpu::now();
+                let f = run(&client, get(base, tok, paths.clone()), c, seconds).await;
+                if logged {
+                    app.state.audit.flush().await;
+                }
+                let (own, pg) = Cpu::now().since(&before);
+                let answered = f.statuses.values().sum::<usize>().max(1) as f64;
+                let (own, pg) = (1e6 * own / answered, 1e6 * pg / answered);
+                let (label, rps, cpus) = if logged {
+                    ("log on, ", &mut ons, &mut cpu_on)
+                } else {
+                    ("log off,", &mut offs, &mut cpu_off)
+                };
+                row(&format!("{label} {c} client(s)"), &f);
+                println!(
+                    "{:<26} CPU per request: server {own:.0} µs, PostgreSQL {pg:.0} µs",
+                    ""
+                );
+                rps.push(f.rps);
+                cpus.0.push(own);
+                cpus.1.push(pg);
+            }
         }
         let (off, on) = (median(&mut offs), median(&mut ons));
         println!(
             "  medians of {ROUNDS}: off {off:.0} req/s, on {on:.0} req/s: the log on keeps {:.1} % of the throughput",
             100.0 * on / off
+        );
+        let (s_off, s_on) = (median(&mut cpu_off.0), median(&mut cpu_on.0));
+        let (p_off, p_on) = (median(&mut cpu_off.1), median(&mut cpu_on.1));
+        println!(
+            "  CPU per request, medians: server {s_off:.0} → {s_on:.0} µs, PostgreSQL {p_off:.0} → {p_on:.0} µs; together {:.0} → {:.0} µs: the log adds {:.1} %",
+            s_off + p_off,
+            s_on + p_on,
+            100.0 * ((s_on + p_on) / (s_off + p_off) - 1.0)
         );
     }
     app.state.audit.flush().await;
@@ -166,6 +188,51 @@ async fn main() -> anyhow::Result<()> {
 
 /// Rounds of "log off, log on" for the access log's cost.
 const ROUNDS: usize = 3;
+
+/// CPU time (user and system, seconds) spent so far by this process and by
+/// each of PostgreSQL's processes (its backends, WAL writer, checkpointer),
+/// from `/proc`; nothing where `/proc` is not there.
+struct Cpu {
+    own: f64,
+    pg: std::collections::HashMap<u32, f64>,
+}
+
+impl Cpu {
+    fn now() -> Cpu {
+        // after the command name in parentheses: state is the first field,
+        // utime the 12th and stime the 13th, in clock ticks (100 a second)
+        let secs = |p: &std::path::Path| -> Option<f64> {
+            let stat = std::fs::read_to_string(p.join("stat")).ok()?;
+            let f: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+        };
+        let own = secs(std::path::Path::new("/proc/self")).unwrap_or(0.0);
+        let mut pg = std::collections::HashMap::new();
+        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let p = e.path();
+            let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            let is_pg =
+                std::fs::read_to_string(p.join("comm")).is_ok_and(|c| c.trim() == "postgres");
+            if let (true, Some(t)) = (is_pg, secs(&p)) {
+                pg.insert(pid, t);
+            }
+        }
+        Cpu { own, pg }
+    }
+
+    /// Seconds spent since `before`: by this process, and by PostgreSQL
+    /// (a process started since counts whole; one that ended is not seen).
+    fn since(&self, before: &Cpu) -> (f64, f64) {
+        let pg = self
+            .pg
+            .iter()
+            .map(|(pid, t)| t - before.pg.get(pid).copied().unwrap_or(0.0))
+            .sum();
+        (self.own - before.own, pg)
+    }
+}
 
 fn median(xs: &mut [f64]) -> f64 {
     xs.sort_by(f64::total_cmp);

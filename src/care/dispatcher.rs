@@ -552,8 +552,11 @@ pub async fn settle(
     }
     let res = u.exec(&txn).await?;
     let fenced = res.rows_affected == 0;
-    // (nothing of an erased customer comes back here: the erasure blanked
-    // the row on its way, and this update writes no content but an OTP's)
+    if !fenced && to != MessageState::Queued {
+        // one written for (or about) a customer just as they were erased can
+        // have been claimed before the erasure saw it: it goes blank now
+        outbox::forget_if_erased(&txn, m, now).await?;
+    }
     // failed for good here: the next channel of the chain carries it
     let child = if !fenced && matches!(to, MessageState::Failed | MessageState::Dead) {
         crate::care::route::fall_back(&txn, m, now).await?

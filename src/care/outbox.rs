@@ -435,12 +435,10 @@ fn stripping(now: DateTime<Utc>) -> sea_orm::UpdateMany<outbox_message::Entity> 
         .col_expr(outbox_message::Column::RedactedAt, Expr::value(now))
 }
 
-/// Strips a message the dispatcher refuses if its customer (or the one it
-/// is about) is erased: one a
-/// writer queued for them after the erasure's own sweep of the outbox (it
-/// read the customer before the erasure committed). Messages queued or on
-/// their way at the erasure were already handled by it. Call in the
-/// transaction that settles the refusal.
+/// Strips a message just settled (sent, failed, suppressed) if its customer,
+/// or the customer it is about, is erased: one a writer queued just as the
+/// erasure committed (it read them before) escapes the erasure's own pass
+/// over the outbox. Call in the transaction that settles it.
 pub async fn forget_if_erased(
     txn: &impl ConnectionTrait,
     m: &outbox_message::Model,

@@ -977,6 +977,23 @@ async fn alerts_to_staff_about_the_customer_keep_nothing_of_them() {
         assert!(alert.body.contains("长安街"), "{}", alert.body);
         asked.push((c, alert.id));
     }
+    // alerts written before the column came get it from their rescue
+    app.state
+        .db
+        .execute_unprepared("UPDATE outbox_messages SET about_customer_id = NULL")
+        .await
+        .unwrap();
+    migration::backfill_outbox_about(&app.state.db)
+        .await
+        .unwrap();
+    for (c, alert) in &asked {
+        let m = outbox_message::Entity::find_by_id(*alert)
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.about_customer_id.map(|a| a.to_string()).as_ref(), Some(c));
+    }
     for (c, _) in &asked[..2] {
         let id = ask_for(&app, &s, c).await;
         let done = approve(&app, &s.manager, &id).await;

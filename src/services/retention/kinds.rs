@@ -460,18 +460,20 @@ fn rescues_apply<'a>(s: &'a Scope<'a>, keys: Keys) -> Done<'a> {
             .filter(rescue_event::Column::RescueId.is_in(ids.clone()))
             .exec(&txn)
             .await?;
-        // and the alerts to staff name the place (their keys name the rescue)
-        let alerts = ids.into_iter().fold(Condition::any(), |any, id| {
-            let id = <Uuid as ValueType>::try_from(id).unwrap_or_default();
-            let key = like_prefix(&format!("rescue:{id}:alert:"));
-            any.add(outbox_message::Column::OccurrenceKey.like(key))
-        });
+        // and the alerts to staff name the place (their keys name the
+        // rescue: `rescue:{id}:alert:…`)
+        let named: Vec<String> = ids
+            .into_iter()
+            .map(|id| <Uuid as ValueType>::try_from(id).map(|u| u.to_string()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow::anyhow!("a rescue key is not an id: {e:?}"))?;
         crate::care::outbox::strip_personal(
             &txn,
             Condition::all()
                 .add(outbox_message::Column::DealerId.eq(s.dealer.id))
                 .add(outbox_message::Column::Kind.eq(MessageKind::RescueAlert))
-                .add(alerts),
+                .add(outbox_message::Column::OccurrenceKey.like(like_prefix("rescue:")))
+                .add(Expr::cust("substr(occurrence_key, 8, 36)").is_in(named)),
             s.now,
         )
         .await?;
