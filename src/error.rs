@@ -75,7 +75,18 @@ pub enum AppError {
     #[error("{0}")]
     Gone(String),
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for AppError {
+    /// Ours, unless it is the database's contention carried up as an
+    /// `anyhow::Error` (a 503 as [`From<DbErr>`] answers it).
+    fn from(e: anyhow::Error) -> Self {
+        match e.downcast_ref::<DbErr>() {
+            Some(db) if contended(db) => busy(db),
+            _ => AppError::Internal(e),
+        }
+    }
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -113,16 +124,18 @@ impl From<DbErr> for AppError {
             Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
                 AppError::field("reference", "refers to a record that does not exist")
             }
-            _ if contended(&e) => {
-                // a write that waited past its time for another's lock: the
-                // client's retry will find it free (nothing was written)
-                tracing::warn!(error = %e, "database contended: answered 503");
-                AppError::Busy {
-                    retry_after_secs: 1,
-                }
-            }
+            _ if contended(&e) => busy(&e),
             _ => AppError::Internal(anyhow::Error::new(e)),
         }
+    }
+}
+
+/// A write that met another's lock past its wait: the transaction was
+/// rolled back, and the client's retry will likely find the lock free.
+fn busy(e: &DbErr) -> AppError {
+    tracing::warn!(error = %e, "database contended: answered 503");
+    AppError::Busy {
+        retry_after_secs: 1,
     }
 }
 
@@ -329,5 +342,11 @@ mod tests {
         }
         let other = AppError::from(DbErr::Custom("no such table: customers".into()));
         assert!(matches!(other, AppError::Internal(_)), "{other:?}");
+        // carried up through anyhow (a worker's error, a `?` on anyhow::Result)
+        let carried = anyhow::Error::new(DbErr::Custom("database is locked".into()))
+            .context("writing the report");
+        assert!(matches!(AppError::from(carried), AppError::Busy { .. }));
+        let ours = AppError::from(anyhow::anyhow!("a template did not render"));
+        assert!(matches!(ours, AppError::Internal(_)));
     }
 }
