@@ -804,7 +804,7 @@ pub async fn run_next(state: &AppState) -> anyhow::Result<Run> {
         finish(state, &job, attempts, Err(msg)).await?;
         return Ok(Run::Built(job.id));
     }
-    let built = build_zip(state, job.customer_id).await;
+    let built = holding(state, job.id, attempts, build_zip(state, job.customer_id)).await;
     let outcome = match built {
         Ok(sha_len) => Ok(sha_len),
         Err(e) => {
@@ -814,6 +814,48 @@ pub async fn run_next(state: &AppState) -> anyhow::Result<Run> {
     };
     finish(state, &job, attempts, outcome).await?;
     Ok(Run::Built(job.id))
+}
+
+/// Runs `work` while renewing the job's lease every third of it, so a build
+/// longer than the lease is not taken over; stops the work when the job is
+/// no longer this worker's (taken over, or failed by an erasure).
+async fn holding<T>(
+    state: &AppState,
+    job: Uuid,
+    attempts: i32,
+    work: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    let mut work = std::pin::pin!(work);
+    let period = StdDuration::from_secs((LEASE_SECS / 3).unsigned_abs());
+    let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            _ = beat.tick() => match renew(state, job, attempts).await {
+                Ok(true) => {}
+                Ok(false) => anyhow::bail!("the job is no longer this worker's"),
+                // the lease has two thirds left: the next beat tries again
+                Err(e) => tracing::warn!(job = %job, error = ?e, "data export: lease not renewed"),
+            },
+        }
+    }
+}
+
+/// Extends the lease of a job this worker holds (claimed with `attempts`)
+/// to a full lease from now; answers whether it still holds it.
+pub async fn renew(state: &AppState, job: Uuid, attempts: i32) -> anyhow::Result<bool> {
+    let now = state.clock.now();
+    let res = data_export::Entity::update_many()
+        .col_expr(
+            data_export::Column::LeaseUntil,
+            Expr::value(Some(now + Duration::seconds(LEASE_SECS))),
+        )
+        .filter(data_export::Column::Id.eq(job))
+        .filter(data_export::Column::Attempts.eq(attempts))
+        .filter(data_export::Column::State.eq(ExportState::Running))
+        .exec(&state.db)
+        .await?;
+    Ok(res.rows_affected == 1)
 }
 
 fn claimable(now: DateTime<Utc>) -> Condition {
@@ -851,6 +893,8 @@ async fn build_zip(state: &AppState, customer_id: Uuid) -> anyhow::Result<(Strin
     // worker dies before its job points at the ZIP, the sweep deletes it
     // (a job that does point at it keeps it)
     let sha = storage::sha256_hex(&zip);
+    // (from now, not from the build's start: the lease was renewed meanwhile)
+    let now = state.clock.now();
     storage::release_from(
         &state.db,
         [sha.clone()],

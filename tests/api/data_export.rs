@@ -920,3 +920,46 @@ async fn an_erasure_expires_the_customers_copy_and_deletes_its_zip() {
     let (st, _, _) = download(&app, &s(&job_b["id"]), &b.token).await;
     assert_eq!(st, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_worker_that_renews_its_lease_keeps_the_job_and_one_that_lost_it_learns_so() {
+    use servicelane::services::data_export::{LEASE_SECS, renew};
+    let app = spawn_app_with(&SETTINGS).await;
+    let sh = shop(&app, "EXP9", "Asia/Shanghai", 3, 3).await;
+    let a = seed(&app, &sh, 9).await;
+    let (st, job, _) = request(&app, &a.token, None).await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{job}");
+    let id: Uuid = s(&job["id"]).parse().unwrap();
+    let row = || async {
+        data_export::Entity::find_by_id(id)
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    // a worker holds it (claimed as `run_next` claims), building for long
+    let now = app.clock.now_utc();
+    let mut held: data_export::ActiveModel = row().await.into();
+    held.state = Set(ExportState::Running);
+    held.attempts = Set(1);
+    held.lease_until = Set(Some(now + Duration::seconds(LEASE_SECS)));
+    held.started_at = Set(Some(now));
+    held.update(&app.state.db).await.unwrap();
+    let lease = Duration::seconds(LEASE_SECS);
+
+    // near the lease's end it renews: past the first lease nobody takes it
+    app.clock.advance(lease - Duration::minutes(1));
+    assert!(renew(&app.state, id, 1).await.unwrap());
+    app.clock.advance(Duration::minutes(5));
+    assert!(matches!(run_next(&app.state).await.unwrap(), Run::Idle));
+    assert_eq!(row().await.attempts, 1);
+    // only the claim that holds it renews
+    assert!(!renew(&app.state, id, 2).await.unwrap());
+
+    // a worker that stopped renewing loses it to the next, and learns so
+    app.clock.advance(lease);
+    assert!(matches!(run_next(&app.state).await.unwrap(), Run::Built(_)));
+    let done = row().await;
+    assert_eq!((done.state, done.attempts), (ExportState::Ready, 2));
+    assert!(!renew(&app.state, id, 1).await.unwrap());
+}
