@@ -614,10 +614,12 @@ async fn anonymise(
                 .add(outbox_message::Column::AboutCustomerId.eq(c.id)),
         );
     outbox::cancel_queued(txn, theirs.clone(), "the customer was erased", now).await?;
-    outbox::strip_personal(txn, theirs.clone(), now).await?;
     // one being handed over now goes from the dispatcher's own copy: the row
-    // keeps nothing of them whatever becomes of the call (settled, fenced, reaped)
-    outbox::strip_on_the_way(txn, theirs, now).await?;
+    // keeps nothing of them whatever becomes of the call (settled, fenced,
+    // reaped). On its way first, then settled: one that settles between the
+    // two statements is found by the second (the other order would miss it)
+    outbox::strip_on_the_way(txn, theirs.clone(), now).await?;
+    outbox::strip_personal(txn, theirs, now).await?;
     // a copy they asked for holds everything erased here: it expires now, and
     // the purge after the commit deletes its ZIP
     data_export::Entity::update_many()

@@ -97,19 +97,17 @@ impl LocalStore {
         // a name of its own per writer: two uploads of the same bytes at once
         // each write their own file and the second rename replaces the first
         // with identical bytes
-        let tmp = dir.join(format!(".{sha}.{}.tmp", uuid::Uuid::now_v7().simple()));
+        let tmp = Partial(dir.join(format!(".{sha}.{}.tmp", uuid::Uuid::now_v7().simple())));
         let written = async {
-            let mut f = tokio::fs::File::create(&tmp).await?;
+            let mut f = tokio::fs::File::create(&tmp.0).await?;
             tokio::io::AsyncWriteExt::write_all(&mut f, &bytes).await?;
             f.sync_all().await?;
             drop(f);
-            tokio::fs::rename(&tmp, &path).await
+            tokio::fs::rename(&tmp.0, &path).await
         }
         .await;
-        if let Err(e) = written {
-            let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(anyhow::anyhow!("cannot store blob {sha}: {e}"));
-        }
+        // (a failed write, or one dropped half-way, leaves no file: `Partial`)
+        written.map_err(|e| anyhow::anyhow!("cannot store blob {sha}: {e}"))?;
         Ok(sha)
     }
 
@@ -119,7 +117,16 @@ impl LocalStore {
         }
         match tokio::fs::read(self.path_of(sha)).await {
             Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            // a delete that died after setting the bytes aside for a check
+            // that found them put again: they are still wanted, back they go
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                for aside in self.set_aside(sha).await? {
+                    if tokio::fs::rename(&aside, self.path_of(sha)).await.is_ok() {
+                        return Ok(Some(tokio::fs::read(self.path_of(sha)).await?));
+                    }
+                }
+                Ok(None)
+            }
             Err(e) => Err(anyhow::anyhow!("cannot read blob {sha}: {e}")),
         }
     }
@@ -173,35 +180,58 @@ impl LocalStore {
             }
         }
         match tokio::fs::remove_file(&tomb).await {
-            Ok(()) => Ok(Removal::Removed),
+            Ok(()) => {
+                // and what an earlier delete that died left of the same bytes
+                self.forget_set_aside(sha).await?;
+                Ok(Removal::Removed)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Removal::Absent),
             Err(e) => Err(anyhow::anyhow!("cannot delete blob {sha}: {e}")),
         }
     }
 }
 
+/// A file being written: removed when dropped unless renamed into place
+/// first (then there is nothing left to remove).
+struct Partial(PathBuf);
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 impl LocalStore {
-    /// Deletes files of `sha` a delete set aside and did not finish with.
-    async fn forget_set_aside(&self, sha: &str) -> anyhow::Result<()> {
+    /// The files of `sha` a delete set aside (`.{sha}.….gone`).
+    async fn set_aside(&self, sha: &str) -> anyhow::Result<Vec<PathBuf>> {
         let path = self.path_of(sha);
         let Some(dir) = path.parent() else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         let mut entries = match tokio::fs::read_dir(dir).await {
             Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e.into()),
         };
         let prefix = format!(".{sha}.");
+        let mut found = Vec::new();
         while let Some(e) = entries.next_entry().await? {
             let name = e.file_name();
             let name = name.to_string_lossy();
             if name.starts_with(&prefix) && name.ends_with(".gone") {
-                match tokio::fs::remove_file(e.path()).await {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(e.into()),
-                }
+                found.push(e.path());
+            }
+        }
+        Ok(found)
+    }
+
+    /// Deletes files of `sha` a delete set aside and did not finish with.
+    async fn forget_set_aside(&self, sha: &str) -> anyhow::Result<()> {
+        for aside in self.set_aside(sha).await? {
+            match tokio::fs::remove_file(aside).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
             }
         }
         Ok(())
@@ -273,6 +303,18 @@ mod tests {
         f.set_modified(old).unwrap();
         assert_eq!(store.delete(&a, grace).await.unwrap(), Removal::Removed);
         assert_eq!(store.get(&a).await.unwrap(), None);
+        // a delete that died after setting aside bytes an upload had just
+        // put again: a read (a row refers to them) puts them back
+        let c = store.put(b"health check".to_vec()).await.unwrap();
+        let aside = store
+            .path_of(&c)
+            .with_file_name(format!(".{c}.0190f3a0c0de7000800000000000000b.gone"));
+        std::fs::rename(store.path_of(&c), &aside).unwrap();
+        assert_eq!(
+            store.get(&c).await.unwrap().as_deref(),
+            Some(&b"health check"[..])
+        );
+        assert!(store.path_of(&c).exists() && !aside.exists());
         // a delete that died after setting the file aside: the next one
         // (the release is retried) deletes what it left
         let b = store.put(b"walkaround".to_vec()).await.unwrap();
