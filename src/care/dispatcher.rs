@@ -27,8 +27,8 @@ use futures_util::{FutureExt, StreamExt, stream};
 use rand::Rng;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QuerySelect, Set, Statement, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
+    QuerySelect, Set, Statement, TransactionTrait,
 };
 use tokio::sync::{Semaphore, SemaphorePermit};
 use uuid::Uuid;
@@ -302,26 +302,15 @@ fn mine(
 async fn refused(db: &impl ConnectionTrait, m: &Claimed) -> anyhow::Result<Option<String>> {
     // an alert to staff about a customer erased since it was written (by a
     // writer that read them just before) would tell what was erased
-    if let Some(about) = m.about_customer_id {
-        let erased = customer::Entity::find_by_id(about)
-            .filter(customer::Column::ErasedAt.is_not_null())
-            .count(db)
-            .await?
-            > 0;
-        if erased {
-            return Ok(Some("the customer it is about was erased".into()));
-        }
+    if outbox::any_erased(db, [m.about_customer_id]).await? {
+        return Ok(Some("the customer it is about was erased".into()));
     }
     let Some(customer_id) = m.customer_id else {
         return Ok(None);
     };
     let Some(purpose) = m.kind.purpose() else {
         // no consent governs it, but an erased customer is sent nothing
-        let erased = customer::Entity::find_by_id(customer_id)
-            .filter(customer::Column::ErasedAt.is_not_null())
-            .count(db)
-            .await?
-            > 0;
+        let erased = outbox::any_erased(db, [Some(customer_id)]).await?;
         return Ok(erased.then(|| "the customer was erased".to_string()));
     };
     let mut q = customer::Entity::find_by_id(customer_id)

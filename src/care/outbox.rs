@@ -395,7 +395,6 @@ pub async fn strip_personal(
             outbox_message::Column::State
                 .is_not_in([MessageState::Queued, MessageState::Submitting]),
         )
-        .filter(outbox_message::Column::RedactedAt.is_null())
         .exec(db)
         .await
         .map(|r| r.rows_affected)
@@ -412,14 +411,13 @@ pub async fn strip_on_the_way(
     stripping(now)
         .filter(which)
         .filter(outbox_message::Column::State.eq(MessageState::Submitting))
-        .filter(outbox_message::Column::RedactedAt.is_null())
         .exec(db)
         .await
         .map(|r| r.rows_affected)
 }
 
-/// The update that empties a message of the person: body, subject,
-/// parameters and recipient.
+/// The update that empties a message of the person (body, subject,
+/// parameters and recipient), for messages that still have it.
 fn stripping(now: DateTime<Utc>) -> sea_orm::UpdateMany<outbox_message::Entity> {
     outbox_message::Entity::update_many()
         .col_expr(outbox_message::Column::Body, Expr::value(""))
@@ -433,6 +431,7 @@ fn stripping(now: DateTime<Utc>) -> sea_orm::UpdateMany<outbox_message::Entity> 
         )
         .col_expr(outbox_message::Column::Recipient, Expr::value(""))
         .col_expr(outbox_message::Column::RedactedAt, Expr::value(now))
+        .filter(outbox_message::Column::RedactedAt.is_null())
 }
 
 /// Strips a message just settled (sent, failed, suppressed) if its customer,
@@ -444,20 +443,7 @@ pub async fn forget_if_erased(
     m: &outbox_message::Model,
     now: DateTime<Utc>,
 ) -> Result<(), sea_orm::DbErr> {
-    let people: Vec<Uuid> = [m.customer_id, m.about_customer_id]
-        .into_iter()
-        .flatten()
-        .collect();
-    if people.is_empty() {
-        return Ok(());
-    }
-    let erased = customer::Entity::find()
-        .filter(customer::Column::Id.is_in(people))
-        .filter(customer::Column::ErasedAt.is_not_null())
-        .count(txn)
-        .await?
-        > 0;
-    if erased {
+    if any_erased(txn, [m.customer_id, m.about_customer_id]).await? {
         strip_personal(
             txn,
             sea_orm::Condition::all().add(outbox_message::Column::Id.eq(m.id)),
@@ -466,6 +452,24 @@ pub async fn forget_if_erased(
         .await?;
     }
     Ok(())
+}
+
+/// Whether any of these customers (the one a message is to, the one it is
+/// about) is erased; no query when there is none.
+pub async fn any_erased(
+    db: &impl ConnectionTrait,
+    people: impl IntoIterator<Item = Option<Uuid>>,
+) -> Result<bool, sea_orm::DbErr> {
+    let people: Vec<Uuid> = people.into_iter().flatten().collect();
+    if people.is_empty() {
+        return Ok(false);
+    }
+    Ok(customer::Entity::find()
+        .filter(customer::Column::Id.is_in(people))
+        .filter(customer::Column::ErasedAt.is_not_null())
+        .count(db)
+        .await?
+        > 0)
 }
 
 /// Writes the message inside the caller's transaction unless its occurrence

@@ -96,18 +96,22 @@ impl LocalStore {
         tokio::fs::create_dir_all(dir).await?;
         // a name of its own per writer: two uploads of the same bytes at once
         // each write their own file and the second rename replaces the first
-        // with identical bytes
-        let tmp = Partial(dir.join(format!(".{sha}.{}.tmp", uuid::Uuid::now_v7().simple())));
+        // with identical bytes; a write that fails or is dropped half-way
+        // leaves no file (`Partial`)
+        let mut tmp = Partial {
+            path: dir.join(format!(".{sha}.{}.tmp", uuid::Uuid::now_v7().simple())),
+            placed: false,
+        };
         let written = async {
-            let mut f = tokio::fs::File::create(&tmp.0).await?;
+            let mut f = tokio::fs::File::create(&tmp.path).await?;
             tokio::io::AsyncWriteExt::write_all(&mut f, &bytes).await?;
             f.sync_all().await?;
             drop(f);
-            tokio::fs::rename(&tmp.0, &path).await
+            tokio::fs::rename(&tmp.path, &path).await
         }
         .await;
-        // (a failed write, or one dropped half-way, leaves no file: `Partial`)
         written.map_err(|e| anyhow::anyhow!("cannot store blob {sha}: {e}"))?;
+        tmp.placed = true;
         Ok(sha)
     }
 
@@ -189,19 +193,7 @@ impl LocalStore {
             Err(e) => Err(anyhow::anyhow!("cannot delete blob {sha}: {e}")),
         }
     }
-}
 
-/// A file being written: removed when dropped unless renamed into place
-/// first (then there is nothing left to remove).
-struct Partial(PathBuf);
-
-impl Drop for Partial {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-impl LocalStore {
     /// The files of `sha` a delete set aside (`.{sha}.….gone`).
     async fn set_aside(&self, sha: &str) -> anyhow::Result<Vec<PathBuf>> {
         let path = self.path_of(sha);
@@ -235,6 +227,21 @@ impl LocalStore {
             }
         }
         Ok(())
+    }
+}
+
+/// A file being written: removed when dropped, unless it was `placed`
+/// (renamed into place).
+struct Partial {
+    path: PathBuf,
+    placed: bool,
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        if !self.placed {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
