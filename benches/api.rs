@@ -3,7 +3,9 @@
 //! plate over HTTP (requests/s, p50, p99), beside `pgbench -S -M prepared` on
 //! the same server in the same run; then what the personal-data access log
 //! costs, in throughput and in CPU per request (this process and
-//! PostgreSQL's). Not a test: nothing asserts.
+//! PostgreSQL's) at saturation, and in latency at a steady load the server
+//! keeps up with (a quarter and a half of its ceiling). Not a test: nothing
+//! asserts.
 //!
 //! BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres),
 //! BENCH_SECONDS (10), BENCH_CLIENTS (32), BENCH_CUSTOMERS (20000)
@@ -127,6 +129,7 @@ async fn main() -> anyhow::Result<()> {
     // beside the throughput, the CPU each request costs, which the other
     // processes' noise does not move: this process (server, load and the
     // log's writer) and PostgreSQL's processes, per request
+    let mut saturated_off = 0.0;
     for c in [1, clients] {
         let (mut offs, mut ons) = (Vec::new(), Vec::new());
         let (mut cpu_off, mut cpu_on) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
@@ -159,6 +162,7 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         let (off, on) = (median(&mut offs), median(&mut ons));
+        saturated_off = off;
         println!(
             "  medians of {ROUNDS}: off {off:.0} req/s, on {on:.0} req/s: the log on keeps {:.1} % of the throughput",
             100.0 * on / off
@@ -170,6 +174,35 @@ async fn main() -> anyhow::Result<()> {
             s_off + p_off,
             s_on + p_on,
             100.0 * ((s_on + p_on) / (s_off + p_off) - 1.0)
+        );
+    }
+    // a load the server keeps up with, as a dealer's day is: each request
+    // on its own, with the log's writer working beside it; what the log
+    // adds to the latency a request has (medians of the rounds' p50 and p99)
+    header("the access log's cost at a steady load");
+    for share in [0.25, 0.5] {
+        let rate = (share * saturated_off).max(10.0);
+        let (mut off, mut on) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
+        for _ in 0..ROUNDS {
+            for (logged, base, tok, paths) in [
+                (false, &plain.base, &plain_token, &plain_paths),
+                (true, &app.base, &token, &logged_paths),
+            ] {
+                let f = run_paced(&client, get(base, tok, paths.clone()), rate, seconds).await;
+                let label = if logged { "log on, " } else { "log off," };
+                row(&format!("{label} {rate:.0}/s"), &f);
+                let (p50s, p99s) = if logged { &mut on } else { &mut off };
+                p50s.push(ms(f.p50));
+                p99s.push(ms(f.p99));
+            }
+        }
+        let (a50, b50) = (median(&mut off.0), median(&mut on.0));
+        let (a99, b99) = (median(&mut off.1), median(&mut on.1));
+        println!(
+            "  {rate:.0} req/s ({:.0} % of the log-off ceiling), medians of {ROUNDS}: p50 {a50:.2} → {b50:.2} ms ({:+.1} %), p99 {a99:.2} → {b99:.2} ms ({:+.1} %)",
+            100.0 * share,
+            100.0 * (b50 / a50 - 1.0),
+            100.0 * (b99 / a99 - 1.0)
         );
     }
     app.state.audit.flush().await;

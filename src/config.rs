@@ -177,7 +177,8 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     pub min_connections: u32,
     pub acquire_timeout_secs: u64,
-    /// SQLite only: how long a writer waits for the lock.
+    /// How long a statement waits for a lock before the request answers 503:
+    /// SQLite's busy timeout, PostgreSQL's `lock_timeout`.
     pub busy_timeout_ms: u64,
 }
 

@@ -4,6 +4,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::postgres::PgConnectOptions;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
@@ -35,6 +36,15 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(busy)
                 .foreign_keys(true)
+        });
+    }
+    if !settings.is_sqlite() {
+        // a statement waits for a lock as long as a SQLite writer would, then
+        // fails (answered 503, `error::contended`) instead of holding its
+        // request and connection without end behind a long transaction
+        let wait = format!("{}ms", db.busy_timeout_ms);
+        opts.map_sqlx_postgres_opts(move |o: PgConnectOptions| {
+            o.options([("lock_timeout", wait.as_str())])
         });
     }
     // fail early with the URL's problem rather than the pool's

@@ -140,8 +140,9 @@ fn busy(e: &DbErr) -> AppError {
 }
 
 /// Whether the database refused for contention, not for the request: SQLite
-/// busy past `busy_timeout_ms`, a PostgreSQL deadlock or serialization
-/// failure. The transaction was rolled back; the same request may succeed.
+/// busy past `busy_timeout_ms`, a PostgreSQL lock wait past the same
+/// (`lock_timeout`), a deadlock or a serialization failure. The transaction
+/// was rolled back; the same request may succeed.
 fn contended(e: &DbErr) -> bool {
     let text = e.to_string();
     [
@@ -149,6 +150,7 @@ fn contended(e: &DbErr) -> bool {
         "database table is locked",
         "deadlock detected",
         "could not serialize access",
+        "canceling statement due to lock timeout",
     ]
     .iter()
     .any(|m| text.contains(m))

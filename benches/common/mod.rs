@@ -321,6 +321,54 @@ pub async fn run(
         }
     }
     let elapsed = started.elapsed().as_secs_f64().max(seconds as f64);
+    figures(all, statuses, elapsed)
+}
+
+/// Requests sent at a steady `rate` a second for `seconds`, whatever the
+/// answers' pace (an open loop, as users arrive): a request's latency counts
+/// from when it was due, so a stall is not hidden by the requests it held
+/// back. Shows what a load the server keeps up with costs each request.
+pub async fn run_paced(
+    client: &reqwest::Client,
+    make: MakeRequest,
+    rate: f64,
+    seconds: u64,
+) -> Figures {
+    let started = Instant::now();
+    let total = (rate * seconds as f64) as usize;
+    let mut tasks = Vec::with_capacity(total);
+    for i in 0..total {
+        let due = started + Duration::from_secs_f64(i as f64 / rate);
+        tokio::time::sleep_until(due.into()).await;
+        let request = make(client, i);
+        tasks.push(tokio::spawn(async move {
+            let status = match request.send().await {
+                Ok(r) => {
+                    let s = r.status().as_u16();
+                    let _ = r.bytes().await;
+                    s
+                }
+                Err(_) => 0,
+            };
+            (due.elapsed(), status)
+        }));
+    }
+    let mut all = Vec::with_capacity(total);
+    let mut statuses = std::collections::BTreeMap::new();
+    for t in tasks {
+        if let Ok((l, s)) = t.await {
+            all.push(l);
+            *statuses.entry(s).or_insert(0) += 1;
+        }
+    }
+    figures(all, statuses, started.elapsed().as_secs_f64())
+}
+
+fn figures(
+    mut all: Vec<Duration>,
+    statuses: std::collections::BTreeMap<u16, usize>,
+    elapsed: f64,
+) -> Figures {
     all.sort();
     let pct = |p: f64| {
         all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))

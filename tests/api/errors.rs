@@ -106,3 +106,59 @@ async fn a_body_that_is_not_json_and_an_unknown_route_are_problems_too() {
     assert_eq!(bad_query.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad_query.problem_fields(), ["limit"]);
 }
+
+/// A write that cannot have its lock within `database.busy_timeout_ms`
+/// (another connection holds it: here the test's own) answers 503 with
+/// `Retry-After`, writes nothing, and the same request succeeds once the lock
+/// is gone. SQLite: the busy timeout; PostgreSQL: `lock_timeout`.
+#[tokio::test]
+async fn a_write_that_waits_too_long_for_a_lock_is_503_and_writes_nothing() {
+    use sea_orm::{ConnectionTrait, Database, TransactionTrait};
+
+    let app = spawn_app_with(&[("SERVICELANE__DATABASE__BUSY_TIMEOUT_MS", "300")]).await;
+    let (_, token) = app.staff("STAR", Role::ServiceAdvisor).await;
+    let outside = Database::connect(&app.database_url).await.unwrap();
+    let holding = outside.begin().await.unwrap();
+    let lock = match outside.get_database_backend() {
+        // a write of the database's one writer lock, held until rollback
+        sea_orm::DbBackend::Sqlite => "UPDATE dealers SET name = name",
+        // inserts into customers wait behind a SHARE lock
+        _ => "LOCK TABLE customers IN SHARE MODE",
+    };
+    holding.execute_unprepared(lock).await.unwrap();
+
+    let body = json!({"name": "王小明", "phone": "13800000077"});
+    // without the lock timeout the insert would wait for as long as the lock is held
+    let refused = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        app.post("/api/v1/customers", Some(&token), &body),
+    )
+    .await
+    .expect("the write waited for the lock without end");
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.content_type(), "application/problem+json");
+    assert_eq!(
+        refused
+            .headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    holding.rollback().await.unwrap();
+
+    let none = app.get("/api/v1/customers?q=13800000077", &token).await;
+    assert_eq!(none.status, StatusCode::OK);
+    assert_eq!(
+        none.body["items"],
+        json!([]),
+        "the refused write left a row"
+    );
+    let retried = app.post("/api/v1/customers", Some(&token), &body).await;
+    assert_eq!(retried.status, StatusCode::CREATED, "{}", retried.body);
+    outside.close().await.unwrap();
+}

@@ -1,6 +1,7 @@
 //! `spawn_app()`: the real server on port 0 with a fresh database (a temp
-//! SQLite file, or a new PostgreSQL database from a migrated template when
-//! TEST_DATABASE_URL is set), and a real HTTP listener receiving SMS webhooks.
+//! SQLite file, or a new PostgreSQL database when TEST_DATABASE_URL is set,
+//! each copied from one migrated once per test process), and a real HTTP
+//! listener receiving SMS webhooks.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -277,6 +278,45 @@ fn pg_template(admin_url: &str) -> &'static str {
     })
 }
 
+/// One migrated SQLite file per test process (in `target/tmp`); each test
+/// copies it, as each PostgreSQL test copies [`pg_template`]: the
+/// migrations run once, not once a test.
+fn sqlite_template() -> &'static std::path::Path {
+    static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        // templates left by earlier runs whose process is gone
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name
+                .strip_prefix("sl_tpl_")
+                .and_then(|n| n.strip_suffix(".db"))
+                && abandoned(&format!("sl_tpl_{pid}"))
+            {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        let path = dir.join(format!("sl_tpl_{}.db", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                // the default rollback journal: one file, whole once closed
+                let tpl = Database::connect(&url).await.unwrap();
+                servicelane::db::migrate(&tpl).await.unwrap();
+                tpl.close().await.unwrap();
+            })
+        })
+        .join()
+        .unwrap();
+        path
+    })
+}
+
 fn with_database(url: &str, db: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, format!("?{q}")),
@@ -308,10 +348,11 @@ async fn database_url(dir: &std::path::Path) -> (String, Option<(String, String)
             admin.close().await.unwrap();
             (with_database(&admin_url, &name), Some((admin_url, name)))
         }
-        None => (
-            format!("sqlite://{}?mode=rwc", dir.join("test.db").display()),
-            None,
-        ),
+        None => {
+            let file = dir.join("test.db");
+            std::fs::copy(sqlite_template(), &file).unwrap();
+            (format!("sqlite://{}?mode=rwc", file.display()), None)
+        }
     }
 }
 

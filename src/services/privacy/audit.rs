@@ -46,16 +46,20 @@ pub struct Access {
 
 impl Access {
     pub fn row(self) -> personal_data_access::ActiveModel {
+        self.row_with(Uuid::now_v7())
+    }
+
+    fn row_with(&self, id: Uuid) -> personal_data_access::ActiveModel {
         personal_data_access::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(id),
             dealer_id: Set(self.dealer_id),
             user_id: Set(self.user_id),
             customer_id: Set(self.customer_id),
             action: Set(self.action),
-            fields: Set(self.fields),
-            reason: Set(self.reason),
-            endpoint: Set(self.endpoint),
-            client_addr: Set(self.client_addr),
+            fields: Set(self.fields.clone()),
+            reason: Set(self.reason.clone()),
+            endpoint: Set(self.endpoint.clone()),
+            client_addr: Set(self.client_addr.clone()),
             at: Set(self.at),
         }
     }
@@ -171,31 +175,23 @@ async fn writer(
 /// Inserts the batch, trying three times before it gives the batch up (and
 /// says so in the log: the entries are lost).
 async fn write(db: &DatabaseConnection, batch: &[Access]) {
-    // the rows (and their ids) made once: a retry of an insert that did
-    // commit but lost its answer finds them there and adds nothing
+    // the ids made once: a retry of an insert that did commit but lost its
+    // answer finds the rows there and adds nothing
     let ids: Vec<Uuid> = batch.iter().map(|_| Uuid::now_v7()).collect();
-    let rows: Vec<personal_data_access::ActiveModel> = batch
-        .iter()
-        .zip(&ids)
-        .map(|(a, id)| personal_data_access::ActiveModel {
-            id: Set(*id),
-            ..a.clone().row()
-        })
-        .collect();
-    let postgres = db.get_database_backend() == DbBackend::Postgres;
     for attempt in 1..=3 {
-        let written = if postgres {
-            insert_as_one_value(db, batch, &ids).await
-        } else {
-            personal_data_access::Entity::insert_many(rows.clone())
-                .on_conflict(
-                    OnConflict::column(personal_data_access::Column::Id)
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .exec_without_returning(db)
-                .await
-                .map(|_| ())
+        let written = match db.get_database_backend() {
+            DbBackend::Postgres => insert_as_one_value(db, batch, &ids).await,
+            _ => personal_data_access::Entity::insert_many(
+                batch.iter().zip(&ids).map(|(a, id)| a.row_with(*id)),
+            )
+            .on_conflict(
+                OnConflict::column(personal_data_access::Column::Id)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await
+            .map(|_| ()),
         };
         match written {
             Ok(()) => return,
@@ -212,6 +208,22 @@ async fn write(db: &DatabaseConnection, batch: &[Access]) {
     }
 }
 
+/// One entry as `insert_as_one_value` sends it, borrowed from the batch (no
+/// JSON tree is built: the rows are written straight into the text).
+#[derive(serde::Serialize)]
+struct Entry<'a> {
+    id: Uuid,
+    dealer_id: Uuid,
+    user_id: Uuid,
+    customer_id: Uuid,
+    action: &'static str,
+    fields: Option<&'a str>,
+    reason: Option<&'a str>,
+    endpoint: &'a str,
+    client_addr: Option<&'a str>,
+    at: DateTime<Utc>,
+}
+
 /// PostgreSQL: the whole batch as one JSON value unpacked by
 /// `json_to_recordset`, so every batch, whatever its size, is the same
 /// statement, prepared once per connection. A `VALUES` list of n rows is a
@@ -223,26 +235,26 @@ async fn insert_as_one_value(
     batch: &[Access],
     ids: &[Uuid],
 ) -> Result<(), sea_orm::DbErr> {
-    let entries: Vec<serde_json::Value> = batch
+    let entries: Vec<Entry<'_>> = batch
         .iter()
         .zip(ids)
-        .map(|(a, id)| {
-            serde_json::json!({
-                "id": id,
-                "dealer_id": a.dealer_id,
-                "user_id": a.user_id,
-                "customer_id": a.customer_id,
-                "action": a.action.as_str(),
-                "fields": a.fields,
-                "reason": a.reason,
-                "endpoint": a.endpoint,
-                "client_addr": a.client_addr,
-                // PostgreSQL rounds a text time to microseconds; a bound one
-                // is cut: cut here too, so an entry never lands after its `at`
-                "at": a.at.trunc_subsecs(6),
-            })
+        .map(|(a, id)| Entry {
+            id: *id,
+            dealer_id: a.dealer_id,
+            user_id: a.user_id,
+            customer_id: a.customer_id,
+            action: a.action.as_str(),
+            fields: a.fields.as_deref(),
+            reason: a.reason.as_deref(),
+            endpoint: &a.endpoint,
+            client_addr: a.client_addr.as_deref(),
+            // PostgreSQL rounds a text time to microseconds; a bound one
+            // is cut: cut here too, so an entry never lands after its `at`
+            at: a.at.trunc_subsecs(6),
         })
         .collect();
+    let entries = serde_json::to_string(&entries)
+        .map_err(|e| sea_orm::DbErr::Custom(format!("access log entries: {e}")))?;
     db.execute_raw(sea_orm::Statement::from_sql_and_values(
         DbBackend::Postgres,
         "INSERT INTO personal_data_access \
@@ -252,7 +264,7 @@ async fn insert_as_one_value(
          customer_id uuid, action text, fields text, reason text, endpoint text, \
          client_addr text, at timestamptz) \
          ON CONFLICT (id) DO NOTHING",
-        [serde_json::Value::Array(entries).to_string().into()],
+        [entries.into()],
     ))
     .await
     .map(|_| ())
