@@ -189,6 +189,9 @@ async fn main() -> anyhow::Result<()> {
                 (true, &app.base, &token, &logged_paths),
             ] {
                 let f = run_paced(&client, get(base, tok, paths.clone()), rate, seconds).await;
+                if logged {
+                    app.state.audit.flush().await;
+                }
                 let label = if logged { "log on, " } else { "log off," };
                 row(&format!("{label} {rate:.0}/s"), &f);
                 let (p50s, p99s) = if logged { &mut on } else { &mut off };

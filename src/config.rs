@@ -177,9 +177,15 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     pub min_connections: u32,
     pub acquire_timeout_secs: u64,
-    /// How long a statement waits for a lock before the request answers 503:
-    /// SQLite's busy timeout, PostgreSQL's `lock_timeout`.
+    /// SQLite only: how long a writer waits for the database's lock before
+    /// the request answers 503.
     pub busy_timeout_ms: u64,
+    /// PostgreSQL only: every connection's `lock_timeout`, how long a
+    /// statement waits for a lock before it fails (the request answers 503);
+    /// 0 waits without end. Above the longest lock the server holds on
+    /// purpose (a WeChat token fetch holds its row up to
+    /// `wechat.timeout_secs`).
+    pub lock_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -499,6 +505,12 @@ impl Settings {
                 || url.starts_with("sqlite:"))
         {
             anyhow::bail!("SERVICELANE__DATABASE__URL must start with postgres:// or sqlite:");
+        }
+        if self.database.lock_timeout_ms > i32::MAX as u64 {
+            anyhow::bail!(
+                "SERVICELANE__DATABASE__LOCK_TIMEOUT_MS must be at most {}",
+                i32::MAX
+            );
         }
         for (key, url) in [
             ("SERVICELANE__SMS__WEBHOOK_URL", &self.sms.webhook_url),

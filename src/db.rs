@@ -38,11 +38,11 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
                 .foreign_keys(true)
         });
     }
-    if !settings.is_sqlite() {
-        // a statement waits for a lock as long as a SQLite writer would, then
-        // fails (answered 503, `error::contended`) instead of holding its
-        // request and connection without end behind a long transaction
-        let wait = format!("{}ms", db.busy_timeout_ms);
+    if !settings.is_sqlite() && db.lock_timeout_ms > 0 {
+        // a statement waits for a lock this long, then fails (answered 503,
+        // `error::contended`) instead of holding its request and connection
+        // without end behind a stuck transaction
+        let wait = format!("{}ms", db.lock_timeout_ms);
         opts.map_sqlx_postgres_opts(move |o: PgConnectOptions| {
             o.options([("lock_timeout", wait.as_str())])
         });

@@ -140,10 +140,34 @@ fn busy(e: &DbErr) -> AppError {
 }
 
 /// Whether the database refused for contention, not for the request: SQLite
-/// busy past `busy_timeout_ms`, a PostgreSQL lock wait past the same
-/// (`lock_timeout`), a deadlock or a serialization failure. The transaction
-/// was rolled back; the same request may succeed.
+/// busy past `busy_timeout_ms` (SQLITE_BUSY, SQLITE_LOCKED and their
+/// extended codes), a PostgreSQL lock wait past `lock_timeout_ms` (55P03), a
+/// deadlock (40P01) or a serialization failure (40001). The transaction was
+/// rolled back; the same request may succeed. By the error's code where the
+/// driver gives one (the text is translated on a server with another
+/// `lc_messages`), else by its English text.
 fn contended(e: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    let driver = match e {
+        DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => {
+            Some(s.as_ref())
+        }
+        DbErr::Conn(RuntimeErr::SqlxError(s)) => Some(s.as_ref()),
+        _ => None,
+    };
+    if let Some(sqlx::Error::Database(d)) = driver
+        && let Some(code) = d.code()
+    {
+        return if d
+            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+            .is_some()
+        {
+            matches!(code.as_ref(), "55P03" | "40P01" | "40001")
+        } else {
+            // SQLite's primary code is the low byte of the extended one
+            code.parse::<i32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
+        };
+    }
     let text = e.to_string();
     [
         "database is locked",

@@ -325,9 +325,11 @@ pub async fn run(
 }
 
 /// Requests sent at a steady `rate` a second for `seconds`, whatever the
-/// answers' pace (an open loop, as users arrive): a request's latency counts
-/// from when it was due, so a stall is not hidden by the requests it held
-/// back. Shows what a load the server keeps up with costs each request.
+/// answers' pace (an open loop, as users arrive: a slow answer holds back no
+/// other request). Each request's latency counts from when it is sent (the
+/// timer wakes to the millisecond, so requests due within one leave
+/// together). Shows what each request costs at a load the server keeps up
+/// with.
 pub async fn run_paced(
     client: &reqwest::Client,
     make: MakeRequest,
@@ -342,6 +344,7 @@ pub async fn run_paced(
         tokio::time::sleep_until(due.into()).await;
         let request = make(client, i);
         tasks.push(tokio::spawn(async move {
+            let sent = Instant::now();
             let status = match request.send().await {
                 Ok(r) => {
                     let s = r.status().as_u16();
@@ -350,7 +353,7 @@ pub async fn run_paced(
                 }
                 Err(_) => 0,
             };
-            (due.elapsed(), status)
+            (sent.elapsed(), status)
         }));
     }
     let mut all = Vec::with_capacity(total);

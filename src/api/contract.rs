@@ -389,11 +389,11 @@ fn attach_problems(path: &str, method: &str, op: &mut Value) {
     if write && secured {
         statuses.push(409);
     }
-    // a write that waited past its time for another's lock (SQLite busy, a
-    // PostgreSQL deadlock) is rolled back and answered 503 with Retry-After
-    if write {
-        statuses.push(503);
-    }
+    // a statement that waited past its time for another's lock (SQLite busy,
+    // PostgreSQL's lock_timeout, a deadlock) is rolled back and answered 503
+    // with Retry-After: a write on either database, a read on PostgreSQL
+    // (behind a migration's exclusive lock, say)
+    statuses.push(503);
     if if_match {
         statuses.push(412);
     }

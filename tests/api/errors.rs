@@ -1,6 +1,8 @@
-//! Every kind of bad input gets a problem naming the field, never a 500.
+//! Every kind of bad input gets a problem naming the field, never a 500; a
+//! write the database cannot take in time is a 503 to retry, never a 500.
 
 use reqwest::StatusCode;
+use sea_orm::{ConnectionTrait, Database, TransactionTrait};
 use serde_json::json;
 use servicelane::domain::Role;
 
@@ -107,20 +109,24 @@ async fn a_body_that_is_not_json_and_an_unknown_route_are_problems_too() {
     assert_eq!(bad_query.problem_fields(), ["limit"]);
 }
 
-/// A write that cannot have its lock within `database.busy_timeout_ms`
-/// (another connection holds it: here the test's own) answers 503 with
-/// `Retry-After`, writes nothing, and the same request succeeds once the lock
-/// is gone. SQLite: the busy timeout; PostgreSQL: `lock_timeout`.
+/// A write that cannot have its lock in time (another connection holds it:
+/// here the test's own) answers 503 with `Retry-After`, writes nothing, and
+/// the same request succeeds once the lock is gone. SQLite: the busy timeout;
+/// PostgreSQL: `lock_timeout`, without which the insert would wait as long
+/// as the lock is held.
 #[tokio::test]
 async fn a_write_that_waits_too_long_for_a_lock_is_503_and_writes_nothing() {
-    use sea_orm::{ConnectionTrait, Database, TransactionTrait};
-
-    let app = spawn_app_with(&[("SERVICELANE__DATABASE__BUSY_TIMEOUT_MS", "300")]).await;
+    let app = spawn_app_with(&[
+        ("SERVICELANE__DATABASE__BUSY_TIMEOUT_MS", "300"),
+        ("SERVICELANE__DATABASE__LOCK_TIMEOUT_MS", "300"),
+        NO_DISPATCHER,
+    ])
+    .await;
     let (_, token) = app.staff("STAR", Role::ServiceAdvisor).await;
     let outside = Database::connect(&app.database_url).await.unwrap();
     let holding = outside.begin().await.unwrap();
     let lock = match outside.get_database_backend() {
-        // a write of the database's one writer lock, held until rollback
+        // a write takes the database's one writer lock, held until rollback
         sea_orm::DbBackend::Sqlite => "UPDATE dealers SET name = name",
         // inserts into customers wait behind a SHARE lock
         _ => "LOCK TABLE customers IN SHARE MODE",
@@ -128,9 +134,8 @@ async fn a_write_that_waits_too_long_for_a_lock_is_503_and_writes_nothing() {
     holding.execute_unprepared(lock).await.unwrap();
 
     let body = json!({"name": "王小明", "phone": "13800000077"});
-    // without the lock timeout the insert would wait for as long as the lock is held
     let refused = tokio::time::timeout(
-        std::time::Duration::from_secs(60),
+        std::time::Duration::from_secs(15),
         app.post("/api/v1/customers", Some(&token), &body),
     )
     .await

@@ -280,25 +280,29 @@ fn pg_template(admin_url: &str) -> &'static str {
 
 /// One migrated SQLite file per test process (in `target/tmp`); each test
 /// copies it, as each PostgreSQL test copies [`pg_template`]: the
-/// migrations run once, not once a test.
+/// migrations run once, not once a test. Built under a temporary name and
+/// renamed into place; files over three hours old (no test process lives
+/// that long) are removed, whoever left them.
 fn sqlite_template() -> &'static std::path::Path {
     static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
     TEMPLATE.get_or_init(|| {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-        // templates left by earlier runs whose process is gone
+        let stale = std::time::Duration::from_secs(3 * 3600);
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if let Some(pid) = name
-                .strip_prefix("sl_tpl_")
-                .and_then(|n| n.strip_suffix(".db"))
-                && abandoned(&format!("sl_tpl_{pid}"))
-            {
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > stale);
+            if old && entry.file_name().to_string_lossy().starts_with("sl_tpl_") {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
-        let path = dir.join(format!("sl_tpl_{}.db", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let name = format!("sl_tpl_{}_{}", std::process::id(), Uuid::now_v7().simple());
+        let building = dir.join(format!("{name}.building"));
+        let path = dir.join(format!("{name}.db"));
+        let url = format!("sqlite://{}?mode=rwc", building.display());
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -313,6 +317,7 @@ fn sqlite_template() -> &'static std::path::Path {
         })
         .join()
         .unwrap();
+        std::fs::rename(&building, &path).unwrap();
         path
     })
 }

@@ -152,7 +152,9 @@ pub async fn refresh_statistics(
     use sea_orm::ConnectionTrait;
     if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres && batch_no.is_power_of_two()
     {
-        db.execute_unprepared("ANALYZE customers, vehicles").await?;
+        // another ANALYZE or a VACUUM on them: skipped, not waited for
+        db.execute_unprepared("ANALYZE (SKIP_LOCKED) customers, vehicles")
+            .await?;
     }
     Ok(())
 }
