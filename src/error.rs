@@ -142,12 +142,18 @@ fn busy(e: &DbErr) -> AppError {
 /// Whether the database refused for contention, not for the request: SQLite
 /// busy past `busy_timeout_ms` (SQLITE_BUSY, SQLITE_LOCKED and their
 /// extended codes), a PostgreSQL lock wait past `lock_timeout_ms` (55P03), a
-/// deadlock (40P01) or a serialization failure (40001). The transaction was
+/// deadlock (40P01) or a serialization failure (40001); or no pooled
+/// connection free within `acquire_timeout_secs`. The transaction was
 /// rolled back; the same request may succeed. By the error's code where the
 /// driver gives one (the text is translated on a server with another
 /// `lc_messages`), else by its English text.
 fn contended(e: &DbErr) -> bool {
-    use sea_orm::{RuntimeErr, sqlx};
+    use sea_orm::{ConnAcquireErr, RuntimeErr, sqlx};
+    // every pooled connection busy past `acquire_timeout_secs`: overload,
+    // not our fault, and gone when the load is
+    if matches!(e, DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)) {
+        return true;
+    }
     let driver = match e {
         DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => {
             Some(s.as_ref())
@@ -366,6 +372,11 @@ mod tests {
             assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
             assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "1");
         }
+        let overloaded = AppError::from(DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout));
+        assert!(
+            matches!(overloaded, AppError::Busy { .. }),
+            "{overloaded:?}"
+        );
         let other = AppError::from(DbErr::Custom("no such table: customers".into()));
         assert!(matches!(other, AppError::Internal(_)), "{other:?}");
         // carried up through anyhow (a worker's error, a `?` on anyhow::Result)

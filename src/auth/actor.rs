@@ -96,8 +96,7 @@ async fn still_there(state: &AppState, customer_id: uuid::Uuid) -> Result<(), Ap
         .column(customer::Column::Id)
         .into_tuple()
         .one(&state.db)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+        .await?;
     match found {
         Some(_) => Ok(()),
         None => Err(AppError::Unauthorized("the account is closed")),

@@ -230,52 +230,56 @@ fn pg_template(admin_url: &str) -> &'static str {
     static TEMPLATE: OnceLock<String> = OnceLock::new();
     TEMPLATE.get_or_init(|| {
         let admin_url = admin_url.to_string();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
+        on_own_runtime(async move {
+            let name = format!("sl_tpl_{}", std::process::id());
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("TEST_DATABASE_URL must be reachable");
+            // databases left by earlier runs of this suite
+            let stale = admin
+                .query_all_raw(sea_orm::Statement::from_string(
+                    admin.get_database_backend(),
+                    "SELECT datname FROM pg_database WHERE datname LIKE 'sl_t%'",
+                ))
+                .await
                 .unwrap();
-            rt.block_on(async move {
-                let name = format!("sl_tpl_{}", std::process::id());
-                let admin = Database::connect(&admin_url)
-                    .await
-                    .expect("TEST_DATABASE_URL must be reachable");
-                // databases left by earlier runs of this suite
-                let stale = admin
-                    .query_all_raw(sea_orm::Statement::from_string(
-                        admin.get_database_backend(),
-                        "SELECT datname FROM pg_database WHERE datname LIKE 'sl_t%'",
-                    ))
-                    .await
-                    .unwrap();
-                for row in stale {
-                    let db: String = row.try_get("", "datname").unwrap();
-                    if !abandoned(&db) {
-                        // another run of the suite on this machine is using it
-                        continue;
-                    }
-                    let _ = admin
-                        .execute_unprepared(&format!(
-                            "DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"
-                        ))
-                        .await;
+            for row in stale {
+                let db: String = row.try_get("", "datname").unwrap();
+                if !abandoned(&db) {
+                    // another run of the suite on this machine is using it
+                    continue;
                 }
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                    .await
-                    .unwrap();
-                let tpl = Database::connect(&with_database(&admin_url, &name))
-                    .await
-                    .unwrap();
-                servicelane::db::migrate(&tpl).await.unwrap();
-                tpl.close().await.unwrap();
-                admin.close().await.unwrap();
-                name
-            })
+                let _ = admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
+                    .await;
+            }
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .unwrap();
+            let tpl = Database::connect(&with_database(&admin_url, &name))
+                .await
+                .unwrap();
+            servicelane::db::migrate(&tpl).await.unwrap();
+            tpl.close().await.unwrap();
+            admin.close().await.unwrap();
+            name
         })
-        .join()
-        .unwrap()
     })
+}
+
+/// Runs `f` to its end on a runtime of its own, on a thread of its own: a
+/// template is made once, from inside whichever test's runtime asks first.
+fn on_own_runtime<T: Send + 'static>(f: impl Future<Output = T> + Send + 'static) -> T {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    })
+    .join()
+    .unwrap()
 }
 
 /// One migrated SQLite file per test process (in `target/tmp`); each test
@@ -303,20 +307,12 @@ fn sqlite_template() -> &'static std::path::Path {
         let building = dir.join(format!("{name}.building"));
         let path = dir.join(format!("{name}.db"));
         let url = format!("sqlite://{}?mode=rwc", building.display());
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                // the default rollback journal: one file, whole once closed
-                let tpl = Database::connect(&url).await.unwrap();
-                servicelane::db::migrate(&tpl).await.unwrap();
-                tpl.close().await.unwrap();
-            })
-        })
-        .join()
-        .unwrap();
+        on_own_runtime(async move {
+            // the default rollback journal: one file, whole once closed
+            let tpl = Database::connect(&url).await.unwrap();
+            servicelane::db::migrate(&tpl).await.unwrap();
+            tpl.close().await.unwrap();
+        });
         std::fs::rename(&building, &path).unwrap();
         path
     })
