@@ -130,8 +130,9 @@ impl From<DbErr> for AppError {
     }
 }
 
-/// A write that met another's lock past its wait: the transaction was
-/// rolled back, and the client's retry will likely find the lock free.
+/// A statement that met another's lock past its wait, or found no free
+/// connection in time: the transaction was rolled back, and the client's
+/// retry will likely find the lock or a connection free.
 fn busy(e: &DbErr) -> AppError {
     tracing::warn!(error = %e, "database contended: answered 503");
     AppError::Busy {
@@ -155,10 +156,9 @@ fn contended(e: &DbErr) -> bool {
         return true;
     }
     let driver = match e {
-        DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => {
-            Some(s.as_ref())
-        }
-        DbErr::Conn(RuntimeErr::SqlxError(s)) => Some(s.as_ref()),
+        DbErr::Exec(RuntimeErr::SqlxError(s))
+        | DbErr::Query(RuntimeErr::SqlxError(s))
+        | DbErr::Conn(RuntimeErr::SqlxError(s)) => Some(s.as_ref()),
         _ => None,
     };
     if let Some(sqlx::Error::Database(d)) = driver

@@ -293,13 +293,16 @@ fn sqlite_template() -> &'static std::path::Path {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
         let stale = std::time::Duration::from_secs(3 * 3600);
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let old = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age > stale);
-            if old && entry.file_name().to_string_lossy().starts_with("sl_tpl_") {
+            let ours = entry.file_name().to_string_lossy().starts_with("sl_tpl_");
+            let old = || {
+                entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > stale)
+            };
+            if ours && old() {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
