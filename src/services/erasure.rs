@@ -934,14 +934,6 @@ async fn tell_refusal(
     let Some((channel, recipient)) = Addresses::of(txn, &c, now).await?.first() else {
         return Ok(());
     };
-    let (subject, body) = if channel == crate::domain::customer::Channel::Email {
-        let text = state
-            .templates
-            .render(c.locale, kind.as_str(), "email.txt", &params)?;
-        (Some(title), text)
-    } else {
-        (Some(title), body)
-    };
     outbox::enqueue(
         txn,
         NewMessage {
@@ -955,7 +947,9 @@ async fn tell_refusal(
             recipient,
             locale: c.locale,
             params: Params::ErasureRefused(params),
-            subject,
+            subject: Some(title),
+            // the short text on every channel, as every message keeps: an
+            // email's parts are rendered when it is sent (`care::email`)
             body,
             due_at: now,
             parent_id: None,

@@ -549,6 +549,43 @@ async fn a_refusal_needs_a_reason_and_tells_the_customer() {
     assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.body);
 }
 
+/// A customer who prefers email is told by email, in their language (the
+/// refusal once rendered the email's text itself, without the footer's
+/// values, and answered 500: found by the fuzzer).
+#[tokio::test]
+async fn a_refusal_reaches_a_customer_who_prefers_email_by_email() {
+    let smtp = SmtpSink::start().await;
+    let app = spawn_app_with(&[NO_DISPATCHER, ("SERVICELANE__EMAIL__SMTP_URL", &smtp.url())]).await;
+    let s = shop(&app, "ERAE", "Asia/Shanghai", 3, 3).await;
+    let c = customer(
+        &app,
+        &s,
+        json!({"name": "Li Lei", "phone": "13900000077", "email": "lilei@example.com",
+               "preferred_channel": "email", "locale": "en"}),
+    )
+    .await;
+    let id = ask_for(&app, &s, &c).await;
+    let reason = "An invoice is still open 维修款未结清 \u{F013E}";
+    let no = refuse(&app, &s.manager, &id, json!({ "reason": reason })).await;
+    assert_eq!(no.status, StatusCode::OK, "{}", no.body);
+    assert_eq!(no.body["state"], "refused");
+    app.dispatch_pending().await;
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let mail = ReceivedEmail::parse(&mails[0]);
+    assert!(mail.header("To").contains("lilei@example.com"));
+    assert_eq!(
+        mail.header("Subject"),
+        "Your request to erase your personal data was refused"
+    );
+    let text = mail.part("text/plain");
+    assert!(text.contains("Dear Li Lei"), "{text}");
+    assert!(text.contains(reason), "{text}");
+    // a service message: no unsubscribe link
+    assert!(mail.all("List-Unsubscribe").is_empty());
+    assert!(app.sms.messages_to(&phone_of(77)).is_empty());
+}
+
 #[tokio::test]
 async fn an_approval_and_a_refusal_at_once_one_wins_and_the_other_is_409() {
     let app = spawn_app_with(&[NO_DISPATCHER]).await;
