@@ -113,21 +113,20 @@ pub const MAX_NOTES: usize = 2000;
 pub const MAX_TAGS: usize = 20;
 pub const MAX_TAG: usize = 32;
 
+/// An address the email channel can send to: checked by the same parser the
+/// sender uses (`lettre`), so an address accepted here never fails later as
+/// "not an email address" (`a..b@x.com` and `a,b@x.com` were once accepted
+/// here and refused by the sender). The domain must have a dot.
 pub fn parse_email(v: &str) -> Result<String, String> {
-    let v = validation::text(v, MAX_EMAIL)?;
-    let ok = match v.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !domain.contains('@')
-                && !v.contains(char::is_whitespace)
-        }
-        None => false,
-    };
-    if ok {
-        Ok(v.to_lowercase())
+    let v = validation::text(v, MAX_EMAIL)?.to_lowercase();
+    let bare = v
+        .parse::<lettre::message::Mailbox>()
+        .is_ok_and(|m| m.name.is_none() && m.email.to_string() == v);
+    let dotted = v
+        .rsplit_once('@')
+        .is_some_and(|(_, domain)| domain.contains('.') && !domain.ends_with('.'));
+    if bare && dotted {
+        Ok(v)
     } else {
         Err("is not an email address".into())
     }
@@ -257,5 +256,26 @@ mod tests {
         );
         assert!(parse_email("li.na@").is_err());
         assert!(parse_email("li na@example.com").is_err());
+        // what the sender would refuse is refused here
+        for bad in [
+            "a..b@example.com",
+            ".a@example.com",
+            "a.@example.com",
+            "first,last@example.com",
+            "Li <li@example.com>",
+            "li@example",
+            "li@example.com.",
+            "li@@example.com",
+            "@example.com",
+        ] {
+            assert!(parse_email(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "a+tag@example.cn",
+            "wang_xm-1@mail.example.com.cn",
+            "王@例子.中国",
+        ] {
+            assert_eq!(parse_email(good).as_deref(), Ok(good), "{good}");
+        }
     }
 }

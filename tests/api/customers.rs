@@ -50,6 +50,20 @@ async fn a_customer_is_created_with_a_normalised_phone_and_every_field() {
     let d = app.create_customer(&token, "李娜", "13900000001").await;
     assert_eq!(d["preferred_channel"], "sms");
     assert_eq!(d["locale"], "zh-CN");
+
+    // an address the email channel could never send to is refused when
+    // written, not found out when a message fails
+    for email in ["li..na@example.com", "li,na@example.com"] {
+        let bad = app
+            .post(
+                "/api/v1/customers",
+                Some(&token),
+                &json!({"name": "李娜", "phone": "13900000002", "email": email}),
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+        assert_eq!(bad.problem_fields(), ["email"], "{}", bad.body);
+    }
 }
 
 #[tokio::test]
