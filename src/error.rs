@@ -89,6 +89,12 @@ impl From<anyhow::Error> for AppError {
     }
 }
 
+/// Whether an error carried up as `anyhow::Error` is the database's
+/// contention (see [`contended`]): the same work may succeed in a moment.
+pub fn is_contention(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<DbErr>().is_some_and(contended)
+}
+
 pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {

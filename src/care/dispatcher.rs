@@ -466,8 +466,39 @@ pub async fn call(state: &AppState, m: &outbox_message::Model) -> Outcome {
     }
 }
 
-/// Writes the call's outcome, while the fence is still ours.
+/// How often [`settle`] tries to write an outcome the database's contention
+/// refused, and the pause before the first retry (doubled each time).
+const SETTLE_TRIES: u32 = 5;
+const SETTLE_PAUSE: Duration = Duration::from_millis(200);
+
+/// Writes the call's outcome, while the fence is still ours. The provider has
+/// answered, so what it said is not given up to a lock wait or a full pool:
+/// a try the database refused for contention (rolled back whole) is made
+/// again after a pause, up to [`SETTLE_TRIES`] times. A try after the lease
+/// ended writes nothing (`Fenced`), as always; a row left `submitting`
+/// becomes `unknown`, never sent again on a guess.
 pub async fn settle(
+    state: &AppState,
+    worker: Uuid,
+    m: &outbox_message::Model,
+    attempt_id: Uuid,
+    outcome: &Outcome,
+) -> anyhow::Result<Settled> {
+    let mut pause = SETTLE_PAUSE;
+    for _ in 1..SETTLE_TRIES {
+        match settle_once(state, worker, m, attempt_id, outcome).await {
+            Err(e) if crate::error::is_contention(&e) => {
+                tracing::warn!(message_id = %m.id, error = %e, "outbox: settlement contended, trying again");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+            written => return written,
+        }
+    }
+    settle_once(state, worker, m, attempt_id, outcome).await
+}
+
+async fn settle_once(
     state: &AppState,
     worker: Uuid,
     m: &outbox_message::Model,

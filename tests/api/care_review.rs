@@ -303,6 +303,67 @@ async fn a_failure_receipt_racing_the_dispatchers_own_rejection_writes_one_fallb
     assert_eq!(app.sms.calls.lock().unwrap().len(), 1, "the SMS left once");
 }
 
+/// The provider accepted the message, and the database refuses our record of
+/// it for a while (a lock held past the wait): the record is written once the
+/// lock goes, not given up and left for the sweep to call `unknown`.
+#[tokio::test]
+async fn an_answer_whose_record_meets_a_held_lock_is_written_once_the_lock_goes() {
+    use sea_orm::{ConnectionTrait, Database, TransactionTrait};
+    use servicelane::care::dispatcher::{self, Begun, Settled};
+    use servicelane::domain::outbox::MessageState;
+    let app = spawn_app_with(&[
+        NO_DISPATCHER,
+        ("SERVICELANE__DATABASE__BUSY_TIMEOUT_MS", "300"),
+        ("SERVICELANE__DATABASE__LOCK_TIMEOUT_MS", "300"),
+    ])
+    .await;
+    app.clock.set(at("2027-03-01T03:00:00Z"));
+    let (dealer, c, _) = shop(&app).await;
+    let m = reminder(&app, dealer, &c, "held").await;
+    let worker = Uuid::now_v7();
+    let claimed = dispatcher::claim(&app.state, worker, 10).await.unwrap();
+    let Begun::Submitting {
+        message,
+        attempt_id,
+    } = dispatcher::begin(&app.state, worker, &claimed[0])
+        .await
+        .unwrap()
+    else {
+        panic!("not begun")
+    };
+    let outcome = dispatcher::call(&app.state, &message).await;
+    // another connection holds what the record needs, for longer than one wait
+    let outside = Database::connect(&app.database_url).await.unwrap();
+    let holding = outside.begin().await.unwrap();
+    let lock = match outside.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => "UPDATE dealers SET name = name",
+        _ => "LOCK TABLE outbox_messages IN SHARE MODE",
+    };
+    holding.execute_unprepared(lock).await.unwrap();
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+        holding.rollback().await.unwrap();
+    });
+    let settled = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        dispatcher::settle(&app.state, worker, &message, attempt_id, &outcome),
+    )
+    .await
+    .expect("the record waited without end")
+    .expect("the record was given up");
+    release.await.unwrap();
+    assert_eq!(settled, Settled::Written(MessageState::Sent));
+    let row = outbox_message::Entity::find_by_id(m)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.state, MessageState::Sent);
+    assert!(row.sent_at.is_some());
+    assert_eq!(app.sms.calls.lock().unwrap().len(), 1, "the SMS left once");
+    outside.close().await.unwrap();
+}
+
 #[tokio::test]
 async fn another_dealers_manager_sees_and_changes_none_of_the_care_records() {
     let app = spawn_app_with(&[NO_DISPATCHER]).await;
