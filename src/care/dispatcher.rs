@@ -474,9 +474,11 @@ const SETTLE_PAUSE: Duration = Duration::from_millis(200);
 /// Writes the call's outcome, while the fence is still ours. The provider has
 /// answered, so what it said is not given up to a lock wait or a full pool:
 /// a try the database refused for contention (rolled back whole) is made
-/// again after a pause, up to [`SETTLE_TRIES`] times. A try after the lease
-/// ended writes nothing (`Fenced`), as always; a row left `submitting`
-/// becomes `unknown`, never sent again on a guess.
+/// again after a pause, up to [`SETTLE_TRIES`] times, while the lease lasts
+/// (past it, the sweep may have moved the row on). Once the row has moved on
+/// (swept to `unknown`, settled by a receipt) a try writes nothing
+/// (`Fenced`); a row left `submitting` becomes `unknown`, never sent again
+/// on a guess.
 pub async fn settle(
     state: &AppState,
     worker: Uuid,
@@ -484,18 +486,39 @@ pub async fn settle(
     attempt_id: Uuid,
     outcome: &Outcome,
 ) -> anyhow::Result<Settled> {
+    settle_in_turn(state, worker, m, attempt_id, outcome, None).await
+}
+
+/// [`settle`], each try waiting for a permit of `steps` when given (none is
+/// held during the pauses).
+async fn settle_in_turn(
+    state: &AppState,
+    worker: Uuid,
+    m: &outbox_message::Model,
+    attempt_id: Uuid,
+    outcome: &Outcome,
+    steps: Option<&Semaphore>,
+) -> anyhow::Result<Settled> {
     let mut pause = SETTLE_PAUSE;
-    for _ in 1..SETTLE_TRIES {
-        match settle_once(state, worker, m, attempt_id, outcome).await {
-            Err(e) if crate::error::is_contention(&e) => {
+    let mut tries = 1;
+    loop {
+        let tried = {
+            let _turn = turn(steps).await?;
+            settle_once(state, worker, m, attempt_id, outcome).await
+        };
+        let lease_left = m
+            .lease_until
+            .is_some_and(|until| state.clock.now() + pause < until);
+        match tried {
+            Err(e) if tries < SETTLE_TRIES && lease_left && crate::error::is_contention(&e) => {
                 tracing::warn!(message_id = %m.id, error = %e, "outbox: settlement contended, trying again");
                 tokio::time::sleep(pause).await;
                 pause *= 2;
+                tries += 1;
             }
-            written => return written,
+            settled => return settled,
         }
     }
-    settle_once(state, worker, m, attempt_id, outcome).await
 }
 
 async fn settle_once(
@@ -655,8 +678,7 @@ async fn deliver_in_turn(
     } = begun
     {
         let outcome = call(state, &message).await;
-        let _turn = turn(steps).await?;
-        settle(state, worker, &message, attempt_id, &outcome).await?;
+        settle_in_turn(state, worker, &message, attempt_id, &outcome, steps).await?;
     }
     Ok(())
 }
